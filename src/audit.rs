@@ -1,0 +1,106 @@
+//! The audit log: one JSON object per line, each carrying the SHA-256 of
+//! the line before it, so a removed or edited entry breaks the chain.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::{self, Time};
+use crate::error::{Error, Result};
+
+/// The hash that stands before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One audit entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    #[serde(with = "clock::serde_iso")]
+    pub time: Time,
+    pub action: String,
+    pub details: serde_json::Value,
+    /// SHA-256 (hex) of the previous line, or [`GENESIS`].
+    pub prev: String,
+}
+
+fn hash(line: &str) -> String {
+    hex::encode(Sha256::digest(line.as_bytes()))
+}
+
+/// The log text with one more entry appended.
+pub fn append(log: &str, at: Time, action: &str, details: serde_json::Value) -> Result<String> {
+    let last = log.lines().filter(|l| !l.trim().is_empty()).last();
+    let (seq, prev) = match last {
+        Some(line) => {
+            let e: Entry = serde_json::from_str(line).map_err(|e| {
+                Error::vault(
+                    format!("audit.log: last entry is not valid: {e}"),
+                    "restore audit.log from the vault's git history",
+                )
+            })?;
+            (e.seq + 1, hash(line))
+        }
+        None => (1, GENESIS.to_string()),
+    };
+    let entry = Entry {
+        seq,
+        time: at,
+        action: action.to_string(),
+        details,
+        prev,
+    };
+    let mut out = log.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&serde_json::to_string(&entry).map_err(anyhow::Error::from)?);
+    out.push('\n');
+    Ok(out)
+}
+
+/// Check the chain; returns the entries.
+pub fn verify(log: &str) -> Result<Vec<Entry>> {
+    let mut prev = GENESIS.to_string();
+    let mut entries = Vec::new();
+    for (n, line) in log.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let broken = |why: String| {
+            Error::vault(
+                format!("audit.log entry {}: {why}", n + 1),
+                "the log was edited or truncated: compare it with the vault's git history",
+            )
+        };
+        let e: Entry = serde_json::from_str(line).map_err(|e| broken(e.to_string()))?;
+        if e.prev != prev {
+            return Err(broken("hash chain broken".into()));
+        }
+        if e.seq != n as u64 + 1 {
+            return Err(broken(format!("sequence number {} out of order", e.seq)));
+        }
+        prev = hash(line);
+        entries.push(e);
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_detects_edits_and_removals() {
+        let t = clock::parse_time("2026-08-01").unwrap();
+        let mut log = String::new();
+        for a in ["init", "generate", "publish"] {
+            log = append(&log, t, a, serde_json::json!({"x": a})).unwrap();
+        }
+        assert_eq!(verify(&log).unwrap().len(), 3);
+        let edited = log.replace("\"generate\"", "\"generatf\"");
+        assert!(verify(&edited).is_err());
+        let removed: String = log
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        assert!(verify(&removed).is_err());
+    }
+}

@@ -1,0 +1,125 @@
+//! Command-line definitions (clap derive) only; the work is in
+//! `commands/`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+mod export;
+mod generate;
+mod roster;
+
+pub use export::*;
+pub use generate::*;
+pub use roster::*;
+
+/// Manage per-cycle OpenPGP release-signing keys: generate, escrow, inspect
+#[derive(Debug, Parser)]
+#[command(name = "keycycle", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Vault directory
+    #[arg(long, global = true, env = "KEYCYCLE_VAULT", default_value = "vault", value_name = "DIR")]
+    pub vault: PathBuf,
+
+    /// Never prompt: fail naming the flag that would have answered
+    #[arg(long, global = true)]
+    pub batch: bool,
+
+    /// Machine-readable output
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Act as if it were this instant (2026-10-01 or 2026-10-01T12:00:00Z)
+    #[arg(long, global = true, value_name = "TIME")]
+    pub time: Option<String>,
+
+    /// Say more
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write keycycle.toml with the embedded defaults into the vault
+    ///
+    /// Example: keycycle --vault ./vault init
+    Init(InitArgs),
+    /// List the cycle schedule, key-creation windows and key expiries
+    ///
+    /// Example: keycycle --time 2026-08-01 cycles
+    Cycles(CyclesArgs),
+    /// Manage the infra roots: escrow recipients and OpenPGP certs
+    ///
+    /// Example: keycycle roster add --name "Ada" --email ada@example.org --escrow-recipient age1…
+    #[command(subcommand)]
+    Roster(RosterCommand),
+    /// Generate a cycle key, its revocation certificates, and escrow them
+    ///
+    /// Example: keycycle generate --cycle next
+    Generate(GenerateArgs),
+    /// Show where each key stands; --check for monitoring (exit 0/1/2)
+    ///
+    /// Example: keycycle status --check
+    Status(StatusArgs),
+    /// Describe certificate files: cycle, expiry, subkeys, certifications
+    ///
+    /// Example: keycycle inspect keys/*.txt
+    Inspect(InspectArgs),
+    /// Export a key: the public certificate
+    ///
+    /// Example: keycycle export public 2027.1 --format releases
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Print shell completions
+    ///
+    /// Example: keycycle completions bash > /etc/bash_completion.d/keycycle
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page
+    ///
+    /// Example: keycycle man | man -l -
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Replace an existing keycycle.toml
+    #[arg(long)]
+    pub force: bool,
+    /// Print the default configuration instead of writing it
+    #[arg(long)]
+    pub print: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CyclesArgs {
+    /// Show every cycle, not only the recent and upcoming ones
+    #[arg(long)]
+    pub all: bool,
+    /// Read this openstack/releases series_status.yaml instead of the configured schedule
+    #[arg(long, value_name = "FILE")]
+    pub series_status: Option<PathBuf>,
+    /// Schedule files (NAME.yaml) to go with --series-status
+    #[arg(long, value_name = "DIR", requires = "series_status")]
+    pub schedules: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Fingerprint, key id or cycle; omitted: every key
+    pub key: Option<String>,
+    /// Monitoring mode: exit 0 ok, 1 warning, 2 critical (3 when it cannot tell)
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Certificate files (armored or binary; openstack/releases .txt files too)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}

@@ -1,0 +1,59 @@
+use std::process::ExitCode;
+
+use keycycle::escrow::Recipient;
+use keycycle::lifecycle::{self, GenerateRequest};
+use keycycle::schedule::Schedule;
+use keycycle::vault::Vault;
+
+use super::{Ctx, Outcome};
+use crate::cli::GenerateArgs;
+use crate::ui;
+
+pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
+    let vault = Vault::open(&ctx.vault)?;
+    let suite = args.cipher_suite.as_deref().map(str::parse).transpose()?;
+    let extra = args
+        .escrow_recipient
+        .iter()
+        .map(|r| Recipient::parse(r))
+        .collect::<keycycle::Result<Vec<_>>>()?;
+    let cycle = match &args.cycle {
+        Some(c) => c.clone(),
+        None => {
+            let schedule = Schedule::from_config(&vault.config()?)?;
+            let items: Vec<(String, String)> = ["next", "current"]
+                .iter()
+                .filter_map(|w| schedule.resolve(w, ctx.at).ok().map(|c| (format!("{w}: {}", c.label()), c.id.clone())))
+                .collect();
+            ui::select(ctx.batch, "--cycle CYCLE", "Which cycle is the key for?", &items)?
+        }
+    };
+    let report = lifecycle::generate(
+        &vault,
+        &GenerateRequest {
+            cycle,
+            suite,
+            extra_recipients: extra,
+            encryption_subkey: args.encryption_subkey,
+            force: args.force,
+            at: ctx.at,
+        },
+    )?;
+    if ctx.json {
+        ui::emit_json(&report)?;
+    } else {
+        ui::emit(&format!(
+            "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  escrowed to {} recipients: primary.age, revocation.age, revocation-retired.age ({} dated rungs)\n  in {}\n",
+            report.cycle_label,
+            report.cipher_suite,
+            report.user_id,
+            report.fingerprint_grouped,
+            keycycle::clock::day(report.expires),
+            report.signing_subkey,
+            report.escrow_recipients,
+            report.ladder_rungs,
+            report.directory
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

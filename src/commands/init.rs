@@ -1,0 +1,26 @@
+use std::process::ExitCode;
+
+use keycycle::config::DEFAULT_CONFIG;
+use keycycle::vault::Vault;
+
+use super::{Ctx, Outcome};
+use crate::cli::InitArgs;
+use crate::ui;
+
+pub fn run(ctx: &Ctx, args: &InitArgs) -> Outcome {
+    if args.print {
+        ui::emit(DEFAULT_CONFIG);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let vault = Vault::init(&ctx.vault, None, args.force)?;
+    vault.audit(ctx.at, "init", serde_json::json!({ "config": "defaults" }))?;
+    if ctx.json {
+        ui::emit_json(&serde_json::json!({ "config": vault.config_path() }))?;
+    } else {
+        ui::emit(&format!(
+            "Wrote {} (OpenStack Infra defaults); edit it, then add the roots with `keycycle roster add`.\n",
+            vault.config_path().display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,108 @@
+use std::process::ExitCode;
+
+use keycycle::certinfo::{self, Known};
+use keycycle::clock;
+use keycycle::vault::Vault;
+
+use super::{Ctx, Outcome};
+use crate::cli::InspectArgs;
+use crate::ui;
+
+pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
+    let mut certs = Vec::new();
+    for f in &args.files {
+        certs.extend(certinfo::read_cert_file(f)?);
+    }
+    // Issuers are named from the given files and, if there is a vault,
+    // from its keys and roster.
+    let mut known = Known::default();
+    for c in &certs {
+        known.add(c);
+    }
+    if let Ok(vault) = Vault::open(&ctx.vault) {
+        for k in vault.keys().unwrap_or_default() {
+            known.add(&k.cert);
+        }
+        if let Ok(roster) = vault.roster() {
+            for m in roster.members {
+                if let Some(Some(c)) = m.fingerprint.map(|f| vault.roster_cert(&f).ok().flatten()) {
+                    known.add(&c);
+                }
+            }
+        }
+    }
+    let infos: Vec<_> = certs.iter().map(|c| certinfo::describe(c, ctx.at, &known)).collect();
+    let chain = if certs.len() > 1 { certinfo::chain(&certs) } else { Vec::new() };
+    if ctx.json {
+        ui::emit_json(&serde_json::json!({ "certificates": infos, "chain": chain }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = String::new();
+    let day = |t: Option<clock::Time>| t.map(clock::day).unwrap_or_else(|| "never".into());
+    for i in &infos {
+        let cycle = match (&i.cycle_id, &i.cycle_name) {
+            (Some(id), Some(n)) => format!("{id}/{n}"),
+            (None, Some(n)) => n.clone(),
+            _ => "not a cycle key".into(),
+        };
+        out.push_str(&format!("{}  {}\n", i.key_id, cycle));
+        out.push_str(&format!("  fingerprint  {}\n", i.fingerprint));
+        for u in &i.user_ids {
+            out.push_str(&format!("  user ID      {u}\n"));
+        }
+        out.push_str(&format!(
+            "  primary      {} [{}] created {} expires {}{}\n",
+            i.algorithm,
+            i.flags,
+            clock::day(i.created),
+            day(i.expires),
+            if i.expired { " (expired)" } else { "" }
+        ));
+        if i.secret {
+            out.push_str("  SECRET key material present\n");
+        }
+        for r in &i.revocations {
+            out.push_str(&format!("  REVOKED      {} {} {}\n", r.reason, day(r.time), r.message));
+        }
+        for s in &i.subkeys {
+            out.push_str(&format!(
+                "  subkey       {} {} [{}] created {} expires {}\n",
+                s.algorithm,
+                s.key_id,
+                s.flags,
+                clock::day(s.created),
+                s.expires.map(clock::day).unwrap_or_else(|| "with the primary".into())
+            ));
+            for r in &s.revocations {
+                out.push_str(&format!(
+                    "    revoked    {} ({}) {}: {}\n",
+                    day(r.time),
+                    r.reason,
+                    if r.hard { "hard" } else { "soft" },
+                    r.message
+                ));
+            }
+        }
+        for c in &i.certifications {
+            out.push_str(&format!(
+                "  certified by {} {} {} [{}]\n",
+                c.issuer_key_id,
+                day(c.created),
+                c.issuer.as_deref().unwrap_or("(issuer not at hand)"),
+                c.check
+            ));
+        }
+        for w in &i.warnings {
+            out.push_str(&format!("  warning      {w}\n"));
+        }
+        out.push('\n');
+    }
+    if !chain.is_empty() {
+        out.push_str("Predecessor certifications:\n");
+        for l in &chain {
+            out.push_str(&format!("  {}  <-  {}  ({})\n", l.subject, l.issuer, day(l.date)));
+        }
+    }
+    ui::emit(&out);
+    Ok(ExitCode::SUCCESS)
+}

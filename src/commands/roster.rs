@@ -1,0 +1,84 @@
+use std::process::ExitCode;
+
+use keycycle::certinfo;
+use keycycle::roster::Member;
+use keycycle::vault::Vault;
+use keycycle::Error;
+
+use super::{Ctx, Outcome};
+use crate::cli::{RosterAddArgs, RosterCommand};
+use crate::ui;
+
+pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
+    let vault = Vault::open(&ctx.vault)?;
+    let mut roster = vault.roster()?;
+    match cmd {
+        RosterCommand::Add(RosterAddArgs { name, email, cert, escrow_recipient }) => {
+            let cert = match cert {
+                Some(path) => {
+                    let mut certs = certinfo::read_cert_file(path)?;
+                    if certs.len() != 1 {
+                        return Err(Error::input(
+                            format!("{} holds {} certificates", path.display(), certs.len()),
+                            "give a file with exactly the root's own certificate",
+                        ));
+                    }
+                    Some(certs.remove(0).strip_secret_key_material())
+                }
+                None => None,
+            };
+            let member = Member {
+                name: name.clone(),
+                email: email.clone(),
+                fingerprint: cert.as_ref().map(|c| c.fingerprint().to_hex()),
+                escrow_recipient: escrow_recipient.clone(),
+            };
+            roster.add(member.clone())?;
+            vault.save_roster(&roster, cert.as_ref())?;
+            vault.audit(ctx.at, "roster add", serde_json::json!({ "name": name, "email": email, "fingerprint": member.fingerprint }))?;
+            if ctx.json {
+                ui::emit_json(roster.members.last().expect("just added"))?;
+            } else {
+                ui::emit(&format!(
+                    "Added {name} <{email}>{} to the roster ({} roots).\n",
+                    member.fingerprint.map(|f| format!(", cert {f}")).unwrap_or_default(),
+                    roster.members.len()
+                ));
+            }
+        }
+        RosterCommand::List => {
+            if ctx.json {
+                ui::emit_json(&roster.members)?;
+            } else if roster.members.is_empty() {
+                ui::emit("The roster is empty; add roots with `keycycle roster add`.\n");
+            } else {
+                let mut out = String::new();
+                for m in &roster.members {
+                    let kind = if m.escrow_recipient.starts_with("age1") { "age" } else { "ssh" };
+                    out.push_str(&format!(
+                        "{} <{}>\n  cert: {}\n  escrow: {kind} {}…\n",
+                        m.name,
+                        m.email,
+                        m.fingerprint.as_deref().unwrap_or("none (cannot attest)"),
+                        m.escrow_recipient.chars().take(32).collect::<String>()
+                    ));
+                }
+                ui::emit(&out);
+            }
+        }
+        RosterCommand::Remove { who } => {
+            let m = roster.remove(who)?;
+            vault.save_roster(&roster, None)?;
+            vault.audit(ctx.at, "roster remove", serde_json::json!({ "name": m.name }))?;
+            if ctx.json {
+                ui::emit_json(&m)?;
+            } else {
+                ui::emit(&format!(
+                    "Removed {} from the roster. Keys escrowed earlier stay readable with their identity until re-escrowed.\n",
+                    m.name
+                ));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,304 @@
+//! `keycycle.toml`: organisation, UID template, cipher suite, expiry policy,
+//! schedule source, keyservers. The embedded defaults are OpenStack Infra's.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::keygen::Suite;
+
+/// The configuration file name inside the vault.
+pub const CONFIG_FILE: &str = "keycycle.toml";
+
+/// The file `keycycle init` writes: the defaults, with comments.
+pub const DEFAULT_CONFIG: &str = r#"# keycycle configuration. Every value below is the embedded default
+# (OpenStack Infra); edit what differs for your team.
+
+organisation = "OpenStack Infra"
+email = "infra-root@openstack.org"
+
+# The user ID of each cycle key. Placeholders: {organisation}, {email},
+# {cycle} ("2027.1/Indri", or the name alone for cycles without a release
+# id, or the id alone for projected cycles without a name), {id}, {name}.
+uid_template = "{organisation} ({cycle} Cycle) <{email}>"
+
+# ed25519 (default), rsa2048, rsa3072 or rsa4096.
+cipher_suite = "ed25519"
+
+[expiry]
+# A key for cycle X expires when the development cycle after X starts,
+# plus this many days, so that late artifacts of X can still be verified.
+overlap_days = 60
+# The window in which a cycle's key should be made opens this many days
+# before the cycle starts ...
+create_lead_days = 56
+# ... and closes at the cycle's start, or this many days before the
+# previous cycle's key expires if that is earlier.
+min_days_before_previous_expiry = 30
+# `status --check` warns when the current key expires within this many days.
+warn_days = 30
+
+[schedule]
+# "embedded": the OpenStack series shipped with keycycle.
+# "series-status": an openstack/releases data/series_status.yaml, with
+#   series_status = "path/to/series_status.yaml" and optionally
+#   schedules_dir = "path/to/schedules" (NAME.yaml or NAME/schedule.yaml).
+# "custom": the [[schedule.cycles]] tables below, e.g.
+#   [[schedule.cycles]]
+#   id = "2027.1"
+#   name = "Indri"
+#   start = 2026-10-05
+#   release = 2027-03-24
+source = "embedded"
+# How many cycles past the known data to project at the observed cadence.
+projected = 4
+
+[escrow]
+# The dated ladder of soft (retired) revocations, one every this many
+# days until expiry, for a master key that is lost but not compromised.
+ladder_interval_days = 7
+
+[publish]
+keyservers = ["hkps://keyserver.ubuntu.com"]
+"#;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub organisation: String,
+    pub email: String,
+    pub uid_template: String,
+    #[serde(default)]
+    pub cipher_suite: Suite,
+    #[serde(default)]
+    pub expiry: ExpiryPolicy,
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
+    #[serde(default)]
+    pub escrow: EscrowConfig,
+    #[serde(default)]
+    pub publish: PublishConfig,
+}
+
+/// When keys expire and when they should be made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExpiryPolicy {
+    pub overlap_days: u32,
+    pub create_lead_days: u32,
+    pub min_days_before_previous_expiry: u32,
+    pub warn_days: u32,
+}
+
+impl Default for ExpiryPolicy {
+    fn default() -> Self {
+        ExpiryPolicy {
+            overlap_days: 60,
+            create_lead_days: 56,
+            min_days_before_previous_expiry: 30,
+            warn_days: 30,
+        }
+    }
+}
+
+/// Where the cycle schedule comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    pub source: ScheduleSource,
+    pub series_status: Option<PathBuf>,
+    pub schedules_dir: Option<PathBuf>,
+    pub projected: u32,
+    pub cycles: Vec<CustomCycle>,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            source: ScheduleSource::Embedded,
+            series_status: None,
+            schedules_dir: None,
+            projected: 4,
+            cycles: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleSource {
+    Embedded,
+    SeriesStatus,
+    Custom,
+}
+
+/// One cycle of a custom schedule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomCycle {
+    pub id: String,
+    pub name: Option<String>,
+    pub start: toml::value::Datetime,
+    pub release: toml::value::Datetime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscrowConfig {
+    pub ladder_interval_days: u32,
+}
+
+impl Default for EscrowConfig {
+    fn default() -> Self {
+        EscrowConfig {
+            ladder_interval_days: 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishConfig {
+    pub keyservers: Vec<String>,
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        PublishConfig {
+            keyservers: vec!["hkps://keyserver.ubuntu.com".into()],
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse(DEFAULT_CONFIG, Path::new("<embedded>"))
+            .expect("the embedded default configuration parses")
+    }
+}
+
+impl Config {
+    /// Parse configuration text; errors name the line and what was expected.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            Error::Config {
+                path: path.to_owned(),
+                line,
+                column,
+                msg: e.message().trim().to_string(),
+            }
+        })?;
+        config.check(text, path)?;
+        Ok(config)
+    }
+
+    /// Read and parse `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_path(path)?;
+        let mut config = Config::parse(&text, path)?;
+        // Relative schedule paths are relative to the config file.
+        if let Some(dir) = path.parent() {
+            for p in [
+                &mut config.schedule.series_status,
+                &mut config.schedule.schedules_dir,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    fn check(&self, text: &str, path: &Path) -> Result<()> {
+        let fail = |key: &str, msg: &str| {
+            let offset = text.find(key).unwrap_or(0);
+            let (line, column) = line_col(text, offset);
+            Err(Error::Config {
+                path: path.to_owned(),
+                line,
+                column,
+                msg: msg.to_string(),
+            })
+        };
+        if !self.uid_template.contains('{') {
+            return fail("uid_template", "uid_template has no {placeholder}");
+        }
+        if self.schedule.source == ScheduleSource::SeriesStatus
+            && self.schedule.series_status.is_none()
+        {
+            return fail(
+                "source",
+                "source = \"series-status\" needs series_status = \"path/to/series_status.yaml\"",
+            );
+        }
+        if self.schedule.source == ScheduleSource::Custom && self.schedule.cycles.is_empty() {
+            return fail(
+                "source",
+                "source = \"custom\" needs at least one [[schedule.cycles]] table",
+            );
+        }
+        if self.escrow.ladder_interval_days == 0 {
+            return fail("ladder_interval_days", "ladder_interval_days must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The user ID for a cycle.
+    pub fn user_id(&self, cycle: &crate::schedule::Cycle) -> String {
+        self.uid_template
+            .replace("{organisation}", &self.organisation)
+            .replace("{email}", &self.email)
+            .replace("{cycle}", &cycle.label())
+            .replace("{id}", &cycle.id)
+            .replace("{name}", cycle.name.as_deref().unwrap_or(&cycle.id))
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_parse() {
+        let c = Config::default();
+        assert_eq!(c.organisation, "OpenStack Infra");
+        assert_eq!(c.expiry.overlap_days, 60);
+    }
+
+    #[test]
+    fn a_wrong_type_names_its_line_and_what_was_expected() {
+        let text = DEFAULT_CONFIG.replace("overlap_days = 60", "overlap_days = \"sixty\"");
+        let e = Config::parse(&text, Path::new("k.toml")).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l.contains("sixty"))
+            .map(|i| i + 1)
+            .unwrap();
+        let msg = e.to_string();
+        assert!(msg.starts_with(&format!("k.toml:{line}:")), "{msg}");
+        assert!(msg.contains("expected"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let text = format!("{DEFAULT_CONFIG}\n[expiry2]\nx = 1\n");
+        assert!(Config::parse(&text, Path::new("k.toml")).is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! The library's error type: every variant a user can see carries a hint.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, with enough context to tell the user what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input from the user: a flag, an argument, a file they pointed at.
+    #[error("{msg}")]
+    Input { msg: String, hint: Option<String> },
+
+    /// The vault is missing, incomplete or holds something unexpected.
+    #[error("{msg}")]
+    Vault { msg: String, hint: Option<String> },
+
+    /// A configuration file did not parse or had a value of the wrong type.
+    #[error("{path}:{line}:{column}: {msg}")]
+    Config {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        msg: String,
+    },
+
+    /// An I/O error, always naming the path involved.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Anything from the OpenPGP or age layers.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// Bad input, with a hint on how to fix it.
+    pub fn input(msg: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Input {
+            msg: msg.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// A vault problem, with a hint on how to fix it.
+    pub fn vault(msg: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Vault {
+            msg: msg.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// What the user should do next, if we know.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Input { hint, .. } | Error::Vault { hint, .. } => hint.as_deref(),
+            Error::Config { .. } => {
+                Some("fix the value, or compare with the defaults: `keycycle init --print`")
+            }
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => Some("check the path"),
+                std::io::ErrorKind::PermissionDenied => {
+                    Some("check the file's owner and permissions")
+                }
+                _ => None,
+            },
+            Error::Other(_) => None,
+        }
+    }
+}
+
+/// Attach a path to an I/O result.
+pub trait IoContext<T> {
+    fn with_path(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn with_path(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|e| Error::io(path, e))
+    }
+}

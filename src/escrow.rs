@@ -1,0 +1,328 @@
+//! Escrow: age encryption of the primary secret and the revocation
+//! certificates to every root, and the checks that prove it worked.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::str::FromStr;
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, IoContext, Result};
+
+/// An escrow recipient: an age X25519 key or an SSH public key.
+#[derive(Clone)]
+pub enum Recipient {
+    Age(age::x25519::Recipient),
+    Ssh {
+        key: age::ssh::Recipient,
+        /// `ssh-ed25519 AAAA…` without the comment.
+        line: String,
+    },
+}
+
+impl std::fmt::Debug for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl std::fmt::Display for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recipient::Age(r) => write!(f, "{r}"),
+            Recipient::Ssh { line, .. } => f.write_str(line),
+        }
+    }
+}
+
+impl PartialEq for Recipient {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+const RECIPIENT_HINT: &str =
+    "give an age X25519 recipient (age1…), an SSH public key line (ssh-ed25519 …, ssh-rsa …), or @FILE holding one";
+
+impl Recipient {
+    /// Parse `age1…`, `ssh-ed25519 AAAA… [comment]`, `ssh-rsa AAAA…`, or
+    /// `@FILE` holding one of them.
+    pub fn parse(s: &str) -> Result<Recipient> {
+        if let Some(path) = s.strip_prefix('@') {
+            let text = std::fs::read_to_string(path).with_path(path)?;
+            let line = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .ok_or_else(|| {
+                    Error::input(format!("{path} holds no escrow recipient"), RECIPIENT_HINT)
+                })?;
+            return Recipient::parse(line);
+        }
+        let s = s.trim();
+        let shown: String = s.chars().take(40).collect();
+        if s.starts_with("age1") {
+            return age::x25519::Recipient::from_str(s)
+                .map(Recipient::Age)
+                .map_err(|e| {
+                    Error::input(
+                        format!("malformed escrow recipient '{shown}': {e}"),
+                        RECIPIENT_HINT,
+                    )
+                });
+        }
+        if s.starts_with("ssh-") || s.starts_with("ecdsa-") || s.starts_with("sk-") {
+            let mut fields = s.split_whitespace();
+            let line = match (fields.next(), fields.next()) {
+                (Some(kind), Some(blob)) => format!("{kind} {blob}"),
+                _ => String::new(),
+            };
+            return age::ssh::Recipient::from_str(&line)
+                .map(|key| Recipient::Ssh { key, line })
+                .map_err(|e| {
+                    let why = match e {
+                        age::ssh::ParseRecipientKeyError::Unsupported(kind) => {
+                            format!("SSH key type {kind} is not supported by age")
+                        }
+                        age::ssh::ParseRecipientKeyError::RsaModulusTooSmall => {
+                            "the RSA key is too small (age needs at least 2048 bits)".into()
+                        }
+                        age::ssh::ParseRecipientKeyError::RsaModulusTooLarge => {
+                            "the RSA key is too large".into()
+                        }
+                        _ => "not a valid SSH public key".into(),
+                    };
+                    Error::input(format!("malformed escrow recipient '{shown}': {why}"), RECIPIENT_HINT)
+                });
+        }
+        Err(Error::input(
+            format!("malformed escrow recipient '{shown}'"),
+            RECIPIENT_HINT,
+        ))
+    }
+
+    fn as_dyn(&self) -> &dyn age::Recipient {
+        match self {
+            Recipient::Age(r) => r,
+            Recipient::Ssh { key, .. } => key,
+        }
+    }
+
+    /// The stanza this recipient leaves in an age header.
+    fn stanza(&self) -> Stanza {
+        match self {
+            Recipient::Age(_) => Stanza::X25519,
+            Recipient::Ssh { line, .. } => {
+                let mut fields = line.split_whitespace();
+                let kind = fields.next().unwrap_or_default().to_string();
+                let blob = fields
+                    .next()
+                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                    .unwrap_or_default();
+                let digest = Sha256::digest(&blob);
+                let tag = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&digest[..4]);
+                Stanza::Ssh { kind, tag }
+            }
+        }
+    }
+}
+
+/// A recipient stanza as it appears in an age header.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stanza {
+    X25519,
+    Ssh { kind: String, tag: String },
+}
+
+/// Encrypt `plaintext` to every recipient, ASCII-armored.
+pub fn seal(recipients: &[Recipient], plaintext: &[u8]) -> Result<Vec<u8>> {
+    if recipients.is_empty() {
+        return Err(Error::input(
+            "no escrow recipients",
+            "add roots with `keycycle roster add` or pass --escrow-recipient",
+        ));
+    }
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(Recipient::as_dyn))
+        .map_err(|e| anyhow::anyhow!("age: {e}"))?;
+    let mut out = Vec::new();
+    let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor)
+        .map_err(|e| anyhow::anyhow!("age armor: {e}"))?;
+    let mut w = encryptor
+        .wrap_output(armor)
+        .map_err(|e| anyhow::anyhow!("age: {e}"))?;
+    w.write_all(plaintext)
+        .and_then(|_| w.finish())
+        .and_then(|armor| armor.finish())
+        .map_err(|e| anyhow::anyhow!("age: {e}"))?;
+    Ok(out)
+}
+
+/// The recipient stanzas in an age file's header (read without decrypting;
+/// age's own grease stanzas are left out).
+pub fn stanzas(ciphertext: &[u8]) -> Result<Vec<Stanza>> {
+    let bad = || {
+        Error::input(
+            "not an age-encrypted file",
+            "escrow files start with -----BEGIN AGE ENCRYPTED FILE-----",
+        )
+    };
+    let mut raw = Vec::new();
+    ArmoredReader::new(ciphertext)
+        .read_to_end(&mut raw)
+        .map_err(|_| bad())?;
+    if !raw.starts_with(b"age-encryption.org/v1\n") {
+        return Err(bad());
+    }
+    let mut found = Vec::new();
+    for line in raw.split(|b| *b == b'\n') {
+        if line.starts_with(b"---") {
+            break;
+        }
+        let Some(rest) = line.strip_prefix(b"-> ") else {
+            continue;
+        };
+        let rest = String::from_utf8_lossy(rest);
+        let mut args = rest.split(' ');
+        match (args.next(), args.next()) {
+            (Some("X25519"), _) => found.push(Stanza::X25519),
+            (Some(kind @ ("ssh-ed25519" | "ssh-rsa")), Some(tag)) => found.push(Stanza::Ssh {
+                kind: kind.to_string(),
+                tag: tag.to_string(),
+            }),
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+/// Invariant 4: the header names exactly the expected recipients.
+pub fn check_recipients(ciphertext: &[u8], recipients: &[Recipient]) -> Result<()> {
+    let mut want: Vec<Stanza> = recipients.iter().map(Recipient::stanza).collect();
+    let mut got = stanzas(ciphertext)?;
+    want.sort();
+    got.sort();
+    if want != got {
+        return Err(Error::vault(
+            format!(
+                "escrow header names {} recipient(s), the roster {}",
+                got.len(),
+                want.len()
+            ),
+            "re-encrypt the escrow for the current roster",
+        ));
+    }
+    Ok(())
+}
+
+/// Identities that can open escrow: age identity files and SSH private keys.
+#[derive(Default)]
+pub struct Identities(Vec<Box<dyn age::Identity>>);
+
+impl Identities {
+    /// Load an age identity file (`AGE-SECRET-KEY-1…` lines) or an
+    /// unencrypted OpenSSH private key.
+    pub fn load(&mut self, path: &Path) -> Result<()> {
+        let text = Zeroizing::new(std::fs::read_to_string(path).with_path(path)?);
+        if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
+            || text.contains("-----BEGIN RSA PRIVATE KEY-----")
+        {
+            let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
+                .map_err(|e| {
+                    Error::input(
+                        format!("{}: not a usable SSH private key: {e}", path.display()),
+                        "give an ed25519 or RSA OpenSSH private key",
+                    )
+                })?;
+            match id {
+                age::ssh::Identity::Unencrypted(_) => self.0.push(Box::new(id)),
+                age::ssh::Identity::Encrypted(_) => {
+                    return Err(Error::input(
+                        format!("{}: the SSH key is passphrase-protected", path.display()),
+                        "use a decrypted copy in a private tmpfs (ssh-keygen -p -N '' -f COPY) or an age identity",
+                    ))
+                }
+                age::ssh::Identity::Unsupported(_) => {
+                    return Err(Error::input(
+                        format!("{}: this SSH key type is not supported by age", path.display()),
+                        "use an ed25519 or RSA SSH key, or an age identity",
+                    ))
+                }
+            }
+            return Ok(());
+        }
+        let file = age::IdentityFile::from_buffer(text.as_bytes()).map_err(|e| {
+            Error::input(
+                format!("{}: not an age identity file: {e}", path.display()),
+                "give a file made by age-keygen, or an SSH private key",
+            )
+        })?;
+        let ids = file
+            .into_identities()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if ids.is_empty() {
+            return Err(Error::input(
+                format!("{}: holds no identity", path.display()),
+                "give a file made by age-keygen, or an SSH private key",
+            ));
+        }
+        self.0.extend(ids);
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Decrypt an escrow file.
+    pub fn open(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(ciphertext))
+            .map_err(|e| anyhow::anyhow!("not an age file: {e}"))?;
+        let mut reader = decryptor
+            .decrypt(self.0.iter().map(|i| i.as_ref() as &dyn age::Identity))
+            .map_err(|e| match e {
+                age::DecryptError::NoMatchingKeys => Error::input(
+                    "none of the given identities opens this escrow",
+                    "pass the --identity of a root on the roster the key was escrowed to",
+                ),
+                e => anyhow::anyhow!("age: {e}").into(),
+            })?;
+        let mut plain = Zeroizing::new(Vec::new());
+        reader
+            .read_to_end(&mut plain)
+            .map_err(|e| anyhow::anyhow!("age: {e}"))?;
+        Ok(plain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use age::secrecy::ExposeSecret;
+
+    #[test]
+    fn round_trip_and_header_check() {
+        let id = age::x25519::Identity::generate();
+        let r = Recipient::parse(&id.to_public().to_string()).unwrap();
+        let ssh = Recipient::parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN alice@example").unwrap();
+        let sealed = seal(&[r.clone(), ssh.clone()], b"secret").unwrap();
+        assert!(sealed.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
+        check_recipients(&sealed, &[ssh.clone(), r.clone()]).unwrap();
+        assert!(check_recipients(&sealed, &[r.clone()]).is_err());
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(tmp.path(), id.to_string().expose_secret()).unwrap();
+        let mut ids = Identities::default();
+        ids.load(tmp.path()).unwrap();
+        assert_eq!(&ids.open(&sealed).unwrap()[..], b"secret");
+    }
+
+    #[test]
+    fn malformed_recipients_are_refused() {
+        for bad in ["age1nope", "ssh-ed25519 AAAA", "ssh-dss AAAAB3", "hello", ""] {
+            let e = Recipient::parse(bad).unwrap_err();
+            assert!(e.to_string().contains("malformed escrow recipient"), "{bad}: {e}");
+        }
+    }
+}

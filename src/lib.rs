@@ -1,0 +1,19 @@
+//! keycycle: the lifecycle of a per-cycle OpenPGP release-signing key.
+//!
+//! The library never prints, never prompts and never reads the clock: the
+//! binary decides what "now" is (`--time`) and how to talk to people.
+
+pub mod audit;
+pub mod certinfo;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod escrow;
+pub mod keygen;
+pub mod lifecycle;
+pub mod roster;
+pub mod schedule;
+pub mod status;
+pub mod vault;
+
+pub use error::{Error, Result};

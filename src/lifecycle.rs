@@ -1,0 +1,252 @@
+//! Whole operations on the vault: generate a cycle key, find a key.
+
+use serde::Serialize;
+
+use sequoia_openpgp as openpgp;
+use openpgp::packet::Signature;
+use openpgp::serialize::{Serialize as _, SerializeInto as _};
+use openpgp::Cert;
+use zeroize::Zeroizing;
+
+use crate::certinfo;
+use crate::clock::{self, Time};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::escrow::{self, Recipient};
+use crate::keygen::{self, KeySpec, Suite};
+use crate::schedule::Schedule;
+use crate::vault::{self, KeyState, NewFile, StoredKey, Vault};
+
+/// What `generate` needs beyond the vault.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    pub cycle: String,
+    pub suite: Option<Suite>,
+    pub extra_recipients: Vec<Recipient>,
+    pub encryption_subkey: bool,
+    pub force: bool,
+    pub at: Time,
+}
+
+/// What `generate` made.
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerateReport {
+    pub fingerprint: String,
+    pub fingerprint_grouped: String,
+    pub cycle: String,
+    pub cycle_label: String,
+    pub user_id: String,
+    #[serde(with = "clock::serde_iso")]
+    pub created: Time,
+    #[serde(with = "clock::serde_iso")]
+    pub expires: Time,
+    pub signing_subkey: String,
+    pub cipher_suite: String,
+    pub escrow_recipients: usize,
+    pub ladder_rungs: usize,
+    pub directory: String,
+}
+
+/// Armor signatures as `gpg --gen-revoke` does: PublicKey armor.
+pub fn armor_signatures(sigs: &[Signature], comment: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(Vec::new());
+    let mut w = openpgp::armor::Writer::with_headers(
+        &mut *out,
+        openpgp::armor::Kind::PublicKey,
+        vec![("Comment", comment)],
+    )
+    .map_err(anyhow::Error::from)?;
+    for s in sigs {
+        openpgp::Packet::from(s.clone()).serialize(&mut w)?;
+    }
+    w.finalize().map_err(anyhow::Error::from)?;
+    Ok(out)
+}
+
+/// The transferable secret key, armored, in zeroising memory.
+pub fn armored_tsk(cert: &Cert) -> Result<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(Vec::new());
+    cert.as_tsk().armored().serialize(&mut *out)?;
+    Ok(out)
+}
+
+/// Generate the key for a cycle, escrow it, and store it in the vault.
+pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> {
+    let config: Config = vault.config()?;
+    let schedule = Schedule::from_config(&config)?;
+    let cycle = schedule.resolve(&req.cycle, req.at)?.clone();
+    let expires = schedule.expiry(&cycle)?;
+
+    let existing: Vec<StoredKey> = vault
+        .keys()?
+        .into_iter()
+        .filter(|k| k.state.cycle == cycle.id)
+        .collect();
+    if let Some(k) = existing.last() {
+        if !req.force {
+            return Err(Error::input(
+                format!(
+                    "the vault already holds a key for {} ({})",
+                    cycle.label(),
+                    k.state.fingerprint
+                ),
+                "pass --force to make another key for the same cycle",
+            ));
+        }
+    }
+
+    let mut recipients = vault.roster()?.recipients()?;
+    for r in &req.extra_recipients {
+        if !recipients.contains(r) {
+            recipients.push(r.clone());
+        }
+    }
+    if recipients.is_empty() {
+        return Err(Error::input(
+            "nobody to escrow the key to: the roster is empty and no --escrow-recipient was given",
+            "add the roots with `keycycle roster add` or pass --escrow-recipient age1…",
+        ));
+    }
+
+    let suite = req.suite.unwrap_or(config.cipher_suite);
+    let user_id = config.user_id(&cycle);
+    let key = keygen::generate(&KeySpec {
+        user_id: user_id.clone(),
+        suite,
+        created: req.at,
+        expires,
+        encryption_subkey: req.encryption_subkey,
+        ladder_interval_days: config.escrow.ladder_interval_days,
+    })
+    .map_err(|e| match e {
+        Error::Input { msg, .. } => Error::input(
+            format!("{msg}: cycle {} is over", cycle.label()),
+            "generate for the current or next cycle (`keycycle cycles`)",
+        ),
+        e => e,
+    })?;
+
+    // Secrets only ever leave this function age-encrypted.
+    let tsk = armored_tsk(&key.cert)?;
+    let primary_age = escrow::seal(&recipients, &tsk)?;
+    let revocation = armor_signatures(
+        std::slice::from_ref(&key.revocation),
+        "This is a revocation certificate (reason: key compromised)",
+    )?;
+    let revocation_age = escrow::seal(&recipients, &revocation)?;
+    let ladder = armor_signatures(
+        &key.ladder,
+        "Dated soft revocations (reason: retired); publish the latest one not after now",
+    )?;
+    let ladder_age = escrow::seal(&recipients, &ladder)?;
+    for sealed in [&primary_age, &revocation_age, &ladder_age] {
+        escrow::check_recipients(sealed, &recipients)?;
+    }
+
+    let public = certinfo::armored_public(&key.cert)?;
+    let reparsed = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&public[..])?;
+    if reparsed.is_tsk() {
+        return Err(anyhow::anyhow!("internal error: public export holds secret key material").into());
+    }
+
+    let fingerprint = key.cert.fingerprint().to_hex();
+    let signing_subkey = key
+        .cert
+        .keys()
+        .subkeys()
+        .next()
+        .map(|k| k.key().fingerprint().to_hex())
+        .unwrap_or_default();
+    let state = KeyState {
+        cycle: cycle.id.clone(),
+        cycle_name: cycle.name.clone(),
+        fingerprint: fingerprint.clone(),
+        created: req.at,
+        expires,
+        cipher_suite: suite.name().into(),
+        state: "active".into(),
+        escrow_recipients: recipients.iter().map(ToString::to_string).collect(),
+        publish: Vec::new(),
+    };
+    let dir = vault.add_key(
+        &state,
+        vec![
+            NewFile { name: vault::CERT_FILE, bytes: public, secret: false },
+            NewFile { name: vault::PRIMARY_FILE, bytes: primary_age, secret: true },
+            NewFile { name: vault::REVOCATION_FILE, bytes: revocation_age, secret: true },
+            NewFile { name: vault::LADDER_FILE, bytes: ladder_age, secret: true },
+        ],
+    )?;
+    vault.audit(
+        req.at,
+        "generate",
+        serde_json::json!({
+            "cycle": cycle.id,
+            "fingerprint": fingerprint,
+            "expires": clock::iso(expires),
+            "cipher_suite": suite.name(),
+            "escrow_recipients": recipients.len(),
+        }),
+    )?;
+    Ok(GenerateReport {
+        fingerprint_grouped: certinfo::grouped(&key.cert.fingerprint()),
+        fingerprint,
+        cycle: cycle.id.clone(),
+        cycle_label: cycle.label(),
+        user_id,
+        created: req.at,
+        expires,
+        signing_subkey,
+        cipher_suite: suite.name().into(),
+        escrow_recipients: recipients.len(),
+        ladder_rungs: key.ladder.len(),
+        directory: dir.display().to_string(),
+    })
+}
+
+/// Find a key: a fingerprint, a 16-hex key id (`0x` optional), a cycle id
+/// or name, or `None` for the current cycle's key. The newest key wins
+/// when a cycle has several.
+pub fn find_key(vault: &Vault, spec: Option<&str>, schedule: &Schedule, at: Time) -> Result<StoredKey> {
+    let keys = vault.keys()?;
+    let hex: String = spec
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    if spec.is_some() && (hex.len() == 16 || hex.len() == 40) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return keys
+            .into_iter()
+            .rev()
+            .find(|k| k.state.fingerprint.ends_with(&hex))
+            .ok_or_else(|| {
+                Error::input(
+                    format!("no key {hex} in the vault"),
+                    "list the vault's keys with `keycycle status`",
+                )
+            });
+    }
+    let cycle = schedule.resolve(spec.unwrap_or("current"), at)?;
+    keys.into_iter()
+        .rev()
+        .find(|k| k.state.cycle == cycle.id)
+        .ok_or_else(|| {
+            Error::input(
+                format!("the vault holds no key for cycle {}", cycle.label()),
+                format!("generate one: keycycle generate --cycle {}", cycle.id),
+            )
+        })
+}
+
+/// The public cert of a stored key, as `export public` writes it.
+pub fn export_public(key: &StoredKey) -> Result<Vec<u8>> {
+    certinfo::armored_public(&key.cert)
+}
+
+/// Used by tests and `status`: the bytes of a cert, public only.
+pub fn public_bytes(cert: &Cert) -> Result<Vec<u8>> {
+    Ok(cert.to_vec()?)
+}

@@ -1,0 +1,82 @@
+//! parse → resolve settings → dispatch → print error + hint → exit code.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+mod cli;
+mod commands;
+mod ui;
+
+use cli::{Cli, Command};
+use commands::Ctx;
+
+fn run(cli: Cli) -> commands::Outcome {
+    // The edge decides what "now" is; nothing below reads the clock.
+    let at = match &cli.time {
+        Some(t) => keycycle::clock::parse_time(t)?,
+        None => keycycle::clock::truncate(chrono::Utc::now()),
+    };
+    let ctx = Ctx {
+        vault: cli.vault.clone(),
+        batch: cli.batch,
+        json: cli.json,
+        at,
+        verbose: cli.verbose,
+    };
+    match &cli.command {
+        Command::Init(a) => commands::init::run(&ctx, a),
+        Command::Cycles(a) => commands::cycles::run(&ctx, a),
+        Command::Roster(c) => commands::roster::run(&ctx, c),
+        Command::Generate(a) => commands::generate::run(&ctx, a),
+        Command::Status(a) => commands::status::run(&ctx, a),
+        Command::Inspect(a) => commands::inspect::run(&ctx, a),
+        Command::Export(c) => commands::export::run(&ctx, c),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "keycycle", &mut out);
+            ui::emit(&String::from_utf8_lossy(&out));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(anyhow::Error::from)?;
+            ui::emit(&String::from_utf8_lossy(&out));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let check = matches!(&cli.command, Command::Status(a) if a.check);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let mut msg = format!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                msg.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            eprintln!("{msg}");
+            if let Some(h) = e.hint() {
+                eprintln!("hint: {h}");
+            }
+            // Monitoring plugins read 3 as "unknown".
+            ExitCode::from(if check { 3 } else { 1 })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,490 @@
+//! The cycle schedule: which development cycles exist, when each starts and
+//! is released, and from that when a cycle's key should be made and when it
+//! expires. Cycles past the known data are projected at the observed cadence.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use crate::clock::{self, Time};
+use crate::config::{Config, ExpiryPolicy, ScheduleSource};
+use crate::error::{Error, IoContext, Result};
+
+/// One development cycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cycle {
+    /// Release id (`2027.1`), or the lower-case series name for cycles
+    /// that predate release ids (`zed`).
+    pub id: String,
+    /// Series name (`Indri`); unknown for projected cycles.
+    pub name: Option<String>,
+    /// First day of development.
+    pub start: NaiveDate,
+    /// Release date.
+    pub release: NaiveDate,
+    /// Not in the published data: extrapolated at the observed cadence.
+    pub projected: bool,
+}
+
+impl Cycle {
+    /// `2027.1/Indri`, `Zed` (no release id) or `2027.2` (no name yet).
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) if name.to_lowercase() == self.id => name.clone(),
+            Some(name) => format!("{}/{}", self.id, name),
+            None => self.id.clone(),
+        }
+    }
+
+    /// Whether `spec` (an id or a name, any case) names this cycle.
+    pub fn matches(&self, spec: &str) -> bool {
+        let spec = spec.trim().to_lowercase();
+        self.id.to_lowercase() == spec
+            || self.name.as_deref().map(str::to_lowercase).as_deref() == Some(spec.as_str())
+            || self.label().to_lowercase() == spec
+    }
+}
+
+/// What the policy derives for one cycle.
+#[derive(Debug, Clone, Serialize)]
+pub struct CyclePlan {
+    #[serde(flatten)]
+    pub cycle: Cycle,
+    /// Earliest day the key should be made.
+    pub create_from: NaiveDate,
+    /// Latest day the key should be made.
+    pub create_by: NaiveDate,
+    /// When the key for this cycle expires.
+    #[serde(with = "crate::clock::serde_iso")]
+    pub expires: Time,
+}
+
+/// The ordered list of cycles and the expiry policy applied to it.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    cycles: Vec<Cycle>,
+    policy: ExpiryPolicy,
+}
+
+/// The openstack/releases data shipped with keycycle.
+const EMBEDDED_SERIES: &str = include_str!("../data/series_status.yaml");
+const EMBEDDED_SCHEDULES: &[(&str, &str)] = &[
+    ("dalmatian", include_str!("../data/schedules/dalmatian.yaml")),
+    ("epoxy", include_str!("../data/schedules/epoxy.yaml")),
+    ("flamingo", include_str!("../data/schedules/flamingo.yaml")),
+    ("gazpacho", include_str!("../data/schedules/gazpacho.yaml")),
+    ("hibiscus", include_str!("../data/schedules/hibiscus.yaml")),
+    ("indri", include_str!("../data/schedules/indri.yaml")),
+];
+
+#[derive(Deserialize)]
+struct Series {
+    name: String,
+    #[serde(rename = "release-id")]
+    release_id: Option<serde_yaml_ng::Value>,
+    #[serde(rename = "initial-release")]
+    initial_release: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SeriesSchedule {
+    #[serde(rename = "start-week")]
+    start_week: Option<String>,
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The first Monday strictly after `d`: OpenStack's cycles start the
+/// Monday after the previous release.
+fn monday_after(d: NaiveDate) -> NaiveDate {
+    let mut n = d + Duration::days(1);
+    while n.weekday() != Weekday::Mon {
+        n += Duration::days(1);
+    }
+    n
+}
+
+fn next_release_id(id: &str) -> Option<String> {
+    let (year, half) = id.split_once('.')?;
+    let year: u32 = year.parse().ok()?;
+    match half {
+        "1" => Some(format!("{year}.2")),
+        "2" => Some(format!("{}.1", year + 1)),
+        _ => None,
+    }
+}
+
+impl Schedule {
+    /// The schedule the configuration asks for, with projections.
+    pub fn from_config(config: &Config) -> Result<Schedule> {
+        let s = &config.schedule;
+        let mut cycles = match s.source {
+            ScheduleSource::Embedded => Self::parse_series_status(EMBEDDED_SERIES, |name| {
+                EMBEDDED_SCHEDULES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, text)| text.to_string())
+            })?,
+            ScheduleSource::SeriesStatus => {
+                let path = s.series_status.as_deref().ok_or_else(|| {
+                    Error::input(
+                        "schedule source is series-status but no series_status path is set",
+                        "set [schedule] series_status = \"path/to/series_status.yaml\"",
+                    )
+                })?;
+                let text = std::fs::read_to_string(path).with_path(path)?;
+                let dir = s.schedules_dir.clone();
+                Self::parse_series_status(&text, |name| {
+                    let dir = dir.as_deref()?;
+                    [
+                        dir.join(format!("{name}.yaml")),
+                        dir.join(name).join("schedule.yaml"),
+                    ]
+                    .iter()
+                    .find_map(|p| std::fs::read_to_string(p).ok())
+                })
+                .map_err(|e| match e {
+                    Error::Input { msg, hint } => Error::Input {
+                        msg: format!("{}: {msg}", path.display()),
+                        hint,
+                    },
+                    e => e,
+                })?
+            }
+            ScheduleSource::Custom => s
+                .cycles
+                .iter()
+                .map(|c| {
+                    Ok(Cycle {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        start: clock::parse_date(&c.start.to_string())?,
+                        release: clock::parse_date(&c.release.to_string())?,
+                        projected: false,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
+        cycles.sort_by_key(|c| c.release);
+        let mut schedule = Schedule {
+            cycles,
+            policy: config.expiry.clone(),
+        };
+        schedule.project(s.projected as usize + 1);
+        Ok(schedule)
+    }
+
+    /// Parse openstack/releases' `series_status.yaml`; `schedule_for(name)`
+    /// returns the text of that series' schedule file, if there is one.
+    pub fn parse_series_status(
+        text: &str,
+        schedule_for: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<Cycle>> {
+        let series: Vec<Series> = serde_yaml_ng::from_str(text).map_err(|e| {
+            Error::input(
+                format!("not a series_status.yaml: {e}"),
+                "give openstack/releases' data/series_status.yaml: a list of series with name and initial-release",
+            )
+        })?;
+        let mut dated = Vec::new();
+        for s in series {
+            let Some(release) = s.initial_release.as_deref() else {
+                continue;
+            };
+            let release = clock::parse_date(release)?;
+            let id = match s.release_id {
+                Some(serde_yaml_ng::Value::String(id)) => id,
+                Some(serde_yaml_ng::Value::Number(n)) => n.to_string(),
+                _ => s.name.to_lowercase(),
+            };
+            let start = schedule_for(&s.name)
+                .and_then(|t| serde_yaml_ng::from_str::<SeriesSchedule>(&t).ok())
+                .and_then(|sch| sch.start_week)
+                .and_then(|w| clock::parse_date(&w).ok());
+            dated.push((id, capitalise(&s.name), release, start));
+        }
+        dated.sort_by_key(|d| d.2);
+        let mut cycles: Vec<Cycle> = Vec::with_capacity(dated.len());
+        for (id, name, release, start) in dated {
+            let start = start.unwrap_or_else(|| match cycles.last() {
+                Some(prev) => monday_after(prev.release),
+                None => release - Duration::weeks(26),
+            });
+            cycles.push(Cycle {
+                id,
+                name: Some(name),
+                start,
+                release,
+                projected: false,
+            });
+        }
+        if cycles.is_empty() {
+            return Err(Error::input(
+                "the schedule holds no cycle with an initial-release date",
+                "check the series_status.yaml you gave",
+            ));
+        }
+        Ok(cycles)
+    }
+
+    /// The observed cadence: the median of the last six release intervals,
+    /// rounded to whole weeks.
+    pub fn cadence(&self) -> Duration {
+        let mut gaps: Vec<i64> = self
+            .cycles
+            .iter()
+            .filter(|c| !c.projected)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .map(|w| (w[1].release - w[0].release).num_days())
+            .collect();
+        let n = gaps.len();
+        let mut recent = gaps.split_off(n.saturating_sub(6));
+        recent.sort_unstable();
+        let median = recent.get(recent.len() / 2).copied().unwrap_or(182);
+        Duration::weeks(((median as f64) / 7.0).round().max(1.0) as i64)
+    }
+
+    fn project(&mut self, count: usize) {
+        let cadence = self.cadence();
+        for _ in 0..count {
+            let last = self.cycles.last().expect("schedules are never empty");
+            let id = next_release_id(&last.id)
+                .unwrap_or_else(|| format!("{}+1", last.id.trim_end_matches("+1")));
+            let next = Cycle {
+                id,
+                name: None,
+                start: monday_after(last.release),
+                release: last.release + cadence,
+                projected: true,
+            };
+            self.cycles.push(next);
+        }
+    }
+
+    /// All cycles, oldest first.
+    pub fn cycles(&self) -> &[Cycle] {
+        &self.cycles
+    }
+
+    /// The expiry policy in force.
+    pub fn policy(&self) -> &ExpiryPolicy {
+        &self.policy
+    }
+
+    fn index_at(&self, at: Time) -> Result<usize> {
+        let day = at.date_naive();
+        self.cycles
+            .iter()
+            .rposition(|c| c.start <= day)
+            .ok_or_else(|| {
+                Error::input(
+                    format!("{} is before the first cycle in the schedule", clock::day(at)),
+                    "check --time",
+                )
+            })
+    }
+
+    /// Resolve a cycle: a release id, a series name, `current` or `next`.
+    pub fn resolve(&self, spec: &str, at: Time) -> Result<&Cycle> {
+        let idx = match spec.trim().to_lowercase().as_str() {
+            "current" => self.index_at(at)?,
+            "next" => self.index_at(at)? + 1,
+            "previous" => self.index_at(at)?.checked_sub(1).ok_or_else(|| {
+                Error::input("there is no cycle before the current one", "check --time")
+            })?,
+            _ => self
+                .cycles
+                .iter()
+                .position(|c| c.matches(spec))
+                .ok_or_else(|| {
+                    Error::input(
+                        format!("unknown cycle '{spec}'"),
+                        "run `keycycle cycles --all` to list them; give a release id (2027.1), a series name (indri), current or next",
+                    )
+                })?,
+        };
+        self.cycles.get(idx).ok_or_else(|| {
+            Error::input(
+                format!("cycle '{spec}' is past the end of the schedule"),
+                "raise [schedule] projected in keycycle.toml",
+            )
+        })
+    }
+
+    fn position(&self, cycle: &Cycle) -> usize {
+        self.cycles
+            .iter()
+            .position(|c| c == cycle)
+            .expect("cycle comes from this schedule")
+    }
+
+    /// The cycle after `cycle`, if the schedule reaches that far.
+    pub fn successor(&self, cycle: &Cycle) -> Option<&Cycle> {
+        self.cycles.get(self.position(cycle) + 1)
+    }
+
+    /// The cycle before `cycle`.
+    pub fn predecessor(&self, cycle: &Cycle) -> Option<&Cycle> {
+        self.position(cycle)
+            .checked_sub(1)
+            .and_then(|i| self.cycles.get(i))
+    }
+
+    /// When a key for `cycle` expires: the start of the next cycle plus
+    /// the overlap, at midnight UTC.
+    pub fn expiry(&self, cycle: &Cycle) -> Result<Time> {
+        let next = self.successor(cycle).ok_or_else(|| {
+            Error::input(
+                format!("no cycle after {} to compute its key's expiry from", cycle.label()),
+                "raise [schedule] projected in keycycle.toml",
+            )
+        })?;
+        Ok(clock::start_of_day(
+            next.start + Duration::days(self.policy.overlap_days.into()),
+        ))
+    }
+
+    /// Everything the policy derives for `cycle`.
+    pub fn plan(&self, cycle: &Cycle) -> Result<CyclePlan> {
+        let expires = self.expiry(cycle)?;
+        let create_from = cycle.start - Duration::days(self.policy.create_lead_days.into());
+        let mut create_by = cycle.start;
+        if let Some(prev) = self.predecessor(cycle) {
+            let prev_expiry = self.expiry(prev)?.date_naive();
+            let limit =
+                prev_expiry - Duration::days(self.policy.min_days_before_previous_expiry.into());
+            create_by = create_by.min(limit);
+        }
+        Ok(CyclePlan {
+            cycle: cycle.clone(),
+            create_from,
+            create_by: create_by.max(create_from),
+            expires,
+        })
+    }
+}
+
+/// Cycle names in user IDs: `(2026.2/Hibiscus Cycle)`, `(Epoxy Cycle)`,
+/// `(Newton Cycle)`. Returns (release id, name).
+pub fn cycle_from_uid(uid: &str) -> Option<(Option<String>, String)> {
+    let re = regex::Regex::new(r"\((?:(\d{4}\.\d+)/)?([A-Za-z]+) [Cc]ycle\)").ok()?;
+    let caps = re.captures(uid)?;
+    Some((caps.get(1).map(|m| m.as_str().to_string()), caps[2].to_string()))
+}
+
+/// Read a `series_status.yaml` by path (for `cycles --series-status`).
+pub fn load_series_status(path: &Path, schedules_dir: Option<&Path>) -> Result<Vec<Cycle>> {
+    let text = std::fs::read_to_string(path).with_path(path)?;
+    Schedule::parse_series_status(&text, |name| {
+        let dir = schedules_dir?;
+        std::fs::read_to_string(dir.join(format!("{name}.yaml"))).ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn embedded() -> Schedule {
+        Schedule::from_config(&Config::default()).unwrap()
+    }
+
+    fn t(s: &str) -> Time {
+        clock::parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn embedded_data_has_the_openstack_series() {
+        let s = embedded();
+        let indri = s.resolve("2027.1", t("2026-01-01")).unwrap();
+        assert_eq!(indri.name.as_deref(), Some("Indri"));
+        assert_eq!(indri.start.to_string(), "2026-10-05");
+        assert_eq!(indri.release.to_string(), "2027-03-24");
+        assert!(!indri.projected);
+        let zed = s.resolve("Zed", t("2026-01-01")).unwrap();
+        assert_eq!(zed.id, "zed");
+        assert_eq!(zed.label(), "Zed");
+        assert_eq!(indri.label(), "2027.1/Indri");
+    }
+
+    #[test]
+    fn current_and_next_follow_time() {
+        let s = embedded();
+        assert_eq!(s.resolve("current", t("2026-10-04")).unwrap().id, "2026.2");
+        assert_eq!(s.resolve("next", t("2026-10-04")).unwrap().id, "2027.1");
+        assert_eq!(s.resolve("current", t("2026-10-05")).unwrap().id, "2027.1");
+        assert_eq!(s.resolve("next", t("2026-10-05")).unwrap().id, "2027.2");
+        assert!(s.resolve("next", t("2026-10-05")).unwrap().projected);
+    }
+
+    #[test]
+    fn projection_continues_release_ids_at_the_cadence() {
+        let s = embedded();
+        assert_eq!(s.cadence(), Duration::weeks(26));
+        let p = s.resolve("2027.2", t("2026-01-01")).unwrap();
+        assert_eq!(p.start.to_string(), "2027-03-29");
+        assert_eq!(p.release.to_string(), "2027-09-22");
+        assert!(s.resolve("2028.1", t("2026-01-01")).unwrap().projected);
+    }
+
+    #[test]
+    fn expiry_is_next_start_plus_overlap() {
+        let s = embedded();
+        let hibiscus = s.resolve("hibiscus", t("2026-01-01")).unwrap();
+        // Indri starts 2026-10-05; +60 days.
+        assert_eq!(clock::day(s.expiry(hibiscus).unwrap()), "2026-12-04");
+        let plan = s.plan(hibiscus).unwrap();
+        assert_eq!(plan.create_by.to_string(), "2026-04-06");
+        assert_eq!(plan.create_from.to_string(), "2026-02-09");
+    }
+
+    #[test]
+    fn real_key_expiries_fall_in_the_policy_range() {
+        // The real Antelope..Hibiscus keys expired 40-83 days after their
+        // release; the default policy lands inside that range.
+        let s = embedded();
+        for id in ["2023.1", "2023.2", "2024.1", "2024.2", "2025.1", "2025.2", "2026.1", "2026.2"] {
+            let c = s.resolve(id, t("2026-01-01")).unwrap();
+            let after = (s.expiry(c).unwrap().date_naive() - c.release).num_days();
+            assert!((40..=83).contains(&after), "{id}: {after}");
+        }
+    }
+
+    #[test]
+    fn uid_cycles() {
+        assert_eq!(
+            cycle_from_uid("OpenStack Infra (2026.2/Hibiscus Cycle) <infra-root@openstack.org>"),
+            Some((Some("2026.2".into()), "Hibiscus".into()))
+        );
+        assert_eq!(
+            cycle_from_uid("OpenStack Infra (Epoxy Cycle) <infra-root@openstack.org>"),
+            Some((None, "Epoxy".into()))
+        );
+        assert_eq!(cycle_from_uid("Alice <a@example.org>"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn resolution_is_a_function_of_time(secs in 1_500_000_000i64..1_840_000_000) {
+            let s = embedded();
+            let at = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+            let cur = s.resolve("current", at).unwrap().clone();
+            let next = s.resolve("next", at).unwrap().clone();
+            prop_assert!(cur.start <= at.date_naive());
+            prop_assert!(next.start > at.date_naive());
+            prop_assert_eq!(s.successor(&cur), Some(&next));
+            // Every key expires after its own release and after the next start.
+            let exp = s.expiry(&cur).unwrap().date_naive();
+            prop_assert!(exp > cur.release);
+            prop_assert!(exp > next.start);
+        }
+    }
+}

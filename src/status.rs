@@ -1,0 +1,271 @@
+//! `status`: where each key stands, and the monitoring verdict of
+//! `status --check` (0 ok, 1 warning, 2 critical).
+
+use serde::Serialize;
+
+use sequoia_openpgp as openpgp;
+use openpgp::policy::StandardPolicy;
+use openpgp::cert::amalgamation::ValidAmalgamation;
+use openpgp::types::RevocationStatus;
+
+use crate::certinfo::{self, Revocation};
+use crate::clock::{self, Time};
+use crate::error::Result;
+use crate::schedule::Schedule;
+use crate::vault::{StoredKey, Vault};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warning,
+    Critical,
+}
+
+impl Level {
+    pub fn exit_code(self) -> u8 {
+        self as u8
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub level: Level,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubkeyStatus {
+    pub fingerprint: String,
+    pub flags: String,
+    #[serde(with = "clock::serde_iso_opt")]
+    pub expires: Option<Time>,
+    pub alive: bool,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attestations {
+    /// Roots whose certification of the key verifies.
+    pub by: Vec<String>,
+    /// Roots (with a cert on the roster) who have not certified it.
+    pub missing: Vec<String>,
+    /// Roots on the roster with an OpenPGP cert, who can attest.
+    pub of: usize,
+    pub majority: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyStatus {
+    pub cycle: String,
+    pub cycle_label: String,
+    pub fingerprint: String,
+    pub fingerprint_grouped: String,
+    #[serde(with = "clock::serde_iso")]
+    pub created: Time,
+    #[serde(with = "clock::serde_iso")]
+    pub expires: Time,
+    pub days_left: i64,
+    pub subkeys: Vec<SubkeyStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
+    pub attestations: Attestations,
+    /// `Some(true)` certified by the previous cycle's key, `Some(false)` not,
+    /// `None` when the vault holds no previous key.
+    pub cross_signed: Option<bool>,
+    pub escrow_recipients: Vec<String>,
+    #[serde(with = "clock::serde_iso_opt")]
+    pub last_publish: Option<Time>,
+    pub level: Level,
+    pub findings: Vec<Finding>,
+}
+
+/// The status of every requested key plus vault-wide findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    #[serde(with = "clock::serde_iso")]
+    pub time: Time,
+    pub current_cycle: String,
+    pub keys: Vec<KeyStatus>,
+    pub findings: Vec<Finding>,
+    pub level: Level,
+}
+
+fn finding(level: Level, message: impl Into<String>) -> Finding {
+    Finding {
+        level,
+        message: message.into(),
+    }
+}
+
+/// Status of one stored key.
+pub fn key_status(vault: &Vault, schedule: &Schedule, all: &[StoredKey], key: &StoredKey, at: Time) -> Result<KeyStatus> {
+    let policy = StandardPolicy::new();
+    let t = clock::to_system(at);
+    let warn_days = i64::from(schedule.policy().warn_days);
+    let cert = &key.cert;
+    let mut findings = Vec::new();
+
+    let vc = cert.with_policy(&policy, t);
+    let revocation = match vc.as_ref().map(|vc| vc.revocation_status()) {
+        Ok(RevocationStatus::Revoked(sigs)) => sigs.first().map(|s| Revocation::from_sig(s)),
+        _ => None,
+    };
+    let expires = vc
+        .as_ref()
+        .ok()
+        .and_then(|vc| vc.primary_key().key_expiration_time())
+        .map(clock::from_system)
+        .unwrap_or(key.state.expires);
+    let days_left = clock::days_between(at, expires);
+
+    let subkeys: Vec<SubkeyStatus> = match &vc {
+        Ok(vc) => vc
+            .keys()
+            .subkeys()
+            .map(|ka| SubkeyStatus {
+                fingerprint: ka.key().fingerprint().to_hex(),
+                flags: certinfo::flag_letters(ka.key_flags().as_ref()),
+                expires: ka
+                    .key_validity_period()
+                    .map(|d| clock::from_system(ka.key().creation_time() + d)),
+                alive: ka.alive().is_ok(),
+                revoked: matches!(ka.revocation_status(), RevocationStatus::Revoked(_)),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+
+    if let Some(r) = &revocation {
+        findings.push(finding(Level::Critical, format!("revoked ({})", r.reason)));
+    }
+    if key.state.created > at {
+        findings.push(finding(Level::Warning, "created after --time: not yet valid"));
+    } else if days_left < 0 {
+        findings.push(finding(Level::Critical, format!("expired {} days ago", -days_left)));
+    } else if days_left < warn_days {
+        findings.push(finding(Level::Warning, format!("expires in {days_left} days")));
+    }
+    let signing_ok = subkeys.iter().any(|s| s.flags.contains('S') && s.alive && !s.revoked);
+    if !signing_ok && key.state.created <= at {
+        findings.push(finding(Level::Critical, "no valid signing subkey"));
+    }
+
+    // Attestations by roots with a cert on the roster.
+    let roster = vault.roster()?;
+    let mut by = Vec::new();
+    let mut missing = Vec::new();
+    let mut of = 0;
+    for m in &roster.members {
+        let Some(fpr) = &m.fingerprint else { continue };
+        let Some(root) = vault.roster_cert(fpr)? else { continue };
+        of += 1;
+        let ok = cert.userids().any(|ua| {
+            ua.certifications()
+                .any(|sig| certinfo::certification_verifies(sig, &root, cert, ua.userid()))
+        });
+        if ok {
+            by.push(m.name.clone());
+        } else {
+            missing.push(m.name.clone());
+        }
+    }
+    let majority = of > 0 && by.len() * 2 > of;
+    if of > 0 && !majority {
+        findings.push(finding(
+            Level::Warning,
+            format!("attestations {} of {of}: majority not reached", by.len()),
+        ));
+    }
+
+    // Cross-signature by the previous cycle's key.
+    let cycle = schedule.cycles().iter().find(|c| c.id == key.state.cycle);
+    let previous = cycle
+        .and_then(|c| schedule.predecessor(c))
+        .and_then(|p| all.iter().rev().find(|k| k.state.cycle == p.id));
+    let cross_signed = previous.map(|prev| {
+        cert.userids().any(|ua| {
+            ua.certifications()
+                .any(|sig| certinfo::certification_verifies(sig, &prev.cert, cert, ua.userid()))
+        })
+    });
+
+    let level = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
+    Ok(KeyStatus {
+        cycle: key.state.cycle.clone(),
+        cycle_label: cycle.map(|c| c.label()).unwrap_or_else(|| key.state.cycle.clone()),
+        fingerprint: key.state.fingerprint.clone(),
+        fingerprint_grouped: certinfo::grouped(&cert.fingerprint()),
+        created: key.state.created,
+        expires,
+        days_left,
+        subkeys,
+        revocation,
+        attestations: Attestations { by, missing, of, majority },
+        cross_signed,
+        escrow_recipients: key.state.escrow_recipients.clone(),
+        last_publish: key.state.publish.iter().map(|p| p.time).max(),
+        level,
+        findings,
+    })
+}
+
+/// The whole report. With `only`, just that key; otherwise every key, and
+/// the checks that concern the current and next cycles.
+pub fn report(vault: &Vault, schedule: &Schedule, only: Option<&StoredKey>, at: Time) -> Result<Report> {
+    let all = vault.keys()?;
+    let current = schedule.resolve("current", at)?.clone();
+    let mut findings = Vec::new();
+    let keys: Vec<KeyStatus> = match only {
+        Some(k) => vec![key_status(vault, schedule, &all, k, at)?],
+        None => all
+            .iter()
+            .map(|k| key_status(vault, schedule, &all, k, at))
+            .collect::<Result<_>>()?,
+    };
+
+    let mut level = Level::Ok;
+    let relevant: Vec<&KeyStatus> = keys
+        .iter()
+        .filter(|k| only.is_some() || k.cycle == current.id)
+        .collect();
+    if only.is_none() {
+        match relevant.last() {
+            None => findings.push(finding(
+                Level::Critical,
+                format!("no key for the current cycle {}", current.label()),
+            )),
+            Some(_) => {}
+        }
+        if let Some(next) = schedule.successor(&current) {
+            let plan = schedule.plan(next)?;
+            let has_next = all.iter().any(|k| k.state.cycle == next.id);
+            if !has_next && at.date_naive() >= plan.create_from {
+                let lvl = Level::Warning;
+                findings.push(finding(
+                    lvl,
+                    format!(
+                        "next key not ready: the key for {} should be made between {} and {}",
+                        next.label(),
+                        plan.create_from,
+                        plan.create_by
+                    ),
+                ));
+            }
+        }
+    }
+    for k in &relevant {
+        level = level.max(k.level);
+    }
+    for f in &findings {
+        level = level.max(f.level);
+    }
+    Ok(Report {
+        time: at,
+        current_cycle: current.id.clone(),
+        keys,
+        findings,
+        level,
+    })
+}

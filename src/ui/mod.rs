@@ -1,0 +1,52 @@
+//! The only place that talks to a terminal: prompts (dialoguer) and output
+//! helpers. `--batch`, or no terminal on stderr, turns a prompt into an
+//! error naming the flag that supplies the answer.
+
+use std::io::{IsTerminal, Write};
+
+use keycycle::Error;
+
+/// Whether we may prompt.
+pub fn interactive(batch: bool) -> bool {
+    !batch && std::io::stderr().is_terminal() && std::io::stdin().is_terminal()
+}
+
+/// Error for a missing answer in batch mode.
+pub fn missing(flag: &str, what: &str) -> Error {
+    Error::input(
+        format!("{what} is needed and --batch forbids asking (or there is no terminal)"),
+        format!("pass {flag}"),
+    )
+}
+
+/// Pick one of `items` (label, value); `flag` names the non-interactive way.
+pub fn select(batch: bool, flag: &str, prompt: &str, items: &[(String, String)]) -> Result<String, Error> {
+    if !interactive(batch) {
+        return Err(missing(flag, prompt));
+    }
+    let labels: Vec<&str> = items.iter().map(|(l, _)| l.as_str()).collect();
+    let i = dialoguer::Select::new()
+        .with_prompt(prompt)
+        .items(&labels)
+        .default(0)
+        .interact()
+        .map_err(|e| Error::input(format!("prompt failed: {e}"), format!("pass {flag}")))?;
+    Ok(items[i].1.clone())
+}
+
+/// Print to stdout; a closed pipe (`| head`) is not an error.
+pub fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Print JSON.
+pub fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
+    emit(&format!("{text}\n"));
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! Atomic file writes: temporary file in the same directory, fsync, rename,
+//! fsync the directory. A crash leaves the old file or the new one.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+
+use crate::error::{IoContext, Result};
+
+/// Mode of files holding (encrypted) secrets.
+pub const SECRET_MODE: u32 = 0o600;
+/// Mode of public files.
+pub const PUBLIC_MODE: u32 = 0o644;
+/// Mode of every vault directory.
+pub const DIR_MODE: u32 = 0o700;
+
+/// Write `bytes` to `path` atomically with the given mode.
+pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .with_path(dir)?;
+    // The umask may have narrowed the mode; set it exactly.
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).with_path(tmp.path())?;
+    tmp.write_all(bytes).with_path(path)?;
+    tmp.as_file().sync_all().with_path(path)?;
+    tmp.persist(path).map_err(|e| e.error).with_path(path)?;
+    sync_dir(dir)
+}
+
+/// fsync a directory so a rename in it is durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_path(dir)
+}
+
+/// Create a directory (and parents) with mode 0700.
+pub fn create_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+        .with_path(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).with_path(dir)
+}

@@ -1,0 +1,297 @@
+//! The vault: a directory of public and age-encrypted files, meant for a
+//! private git repository. Every write is atomic; see [`atomic`].
+//!
+//! ```text
+//! vault/
+//!   keycycle.toml
+//!   roster/roster.toml, roster/<FPR>.asc
+//!   keys/<cycle>-<fpr16>/cert.asc primary.age revocation.age
+//!                        revocation-retired.age state.toml
+//!   audit.log
+//! ```
+
+pub mod atomic;
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use sequoia_openpgp as openpgp;
+use openpgp::parse::Parse;
+use openpgp::Cert;
+
+use crate::audit;
+use crate::clock::{self, Time};
+use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
+use crate::error::{Error, IoContext, Result};
+use crate::roster::Roster;
+
+/// A vault on disk.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    root: PathBuf,
+}
+
+/// `state.toml` of one key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyState {
+    pub cycle: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle_name: Option<String>,
+    pub fingerprint: String,
+    #[serde(with = "clock::serde_iso")]
+    pub created: Time,
+    #[serde(with = "clock::serde_iso")]
+    pub expires: Time,
+    pub cipher_suite: String,
+    /// `active`, `revoked` …
+    pub state: String,
+    /// The recipients the escrow files are encrypted to.
+    pub escrow_recipients: Vec<String>,
+    #[serde(default, rename = "publish")]
+    pub publish: Vec<PublishRecord>,
+}
+
+/// One publication of the key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishRecord {
+    #[serde(with = "clock::serde_iso")]
+    pub time: Time,
+    pub target: String,
+}
+
+/// A key held in the vault (public part only).
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub dir: PathBuf,
+    pub state: KeyState,
+    pub cert: Cert,
+}
+
+/// A file of a new key directory.
+pub struct NewFile {
+    pub name: &'static str,
+    pub bytes: Vec<u8>,
+    pub secret: bool,
+}
+
+pub const CERT_FILE: &str = "cert.asc";
+pub const PRIMARY_FILE: &str = "primary.age";
+pub const REVOCATION_FILE: &str = "revocation.age";
+pub const LADDER_FILE: &str = "revocation-retired.age";
+pub const STATE_FILE: &str = "state.toml";
+pub const AUDIT_FILE: &str = "audit.log";
+
+impl Vault {
+    /// The vault at `root`, which must have been initialised.
+    pub fn open(root: &Path) -> Result<Vault> {
+        let vault = Vault {
+            root: root.to_owned(),
+        };
+        if !root.is_dir() {
+            return Err(Error::vault(
+                format!("no vault at {}", root.display()),
+                "run `keycycle init` first, or point --vault / KEYCYCLE_VAULT at the vault",
+            ));
+        }
+        if !vault.config_path().is_file() {
+            return Err(Error::vault(
+                format!("{} has no {CONFIG_FILE}: not a keycycle vault", root.display()),
+                "run `keycycle init` there first, or point --vault at the vault",
+            ));
+        }
+        Ok(vault)
+    }
+
+    /// Create a vault with the default configuration.
+    pub fn init(root: &Path, config_text: Option<&str>, force: bool) -> Result<Vault> {
+        let vault = Vault {
+            root: root.to_owned(),
+        };
+        if vault.config_path().exists() && !force {
+            return Err(Error::vault(
+                format!("{} already exists", vault.config_path().display()),
+                "edit it, or pass --force to overwrite it with the defaults",
+            ));
+        }
+        let text = config_text.unwrap_or(DEFAULT_CONFIG);
+        Config::parse(text, &vault.config_path())?;
+        atomic::create_dir(root)?;
+        atomic::create_dir(&root.join("keys"))?;
+        atomic::create_dir(&root.join("roster"))?;
+        atomic::write(&vault.config_path(), text.as_bytes(), atomic::PUBLIC_MODE)?;
+        Ok(vault)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join(CONFIG_FILE)
+    }
+
+    pub fn config(&self) -> Result<Config> {
+        Config::load(&self.config_path())
+    }
+
+    fn roster_dir(&self) -> PathBuf {
+        self.root.join("roster")
+    }
+
+    /// The roster (empty when none was written yet).
+    pub fn roster(&self) -> Result<Roster> {
+        let path = self.roster_dir().join("roster.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                let line = e
+                    .span()
+                    .map(|s| text[..s.start].matches('\n').count() + 1)
+                    .unwrap_or(1);
+                Error::Config {
+                    path: path.clone(),
+                    line,
+                    column: 1,
+                    msg: e.message().to_string(),
+                }
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Roster::default()),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// Write the roster, and a root's certificate when given.
+    pub fn save_roster(&self, roster: &Roster, cert: Option<&Cert>) -> Result<()> {
+        atomic::create_dir(&self.roster_dir())?;
+        if let Some(cert) = cert {
+            let bytes = crate::certinfo::armored_public(cert)?;
+            let path = self.roster_dir().join(format!("{}.asc", cert.fingerprint().to_hex()));
+            atomic::write(&path, &bytes, atomic::PUBLIC_MODE)?;
+        }
+        let text = toml::to_string(roster).map_err(anyhow::Error::from)?;
+        atomic::write(
+            &self.roster_dir().join("roster.toml"),
+            format!("# The infra roots. Managed by `keycycle roster`.\n\n{text}").as_bytes(),
+            atomic::PUBLIC_MODE,
+        )
+    }
+
+    /// A root's stored certificate.
+    pub fn roster_cert(&self, fingerprint: &str) -> Result<Option<Cert>> {
+        let path = self.roster_dir().join(format!("{fingerprint}.asc"));
+        if !path.exists() {
+            return Ok(None);
+        }
+        Cert::from_file(&path)
+            .map(Some)
+            .map_err(|e| Error::vault(format!("{}: {e}", path.display()), "restore it from git"))
+    }
+
+    /// Every key in the vault, oldest first.
+    pub fn keys(&self) -> Result<Vec<StoredKey>> {
+        let dir = self.root.join("keys");
+        let mut keys = Vec::new();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
+            Err(e) => return Err(Error::io(dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.with_path(&dir)?;
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') || !entry.path().is_dir() {
+                continue;
+            }
+            keys.push(self.load_key(&entry.path())?);
+        }
+        keys.sort_by_key(|k| (k.state.created, k.state.fingerprint.clone()));
+        Ok(keys)
+    }
+
+    fn load_key(&self, dir: &Path) -> Result<StoredKey> {
+        let state_path = dir.join(STATE_FILE);
+        let text = std::fs::read_to_string(&state_path).with_path(&state_path)?;
+        let state: KeyState = toml::from_str(&text).map_err(|e| Error::Config {
+            path: state_path.clone(),
+            line: e
+                .span()
+                .map(|s| text[..s.start].matches('\n').count() + 1)
+                .unwrap_or(1),
+            column: 1,
+            msg: e.message().to_string(),
+        })?;
+        let cert_path = dir.join(CERT_FILE);
+        let cert = Cert::from_file(&cert_path).map_err(|e| {
+            Error::vault(
+                format!("{}: not a certificate: {e}", cert_path.display()),
+                "restore the file from the vault's git history",
+            )
+        })?;
+        if cert.fingerprint().to_hex() != state.fingerprint {
+            return Err(Error::vault(
+                format!("{}: fingerprint does not match state.toml", cert_path.display()),
+                "restore the key directory from the vault's git history",
+            ));
+        }
+        Ok(StoredKey {
+            dir: dir.to_owned(),
+            state,
+            cert,
+        })
+    }
+
+    /// Add a key directory atomically: every file is written into a hidden
+    /// temporary directory which is then renamed into place.
+    pub fn add_key(&self, state: &KeyState, files: Vec<NewFile>) -> Result<PathBuf> {
+        let keys = self.root.join("keys");
+        atomic::create_dir(&keys)?;
+        let name = format!("{}-{}", state.cycle, &state.fingerprint[state.fingerprint.len() - 16..]);
+        let target = keys.join(&name);
+        if target.exists() {
+            return Err(Error::vault(
+                format!("{} already exists", target.display()),
+                "this exact key is already in the vault",
+            ));
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".tmp-{name}-"))
+            .tempdir_in(&keys)
+            .with_path(&keys)?;
+        atomic::create_dir(staging.path())?;
+        for f in files {
+            let mode = if f.secret {
+                atomic::SECRET_MODE
+            } else {
+                atomic::PUBLIC_MODE
+            };
+            atomic::write(&staging.path().join(f.name), &f.bytes, mode)?;
+        }
+        let state_text = toml::to_string(state).map_err(anyhow::Error::from)?;
+        atomic::write(
+            &staging.path().join(STATE_FILE),
+            state_text.as_bytes(),
+            atomic::PUBLIC_MODE,
+        )?;
+        let staged = staging.keep();
+        std::fs::rename(&staged, &target).with_path(&target)?;
+        atomic::sync_dir(&keys)?;
+        Ok(target)
+    }
+
+    /// Append an entry to the hash-chained audit log.
+    pub fn audit(&self, at: Time, action: &str, details: serde_json::Value) -> Result<()> {
+        let path = self.root.join(AUDIT_FILE);
+        let log = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let log = audit::append(&log, at, action, details)?;
+        atomic::write(&path, log.as_bytes(), atomic::PUBLIC_MODE)
+    }
+
+    /// Read one of a key's files.
+    pub fn read_key_file(&self, key: &StoredKey, name: &str) -> Result<Vec<u8>> {
+        let path = key.dir.join(name);
+        std::fs::read(&path).with_path(path)
+    }
+}
