@@ -437,7 +437,8 @@ pub fn armored_public(cert: &Cert) -> Result<Vec<u8>> {
 /// line, and the armored public key.
 pub fn releases_text(cert: &Cert, at: Time, known: &Known) -> Result<String> {
     let p = lenient_policy();
-    let t = clock::to_system(at);
+    // Listing a key "before" it exists shows it as created.
+    let t = clock::to_system(at).max(cert.primary_key().key().creation_time());
     let vc = cert.with_policy(&p, t)?;
     let own = cert.keyid();
     let mut out = String::new();

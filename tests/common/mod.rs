@@ -1,0 +1,219 @@
+//! Test harness: the binary runs in a temporary vault with `--batch` and a
+//! fixed `--time`; gpg runs in a throwaway home. Interop tools are required:
+//! a missing one fails the test loudly (scripts/test.sh installs them).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Std, Output};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_keycycle");
+
+/// Fail loudly when an interop tool is missing.
+pub fn require(tool: &str) {
+    let found = Std::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{tool} is not installed: run the test suite with scripts/test.sh, which installs it"
+    );
+}
+
+pub struct Env {
+    pub dir: TempDir,
+    pub vault: PathBuf,
+    pub time: String,
+}
+
+impl Env {
+    pub fn new(time: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("vault");
+        Env { dir, vault, time: time.to_string() }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `keycycle --batch --vault V --time T`.
+    pub fn cmd(&self) -> Command {
+        self.cmd_at(&self.time)
+    }
+
+    /// The same at another time.
+    pub fn cmd_at(&self, time: &str) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--batch")
+            .arg("--vault")
+            .arg(&self.vault)
+            .arg("--time")
+            .arg(time)
+            .env_remove("KEYCYCLE_VAULT")
+            .current_dir(self.dir.path());
+        c
+    }
+
+    /// Run and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "keycycle {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Run and require failure; returns the output.
+    pub fn fails(&self, args: &[&str]) -> Output {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(!out.status.success(), "keycycle {args:?} should have failed");
+        out
+    }
+
+    /// A new age identity: (identity file, recipient).
+    pub fn age_identity(&self, name: &str) -> (PathBuf, String) {
+        require("age-keygen");
+        let path = self.path(&format!("{name}.agekey"));
+        let out = Std::new("age-keygen").arg("-o").arg(&path).output().unwrap();
+        assert!(out.status.success());
+        let r = Std::new("age-keygen").arg("-y").arg(&path).output().unwrap();
+        (path, String::from_utf8(r.stdout).unwrap().trim().to_string())
+    }
+
+    /// A new unencrypted SSH key: (private key, public key file).
+    pub fn ssh_key(&self, name: &str, kind: &str) -> (PathBuf, PathBuf) {
+        require("ssh-keygen");
+        let path = self.path(name);
+        let mut c = Std::new("ssh-keygen");
+        c.args(["-q", "-t", kind, "-N", "", "-C", name, "-f"]).arg(&path);
+        if kind == "rsa" {
+            c.args(["-b", "2048"]);
+        }
+        assert!(c.status().unwrap().success());
+        (path.clone(), path.with_extension("pub"))
+    }
+
+    /// init + a roster of one age root and one SSH root.
+    pub fn vault_with_roster(&self) -> Roster {
+        self.ok(&["init"]);
+        let (age_id, age_r) = self.age_identity("ada");
+        let (ssh_id, ssh_pub) = self.ssh_key("bob_ssh", "ed25519");
+        self.ok(&["roster", "add", "--name", "Ada", "--email", "ada@example.org", "--escrow-recipient", &age_r]);
+        let at = format!("@{}", ssh_pub.display());
+        self.ok(&["roster", "add", "--name", "Bob", "--email", "bob@example.org", "--escrow-recipient", &at]);
+        Roster { age_id, age_r, ssh_id }
+    }
+
+    /// The single key directory in the vault.
+    pub fn key_dir(&self) -> PathBuf {
+        let mut dirs: Vec<_> = std::fs::read_dir(self.vault.join("keys"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        assert_eq!(dirs.len(), 1, "{dirs:?}");
+        dirs.remove(0)
+    }
+}
+
+pub struct Roster {
+    pub age_id: PathBuf,
+    pub age_r: String,
+    pub ssh_id: PathBuf,
+}
+
+/// A throwaway GnuPG home.
+pub struct Gpg {
+    pub home: TempDir,
+}
+
+impl Gpg {
+    pub fn new() -> Gpg {
+        require("gpg");
+        let home = tempfile::tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        Gpg { home }
+    }
+
+    pub fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        use std::io::Write;
+        let mut c = Std::new("gpg");
+        c.env("GNUPGHOME", self.home.path())
+            .env("TZ", "UTC")
+            .args(["--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input).unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str], stdin: Option<&[u8]>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "gpg {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// age -d -i IDENTITY FILE, with the real age CLI.
+pub fn age_decrypt(identity: &Path, file: &Path) -> Vec<u8> {
+    require("age");
+    let out = Std::new("age").arg("-d").arg("-i").arg(identity).arg(file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "age -d failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Every file under `dir` with its bytes and mode.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut map = BTreeMap::new();
+    if !dir.exists() {
+        return map;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            if p.is_dir() {
+                map.insert(p.clone(), (Vec::new(), mode));
+                stack.push(p);
+            } else {
+                map.insert(p.clone(), (std::fs::read(&p).unwrap(), mode));
+            }
+        }
+    }
+    map
+}
+
+/// A fixture key from tests/fixtures/keys.
+pub fn fixture(fpr: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/keys")
+        .join(format!("0x{}.txt", fpr.to_lowercase()))
+}
