@@ -301,7 +301,7 @@ pub fn describe(cert: &Cert, at: Time, known: &Known) -> CertInfo {
         ),
     };
 
-    let subkeys = cert
+    let mut subkeys: Vec<SubkeyInfo> = cert
         .keys()
         .subkeys()
         .map(|ka| {
@@ -318,12 +318,13 @@ pub fn describe(cert: &Cert, at: Time, known: &Known) -> CertInfo {
                 created: clock::from_system(ka.key().creation_time()),
                 expires: valid
                     .as_ref()
-                    .and_then(|v| v.key_validity_period())
-                    .map(|d| clock::from_system(ka.key().creation_time() + d)),
+                    .and_then(|v| v.key_expiration_time())
+                    .map(clock::from_system),
                 revocations,
             }
         })
         .collect();
+    subkeys.sort_by_key(|s| s.created);
 
     let mut certifications = Vec::new();
     for ua in cert.userids() {
@@ -502,13 +503,14 @@ pub fn releases_text(cert: &Cert, at: Time, known: &Known) -> Result<String> {
     out.push_str(&format!("      Key fingerprint = {}\n", grouped(&cert.fingerprint())));
     for ua in cert.userids() {
         out.push_str(&format!("uid                              {}\n", ua.userid()));
-        for sig in ua.self_signatures().take(1) {
+        for sig in oldest_first(ua.self_signatures()) {
             sig_line(&mut out, sig);
         }
         for sig in ua.certifications() {
             sig_line(&mut out, sig);
         }
     }
+    // Subkeys in the order of the key block that follows the listing.
     for ka in vc.keys().subkeys() {
         let revoked = match ka.revocation_status() {
             RevocationStatus::Revoked(sigs) => sigs
@@ -524,9 +526,9 @@ pub fn releases_text(cert: &Cert, at: Time, known: &Known) -> Result<String> {
             keyid0x(&key.keyid()),
             date(key.creation_time()),
             flag_letters(ka.key_flags().as_ref()),
-            revoked.unwrap_or_else(|| expiry(ka.key_validity_period().map(|d| key.creation_time() + d)))
+            revoked.unwrap_or_else(|| expiry(ka.key_expiration_time()))
         ));
-        for sig in ka.bundle().self_signatures() {
+        for sig in oldest_first(ka.bundle().self_signatures()) {
             sig_line(&mut out, sig);
         }
         for sig in ka.bundle().self_revocations() {
@@ -536,6 +538,13 @@ pub fn releases_text(cert: &Cert, at: Time, known: &Known) -> Result<String> {
     out.push('\n');
     out.push_str(&String::from_utf8(armored_public(cert)?).map_err(anyhow::Error::from)?);
     Ok(out)
+}
+
+/// gpg lists signatures oldest first; sequoia keeps them newest first.
+fn oldest_first<'a>(sigs: impl Iterator<Item = &'a Signature>) -> Vec<&'a Signature> {
+    let mut v: Vec<&Signature> = sigs.collect();
+    v.sort_by_key(|s| s.signature_creation_time());
+    v
 }
 
 /// Read a certificate file.

@@ -127,9 +127,7 @@ pub fn key_status(vault: &Vault, schedule: &Schedule, all: &[StoredKey], key: &S
             .map(|ka| SubkeyStatus {
                 fingerprint: ka.key().fingerprint().to_hex(),
                 flags: certinfo::flag_letters(ka.key_flags().as_ref()),
-                expires: ka
-                    .key_validity_period()
-                    .map(|d| clock::from_system(ka.key().creation_time() + d)),
+                expires: ka.key_expiration_time().map(clock::from_system),
                 alive: ka.alive().is_ok(),
                 revoked: matches!(ka.revocation_status(), RevocationStatus::Revoked(_)),
             })
