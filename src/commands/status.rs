@@ -77,6 +77,11 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
                 }
             ));
             out.push_str(&format!("  escrow        {} recipients\n", k.escrow_recipients.len()));
+            if ctx.verbose > 0 {
+                for r in &k.escrow_recipients {
+                    out.push_str(&format!("                {r}\n"));
+                }
+            }
             out.push_str(&format!(
                 "  published     {}\n",
                 k.last_publish.map(clock::day).unwrap_or_else(|| "never".into())
