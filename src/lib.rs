@@ -14,6 +14,9 @@ pub mod lifecycle;
 pub mod roster;
 pub mod schedule;
 pub mod status;
+pub mod subkey;
 pub mod vault;
 
 pub use error::{Error, Result};
+pub mod sign;
+pub mod verify;

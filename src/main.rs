@@ -32,6 +32,8 @@ fn run(cli: Cli) -> commands::Outcome {
         Command::Status(a) => commands::status::run(&ctx, a),
         Command::Inspect(a) => commands::inspect::run(&ctx, a),
         Command::Export(c) => commands::export::run(&ctx, c),
+        Command::Sign(a) => commands::sign::run(&ctx, a),
+        Command::Verify(a) => commands::verify::run(&ctx, a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut out = Vec::new();

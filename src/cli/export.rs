@@ -7,6 +7,44 @@ pub enum ExportCommand {
     ///
     /// Example: keycycle export public 2027.1 --format releases -o 0x<fpr>.txt
     Public(ExportPublicArgs),
+    /// Only the signing subkey's secret, the primary as a gpg stub (sec#), for the CI signing node
+    ///
+    /// Example: keycycle export signing-subkey 2027.1 --identity me.agekey -o subkey.asc
+    SigningSubkey(ExportSubkeyArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SubkeyFormat {
+    /// ASCII-armored transferable secret key
+    Armor,
+    /// YAML for a private hiera file, the armored key under --hiera-key
+    Hiera,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportSubkeyArgs {
+    /// Fingerprint, key id or cycle; omitted: the current cycle's key
+    pub key: Option<String>,
+    #[arg(long, value_enum, default_value = "armor")]
+    pub format: SubkeyFormat,
+    /// The YAML key for --format hiera
+    #[arg(long, default_value = "releases_signing_key", value_name = "NAME")]
+    pub hiera_key: String,
+    /// Identity that opens the escrow (age identity or SSH private key; repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+    /// Protect the subkey with the passphrase in this file
+    #[arg(long, value_name = "FILE", conflicts_with = "age_recipient")]
+    pub passphrase_file: Option<PathBuf>,
+    /// age-encrypt the output to this recipient (age1…, ssh-…, @FILE; repeatable)
+    #[arg(long, value_name = "RECIPIENT")]
+    pub age_recipient: Vec<String>,
+    /// Write here (mode 0600) instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 mod export;
 mod generate;
 mod roster;
+mod sign;
 
 pub use export::*;
 pub use generate::*;
 pub use roster::*;
+pub use sign::*;
 
 /// Manage per-cycle OpenPGP release-signing keys: generate, escrow, inspect
 #[derive(Debug, Parser)]
@@ -67,11 +69,19 @@ pub enum Command {
     ///
     /// Example: keycycle inspect keys/*.txt
     Inspect(InspectArgs),
-    /// Export a key: the public certificate
+    /// Export a key: the public certificate, or the signing subkey for CI
     ///
     /// Example: keycycle export public 2027.1 --format releases
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Make detached ASCII-armored signatures (FILE.asc) of release artifacts
+    ///
+    /// Example: keycycle sign --key signing-subkey.asc dist/*.tar.gz
+    Sign(SignArgs),
+    /// Check detached signatures before upload; exit 1 if any file fails
+    ///
+    /// Example: keycycle verify --cert keys/ dist/*.tar.gz
+    Verify(VerifyArgs),
     /// Print shell completions
     ///
     /// Example: keycycle completions bash > /etc/bash_completion.d/keycycle

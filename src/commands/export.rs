@@ -7,7 +7,9 @@ use keycycle::vault::{atomic, Vault};
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
-use crate::cli::{ExportCommand, PublicFormat};
+use crate::cli::{ExportCommand, PublicFormat, SubkeyFormat};
+use keycycle::escrow::{Identities, Recipient};
+use keycycle::subkey::{self, Format, Protection};
 use crate::ui;
 
 /// Write to `-o FILE` atomically (refusing to replace without
@@ -47,6 +49,61 @@ pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
                 }
             };
             write_output(args.output.as_deref(), &bytes, args.overwrite, atomic::PUBLIC_MODE)?;
+        }
+        ExportCommand::SigningSubkey(args) => {
+            let key = lifecycle::find_key(&vault, args.key.as_deref(), &schedule, ctx.at)?;
+            let protection = match (&args.passphrase_file, args.age_recipient.is_empty()) {
+                (Some(p), _) => Protection::Passphrase(ui::read_passphrase(p)?),
+                (None, false) => Protection::Age(
+                    args.age_recipient.iter().map(|r| Recipient::parse(r)).collect::<keycycle::Result<_>>()?,
+                ),
+                (None, true) => Protection::None,
+            };
+            let format = match args.format {
+                SubkeyFormat::Armor => Format::Armor,
+                SubkeyFormat::Hiera => Format::Hiera(args.hiera_key.clone()),
+            };
+            if let Some(p) = &args.output {
+                if p.exists() && !args.overwrite {
+                    return Err(Error::input(format!("{} exists", p.display()), "pass --overwrite to replace it"));
+                }
+            }
+            let mut ids = Identities::default();
+            for p in &args.identity {
+                ids.load(p)?;
+            }
+            let full = subkey::open_escrow(&vault, &key, &ids)?;
+            let (bytes, lint) = subkey::render(&full, ctx.at, &format, &protection)?;
+            match &args.output {
+                Some(p) => {
+                    atomic::write(p, &bytes, atomic::SECRET_MODE)?;
+                    let written = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+                    if let Err(e) = subkey::relint(&written, &bytes, &full, ctx.at, &format, &protection) {
+                        let _ = std::fs::remove_file(p);
+                        return Err(e);
+                    }
+                }
+                None => ui::emit(&String::from_utf8_lossy(&bytes)),
+            }
+            let protection_name = match protection {
+                Protection::None => "none",
+                Protection::Passphrase(_) => "passphrase",
+                Protection::Age(_) => "age",
+            };
+            vault.audit(ctx.at, "export signing-subkey", serde_json::json!({
+                "fingerprint": key.state.fingerprint,
+                "subkey": lint.signing_subkey,
+                "protection": protection_name,
+                "output": args.output.as_ref().map(|p| p.display().to_string()),
+            }))?;
+            if ctx.json {
+                ui::emit_json(&lint)?;
+            } else if args.output.is_some() {
+                eprintln!(
+                    "Exported signing subkey {} of {} (primary secret: {}; protection: {protection_name}; test signature {}).",
+                    lint.signing_subkey, key.state.cycle, lint.primary_secret, lint.test_signature
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -10,7 +10,9 @@ pub mod generate;
 pub mod init;
 pub mod inspect;
 pub mod roster;
+pub mod sign;
 pub mod status;
+pub mod verify;
 
 /// What every command gets from the global options.
 pub struct Ctx {

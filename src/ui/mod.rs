@@ -50,3 +50,32 @@ pub fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     emit(&format!("{text}\n"));
     Ok(())
 }
+
+/// A byte-progress bar on stderr for long work, when stderr is a terminal.
+pub fn progress(total_bytes: u64, files: usize, batch: bool) -> Option<indicatif::ProgressBar> {
+    let long = total_bytes > 256 * 1024 * 1024 || files > 500;
+    if batch || !long || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total_bytes);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+/// A warning on stderr.
+pub fn warn(msg: &str) {
+    eprintln!("warning: {msg}");
+}
+
+/// Read a passphrase file (trailing newline dropped).
+pub fn read_passphrase(path: &std::path::Path) -> Result<sequoia_openpgp::crypto::Password, Error> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?);
+    let pw = text.trim_end_matches(['\n', '\r']);
+    if pw.is_empty() {
+        return Err(Error::input(format!("{} is empty", path.display()), "put the passphrase in the file"));
+    }
+    Ok(pw.to_string().into())
+}

@@ -1,0 +1,237 @@
+//! Handing the signing subkey to the CI signing node: only the signing
+//! subkey's secret, the primary secret replaced by a GnuPG "gnu-dummy" stub
+//! (so gpg shows `sec#`), and a lint of exactly what is handed over.
+
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use sequoia_openpgp as openpgp;
+use openpgp::cert::prelude::*;
+use openpgp::crypto::{Password, S2K};
+use openpgp::packet::key::SecretKeyMaterial;
+use openpgp::policy::StandardPolicy;
+use openpgp::serialize::Serialize as _;
+use openpgp::types::RevocationStatus;
+use openpgp::Cert;
+
+use crate::clock::{self, Time};
+use crate::error::{Error, Result};
+use crate::escrow::{self, Identities, Recipient};
+use crate::sign;
+use crate::verify::{self, Keyring};
+use crate::vault::{self, StoredKey, Vault};
+
+/// How the exported subkey is protected.
+pub enum Protection {
+    /// Unprotected, so CI signs unattended (as OpenStack does).
+    None,
+    /// The subkey's secret is encrypted with this passphrase (OpenPGP S2K).
+    Passphrase(Password),
+    /// The whole output is age-encrypted to these recipients.
+    Age(Vec<Recipient>),
+}
+
+/// Output format.
+#[derive(Debug, Clone)]
+pub enum Format {
+    Armor,
+    /// YAML for a private hiera file, the armored key under this key.
+    Hiera(String),
+}
+
+/// What the lint found, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lint {
+    pub primary_secret: String,
+    pub signing_subkey: String,
+    #[serde(with = "clock::serde_iso_opt")]
+    pub expires: Option<Time>,
+    pub test_signature: String,
+}
+
+/// Open the escrowed primary secret of `key`, merged with the vault's
+/// public cert (attestations, later bindings).
+pub fn open_escrow(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Cert> {
+    if ids.is_empty() {
+        return Err(Error::input(
+            "the primary secret is needed and no identity was given",
+            "pass --identity FILE (your age identity or SSH private key)",
+        ));
+    }
+    let sealed = vault.read_key_file(key, vault::PRIMARY_FILE)?;
+    let plain = ids.open(&sealed)?;
+    let secret = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&plain[..])?;
+    if secret.fingerprint() != key.cert.fingerprint() {
+        return Err(Error::vault(
+            format!(
+                "{}: the escrowed key {} is not the key {}",
+                key.dir.join(vault::PRIMARY_FILE).display(),
+                secret.fingerprint(),
+                key.cert.fingerprint()
+            ),
+            "the vault was mixed up or tampered with: compare its git history",
+        ));
+    }
+    Ok(key.cert.clone().merge_public_and_secret(secret)?)
+}
+
+/// The armored transferable secret key holding only the signing subkey's
+/// secret (primary and other subkeys as stubs), in zeroising memory.
+pub fn signing_subkey_tsk(full: &Cert, at: Time, protection: &Protection) -> Result<(Zeroizing<Vec<u8>>, String)> {
+    let policy = StandardPolicy::new();
+    let vc = full.with_policy(&policy, clock::to_system(at))?;
+    let sub = vc
+        .keys()
+        .subkeys()
+        .for_signing()
+        .alive()
+        .revoked(false)
+        .secret()
+        .max_by_key(|k| k.key().creation_time())
+        .ok_or_else(|| {
+            Error::input(
+                format!("the key has no live, unrevoked signing subkey at {}", clock::iso(at)),
+                "check `keycycle status`; rotate the subkey or extend the key",
+            )
+        })?;
+    let fpr = sub.key().fingerprint();
+    let mut cert = full.clone();
+    if let Protection::Passphrase(pw) = protection {
+        let encrypted = sub.key().clone().encrypt_secret(pw)?;
+        cert = cert.insert_packets(openpgp::Packet::from(encrypted))?.0;
+    }
+    let mut out = Zeroizing::new(Vec::new());
+    cert.as_tsk()
+        .set_filter(|k| k.fingerprint() == fpr)
+        .emit_secret_key_stubs(true)
+        .armored()
+        .serialize(&mut *out)?;
+    Ok((out, fpr.to_hex()))
+}
+
+fn is_stub(secret: &SecretKeyMaterial) -> bool {
+    match secret {
+        SecretKeyMaterial::Encrypted(e) => matches!(e.s2k(), S2K::Private { tag: 101, .. }),
+        SecretKeyMaterial::Unencrypted(_) => false,
+    }
+}
+
+/// Check what is handed to the signing node: no primary secret, exactly
+/// one signing-capable secret subkey, alive at `at`, and a test signature
+/// that verifies against the public cert.
+pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> Result<Lint> {
+    let fail = |msg: String| Error::vault(format!("refusing the export: {msg}"), "nothing was handed over; report this as a bug with `keycycle -v`");
+    let cert = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(tsk).map_err(|e| fail(format!("it does not parse: {e}")))?;
+    if cert.fingerprint().to_hex() != expect {
+        return Err(fail("it is not the expected key".into()));
+    }
+    let primary = cert.primary_key().key();
+    let primary_secret = match primary.optional_secret() {
+        None => "absent".to_string(),
+        Some(s) if is_stub(s) => "gnu-dummy stub".to_string(),
+        Some(_) => return Err(fail("the primary secret key is in it".into())),
+    };
+    let policy = StandardPolicy::new();
+    let vc = cert.with_policy(&policy, clock::to_system(at)).map_err(|e| fail(format!("not valid at {}: {e}", clock::iso(at))))?;
+    let mut signing = Vec::new();
+    for ka in vc.keys().subkeys() {
+        let Some(secret) = ka.key().optional_secret() else { continue };
+        if is_stub(secret) {
+            continue;
+        }
+        if !ka.for_signing() {
+            return Err(fail(format!("subkey {} is not signing-capable but its secret is in it", ka.key().fingerprint())));
+        }
+        signing.push(ka);
+    }
+    if signing.len() != 1 {
+        return Err(fail(format!("it holds {} signing secret subkeys, not exactly one", signing.len())));
+    }
+    let ka = &signing[0];
+    if let Err(e) = ka.alive() {
+        return Err(fail(format!("the signing subkey is not alive at {}: {e}", clock::iso(at))));
+    }
+    if matches!(ka.revocation_status(), RevocationStatus::Revoked(_)) || matches!(vc.revocation_status(), RevocationStatus::Revoked(_)) {
+        return Err(fail("the signing subkey is revoked".into()));
+    }
+    let expires = ka.key_expiration_time().map(clock::from_system);
+    // A test signature with the exported key, checked against the public
+    // cert alone.
+    let mut key = sign::signing_key(&cert, at, password)?;
+    let data = b"keycycle export lint";
+    let sig = sign::sign_reader(&mut key, &data[..], at, &|_| {})?;
+    let ring = Keyring::new(vec![cert.clone().strip_secret_key_material()])?;
+    let v = verify::verify_bytes(&ring, data, &sig, at);
+    if !v.good {
+        return Err(fail(format!("the test signature does not verify: {}", v.reason)));
+    }
+    Ok(Lint {
+        primary_secret,
+        signing_subkey: ka.key().fingerprint().to_hex(),
+        expires,
+        test_signature: "verified".into(),
+    })
+}
+
+/// Wrap the armored key for a private hiera file.
+pub fn hiera(armored: &[u8], hiera_key: &str, label: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let text = std::str::from_utf8(armored).map_err(anyhow::Error::from)?;
+    let mut out = String::with_capacity(armored.len() + 256);
+    out.push_str(&format!(
+        "# keycycle: signing subkey of {label}; the primary secret is a stub.\n{hiera_key}: |\n"
+    ));
+    for line in text.lines() {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    Ok(Zeroizing::new(out.into_bytes()))
+}
+
+/// The armored key back out of what `hiera` wrote.
+pub fn unwrap_hiera(bytes: &[u8], hiera_key: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_slice(bytes).map_err(anyhow::Error::from)?;
+    let s = doc
+        .get(hiera_key)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow::anyhow!("no '{hiera_key}' in the hiera YAML"))?;
+    Ok(Zeroizing::new(s.as_bytes().to_vec()))
+}
+
+/// The bytes to write for `format` and `protection`, linted.
+pub fn render(full: &Cert, at: Time, format: &Format, protection: &Protection) -> Result<(Zeroizing<Vec<u8>>, Lint)> {
+    let (tsk, _) = signing_subkey_tsk(full, at, protection)?;
+    let password = match protection {
+        Protection::Passphrase(p) => Some(p),
+        _ => None,
+    };
+    let lint = lint(&tsk, &full.fingerprint().to_hex(), at, password)?;
+    let body = match format {
+        Format::Armor => tsk,
+        Format::Hiera(k) => hiera(&tsk, k, &crate::certinfo::label(full))?,
+    };
+    let out = match protection {
+        Protection::Age(r) => Zeroizing::new(escrow::seal(r, &body)?),
+        _ => body,
+    };
+    Ok((out, lint))
+}
+
+/// Re-lint what was written (`after writing, lint what it wrote`).
+pub fn relint(written: &[u8], intended: &[u8], full: &Cert, at: Time, format: &Format, protection: &Protection) -> Result<()> {
+    if written != intended {
+        return Err(Error::vault("the file on disk differs from what was written", "check the disk; the export was removed"));
+    }
+    if let Protection::Age(_) = protection {
+        return Ok(()); // identical bytes; linted before encryption
+    }
+    let tsk = match format {
+        Format::Armor => Zeroizing::new(written.to_vec()),
+        Format::Hiera(k) => unwrap_hiera(written, k)?,
+    };
+    let password = match protection {
+        Protection::Passphrase(p) => Some(p),
+        _ => None,
+    };
+    lint(&tsk, &full.fingerprint().to_hex(), at, password).map(|_| ())
+}
