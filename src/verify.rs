@@ -172,11 +172,17 @@ fn describe(e: &VerificationError) -> String {
             certinfo::label(cert),
             first_line(error)
         ),
-        VerificationError::BadKey { ka, error, .. } => format!(
-            "the key of {} could not make this signature (revoked, expired or not signing-capable at that time): {}",
-            certinfo::label(ka.cert()),
-            first_line(error)
-        ),
+        VerificationError::BadKey { ka, error, .. } => {
+            let why = first_line(error);
+            let label = certinfo::label(ka.cert());
+            if why.contains("revoked") || why.contains("Revoked") {
+                format!("made by a revoked key, {label}: {why}")
+            } else if why.contains("xpired") || why.contains("not live") {
+                format!("made when the key {label} was not live (expired or not yet valid): {why}")
+            } else {
+                format!("the key {label} could not make this signature: {why}")
+            }
+        }
         VerificationError::BadSignature { error, .. } => {
             let msg = first_line(error);
             if msg.contains("manipulated") {
@@ -200,7 +206,18 @@ fn check_signature_file(bytes: &[u8]) -> std::result::Result<(), String> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("the signature file is empty".into());
     }
-    let mut ppr = PacketParser::from_bytes(bytes).map_err(|e| format!("not an OpenPGP signature: {}", first_line(&e)))?;
+    let armored = bytes.windows(14).any(|w| w == b"-----BEGIN PGP");
+    if !armored && bytes[0] & 0x80 == 0 {
+        return Err("not an OpenPGP signature (neither armored nor binary OpenPGP data)".into());
+    }
+    let broken = |e: anyhow::Error| {
+        if armored {
+            format!("truncated or corrupt signature: {}", first_line(&e))
+        } else {
+            format!("not an OpenPGP signature: {}", first_line(&e))
+        }
+    };
+    let mut ppr = PacketParser::from_bytes(bytes).map_err(broken)?;
     let mut sigs = 0;
     while let PacketParserResult::Some(pp) = ppr {
         match &pp.packet {
@@ -208,10 +225,10 @@ fn check_signature_file(bytes: &[u8]) -> std::result::Result<(), String> {
             Packet::PublicKey(_) | Packet::SecretKey(_) => {
                 return Err("not a signature: the file holds a key".into())
             }
-            Packet::Unknown(u) => return Err(format!("not an OpenPGP signature: {}", u.error())),
+            Packet::Unknown(u) => return Err(broken(anyhow::anyhow!("{}", u.error()))),
             p => return Err(format!("not a detached signature: it holds a {} packet", p.tag())),
         }
-        ppr = pp.next().map_err(|e| format!("truncated or corrupt signature: {}", first_line(&e)))?.1;
+        ppr = pp.next().map_err(broken)?.1;
     }
     if let PacketParserResult::EOF(eof) = &ppr {
         if !eof.is_message().is_ok() && sigs == 0 {
