@@ -5,7 +5,6 @@
 use serde::Serialize;
 use std::collections::HashMap;
 
-use sequoia_openpgp as openpgp;
 use openpgp::cert::prelude::*;
 use openpgp::crypto::mpi::PublicKey;
 use openpgp::packet::{key, Key, Signature};
@@ -14,6 +13,7 @@ use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
 use openpgp::serialize::Serialize as _;
 use openpgp::types::{Curve, HashAlgorithm, KeyFlags, RevocationStatus, SignatureType};
 use openpgp::{Cert, Fingerprint, KeyID};
+use sequoia_openpgp as openpgp;
 
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
@@ -24,7 +24,10 @@ use crate::schedule::cycle_from_uid;
 /// SHA-1 data signatures stay rejected.
 pub fn lenient_policy() -> StandardPolicy<'static> {
     let mut p = StandardPolicy::new();
-    p.accept_hash_property(HashAlgorithm::SHA1, HashAlgoSecurity::SecondPreImageResistance);
+    p.accept_hash_property(
+        HashAlgorithm::SHA1,
+        HashAlgoSecurity::SecondPreImageResistance,
+    );
     p
 }
 
@@ -34,12 +37,25 @@ pub fn parse_certs(bytes: &[u8]) -> Result<Vec<Cert>> {
     let start = find(bytes, b"-----BEGIN PGP").unwrap_or(0);
     let data = &bytes[start..];
     if data.is_empty() {
-        return Err(Error::input("the file is empty", "give an OpenPGP certificate"));
+        return Err(Error::input(
+            "the file is empty",
+            "give an OpenPGP certificate",
+        ));
     }
     let certs = CertParser::from_bytes(data)
-        .map_err(|e| Error::input(format!("not an OpenPGP certificate: {e}"), "give an armored or binary OpenPGP certificate"))?
+        .map_err(|e| {
+            Error::input(
+                format!("not an OpenPGP certificate: {e}"),
+                "give an armored or binary OpenPGP certificate",
+            )
+        })?
         .collect::<openpgp::Result<Vec<Cert>>>()
-        .map_err(|e| Error::input(format!("not an OpenPGP certificate: {e}"), "give an armored or binary OpenPGP certificate"))?;
+        .map_err(|e| {
+            Error::input(
+                format!("not an OpenPGP certificate: {e}"),
+                "give an armored or binary OpenPGP certificate",
+            )
+        })?;
     if certs.is_empty() {
         return Err(Error::input(
             "no OpenPGP certificate found",
@@ -205,7 +221,9 @@ impl Known {
     }
 
     fn for_sig(&self, sig: &Signature) -> Option<&Cert> {
-        sig.get_issuers().iter().find_map(|h| self.get(&KeyID::from(h)))
+        sig.get_issuers()
+            .iter()
+            .find_map(|h| self.get(&KeyID::from(h)))
     }
 }
 
@@ -224,7 +242,12 @@ fn issuer_id(sig: &Signature) -> Option<KeyID> {
 }
 
 /// Does `sig` on `uid` of `cert` verify as a certification by `issuer`?
-pub fn certification_verifies(sig: &Signature, issuer: &Cert, cert: &Cert, uid: &openpgp::packet::UserID) -> bool {
+pub fn certification_verifies(
+    sig: &Signature,
+    issuer: &Cert,
+    cert: &Cert,
+    uid: &openpgp::packet::UserID,
+) -> bool {
     sig.verify_userid_binding(issuer.primary_key().key(), cert.primary_key().key(), uid)
         .is_ok()
 }
@@ -266,7 +289,10 @@ pub fn describe(cert: &Cert, at: Time, known: &Known) -> CertInfo {
     }
     for ka in cert.keys().subkeys() {
         for s in ka.self_signatures() {
-            weak(&format!("binding signature of subkey {}", keyid0x(&ka.key().keyid())), s);
+            weak(
+                &format!("binding signature of subkey {}", keyid0x(&ka.key().keyid())),
+                s,
+            );
         }
     }
 
@@ -282,7 +308,9 @@ pub fn describe(cert: &Cert, at: Time, known: &Known) -> CertInfo {
         Some(vc) => {
             let pka = vc.primary_key();
             let revs = match pka.revocation_status() {
-                RevocationStatus::Revoked(sigs) => sigs.iter().map(|s| Revocation::from_sig(s)).collect(),
+                RevocationStatus::Revoked(sigs) => {
+                    sigs.iter().map(|s| Revocation::from_sig(s)).collect()
+                }
                 _ => Vec::new(),
             };
             (
@@ -345,7 +373,11 @@ pub fn describe(cert: &Cert, at: Time, known: &Known) -> CertInfo {
                 check: check.into(),
             });
             if matches!(sig.hash_algo(), HashAlgorithm::SHA1 | HashAlgorithm::MD5) {
-                warnings.push(format!("{} certification by {}", sig.hash_algo(), id.as_ref().map(keyid0x).unwrap_or_default()));
+                warnings.push(format!(
+                    "{} certification by {}",
+                    sig.hash_algo(),
+                    id.as_ref().map(keyid0x).unwrap_or_default()
+                ));
             }
         }
     }
@@ -465,7 +497,12 @@ pub fn releases_text(cert: &Cert, at: Time, known: &Known) -> Result<String> {
                 .unwrap_or_else(|| "[User ID not found]".into()),
             None => "[User ID not found]".into(),
         };
-        let kind = if matches!(sig.typ(), SignatureType::KeyRevocation | SignatureType::SubkeyRevocation | SignatureType::CertificationRevocation) {
+        let kind = if matches!(
+            sig.typ(),
+            SignatureType::KeyRevocation
+                | SignatureType::SubkeyRevocation
+                | SignatureType::CertificationRevocation
+        ) {
             "rev"
         } else {
             "sig"
@@ -500,9 +537,15 @@ pub fn releases_text(cert: &Cert, at: Time, known: &Known) -> Result<String> {
         flag_letters(pka.key_flags().as_ref()),
         expiry(pka.key_expiration_time())
     ));
-    out.push_str(&format!("      Key fingerprint = {}\n", grouped(&cert.fingerprint())));
+    out.push_str(&format!(
+        "      Key fingerprint = {}\n",
+        grouped(&cert.fingerprint())
+    ));
     for ua in cert.userids() {
-        out.push_str(&format!("uid                              {}\n", ua.userid()));
+        out.push_str(&format!(
+            "uid                              {}\n",
+            ua.userid()
+        ));
         for sig in oldest_first(ua.self_signatures()) {
             sig_line(&mut out, sig);
         }
@@ -550,16 +593,5 @@ fn oldest_first<'a>(sigs: impl Iterator<Item = &'a Signature>) -> Vec<&'a Signat
 /// Read a certificate file.
 pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_certs(&bytes).map_err(|e| match e {
-        Error::Input { msg, hint } => Error::Input {
-            msg: format!("{}: {msg}", path.display()),
-            hint,
-        },
-        e => e,
-    })
-}
-
-/// For `Cert::from_bytes` users who want one cert.
-pub fn one_cert(bytes: &[u8]) -> Result<Cert> {
-    Ok(Cert::from_bytes(bytes)?)
+    parse_certs(&bytes).map_err(|e| e.context(path.display()))
 }

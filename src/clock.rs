@@ -85,7 +85,10 @@ mod tests {
 
     #[test]
     fn parses_the_documented_forms() {
-        assert_eq!(iso(parse_time("2026-10-01").unwrap()), "2026-10-01T00:00:00Z");
+        assert_eq!(
+            iso(parse_time("2026-10-01").unwrap()),
+            "2026-10-01T00:00:00Z"
+        );
         assert_eq!(
             iso(parse_time("2026-10-01T12:00:00Z").unwrap()),
             "2026-10-01T12:00:00Z"

@@ -182,10 +182,7 @@ impl Config {
     /// Parse configuration text; errors name the line and what was expected.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let config: Config = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             Error::Config {
                 path: path.to_owned(),
                 line,
@@ -247,7 +244,10 @@ impl Config {
             );
         }
         if self.escrow.ladder_interval_days == 0 {
-            return fail("ladder_interval_days", "ladder_interval_days must be at least 1");
+            return fail(
+                "ladder_interval_days",
+                "ladder_interval_days must be at least 1",
+            );
         }
         Ok(())
     }

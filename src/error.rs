@@ -63,6 +63,17 @@ impl Error {
         }
     }
 
+    /// Prefix an input error's message with where it happened (a path).
+    pub fn context(self, what: impl std::fmt::Display) -> Self {
+        match self {
+            Error::Input { msg, hint } => Error::Input {
+                msg: format!("{what}: {msg}"),
+                hint,
+            },
+            e => e,
+        }
+    }
+
     /// What the user should do next, if we know.
     pub fn hint(&self) -> Option<&str> {
         match self {

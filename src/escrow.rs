@@ -95,7 +95,10 @@ impl Recipient {
                         }
                         _ => "not a valid SSH public key".into(),
                     };
-                    Error::input(format!("malformed escrow recipient '{shown}': {why}"), RECIPIENT_HINT)
+                    Error::input(
+                        format!("malformed escrow recipient '{shown}': {why}"),
+                        RECIPIENT_HINT,
+                    )
                 });
         }
         Err(Error::input(
@@ -229,13 +232,14 @@ impl Identities {
         if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
             || text.contains("-----BEGIN RSA PRIVATE KEY-----")
         {
-            let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
-                .map_err(|e| {
-                    Error::input(
-                        format!("{}: not a usable SSH private key: {e}", path.display()),
-                        "give an ed25519 or RSA OpenSSH private key",
-                    )
-                })?;
+            let id =
+                age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
+                    .map_err(|e| {
+                        Error::input(
+                            format!("{}: not a usable SSH private key: {e}", path.display()),
+                            "give an ed25519 or RSA OpenSSH private key",
+                        )
+                    })?;
             match id {
                 age::ssh::Identity::Unencrypted(_) => self.0.push(Box::new(id)),
                 age::ssh::Identity::Encrypted(_) => {
@@ -320,9 +324,18 @@ mod tests {
 
     #[test]
     fn malformed_recipients_are_refused() {
-        for bad in ["age1nope", "ssh-ed25519 AAAA", "ssh-dss AAAAB3", "hello", ""] {
+        for bad in [
+            "age1nope",
+            "ssh-ed25519 AAAA",
+            "ssh-dss AAAAB3",
+            "hello",
+            "",
+        ] {
             let e = Recipient::parse(bad).unwrap_err();
-            assert!(e.to_string().contains("malformed escrow recipient"), "{bad}: {e}");
+            assert!(
+                e.to_string().contains("malformed escrow recipient"),
+                "{bad}: {e}"
+            );
         }
     }
 }

@@ -5,11 +5,11 @@
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-use sequoia_openpgp as openpgp;
 use openpgp::cert::{CertBuilder, CertRevocationBuilder, CipherSuite};
 use openpgp::packet::Signature;
 use openpgp::types::{KeyFlags, ReasonForRevocation};
 use openpgp::Cert;
+use sequoia_openpgp as openpgp;
 
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
@@ -132,7 +132,12 @@ pub fn generate(spec: &KeySpec) -> Result<CycleKey> {
 }
 
 /// A whole-key revocation made with the primary secret.
-pub fn revoke(cert: &Cert, reason: ReasonForRevocation, message: &str, at: Time) -> Result<Signature> {
+pub fn revoke(
+    cert: &Cert,
+    reason: ReasonForRevocation,
+    message: &str,
+    at: Time,
+) -> Result<Signature> {
     let mut signer = primary_signer(cert)?;
     Ok(CertRevocationBuilder::new()
         .set_signature_creation_time(clock::to_system(at))?

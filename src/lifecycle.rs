@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
-use sequoia_openpgp as openpgp;
 use openpgp::packet::Signature;
-use openpgp::serialize::{Serialize as _, SerializeInto as _};
+use openpgp::serialize::Serialize as _;
 use openpgp::Cert;
+use sequoia_openpgp as openpgp;
 use zeroize::Zeroizing;
 
 use crate::certinfo;
@@ -146,7 +146,9 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     let public = certinfo::armored_public(&key.cert)?;
     let reparsed = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&public[..])?;
     if reparsed.is_tsk() {
-        return Err(anyhow::anyhow!("internal error: public export holds secret key material").into());
+        return Err(
+            anyhow::anyhow!("internal error: public export holds secret key material").into(),
+        );
     }
 
     let fingerprint = key.cert.fingerprint().to_hex();
@@ -171,10 +173,26 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     let dir = vault.add_key(
         &state,
         vec![
-            NewFile { name: vault::CERT_FILE, bytes: public, secret: false },
-            NewFile { name: vault::PRIMARY_FILE, bytes: primary_age, secret: true },
-            NewFile { name: vault::REVOCATION_FILE, bytes: revocation_age, secret: true },
-            NewFile { name: vault::LADDER_FILE, bytes: ladder_age, secret: true },
+            NewFile {
+                name: vault::CERT_FILE,
+                bytes: public,
+                secret: false,
+            },
+            NewFile {
+                name: vault::PRIMARY_FILE,
+                bytes: primary_age,
+                secret: true,
+            },
+            NewFile {
+                name: vault::REVOCATION_FILE,
+                bytes: revocation_age,
+                secret: true,
+            },
+            NewFile {
+                name: vault::LADDER_FILE,
+                bytes: ladder_age,
+                secret: true,
+            },
         ],
     )?;
     vault.audit(
@@ -207,7 +225,12 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
 /// Find a key: a fingerprint, a 16-hex key id (`0x` optional), a cycle id
 /// or name, or `None` for the current cycle's key. The newest key wins
 /// when a cycle has several.
-pub fn find_key(vault: &Vault, spec: Option<&str>, schedule: &Schedule, at: Time) -> Result<StoredKey> {
+pub fn find_key(
+    vault: &Vault,
+    spec: Option<&str>,
+    schedule: &Schedule,
+    at: Time,
+) -> Result<StoredKey> {
     let keys = vault.keys()?;
     let hex: String = spec
         .unwrap_or("")
@@ -217,7 +240,10 @@ pub fn find_key(vault: &Vault, spec: Option<&str>, schedule: &Schedule, at: Time
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
         .to_uppercase();
-    if spec.is_some() && (hex.len() == 16 || hex.len() == 40) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+    if spec.is_some()
+        && (hex.len() == 16 || hex.len() == 40)
+        && hex.chars().all(|c| c.is_ascii_hexdigit())
+    {
         return keys
             .into_iter()
             .rev()
@@ -244,9 +270,4 @@ pub fn find_key(vault: &Vault, spec: Option<&str>, schedule: &Schedule, at: Time
 /// The public cert of a stored key, as `export public` writes it.
 pub fn export_public(key: &StoredKey) -> Result<Vec<u8>> {
     certinfo::armored_public(&key.cert)
-}
-
-/// Used by tests and `status`: the bytes of a cert, public only.
-pub fn public_bytes(cert: &Cert) -> Result<Vec<u8>> {
-    Ok(cert.to_vec()?)
 }

@@ -33,7 +33,10 @@ impl Roster {
     /// recipient.
     pub fn add(&mut self, member: Member) -> Result<()> {
         if member.name.trim().is_empty() {
-            return Err(Error::input("the name is empty", "pass --name \"Full Name\""));
+            return Err(Error::input(
+                "the name is empty",
+                "pass --name \"Full Name\"",
+            ));
         }
         if !member.email.contains('@') {
             return Err(Error::input(
@@ -70,7 +73,11 @@ impl Roster {
 
     /// Remove the member matching `who` (name, e-mail or fingerprint).
     pub fn remove(&mut self, who: &str) -> Result<Member> {
-        let norm = who.trim().trim_start_matches("0x").replace(' ', "").to_uppercase();
+        let norm = who
+            .trim()
+            .trim_start_matches("0x")
+            .replace(' ', "")
+            .to_uppercase();
         let pos = self
             .members
             .iter()

@@ -4,7 +4,6 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 use crate::clock::{self, Time};
 use crate::config::{Config, ExpiryPolicy, ScheduleSource};
@@ -69,7 +68,10 @@ pub struct Schedule {
 /// The openstack/releases data shipped with keycycle.
 const EMBEDDED_SERIES: &str = include_str!("../data/series_status.yaml");
 const EMBEDDED_SCHEDULES: &[(&str, &str)] = &[
-    ("dalmatian", include_str!("../data/schedules/dalmatian.yaml")),
+    (
+        "dalmatian",
+        include_str!("../data/schedules/dalmatian.yaml"),
+    ),
     ("epoxy", include_str!("../data/schedules/epoxy.yaml")),
     ("flamingo", include_str!("../data/schedules/flamingo.yaml")),
     ("gazpacho", include_str!("../data/schedules/gazpacho.yaml")),
@@ -149,13 +151,7 @@ impl Schedule {
                     .iter()
                     .find_map(|p| std::fs::read_to_string(p).ok())
                 })
-                .map_err(|e| match e {
-                    Error::Input { msg, hint } => Error::Input {
-                        msg: format!("{}: {msg}", path.display()),
-                        hint,
-                    },
-                    e => e,
-                })?
+                .map_err(|e| e.context(path.display()))?
             }
             ScheduleSource::Custom => s
                 .cycles
@@ -285,7 +281,10 @@ impl Schedule {
             .rposition(|c| c.start <= day)
             .ok_or_else(|| {
                 Error::input(
-                    format!("{} is before the first cycle in the schedule", clock::day(at)),
+                    format!(
+                        "{} is before the first cycle in the schedule",
+                        clock::day(at)
+                    ),
                     "check --time",
                 )
             })
@@ -342,7 +341,10 @@ impl Schedule {
     pub fn expiry(&self, cycle: &Cycle) -> Result<Time> {
         let next = self.successor(cycle).ok_or_else(|| {
             Error::input(
-                format!("no cycle after {} to compute its key's expiry from", cycle.label()),
+                format!(
+                    "no cycle after {} to compute its key's expiry from",
+                    cycle.label()
+                ),
                 "raise [schedule] projected in keycycle.toml",
             )
         })?;
@@ -376,16 +378,10 @@ impl Schedule {
 pub fn cycle_from_uid(uid: &str) -> Option<(Option<String>, String)> {
     let re = regex::Regex::new(r"\((?:(\d{4}\.\d+)/)?([A-Za-z]+) [Cc]ycle\)").ok()?;
     let caps = re.captures(uid)?;
-    Some((caps.get(1).map(|m| m.as_str().to_string()), caps[2].to_string()))
-}
-
-/// Read a `series_status.yaml` by path (for `cycles --series-status`).
-pub fn load_series_status(path: &Path, schedules_dir: Option<&Path>) -> Result<Vec<Cycle>> {
-    let text = std::fs::read_to_string(path).with_path(path)?;
-    Schedule::parse_series_status(&text, |name| {
-        let dir = schedules_dir?;
-        std::fs::read_to_string(dir.join(format!("{name}.yaml"))).ok()
-    })
+    Some((
+        caps.get(1).map(|m| m.as_str().to_string()),
+        caps[2].to_string(),
+    ))
 }
 
 #[cfg(test)]
@@ -451,7 +447,9 @@ mod tests {
         // The real Antelope..Hibiscus keys expired 40-83 days after their
         // release; the default policy lands inside that range.
         let s = embedded();
-        for id in ["2023.1", "2023.2", "2024.1", "2024.2", "2025.1", "2025.2", "2026.1", "2026.2"] {
+        for id in [
+            "2023.1", "2023.2", "2024.1", "2024.2", "2025.1", "2025.2", "2026.1", "2026.2",
+        ] {
             let c = s.resolve(id, t("2026-01-01")).unwrap();
             let after = (s.expiry(c).unwrap().date_naive() - c.release).num_days();
             assert!((40..=83).contains(&after), "{id}: {after}");

@@ -2,13 +2,12 @@
 //! file (SHA-256), constant memory, every signature checked against the
 //! same digest before it is written, files signed in parallel.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use sequoia_openpgp as openpgp;
 use openpgp::cert::prelude::*;
 use openpgp::crypto::{KeyPair, Password};
 use openpgp::packet::signature::SignatureBuilder;
@@ -17,6 +16,7 @@ use openpgp::policy::StandardPolicy;
 use openpgp::serialize::Serialize as _;
 use openpgp::types::{HashAlgorithm, RevocationStatus, SignatureType};
 use openpgp::Cert;
+use sequoia_openpgp as openpgp;
 
 use crate::certinfo::{self, Revocation};
 use crate::clock::{self, Time};
@@ -56,9 +56,12 @@ pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result
     let policy = StandardPolicy::new();
     let t = clock::to_system(at);
     let when = clock::iso(at);
-    let vc = cert
-        .with_policy(&policy, t)
-        .map_err(|e| not_usable(format!("the key {} is not valid at {when}: {e}", cert.keyid())))?;
+    let vc = cert.with_policy(&policy, t).map_err(|e| {
+        not_usable(format!(
+            "the key {} is not valid at {when}: {e}",
+            cert.keyid()
+        ))
+    })?;
     if let RevocationStatus::Revoked(sigs) = vc.revocation_status() {
         let r = sigs.first().map(|s| Revocation::from_sig(s));
         return Err(not_usable(format!(
@@ -68,16 +71,23 @@ pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result
         )));
     }
     if let Err(e) = vc.alive() {
-        let exp = vc.primary_key().key_expiration_time().map(|e| clock::day(clock::from_system(e)));
+        let exp = vc
+            .primary_key()
+            .key_expiration_time()
+            .map(|e| clock::day(clock::from_system(e)));
         return Err(not_usable(format!(
             "the key {} is not alive at {when}{}: {e}",
             certinfo::label(cert),
-            exp.map(|d| format!(" (it expired on {d})")).unwrap_or_default()
+            exp.map(|d| format!(" (it expired on {d})"))
+                .unwrap_or_default()
         )));
     }
     let capable: Vec<_> = vc.keys().for_signing().collect();
     if capable.is_empty() {
-        return Err(not_usable(format!("the key {} has no signing-capable key", certinfo::label(cert))));
+        return Err(not_usable(format!(
+            "the key {} has no signing-capable key",
+            certinfo::label(cert)
+        )));
     }
     let with_secret: Vec<_> = capable.iter().filter(|k| k.key().has_secret()).collect();
     if with_secret.is_empty() {
@@ -91,11 +101,16 @@ pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result
         let fpr = ka.key().fingerprint().to_hex();
         if let RevocationStatus::Revoked(sigs) = ka.revocation_status() {
             let r = sigs.first().map(|s| Revocation::from_sig(s));
-            reasons.push(format!("subkey {fpr} is revoked ({})", r.map(|r| r.reason).unwrap_or_default()));
+            reasons.push(format!(
+                "subkey {fpr} is revoked ({})",
+                r.map(|r| r.reason).unwrap_or_default()
+            ));
             continue;
         }
         if let Err(e) = ka.alive() {
-            let exp = ka.key_expiration_time().map(|e| clock::day(clock::from_system(e)));
+            let exp = ka
+                .key_expiration_time()
+                .map(|e| clock::day(clock::from_system(e)));
             reasons.push(format!(
                 "subkey {fpr} is not alive at {when}{}: {e}",
                 exp.map(|d| format!(" (expired {d})")).unwrap_or_default()
@@ -156,7 +171,12 @@ pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result
 
 /// Sign everything `reader` yields; returns the armored detached signature.
 /// The signature is verified against the same digest before it is returned.
-pub fn sign_reader(key: &mut SigningKey, mut reader: impl Read, at: Time, progress: &(dyn Fn(u64) + Sync)) -> Result<Vec<u8>> {
+pub fn sign_reader(
+    key: &mut SigningKey,
+    mut reader: impl Read,
+    at: Time,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<u8>> {
     let mut hash = DIGEST.context()?.for_signature(4);
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -196,7 +216,10 @@ impl Job {
     pub fn beside(input: PathBuf) -> Job {
         let mut out = input.clone().into_os_string();
         out.push(".asc");
-        Job { input, output: PathBuf::from(out) }
+        Job {
+            input,
+            output: PathBuf::from(out),
+        }
     }
 }
 
@@ -212,7 +235,13 @@ pub struct Signed {
 }
 
 /// Sign every job, in parallel on every core.
-pub fn sign_all(key: &SigningKey, jobs: &[Job], at: Time, overwrite: bool, progress: &(dyn Fn(u64) + Sync)) -> Vec<(Job, Result<Signed>)> {
+pub fn sign_all(
+    key: &SigningKey,
+    jobs: &[Job],
+    at: Time,
+    overwrite: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Vec<(Job, Result<Signed>)> {
     jobs.par_iter()
         .map_init(
             || key.clone(),
@@ -221,7 +250,13 @@ pub fn sign_all(key: &SigningKey, jobs: &[Job], at: Time, overwrite: bool, progr
         .collect()
 }
 
-fn sign_one(key: &mut SigningKey, job: &Job, at: Time, overwrite: bool, progress: &(dyn Fn(u64) + Sync)) -> Result<Signed> {
+fn sign_one(
+    key: &mut SigningKey,
+    job: &Job,
+    at: Time,
+    overwrite: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Signed> {
     let (cert_fpr, sub_fpr) = (key.cert_fingerprint.clone(), key.subkey_fingerprint.clone());
     let report = |status: &str, bytes| Signed {
         file: job.input.display().to_string(),
@@ -298,10 +333,4 @@ pub fn read_key_file(path: &Path) -> Result<Cert> {
         ));
     }
     Ok(certs.remove(0))
-}
-
-/// Write bytes to stdout-like sinks (used by the gpg shim).
-pub fn write_all(mut w: impl Write, bytes: &[u8]) -> Result<()> {
-    w.write_all(bytes).map_err(anyhow::Error::from)?;
-    Ok(())
 }

@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use sequoia_openpgp as openpgp;
-use openpgp::policy::StandardPolicy;
 use openpgp::cert::amalgamation::ValidAmalgamation;
+use openpgp::policy::StandardPolicy;
 use openpgp::types::RevocationStatus;
+use sequoia_openpgp as openpgp;
 
 use crate::certinfo::{self, Revocation};
 use crate::clock::{self, Time};
@@ -100,7 +100,13 @@ fn finding(level: Level, message: impl Into<String>) -> Finding {
 }
 
 /// Status of one stored key.
-pub fn key_status(vault: &Vault, schedule: &Schedule, all: &[StoredKey], key: &StoredKey, at: Time) -> Result<KeyStatus> {
+pub fn key_status(
+    vault: &Vault,
+    schedule: &Schedule,
+    all: &[StoredKey],
+    key: &StoredKey,
+    at: Time,
+) -> Result<KeyStatus> {
     let policy = StandardPolicy::new();
     let t = clock::to_system(at);
     let warn_days = i64::from(schedule.policy().warn_days);
@@ -139,13 +145,24 @@ pub fn key_status(vault: &Vault, schedule: &Schedule, all: &[StoredKey], key: &S
         findings.push(finding(Level::Critical, format!("revoked ({})", r.reason)));
     }
     if key.state.created > at {
-        findings.push(finding(Level::Warning, "created after --time: not yet valid"));
+        findings.push(finding(
+            Level::Warning,
+            "created after --time: not yet valid",
+        ));
     } else if days_left < 0 {
-        findings.push(finding(Level::Critical, format!("expired {} days ago", -days_left)));
+        findings.push(finding(
+            Level::Critical,
+            format!("expired {} days ago", -days_left),
+        ));
     } else if days_left < warn_days {
-        findings.push(finding(Level::Warning, format!("expires in {days_left} days")));
+        findings.push(finding(
+            Level::Warning,
+            format!("expires in {days_left} days"),
+        ));
     }
-    let signing_ok = subkeys.iter().any(|s| s.flags.contains('S') && s.alive && !s.revoked);
+    let signing_ok = subkeys
+        .iter()
+        .any(|s| s.flags.contains('S') && s.alive && !s.revoked);
     if !signing_ok && key.state.created <= at {
         findings.push(finding(Level::Critical, "no valid signing subkey"));
     }
@@ -157,7 +174,9 @@ pub fn key_status(vault: &Vault, schedule: &Schedule, all: &[StoredKey], key: &S
     let mut of = 0;
     for m in &roster.members {
         let Some(fpr) = &m.fingerprint else { continue };
-        let Some(root) = vault.roster_cert(fpr)? else { continue };
+        let Some(root) = vault.roster_cert(fpr)? else {
+            continue;
+        };
         of += 1;
         let ok = cert.userids().any(|ua| {
             ua.certifications()
@@ -192,7 +211,9 @@ pub fn key_status(vault: &Vault, schedule: &Schedule, all: &[StoredKey], key: &S
     let level = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
     Ok(KeyStatus {
         cycle: key.state.cycle.clone(),
-        cycle_label: cycle.map(|c| c.label()).unwrap_or_else(|| key.state.cycle.clone()),
+        cycle_label: cycle
+            .map(|c| c.label())
+            .unwrap_or_else(|| key.state.cycle.clone()),
         fingerprint: key.state.fingerprint.clone(),
         fingerprint_grouped: certinfo::grouped(&cert.fingerprint()),
         created: key.state.created,
@@ -200,7 +221,12 @@ pub fn key_status(vault: &Vault, schedule: &Schedule, all: &[StoredKey], key: &S
         days_left,
         subkeys,
         revocation,
-        attestations: Attestations { by, missing, of, majority },
+        attestations: Attestations {
+            by,
+            missing,
+            of,
+            majority,
+        },
         cross_signed,
         escrow_recipients: key.state.escrow_recipients.clone(),
         last_publish: key.state.publish.iter().map(|p| p.time).max(),
@@ -211,7 +237,12 @@ pub fn key_status(vault: &Vault, schedule: &Schedule, all: &[StoredKey], key: &S
 
 /// The whole report. With `only`, just that key; otherwise every key, and
 /// the checks that concern the current and next cycles.
-pub fn report(vault: &Vault, schedule: &Schedule, only: Option<&StoredKey>, at: Time) -> Result<Report> {
+pub fn report(
+    vault: &Vault,
+    schedule: &Schedule,
+    only: Option<&StoredKey>,
+    at: Time,
+) -> Result<Report> {
     let all = vault.keys()?;
     let current = schedule.resolve("current", at)?.clone();
     let mut findings = Vec::new();

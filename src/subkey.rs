@@ -5,7 +5,6 @@
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use sequoia_openpgp as openpgp;
 use openpgp::cert::prelude::*;
 use openpgp::crypto::{Password, S2K};
 use openpgp::packet::key::SecretKeyMaterial;
@@ -13,13 +12,14 @@ use openpgp::policy::StandardPolicy;
 use openpgp::serialize::Serialize as _;
 use openpgp::types::RevocationStatus;
 use openpgp::Cert;
+use sequoia_openpgp as openpgp;
 
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
 use crate::escrow::{self, Identities, Recipient};
 use crate::sign;
-use crate::verify::{self, Keyring};
 use crate::vault::{self, StoredKey, Vault};
+use crate::verify::{self, Keyring};
 
 /// How the exported subkey is protected.
 pub enum Protection {
@@ -77,7 +77,11 @@ pub fn open_escrow(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<C
 
 /// The armored transferable secret key holding only the signing subkey's
 /// secret (primary and other subkeys as stubs), in zeroising memory.
-pub fn signing_subkey_tsk(full: &Cert, at: Time, protection: &Protection) -> Result<(Zeroizing<Vec<u8>>, String)> {
+pub fn signing_subkey_tsk(
+    full: &Cert,
+    at: Time,
+    protection: &Protection,
+) -> Result<(Zeroizing<Vec<u8>>, String)> {
     let policy = StandardPolicy::new();
     let vc = full.with_policy(&policy, clock::to_system(at))?;
     let sub = vc
@@ -90,7 +94,10 @@ pub fn signing_subkey_tsk(full: &Cert, at: Time, protection: &Protection) -> Res
         .max_by_key(|k| k.key().creation_time())
         .ok_or_else(|| {
             Error::input(
-                format!("the key has no live, unrevoked signing subkey at {}", clock::iso(at)),
+                format!(
+                    "the key has no live, unrevoked signing subkey at {}",
+                    clock::iso(at)
+                ),
                 "check `keycycle status`; rotate the subkey or extend the key",
             )
         })?;
@@ -120,8 +127,14 @@ fn is_stub(secret: &SecretKeyMaterial) -> bool {
 /// one signing-capable secret subkey, alive at `at`, and a test signature
 /// that verifies against the public cert.
 pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> Result<Lint> {
-    let fail = |msg: String| Error::vault(format!("refusing the export: {msg}"), "nothing was handed over; report this as a bug with `keycycle -v`");
-    let cert = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(tsk).map_err(|e| fail(format!("it does not parse: {e}")))?;
+    let fail = |msg: String| {
+        Error::vault(
+            format!("refusing the export: {msg}"),
+            "nothing was handed over; report this as a bug with `keycycle -v`",
+        )
+    };
+    let cert = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(tsk)
+        .map_err(|e| fail(format!("it does not parse: {e}")))?;
     if cert.fingerprint().to_hex() != expect {
         return Err(fail("it is not the expected key".into()));
     }
@@ -132,26 +145,41 @@ pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> 
         Some(_) => return Err(fail("the primary secret key is in it".into())),
     };
     let policy = StandardPolicy::new();
-    let vc = cert.with_policy(&policy, clock::to_system(at)).map_err(|e| fail(format!("not valid at {}: {e}", clock::iso(at))))?;
+    let vc = cert
+        .with_policy(&policy, clock::to_system(at))
+        .map_err(|e| fail(format!("not valid at {}: {e}", clock::iso(at))))?;
     let mut signing = Vec::new();
     for ka in vc.keys().subkeys() {
-        let Some(secret) = ka.key().optional_secret() else { continue };
+        let Some(secret) = ka.key().optional_secret() else {
+            continue;
+        };
         if is_stub(secret) {
             continue;
         }
         if !ka.for_signing() {
-            return Err(fail(format!("subkey {} is not signing-capable but its secret is in it", ka.key().fingerprint())));
+            return Err(fail(format!(
+                "subkey {} is not signing-capable but its secret is in it",
+                ka.key().fingerprint()
+            )));
         }
         signing.push(ka);
     }
     if signing.len() != 1 {
-        return Err(fail(format!("it holds {} signing secret subkeys, not exactly one", signing.len())));
+        return Err(fail(format!(
+            "it holds {} signing secret subkeys, not exactly one",
+            signing.len()
+        )));
     }
     let ka = &signing[0];
     if let Err(e) = ka.alive() {
-        return Err(fail(format!("the signing subkey is not alive at {}: {e}", clock::iso(at))));
+        return Err(fail(format!(
+            "the signing subkey is not alive at {}: {e}",
+            clock::iso(at)
+        )));
     }
-    if matches!(ka.revocation_status(), RevocationStatus::Revoked(_)) || matches!(vc.revocation_status(), RevocationStatus::Revoked(_)) {
+    if matches!(ka.revocation_status(), RevocationStatus::Revoked(_))
+        || matches!(vc.revocation_status(), RevocationStatus::Revoked(_))
+    {
         return Err(fail("the signing subkey is revoked".into()));
     }
     let expires = ka.key_expiration_time().map(clock::from_system);
@@ -163,7 +191,10 @@ pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> 
     let ring = Keyring::new(vec![cert.clone().strip_secret_key_material()])?;
     let v = verify::verify_bytes(&ring, data, &sig, at);
     if !v.good {
-        return Err(fail(format!("the test signature does not verify: {}", v.reason)));
+        return Err(fail(format!(
+            "the test signature does not verify: {}",
+            v.reason
+        )));
     }
     Ok(Lint {
         primary_secret,
@@ -190,7 +221,8 @@ pub fn hiera(armored: &[u8], hiera_key: &str, label: &str) -> Result<Zeroizing<V
 
 /// The armored key back out of what `hiera` wrote.
 pub fn unwrap_hiera(bytes: &[u8], hiera_key: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_slice(bytes).map_err(anyhow::Error::from)?;
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_slice(bytes).map_err(anyhow::Error::from)?;
     let s = doc
         .get(hiera_key)
         .and_then(|v| v.as_str())
@@ -199,7 +231,12 @@ pub fn unwrap_hiera(bytes: &[u8], hiera_key: &str) -> Result<Zeroizing<Vec<u8>>>
 }
 
 /// The bytes to write for `format` and `protection`, linted.
-pub fn render(full: &Cert, at: Time, format: &Format, protection: &Protection) -> Result<(Zeroizing<Vec<u8>>, Lint)> {
+pub fn render(
+    full: &Cert,
+    at: Time,
+    format: &Format,
+    protection: &Protection,
+) -> Result<(Zeroizing<Vec<u8>>, Lint)> {
     let (tsk, _) = signing_subkey_tsk(full, at, protection)?;
     let password = match protection {
         Protection::Passphrase(p) => Some(p),
@@ -218,9 +255,19 @@ pub fn render(full: &Cert, at: Time, format: &Format, protection: &Protection) -
 }
 
 /// Re-lint what was written (`after writing, lint what it wrote`).
-pub fn relint(written: &[u8], intended: &[u8], full: &Cert, at: Time, format: &Format, protection: &Protection) -> Result<()> {
+pub fn relint(
+    written: &[u8],
+    intended: &[u8],
+    full: &Cert,
+    at: Time,
+    format: &Format,
+    protection: &Protection,
+) -> Result<()> {
     if written != intended {
-        return Err(Error::vault("the file on disk differs from what was written", "check the disk; the export was removed"));
+        return Err(Error::vault(
+            "the file on disk differs from what was written",
+            "check the disk; the export was removed",
+        ));
     }
     if let Protection::Age(_) = protection {
         return Ok(()); // identical bytes; linted before encryption

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use sequoia_openpgp as openpgp;
 use openpgp::parse::stream::{
     DetachedVerifierBuilder, GoodChecksum, MessageLayer, MessageStructure, VerificationError,
     VerificationHelper,
@@ -17,6 +16,7 @@ use openpgp::parse::{PacketParser, PacketParserResult, Parse};
 use openpgp::policy::{HashAlgoSecurity, StandardPolicy};
 use openpgp::types::HashAlgorithm;
 use openpgp::{Cert, KeyHandle, KeyID, Packet};
+use sequoia_openpgp as openpgp;
 
 use crate::certinfo;
 use crate::clock::{self, Time};
@@ -60,6 +60,21 @@ pub struct Verdict {
     pub signed_at: Option<Time>,
 }
 
+impl Verdict {
+    fn new(file: String, signature: String) -> Verdict {
+        Verdict {
+            file,
+            signature,
+            good: false,
+            reason: String::new(),
+            key: None,
+            fingerprint: None,
+            subkey: None,
+            signed_at: None,
+        }
+    }
+}
+
 /// The certificates signatures are checked against.
 pub struct Keyring {
     certs: Vec<Cert>,
@@ -95,7 +110,12 @@ impl Keyring {
                 certs.extend(certinfo::read_cert_file(p)?);
             }
         }
-        Keyring::new(certs.into_iter().map(Cert::strip_secret_key_material).collect())
+        Keyring::new(
+            certs
+                .into_iter()
+                .map(Cert::strip_secret_key_material)
+                .collect(),
+        )
     }
 
     fn matching(&self, ids: &[KeyHandle]) -> Vec<Cert> {
@@ -103,7 +123,8 @@ impl Keyring {
             .iter()
             .filter(|c| {
                 c.keys().any(|k| {
-                    ids.iter().any(|h| h.aliases(KeyHandle::from(k.key().fingerprint())))
+                    ids.iter()
+                        .any(|h| h.aliases(KeyHandle::from(k.key().fingerprint())))
                 })
             })
             .cloned()
@@ -226,7 +247,12 @@ fn check_signature_file(bytes: &[u8]) -> std::result::Result<(), String> {
                 return Err("not a signature: the file holds a key".into())
             }
             Packet::Unknown(u) => return Err(broken(anyhow::anyhow!("{}", u.error()))),
-            p => return Err(format!("not a detached signature: it holds a {} packet", p.tag())),
+            p => {
+                return Err(format!(
+                    "not a detached signature: it holds a {} packet",
+                    p.tag()
+                ))
+            }
         }
         ppr = pp.next().map_err(broken)?.1;
     }
@@ -242,17 +268,14 @@ fn check_signature_file(bytes: &[u8]) -> std::result::Result<(), String> {
 }
 
 /// Verify one file against its detached signature.
-pub fn verify_file(ring: &Keyring, file: &Path, signature: &Path, at: Time, as_of: Option<Time>) -> Verdict {
-    let mut v = Verdict {
-        file: file.display().to_string(),
-        signature: signature.display().to_string(),
-        good: false,
-        reason: String::new(),
-        key: None,
-        fingerprint: None,
-        subkey: None,
-        signed_at: None,
-    };
+pub fn verify_file(
+    ring: &Keyring,
+    file: &Path,
+    signature: &Path,
+    at: Time,
+    as_of: Option<Time>,
+) -> Verdict {
+    let mut v = Verdict::new(file.display().to_string(), signature.display().to_string());
     let sig = match std::fs::read(signature) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -281,16 +304,7 @@ pub fn verify_file(ring: &Keyring, file: &Path, signature: &Path, at: Time, as_o
 
 /// Verify `data` against the detached signature `sig` (for lints).
 pub fn verify_bytes(ring: &Keyring, data: &[u8], sig: &[u8], at: Time) -> Verdict {
-    let mut v = Verdict {
-        file: "<memory>".into(),
-        signature: "<memory>".into(),
-        good: false,
-        reason: String::new(),
-        key: None,
-        fingerprint: None,
-        subkey: None,
-        signed_at: None,
-    };
+    let mut v = Verdict::new("<memory>".into(), "<memory>".into());
     if let Err(reason) = check_signature_file(sig) {
         v.reason = reason;
         return v;
@@ -299,9 +313,20 @@ pub fn verify_bytes(ring: &Keyring, data: &[u8], sig: &[u8], at: Time) -> Verdic
     v
 }
 
-fn check_reader<R: std::io::Read + Send + Sync>(v: &mut Verdict, ring: &Keyring, data: R, sig: &[u8], at: Time, as_of: Option<Time>) {
+fn check_reader<R: std::io::Read + Send + Sync>(
+    v: &mut Verdict,
+    ring: &Keyring,
+    data: R,
+    sig: &[u8],
+    at: Time,
+    as_of: Option<Time>,
+) {
     let policy = policy(as_of);
-    let helper = Helper { ring, good: None, bad: Vec::new() };
+    let helper = Helper {
+        ring,
+        good: None,
+        bad: Vec::new(),
+    };
     let result = DetachedVerifierBuilder::from_bytes(sig)
         .and_then(|b| b.with_policy(&policy, Some(clock::to_system(at)), helper));
     let mut verifier = match result {
@@ -336,7 +361,12 @@ fn check_reader<R: std::io::Read + Send + Sync>(v: &mut Verdict, ring: &Keyring,
 
 /// Verify many files in parallel; `signature_for` maps a file to its
 /// signature path.
-pub fn verify_all(ring: &Keyring, jobs: &[(PathBuf, PathBuf)], at: Time, as_of: Option<Time>) -> Vec<Verdict> {
+pub fn verify_all(
+    ring: &Keyring,
+    jobs: &[(PathBuf, PathBuf)],
+    at: Time,
+    as_of: Option<Time>,
+) -> Vec<Verdict> {
     jobs.par_iter()
         .map(|(file, sig)| verify_file(ring, file, sig, at, as_of))
         .collect()

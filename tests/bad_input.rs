@@ -29,7 +29,16 @@ fn ready() -> (Env, String) {
     let env = Env::new(T);
     env.ok(&["init"]);
     let (_, r) = env.age_identity("ada");
-    env.ok(&["roster", "add", "--name", "Ada", "--email", "ada@example.org", "--escrow-recipient", &r]);
+    env.ok(&[
+        "roster",
+        "add",
+        "--name",
+        "Ada",
+        "--email",
+        "ada@example.org",
+        "--escrow-recipient",
+        &r,
+    ]);
     (env, r)
 }
 
@@ -49,7 +58,19 @@ fn malformed_recipients() {
         assert!(e.contains("malformed escrow recipient"), "{bad}: {e}");
         refused(&env, &["generate", "--cycle", "next", "--escrow-recipient", bad]);
     }
-    let e = refused(&env, &["roster", "add", "--name", "Eve", "--email", "eve@example.org", "--escrow-recipient", "@/nonexistent/key.pub"]);
+    let e = refused(
+        &env,
+        &[
+            "roster",
+            "add",
+            "--name",
+            "Eve",
+            "--email",
+            "eve@example.org",
+            "--escrow-recipient",
+            "@/nonexistent/key.pub",
+        ],
+    );
     assert!(e.contains("/nonexistent/key.pub"), "{e}");
 }
 
@@ -57,11 +78,47 @@ fn malformed_recipients() {
 fn duplicates_on_the_roster() {
     let (env, r) = ready();
     let (_, other) = env.age_identity("other");
-    let e = refused(&env, &["roster", "add", "--name", "Ada", "--email", "x@example.org", "--escrow-recipient", &other]);
+    let e = refused(
+        &env,
+        &[
+            "roster",
+            "add",
+            "--name",
+            "Ada",
+            "--email",
+            "x@example.org",
+            "--escrow-recipient",
+            &other,
+        ],
+    );
     assert!(e.contains("already has that name"), "{e}");
-    let e = refused(&env, &["roster", "add", "--name", "Zed", "--email", "ada@example.org", "--escrow-recipient", &other]);
+    let e = refused(
+        &env,
+        &[
+            "roster",
+            "add",
+            "--name",
+            "Zed",
+            "--email",
+            "ada@example.org",
+            "--escrow-recipient",
+            &other,
+        ],
+    );
     assert!(e.contains("e-mail"), "{e}");
-    let e = refused(&env, &["roster", "add", "--name", "Zed", "--email", "zed@example.org", "--escrow-recipient", &r]);
+    let e = refused(
+        &env,
+        &[
+            "roster",
+            "add",
+            "--name",
+            "Zed",
+            "--email",
+            "zed@example.org",
+            "--escrow-recipient",
+            &r,
+        ],
+    );
     assert!(e.contains("escrow recipient"), "{e}");
     refused(&env, &["roster", "remove", "nobody"]);
 }
@@ -82,7 +139,10 @@ fn unknown_cycle_and_bad_time() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{bad}: {stderr}");
-        assert!(stderr.starts_with(&format!("error: invalid time '{bad}'")), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: invalid time '{bad}'")),
+            "{stderr}"
+        );
         assert!(stderr.contains("hint: "), "{stderr}");
         assert_eq!(before, snapshot(&env.vault));
     }
@@ -113,12 +173,24 @@ fn a_config_value_of_the_wrong_type_names_its_line() {
     let (env, _) = ready();
     let path = env.vault.join("keycycle.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    let line = text.lines().position(|l| l.starts_with("overlap_days")).unwrap() + 1;
-    std::fs::write(&path, text.replace("overlap_days = 60", "overlap_days = \"sixty\"")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("overlap_days"))
+        .unwrap()
+        + 1;
+    std::fs::write(
+        &path,
+        text.replace("overlap_days = 60", "overlap_days = \"sixty\""),
+    )
+    .unwrap();
     let e = refused(&env, &["generate", "--cycle", "next"]);
     assert!(e.contains(&format!("keycycle.toml:{line}:")), "{e}");
     assert!(e.contains("expected"), "{e}");
-    std::fs::write(&path, text.replace("cipher_suite = \"ed25519\"", "cipher_suite = \"dsa\"")).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("cipher_suite = \"ed25519\"", "cipher_suite = \"dsa\""),
+    )
+    .unwrap();
     let e = refused(&env, &["generate", "--cycle", "next"]);
     assert!(e.contains("keycycle.toml:"), "{e}");
 }
@@ -131,7 +203,10 @@ fn generating_twice_needs_force() {
     assert!(e.contains("already holds a key for 2027.1/Indri"), "{e}");
     assert!(e.contains("--force"), "{e}");
     env.ok(&["generate", "--cycle", "2027.1", "--force"]);
-    assert_eq!(std::fs::read_dir(env.vault.join("keys")).unwrap().count(), 2);
+    assert_eq!(
+        std::fs::read_dir(env.vault.join("keys")).unwrap().count(),
+        2
+    );
 }
 
 #[test]
@@ -152,11 +227,18 @@ fn batch_names_the_flag_instead_of_prompting() {
 #[test]
 fn bad_cipher_suite_and_unknown_key() {
     let (env, _) = ready();
-    let e = refused(&env, &["generate", "--cycle", "next", "--cipher-suite", "dsa1024"]);
+    let e = refused(
+        &env,
+        &["generate", "--cycle", "next", "--cipher-suite", "dsa1024"],
+    );
     assert!(e.contains("unknown cipher suite"), "{e}");
     refused(&env, &["status", "0x0123456789ABCDEF"]);
     refused(&env, &["export", "public", "2027.1"]);
-    let out = env.cmd().args(["status", "--check", "0x0123456789ABCDEF"]).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["status", "--check", "0x0123456789ABCDEF"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3), "unknown for monitoring");
 }
 

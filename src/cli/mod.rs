@@ -16,10 +16,21 @@ pub use sign::*;
 
 /// Manage per-cycle OpenPGP release-signing keys: generate, escrow, inspect
 #[derive(Debug, Parser)]
-#[command(name = "keycycle", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "keycycle",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Vault directory
-    #[arg(long, global = true, env = "KEYCYCLE_VAULT", default_value = "vault", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYCYCLE_VAULT",
+        default_value = "vault",
+        value_name = "DIR"
+    )]
     pub vault: PathBuf,
 
     /// Never prompt: fail naming the flag that would have answered

@@ -8,13 +8,18 @@ use keycycle::Error;
 
 use super::{Ctx, Outcome};
 use crate::cli::{ExportCommand, PublicFormat, SubkeyFormat};
+use crate::ui;
 use keycycle::escrow::{Identities, Recipient};
 use keycycle::subkey::{self, Format, Protection};
-use crate::ui;
 
 /// Write to `-o FILE` atomically (refusing to replace without
 /// --overwrite), or to stdout.
-pub fn write_output(path: Option<&std::path::Path>, bytes: &[u8], overwrite: bool, mode: u32) -> keycycle::Result<()> {
+pub fn write_output(
+    path: Option<&std::path::Path>,
+    bytes: &[u8],
+    overwrite: bool,
+    mode: u32,
+) -> keycycle::Result<()> {
     match path {
         Some(p) => {
             if p.exists() && !overwrite {
@@ -48,14 +53,22 @@ pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
                     certinfo::releases_text(&key.cert, ctx.at, &known)?.into_bytes()
                 }
             };
-            write_output(args.output.as_deref(), &bytes, args.overwrite, atomic::PUBLIC_MODE)?;
+            write_output(
+                args.output.as_deref(),
+                &bytes,
+                args.overwrite,
+                atomic::PUBLIC_MODE,
+            )?;
         }
         ExportCommand::SigningSubkey(args) => {
             let key = lifecycle::find_key(&vault, args.key.as_deref(), &schedule, ctx.at)?;
             let protection = match (&args.passphrase_file, args.age_recipient.is_empty()) {
                 (Some(p), _) => Protection::Passphrase(ui::read_passphrase(p)?),
                 (None, false) => Protection::Age(
-                    args.age_recipient.iter().map(|r| Recipient::parse(r)).collect::<keycycle::Result<_>>()?,
+                    args.age_recipient
+                        .iter()
+                        .map(|r| Recipient::parse(r))
+                        .collect::<keycycle::Result<_>>()?,
                 ),
                 (None, true) => Protection::None,
             };
@@ -65,7 +78,10 @@ pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
             };
             if let Some(p) = &args.output {
                 if p.exists() && !args.overwrite {
-                    return Err(Error::input(format!("{} exists", p.display()), "pass --overwrite to replace it"));
+                    return Err(Error::input(
+                        format!("{} exists", p.display()),
+                        "pass --overwrite to replace it",
+                    ));
                 }
             }
             let mut ids = Identities::default();
@@ -78,7 +94,9 @@ pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
                 Some(p) => {
                     atomic::write(p, &bytes, atomic::SECRET_MODE)?;
                     let written = std::fs::read(p).map_err(|e| Error::io(p, e))?;
-                    if let Err(e) = subkey::relint(&written, &bytes, &full, ctx.at, &format, &protection) {
+                    if let Err(e) =
+                        subkey::relint(&written, &bytes, &full, ctx.at, &format, &protection)
+                    {
                         let _ = std::fs::remove_file(p);
                         return Err(e);
                     }
@@ -90,12 +108,16 @@ pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
                 Protection::Passphrase(_) => "passphrase",
                 Protection::Age(_) => "age",
             };
-            vault.audit(ctx.at, "export signing-subkey", serde_json::json!({
-                "fingerprint": key.state.fingerprint,
-                "subkey": lint.signing_subkey,
-                "protection": protection_name,
-                "output": args.output.as_ref().map(|p| p.display().to_string()),
-            }))?;
+            vault.audit(
+                ctx.at,
+                "export signing-subkey",
+                serde_json::json!({
+                    "fingerprint": key.state.fingerprint,
+                    "subkey": lint.signing_subkey,
+                    "protection": protection_name,
+                    "output": args.output.as_ref().map(|p| p.display().to_string()),
+                }),
+            )?;
             if ctx.json {
                 ui::emit_json(&lint)?;
             } else if args.output.is_some() {

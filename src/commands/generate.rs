@@ -23,9 +23,19 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
             let schedule = Schedule::from_config(&vault.config()?)?;
             let items: Vec<(String, String)> = ["next", "current"]
                 .iter()
-                .filter_map(|w| schedule.resolve(w, ctx.at).ok().map(|c| (format!("{w}: {}", c.label()), c.id.clone())))
+                .filter_map(|w| {
+                    schedule
+                        .resolve(w, ctx.at)
+                        .ok()
+                        .map(|c| (format!("{w}: {}", c.label()), c.id.clone()))
+                })
                 .collect();
-            ui::select(ctx.batch, "--cycle CYCLE", "Which cycle is the key for?", &items)?
+            ui::select(
+                ctx.batch,
+                "--cycle CYCLE",
+                "Which cycle is the key for?",
+                &items,
+            )?
         }
     };
     let report = lifecycle::generate(

@@ -31,8 +31,15 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
             }
         }
     }
-    let infos: Vec<_> = certs.iter().map(|c| certinfo::describe(c, ctx.at, &known)).collect();
-    let chain = if certs.len() > 1 { certinfo::chain(&certs) } else { Vec::new() };
+    let infos: Vec<_> = certs
+        .iter()
+        .map(|c| certinfo::describe(c, ctx.at, &known))
+        .collect();
+    let chain = if certs.len() > 1 {
+        certinfo::chain(&certs)
+    } else {
+        Vec::new()
+    };
     if ctx.json {
         ui::emit_json(&serde_json::json!({ "certificates": infos, "chain": chain }))?;
         return Ok(ExitCode::SUCCESS);
@@ -62,7 +69,12 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
             out.push_str("  SECRET key material present\n");
         }
         for r in &i.revocations {
-            out.push_str(&format!("  REVOKED      {} {} {}\n", r.reason, day(r.time), r.message));
+            out.push_str(&format!(
+                "  REVOKED      {} {} {}\n",
+                r.reason,
+                day(r.time),
+                r.message
+            ));
         }
         for s in &i.subkeys {
             out.push_str(&format!(
@@ -71,7 +83,9 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
                 s.key_id,
                 s.flags,
                 clock::day(s.created),
-                s.expires.map(clock::day).unwrap_or_else(|| "with the primary".into())
+                s.expires
+                    .map(clock::day)
+                    .unwrap_or_else(|| "with the primary".into())
             ));
             for r in &s.revocations {
                 out.push_str(&format!(
@@ -100,7 +114,12 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
     if !chain.is_empty() {
         out.push_str("Predecessor certifications:\n");
         for l in &chain {
-            out.push_str(&format!("  {}  <-  {}  ({})\n", l.subject, l.issuer, day(l.date)));
+            out.push_str(&format!(
+                "  {}  <-  {}  ({})\n",
+                l.subject,
+                l.issuer,
+                day(l.date)
+            ));
         }
     }
     ui::emit(&out);

@@ -13,7 +13,12 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
     let vault = Vault::open(&ctx.vault)?;
     let mut roster = vault.roster()?;
     match cmd {
-        RosterCommand::Add(RosterAddArgs { name, email, cert, escrow_recipient }) => {
+        RosterCommand::Add(RosterAddArgs {
+            name,
+            email,
+            cert,
+            escrow_recipient,
+        }) => {
             let cert = match cert {
                 Some(path) => {
                     let mut certs = certinfo::read_cert_file(path)?;
@@ -41,7 +46,10 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
             } else {
                 ui::emit(&format!(
                     "Added {name} <{email}>{} to the roster ({} roots).\n",
-                    member.fingerprint.map(|f| format!(", cert {f}")).unwrap_or_default(),
+                    member
+                        .fingerprint
+                        .map(|f| format!(", cert {f}"))
+                        .unwrap_or_default(),
                     roster.members.len()
                 ));
             }
@@ -54,7 +62,11 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
             } else {
                 let mut out = String::new();
                 for m in &roster.members {
-                    let kind = if m.escrow_recipient.starts_with("age1") { "age" } else { "ssh" };
+                    let kind = if m.escrow_recipient.starts_with("age1") {
+                        "age"
+                    } else {
+                        "ssh"
+                    };
                     out.push_str(&format!(
                         "{} <{}>\n  cert: {}\n  escrow: {kind} {}…\n",
                         m.name,
@@ -69,7 +81,11 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
         RosterCommand::Remove { who } => {
             let m = roster.remove(who)?;
             vault.save_roster(&roster, None)?;
-            vault.audit(ctx.at, "roster remove", serde_json::json!({ "name": m.name }))?;
+            vault.audit(
+                ctx.at,
+                "roster remove",
+                serde_json::json!({ "name": m.name }),
+            )?;
             if ctx.json {
                 ui::emit_json(&m)?;
             } else {

@@ -14,12 +14,19 @@ use crate::cli::SignArgs;
 use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
-    let password = args.passphrase_file.as_deref().map(ui::read_passphrase).transpose()?;
+    let password = args
+        .passphrase_file
+        .as_deref()
+        .map(ui::read_passphrase)
+        .transpose()?;
     let cert = match &args.key {
         Some(path) => sign::read_key_file(path)?,
         None => {
             let vault = Vault::open(&ctx.vault).map_err(|e| match e {
-                Error::Vault { msg, .. } => Error::input(msg, "pass --key FILE (the exported signing subkey), or --vault with --identity"),
+                Error::Vault { msg, .. } => Error::input(
+                    msg,
+                    "pass --key FILE (the exported signing subkey), or --vault with --identity",
+                ),
                 e => e,
             })?;
             let schedule = Schedule::from_config(&vault.config()?)?;
@@ -35,21 +42,38 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
     if let Some(exp) = key.expires {
         let days = clock::days_between(ctx.at, exp);
         if days < 30 {
-            ui::warn(&format!("the signing key {} expires in {days} days ({})", key.label, clock::day(exp)));
+            ui::warn(&format!(
+                "the signing key {} expires in {days} days ({})",
+                key.label,
+                clock::day(exp)
+            ));
         }
     }
     let files = sign::collect_files(&args.files, args.recursive)?;
     if files.is_empty() {
-        return Err(Error::input("nothing to sign", "give files, or directories with --recursive"));
+        return Err(Error::input(
+            "nothing to sign",
+            "give files, or directories with --recursive",
+        ));
     }
     let jobs: Vec<Job> = match &args.output {
-        Some(out) if files.len() == 1 => vec![Job { input: files[0].clone(), output: out.clone() }],
+        Some(out) if files.len() == 1 => vec![Job {
+            input: files[0].clone(),
+            output: out.clone(),
+        }],
         Some(_) => {
-            return Err(Error::input("--output takes one input file", "drop --output to write FILE.asc next to each file"))
+            return Err(Error::input(
+                "--output takes one input file",
+                "drop --output to write FILE.asc next to each file",
+            ))
         }
         None => files.into_iter().map(Job::beside).collect(),
     };
-    let total: u64 = jobs.iter().filter_map(|j| std::fs::metadata(&j.input).ok()).map(|m| m.len()).sum();
+    let total: u64 = jobs
+        .iter()
+        .filter_map(|j| std::fs::metadata(&j.input).ok())
+        .map(|m| m.len())
+        .sum();
     let bar = ui::progress(total, jobs.len(), ctx.batch);
     let done = AtomicU64::new(0);
     let tick = |n: u64| {
@@ -70,7 +94,10 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
             Ok(s) => {
                 if !ctx.json {
                     if s.status == "kept" {
-                        lines.push_str(&format!("kept    {} (exists; --overwrite to replace)\n", s.signature));
+                        lines.push_str(&format!(
+                            "kept    {} (exists; --overwrite to replace)\n",
+                            s.signature
+                        ));
                     } else {
                         lines.push_str(&format!("signed  {}\n", s.signature));
                     }
@@ -92,8 +119,17 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
             "failed": failed,
         }))?;
     } else {
-        lines.push_str(&format!("{} file(s) with subkey {} of {}\n", signed.len(), key.subkey_fingerprint, key.label));
+        lines.push_str(&format!(
+            "{} file(s) with subkey {} of {}\n",
+            signed.len(),
+            key.subkey_fingerprint,
+            key.label
+        ));
         ui::emit(&lines);
     }
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -27,7 +27,11 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
             out.push_str("The vault holds no keys yet: `keycycle generate --cycle next`.\n");
         }
         for k in &report.keys {
-            let mark = if k.cycle == report.current_cycle { " (current cycle)" } else { "" };
+            let mark = if k.cycle == report.current_cycle {
+                " (current cycle)"
+            } else {
+                ""
+            };
             out.push_str(&format!("{}{}\n", k.cycle_label, mark));
             out.push_str(&format!("  fingerprint   {}\n", k.fingerprint_grouped));
             out.push_str(&format!("  created       {}\n", clock::day(k.created)));
@@ -36,14 +40,25 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
             } else {
                 format!("expired {} days ago", -k.days_left)
             };
-            out.push_str(&format!("  expires       {} ({left})\n", clock::day(k.expires)));
+            out.push_str(&format!(
+                "  expires       {} ({left})\n",
+                clock::day(k.expires)
+            ));
             for s in &k.subkeys {
                 out.push_str(&format!(
                     "  subkey        [{}] {}{}{}\n",
                     s.flags,
                     s.fingerprint,
-                    s.expires.map(|e| format!(" expires {}", clock::day(e))).unwrap_or_default(),
-                    if s.revoked { " REVOKED" } else if !s.alive { " not alive" } else { "" }
+                    s.expires
+                        .map(|e| format!(" expires {}", clock::day(e)))
+                        .unwrap_or_default(),
+                    if s.revoked {
+                        " REVOKED"
+                    } else if !s.alive {
+                        " not alive"
+                    } else {
+                        ""
+                    }
                 ));
             }
             out.push_str(&format!(
@@ -64,7 +79,11 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
                         a.by.len(),
                         a.of,
                         if a.majority { "reached" } else { "not reached" },
-                        if a.missing.is_empty() { String::new() } else { format!("; missing: {}", a.missing.join(", ")) }
+                        if a.missing.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; missing: {}", a.missing.join(", "))
+                        }
                     )
                 }
             ));
@@ -76,7 +95,10 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
                     None => "unknown (the previous cycle's key is not in the vault)",
                 }
             ));
-            out.push_str(&format!("  escrow        {} recipients\n", k.escrow_recipients.len()));
+            out.push_str(&format!(
+                "  escrow        {} recipients\n",
+                k.escrow_recipients.len()
+            ));
             if ctx.verbose > 0 {
                 for r in &k.escrow_recipients {
                     out.push_str(&format!("                {r}\n"));
@@ -84,21 +106,34 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
             }
             out.push_str(&format!(
                 "  published     {}\n",
-                k.last_publish.map(clock::day).unwrap_or_else(|| "never".into())
+                k.last_publish
+                    .map(clock::day)
+                    .unwrap_or_else(|| "never".into())
             ));
             for f in &k.findings {
-                out.push_str(&format!("  {:?}: {}\n", f.level, f.message).replace("Warning", "WARNING").replace("Critical", "CRITICAL"));
+                out.push_str(
+                    &format!("  {:?}: {}\n", f.level, f.message)
+                        .replace("Warning", "WARNING")
+                        .replace("Critical", "CRITICAL"),
+                );
             }
         }
         for f in &report.findings {
-            out.push_str(&format!("{:?}: {}\n", f.level, f.message).replace("Warning", "WARNING").replace("Critical", "CRITICAL"));
+            out.push_str(
+                &format!("{:?}: {}\n", f.level, f.message)
+                    .replace("Warning", "WARNING")
+                    .replace("Critical", "CRITICAL"),
+            );
         }
         if args.check {
-            out.push_str(&format!("{}\n", match report.level {
-                Level::Ok => "OK",
-                Level::Warning => "WARNING",
-                Level::Critical => "CRITICAL",
-            }));
+            out.push_str(&format!(
+                "{}\n",
+                match report.level {
+                    Level::Ok => "OK",
+                    Level::Warning => "WARNING",
+                    Level::Critical => "CRITICAL",
+                }
+            ));
         }
         ui::emit(&out);
     }

@@ -20,7 +20,12 @@ pub fn missing(flag: &str, what: &str) -> Error {
 }
 
 /// Pick one of `items` (label, value); `flag` names the non-interactive way.
-pub fn select(batch: bool, flag: &str, prompt: &str, items: &[(String, String)]) -> Result<String, Error> {
+pub fn select(
+    batch: bool,
+    flag: &str,
+    prompt: &str,
+    items: &[(String, String)],
+) -> Result<String, Error> {
     if !interactive(batch) {
         return Err(missing(flag, prompt));
     }
@@ -59,8 +64,10 @@ pub fn progress(total_bytes: u64, files: usize, batch: bool) -> Option<indicatif
     }
     let bar = indicatif::ProgressBar::new(total_bytes);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
 }
@@ -72,10 +79,14 @@ pub fn warn(msg: &str) {
 
 /// Read a passphrase file (trailing newline dropped).
 pub fn read_passphrase(path: &std::path::Path) -> Result<sequoia_openpgp::crypto::Password, Error> {
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?);
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?);
     let pw = text.trim_end_matches(['\n', '\r']);
     if pw.is_empty() {
-        return Err(Error::input(format!("{} is empty", path.display()), "put the passphrase in the file"));
+        return Err(Error::input(
+            format!("{} is empty", path.display()),
+            "put the passphrase in the file",
+        ));
     }
     Ok(pw.to_string().into())
 }

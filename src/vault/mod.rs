@@ -15,9 +15,9 @@ pub mod atomic;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use sequoia_openpgp as openpgp;
 use openpgp::parse::Parse;
 use openpgp::Cert;
+use sequoia_openpgp as openpgp;
 
 use crate::audit;
 use crate::clock::{self, Time};
@@ -95,7 +95,10 @@ impl Vault {
         }
         if !vault.config_path().is_file() {
             return Err(Error::vault(
-                format!("{} has no {CONFIG_FILE}: not a keycycle vault", root.display()),
+                format!(
+                    "{} has no {CONFIG_FILE}: not a keycycle vault",
+                    root.display()
+                ),
                 "run `keycycle init` there first, or point --vault at the vault",
             ));
         }
@@ -164,7 +167,9 @@ impl Vault {
         atomic::create_dir(&self.roster_dir())?;
         if let Some(cert) = cert {
             let bytes = crate::certinfo::armored_public(cert)?;
-            let path = self.roster_dir().join(format!("{}.asc", cert.fingerprint().to_hex()));
+            let path = self
+                .roster_dir()
+                .join(format!("{}.asc", cert.fingerprint().to_hex()));
             atomic::write(&path, &bytes, atomic::PUBLIC_MODE)?;
         }
         let text = toml::to_string(roster).map_err(anyhow::Error::from)?;
@@ -228,7 +233,10 @@ impl Vault {
         })?;
         if cert.fingerprint().to_hex() != state.fingerprint {
             return Err(Error::vault(
-                format!("{}: fingerprint does not match state.toml", cert_path.display()),
+                format!(
+                    "{}: fingerprint does not match state.toml",
+                    cert_path.display()
+                ),
                 "restore the key directory from the vault's git history",
             ));
         }
@@ -244,7 +252,11 @@ impl Vault {
     pub fn add_key(&self, state: &KeyState, files: Vec<NewFile>) -> Result<PathBuf> {
         let keys = self.root.join("keys");
         atomic::create_dir(&keys)?;
-        let name = format!("{}-{}", state.cycle, &state.fingerprint[state.fingerprint.len() - 16..]);
+        let name = format!(
+            "{}-{}",
+            state.cycle,
+            &state.fingerprint[state.fingerprint.len() - 16..]
+        );
         let target = keys.join(&name);
         if target.exists() {
             return Err(Error::vault(

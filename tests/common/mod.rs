@@ -37,7 +37,11 @@ impl Env {
     pub fn new(time: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let vault = dir.path().join("vault");
-        Env { dir, vault, time: time.to_string() }
+        Env {
+            dir,
+            vault,
+            time: time.to_string(),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -76,7 +80,10 @@ impl Env {
     /// Run and require failure; returns the output.
     pub fn fails(&self, args: &[&str]) -> Output {
         let out = self.cmd().args(args).output().unwrap();
-        assert!(!out.status.success(), "keycycle {args:?} should have failed");
+        assert!(
+            !out.status.success(),
+            "keycycle {args:?} should have failed"
+        );
         out
     }
 
@@ -84,10 +91,21 @@ impl Env {
     pub fn age_identity(&self, name: &str) -> (PathBuf, String) {
         require("age-keygen");
         let path = self.path(&format!("{name}.agekey"));
-        let out = Std::new("age-keygen").arg("-o").arg(&path).output().unwrap();
+        let out = Std::new("age-keygen")
+            .arg("-o")
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(out.status.success());
-        let r = Std::new("age-keygen").arg("-y").arg(&path).output().unwrap();
-        (path, String::from_utf8(r.stdout).unwrap().trim().to_string())
+        let r = Std::new("age-keygen")
+            .arg("-y")
+            .arg(&path)
+            .output()
+            .unwrap();
+        (
+            path,
+            String::from_utf8(r.stdout).unwrap().trim().to_string(),
+        )
     }
 
     /// A new unencrypted SSH key: (private key, public key file).
@@ -95,7 +113,8 @@ impl Env {
         require("ssh-keygen");
         let path = self.path(name);
         let mut c = Std::new("ssh-keygen");
-        c.args(["-q", "-t", kind, "-N", "", "-C", name, "-f"]).arg(&path);
+        c.args(["-q", "-t", kind, "-N", "", "-C", name, "-f"])
+            .arg(&path);
         if kind == "rsa" {
             c.args(["-b", "2048"]);
         }
@@ -108,10 +127,32 @@ impl Env {
         self.ok(&["init"]);
         let (age_id, age_r) = self.age_identity("ada");
         let (ssh_id, ssh_pub) = self.ssh_key("bob_ssh", "ed25519");
-        self.ok(&["roster", "add", "--name", "Ada", "--email", "ada@example.org", "--escrow-recipient", &age_r]);
+        self.ok(&[
+            "roster",
+            "add",
+            "--name",
+            "Ada",
+            "--email",
+            "ada@example.org",
+            "--escrow-recipient",
+            &age_r,
+        ]);
         let at = format!("@{}", ssh_pub.display());
-        self.ok(&["roster", "add", "--name", "Bob", "--email", "bob@example.org", "--escrow-recipient", &at]);
-        Roster { age_id, age_r, ssh_id }
+        self.ok(&[
+            "roster",
+            "add",
+            "--name",
+            "Bob",
+            "--email",
+            "bob@example.org",
+            "--escrow-recipient",
+            &at,
+        ]);
+        Roster {
+            age_id,
+            age_r,
+            ssh_id,
+        }
     }
 
     /// The single key directory in the vault.
@@ -151,7 +192,14 @@ impl Gpg {
         let mut c = Std::new("gpg");
         c.env("GNUPGHOME", self.home.path())
             .env("TZ", "UTC")
-            .args(["--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args([
+                "--batch",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
             .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -179,7 +227,13 @@ impl Gpg {
 /// age -d -i IDENTITY FILE, with the real age CLI.
 pub fn age_decrypt(identity: &Path, file: &Path) -> Vec<u8> {
     require("age");
-    let out = Std::new("age").arg("-d").arg("-i").arg(identity).arg(file).output().unwrap();
+    let out = Std::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(identity)
+        .arg(file)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "age -d failed: {}",
