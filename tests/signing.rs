@@ -885,3 +885,32 @@ fn git_tags_are_signed_and_verified_with_the_exported_subkey() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Good signature"));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&n.sub_fpr));
 }
+
+#[test]
+fn sign_with_the_vault_key_through_the_escrow() {
+    let n = node();
+    let f = n.env.path("v.tar.gz");
+    write(&f, b"signed at the bastion");
+    let out = n
+        .env
+        .cmd_at(SIGN)
+        .args(["sign", "--with", "2027.1", "--identity"])
+        .arg(&n.roster.ssh_id)
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(sqv(&n.cert, &n.env.path("v.tar.gz.asc"), &f)
+        .status
+        .success());
+    // Without an identity the escrow stays shut.
+    let g = n.env.path("w.tar.gz");
+    write(&g, b"w");
+    let out = n.env.cmd_at(SIGN).args(["sign"]).arg(&g).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--identity"));
+}
