@@ -28,8 +28,15 @@ for tool in gpg sqv sq age age-keygen ssh-keygen; do
     command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
 done
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
 echo "== cargo test (crypto-rust, the default build)"
-cargo test --locked
+cargo test --locked 2>&1 | tee -a "$log"
 
 echo "== cargo test (crypto-openssl, the production build)"
-cargo test --locked --no-default-features --features crypto-openssl
+cargo test --locked --no-default-features --features crypto-openssl 2>&1 | tee -a "$log"
+
+# One closing line for both runs (pipefail above already failed on errors).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "keycycle: %d passed, %d failed\n", p, f; exit (f > 0 || p == 0) }' "$log"
