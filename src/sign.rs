@@ -118,6 +118,12 @@ pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result
             continue;
         }
         let secret = ka.key().clone().parts_into_secret()?;
+        if crate::subkey::is_stub(secret.secret()) {
+            reasons.push(format!(
+                "the secret of {fpr} is not in this file (gnu-dummy stub)"
+            ));
+            continue;
+        }
         let secret = if secret.secret().is_encrypted() {
             let Some(pw) = password else {
                 reasons.push(format!("subkey {fpr} is passphrase-protected"));
@@ -132,13 +138,9 @@ pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result
         } else {
             secret
         };
-        if secret.secret().is_encrypted() || matches!(secret.optional_secret(), None) {
-            continue;
-        }
         let keypair = match secret.clone().into_keypair() {
             Ok(k) => k,
             Err(e) => {
-                // A gnu-dummy stub has no usable secret.
                 reasons.push(format!("subkey {fpr} has no usable secret: {e}"));
                 continue;
             }
@@ -234,7 +236,8 @@ pub struct Signed {
     pub subkey: String,
 }
 
-/// Sign every job, in parallel on every core.
+/// Sign every job, in parallel on every core, then make the signatures
+/// visible atomically with one filesystem sync for the whole batch.
 pub fn sign_all(
     key: &SigningKey,
     jobs: &[Job],
@@ -242,43 +245,78 @@ pub fn sign_all(
     overwrite: bool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<(Job, Result<Signed>)> {
-    jobs.par_iter()
+    let made: Vec<(Job, Result<(Signed, Option<atomic::Staged>)>)> = jobs
+        .par_iter()
         .map_init(
             || key.clone(),
-            |key, job| (job.clone(), sign_one(key, job, at, overwrite, progress)),
+            |key, job| {
+                let r = sign_one(key, job, at, overwrite, progress).and_then(|(s, sig)| {
+                    let staged = sig
+                        .map(|b| atomic::stage(&job.output, &b, atomic::PUBLIC_MODE))
+                        .transpose()?;
+                    Ok((s, staged))
+                });
+                (job.clone(), r)
+            },
         )
+        .collect();
+    let mut to_commit = Vec::new();
+    let mut pending = Vec::new();
+    for (job, r) in made {
+        match r {
+            Ok((signed, Some(staged))) => {
+                to_commit.push(staged);
+                pending.push((job, Ok((signed, true))));
+            }
+            Ok((signed, None)) => pending.push((job, Ok((signed, false)))),
+            Err(e) => pending.push((job, Err(e))),
+        }
+    }
+    let mut committed = atomic::commit(to_commit).into_iter();
+    pending
+        .into_iter()
+        .map(|(job, r)| {
+            let r = r.and_then(|(signed, staged)| {
+                if staged {
+                    committed.next().expect("one result per staged file")?;
+                }
+                Ok(signed)
+            });
+            (job, r)
+        })
         .collect()
 }
 
+/// Sign one file; the signature bytes are returned for writing (`None`
+/// when an existing signature is kept).
 fn sign_one(
     key: &mut SigningKey,
     job: &Job,
     at: Time,
     overwrite: bool,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Signed> {
-    let (cert_fpr, sub_fpr) = (key.cert_fingerprint.clone(), key.subkey_fingerprint.clone());
+) -> Result<(Signed, Option<Vec<u8>>)> {
     let report = |status: &str, bytes| Signed {
         file: job.input.display().to_string(),
         signature: job.output.display().to_string(),
         status: status.into(),
         bytes,
-        key: cert_fpr.clone(),
-        subkey: sub_fpr.clone(),
+        key: key.cert_fingerprint.clone(),
+        subkey: key.subkey_fingerprint.clone(),
     };
     if job.output.exists() && !overwrite {
         let bytes = std::fs::metadata(&job.input).with_path(&job.input)?.len();
         progress(bytes);
-        return Ok(report("kept", 0));
+        return Ok((report("kept", 0), None));
     }
     let file = std::fs::File::open(&job.input).with_path(&job.input)?;
     let bytes = file.metadata().with_path(&job.input)?.len();
+    let signed = report("signed", bytes);
     let sig = sign_reader(key, file, at, progress).map_err(|e| match e {
         Error::Other(e) => Error::Other(e.context(job.input.display().to_string())),
         e => e,
     })?;
-    atomic::write(&job.output, &sig, atomic::PUBLIC_MODE)?;
-    Ok(report("signed", bytes))
+    Ok((signed, Some(sig)))
 }
 
 /// Expand directories (with `recursive`) into files, skipping signatures.

@@ -116,7 +116,8 @@ pub fn signing_subkey_tsk(
     Ok((out, fpr.to_hex()))
 }
 
-fn is_stub(secret: &SecretKeyMaterial) -> bool {
+/// Whether a secret is GnuPG's gnu-dummy stub (S2K 101): no secret at all.
+pub fn is_stub(secret: &SecretKeyMaterial) -> bool {
     match secret {
         SecretKeyMaterial::Encrypted(e) => matches!(e.s2k(), S2K::Private { tag: 101, .. }),
         SecretKeyMaterial::Unencrypted(_) => false,

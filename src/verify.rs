@@ -78,6 +78,8 @@ impl Verdict {
 /// The certificates signatures are checked against.
 pub struct Keyring {
     certs: Vec<Cert>,
+    /// `label()` of each cert, computed once (it evaluates the cert).
+    labels: std::collections::HashMap<openpgp::Fingerprint, String>,
 }
 
 impl Keyring {
@@ -88,7 +90,11 @@ impl Keyring {
                 "pass --cert FILE (a cycle key, a keyring, or a folder of keys), or a vault holding keys",
             ));
         }
-        Ok(Keyring { certs })
+        let labels = certs
+            .iter()
+            .map(|c| (c.fingerprint(), certinfo::label(c)))
+            .collect();
+        Ok(Keyring { certs, labels })
     }
 
     /// Read files and folders of certificates (openstack/releases `.txt`
@@ -163,8 +169,13 @@ impl VerificationHelper for Helper<'_> {
                 match r {
                     Ok(GoodChecksum { sig, ka }) => {
                         if self.good.is_none() {
+                            let fpr = ka.cert().fingerprint();
                             self.good = Some((
-                                certinfo::label(ka.cert()),
+                                self.ring
+                                    .labels
+                                    .get(&fpr)
+                                    .cloned()
+                                    .unwrap_or_else(|| certinfo::label(ka.cert())),
                                 ka.cert().fingerprint().to_hex(),
                                 ka.key().fingerprint().to_hex(),
                                 sig.signature_creation_time().map(clock::from_system),

@@ -17,10 +17,7 @@ pub const DIR_MODE: u32 = 0o700;
 
 /// Write `bytes` to `path` atomically with the given mode.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .permissions(fs::Permissions::from_mode(mode))
@@ -49,4 +46,81 @@ pub fn create_dir(dir: &Path) -> Result<()> {
         .create(dir)
         .with_path(dir)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).with_path(dir)
+}
+
+/// A file written under a temporary name in its final directory, not yet
+/// durable or visible: see [`commit`].
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+/// Write `bytes` to a temporary file beside `path` (safe to call from many
+/// threads; file creation dominates small writes on slow filesystems).
+pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> Result<Staged> {
+    let dir = parent(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .with_path(dir)?;
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).with_path(tmp.path())?;
+    tmp.write_all(bytes).with_path(path)?;
+    Ok(Staged {
+        tmp,
+        path: path.to_owned(),
+    })
+}
+
+/// Make staged files durable with one sync per filesystem (instead of an
+/// fsync per file), rename each into place, and sync the directories. Each
+/// file appears whole or not at all.
+pub fn commit(staged: Vec<Staged>) -> Vec<Result<()>> {
+    use std::collections::BTreeSet;
+    use std::os::unix::fs::MetadataExt;
+    let mut synced = Vec::new();
+    for s in &staged {
+        let dev = s.tmp.as_file().metadata().map(|m| m.dev()).unwrap_or(0);
+        if !synced.contains(&dev) {
+            sync_filesystem(s.tmp.as_file());
+            synced.push(dev);
+        }
+    }
+    let dirs: BTreeSet<std::path::PathBuf> = staged
+        .iter()
+        .map(|s| parent(&s.path).to_path_buf())
+        .collect();
+    let results = staged
+        .into_iter()
+        .map(|Staged { tmp, path }| {
+            tmp.persist(&path).map_err(|e| e.error).with_path(&path)?;
+            Ok(())
+        })
+        .collect();
+    for d in dirs {
+        let _ = sync_dir(&d);
+    }
+    results
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn sync_filesystem(f: &fs::File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: syncfs takes a valid open file descriptor, which `f` holds.
+    let rc = unsafe { libc::syncfs(f.as_raw_fd()) };
+    if rc != 0 {
+        let _ = f.sync_all();
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_filesystem(f: &fs::File) {
+    let _ = f.sync_all();
 }
