@@ -24,12 +24,69 @@ if ((${#missing[@]})); then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${missing[@]}"
 fi
-for tool in gpg sqv sq age age-keygen ssh-keygen; do
+for tool in gpg sqv sq age age-keygen ssh-keygen sks python3; do
     command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
 done
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+sks_pid=""
+sks_dir=""
+cleanup() {
+    [ -n "$sks_pid" ] && kill "$sks_pid" 2>/dev/null && wait "$sks_pid" 2>/dev/null
+    [ -n "$sks_dir" ] && rm -rf "$sks_dir"
+    rm -f "$log"
+}
+trap cleanup EXIT
+
+# A real HKP keyserver on loopback (Debian's sks), on a free port P (its
+# recon port is P-1). The tests find it in KEYCYCLE_TEST_KEYSERVER.
+start_sks() {
+    local port
+    port=$(python3 - <<'PY'
+import socket
+for _ in range(200):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    t = socket.socket()
+    try:
+        t.bind(("127.0.0.1", p - 1)); t.close(); print(p); break
+    except OSError:
+        t.close()
+PY
+)
+    sks_dir=$(mktemp -d /tmp/ks.XXXXXX)   # short: the unix socket path must stay < 108 bytes
+    mkdir -p "$sks_dir/etc/sks" "$sks_dir/var/lib/sks/DB" "$sks_dir/var/run/sks"
+    : > "$sks_dir/etc/sks/membership"
+    cat > "$sks_dir/etc/sks/sksconf" <<CONF
+hostname: localhost
+hkp_address: 127.0.0.1
+hkp_port: $port
+recon_address: 127.0.0.1
+recon_port: $((port - 1))
+disable_mailsync:
+CONF
+    (cd "$sks_dir" && exec sks db -basedir "$sks_dir" -stdoutlog > "$sks_dir/sks.log" 2>&1) &
+    sks_pid=$!
+    if python3 - "$port" <<'PY'
+import sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/pks/lookup?op=stats"
+for _ in range(150):
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.2)
+sys.exit(1)
+PY
+    then
+        export KEYCYCLE_TEST_KEYSERVER="hkp://127.0.0.1:$port"
+        echo "== sks keyserver on $KEYCYCLE_TEST_KEYSERVER (pid $sks_pid)"
+        return 0
+    fi
+    echo "sks did not start; its log:" >&2
+    cat "$sks_dir/sks.log" >&2
+    exit 1
+}
+start_sks
 
 echo "== cargo test (crypto-rust, the default build)"
 cargo test --locked 2>&1 | tee -a "$log"

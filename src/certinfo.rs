@@ -595,3 +595,50 @@ pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse_certs(&bytes).map_err(|e| e.context(path.display()))
 }
+
+/// Chain of custody over cycle keys ordered by creation: for each key
+/// after the first, whether its predecessor certified it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Custody {
+    /// `Zed (0x…)` certified by `Yoga (0x…)`, oldest first.
+    pub linked: Vec<ChainLink>,
+    /// Keys not certified by their predecessor: (key, predecessor).
+    pub gaps: Vec<(String, String)>,
+    /// The longest unbroken run, oldest to newest.
+    pub longest: Vec<String>,
+}
+
+pub fn custody(certs: &[Cert]) -> Custody {
+    let mut cycle: Vec<&Cert> = certs
+        .iter()
+        .filter(|c| cycle_from_uid(&primary_uid(c)).is_some())
+        .collect();
+    cycle.sort_by_key(|c| c.primary_key().key().creation_time());
+    cycle.dedup_by_key(|c| c.fingerprint());
+    let links = chain(certs);
+    let mut linked = Vec::new();
+    let mut gaps = Vec::new();
+    let mut run: Vec<String> = cycle.first().map(|c| vec![label(c)]).unwrap_or_default();
+    let mut longest = run.clone();
+    for w in cycle.windows(2) {
+        let (prev, cur) = (label(w[0]), label(w[1]));
+        match links.iter().find(|l| l.subject == cur && l.issuer == prev) {
+            Some(l) => {
+                linked.push(l.clone());
+                run.push(cur);
+            }
+            None => {
+                gaps.push((cur.clone(), prev));
+                run = vec![cur];
+            }
+        }
+        if run.len() > longest.len() {
+            longest = run.clone();
+        }
+    }
+    Custody {
+        linked,
+        gaps,
+        longest,
+    }
+}

@@ -3,6 +3,7 @@
 //! The library never prints, never prompts and never reads the clock: the
 //! binary decides what "now" is (`--time`) and how to talk to people.
 
+pub mod attest;
 pub mod audit;
 pub mod certinfo;
 pub mod clock;
@@ -11,6 +12,8 @@ pub mod error;
 pub mod escrow;
 pub mod keygen;
 pub mod lifecycle;
+pub mod party;
+pub mod publish;
 pub mod roster;
 pub mod schedule;
 pub mod status;

@@ -32,6 +32,11 @@ fn run(cli: Cli) -> commands::Outcome {
         Command::Status(a) => commands::status::run(&ctx, a),
         Command::Inspect(a) => commands::inspect::run(&ctx, a),
         Command::Export(c) => commands::export::run(&ctx, c),
+        Command::CrossSign(a) => commands::attest::cross_sign(&ctx, a),
+        Command::Certify(a) => commands::attest::certify(&ctx, a),
+        Command::Attestations(c) => commands::attest::attestations(&ctx, c),
+        Command::Publish(a) => commands::publish::run(&ctx, a),
+        Command::Party(c) => commands::party::run(&ctx, c),
         Command::Sign(a) => commands::sign::run(&ctx, a),
         Command::Verify(a) => commands::verify::run(&ctx, a),
         Command::Completions { shell } => {

@@ -335,3 +335,45 @@ fn releases_listing_matches_the_published_files() {
         assert_eq!(reparsed, cert);
     }
 }
+
+#[test]
+fn chain_of_custody_is_unbroken_from_yoga_and_absent_before() {
+    let env = Env::new(T);
+    let report = inspect(&env, &all_files());
+    let custody = &report["custody"];
+    let longest: Vec<String> = custody["longest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(longest.first().unwrap().starts_with("Xena"), "{longest:?}");
+    assert!(
+        longest.last().unwrap().starts_with("2026.2/Hibiscus"),
+        "{longest:?}"
+    );
+    assert_eq!(longest.len(), 11);
+    // Every key from Yoga on is certified by its predecessor; none before.
+    let gaps: Vec<String> = custody["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            g[0].as_str()
+                .unwrap()
+                .split(" (")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        gaps,
+        [
+            "Ocata", "Pike", "Queens", "Rocky", "Stein", "Train", "Ussuri", "Victoria", "Wallaby",
+            "Xena"
+        ]
+    );
+    let text = env.ok(&["inspect", &all_files()[0], &all_files()[1]]);
+    assert!(!text.contains("panicked"));
+}

@@ -4,11 +4,13 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+mod attest;
 mod export;
 mod generate;
 mod roster;
 mod sign;
 
+pub use attest::*;
 pub use export::*;
 pub use generate::*;
 pub use roster::*;
@@ -85,6 +87,28 @@ pub enum Command {
     /// Example: keycycle export public 2027.1 --format releases
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Certify the new cycle key with the previous cycle's key
+    ///
+    /// Example: keycycle cross-sign --from 2026.2 --to 2027.1 --identity me.agekey
+    CrossSign(CrossSignArgs),
+    /// Certify a key with your own key after checking its fingerprint
+    ///
+    /// Example: keycycle certify 0x<fpr>.txt --with-key me-secret.asc -o certified.asc
+    Certify(CertifyArgs),
+    /// Collect the roots' certifications: verify each, merge the valid ones
+    ///
+    /// Example: keycycle attestations import alice.asc
+    #[command(subcommand)]
+    Attestations(AttestationsCommand),
+    /// Send the public cert to keyservers and prove it arrived; write a WKD
+    ///
+    /// Example: keycycle publish 2027.1 --keyserver hkps://keyserver.ubuntu.com
+    Publish(PublishArgs),
+    /// Keysigning parties
+    ///
+    /// Example: keycycle party sheet 2027.1 roots/*.asc
+    #[command(subcommand)]
+    Party(PartyCommand),
     /// Make detached ASCII-armored signatures (FILE.asc) of release artifacts
     ///
     /// Example: keycycle sign --key signing-subkey.asc dist/*.tar.gz

@@ -40,8 +40,11 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
     } else {
         Vec::new()
     };
+    let custody = (certs.len() > 1).then(|| certinfo::custody(&certs));
     if ctx.json {
-        ui::emit_json(&serde_json::json!({ "certificates": infos, "chain": chain }))?;
+        ui::emit_json(
+            &serde_json::json!({ "certificates": infos, "chain": chain, "custody": custody }),
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
@@ -119,6 +122,21 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
                 l.subject,
                 l.issuer,
                 day(l.date)
+            ));
+        }
+    }
+    if let Some(c) = &custody {
+        if c.longest.len() > 1 {
+            out.push_str(&format!(
+                "Chain of custody unbroken from {} to {} ({} keys)\n",
+                c.longest[0],
+                c.longest[c.longest.len() - 1],
+                c.longest.len()
+            ));
+        }
+        for (key, prev) in &c.gaps {
+            out.push_str(&format!(
+                "  gap: {key} is not certified by its predecessor {prev}\n"
             ));
         }
     }

@@ -4,11 +4,14 @@ use std::path::PathBuf;
 
 use keycycle::clock::Time;
 
+pub mod attest;
 pub mod cycles;
 pub mod export;
 pub mod generate;
 pub mod init;
 pub mod inspect;
+pub mod party;
+pub mod publish;
 pub mod roster;
 pub mod sign;
 pub mod status;

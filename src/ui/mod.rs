@@ -90,3 +90,14 @@ pub fn read_passphrase(path: &std::path::Path) -> Result<sequoia_openpgp::crypto
     }
     Ok(pw.to_string().into())
 }
+
+/// Ask for a line of text; `flag` names the non-interactive way.
+pub fn input(batch: bool, flag: &str, prompt: &str) -> Result<String, Error> {
+    if !interactive(batch) {
+        return Err(missing(flag, prompt));
+    }
+    dialoguer::Input::<String>::new()
+        .with_prompt(prompt)
+        .interact_text()
+        .map_err(|e| Error::input(format!("prompt failed: {e}"), format!("pass {flag}")))
+}

@@ -289,6 +289,16 @@ impl Vault {
         Ok(target)
     }
 
+    /// Rewrite a key's state.toml atomically.
+    pub fn save_state(&self, key: &StoredKey, state: &KeyState) -> Result<()> {
+        let text = toml::to_string(state).map_err(anyhow::Error::from)?;
+        atomic::write(
+            &key.dir.join(STATE_FILE),
+            text.as_bytes(),
+            atomic::PUBLIC_MODE,
+        )
+    }
+
     /// Append an entry to the hash-chained audit log.
     pub fn audit(&self, at: Time, action: &str, details: serde_json::Value) -> Result<()> {
         let path = self.root.join(AUDIT_FILE);

@@ -1,0 +1,232 @@
+//! Certifications of cycle keys: the previous cycle key's cross-signature,
+//! the roots' attestations (verified here: keyservers verify nothing), and
+//! a root's own certification of a key after a fingerprint check.
+
+use serde::Serialize;
+
+use openpgp::packet::{Signature, UserID};
+use openpgp::types::SignatureType;
+use openpgp::{Cert, KeyID, Packet};
+use sequoia_openpgp as openpgp;
+
+use crate::certinfo::{self, Known};
+use crate::clock::{self, Time};
+use crate::error::{Error, Result};
+use crate::vault::{self, atomic, StoredKey, Vault};
+
+/// Certify every user ID of `target` with `signer` (a primary key).
+pub fn certify_all(
+    signer: &mut dyn openpgp::crypto::Signer,
+    target: &Cert,
+    at: Time,
+) -> Result<Cert> {
+    let keypair = signer;
+    let mut packets: Vec<Packet> = Vec::new();
+    for ua in target.userids() {
+        let sig = ua.userid().certify(
+            keypair,
+            target,
+            SignatureType::GenericCertification,
+            None,
+            clock::to_system(at),
+        )?;
+        packets.push(ua.userid().clone().into());
+        packets.push(sig.into());
+    }
+    Ok(target.clone().insert_packets(packets)?.0)
+}
+
+/// Write a vault key's public cert back (atomically).
+pub fn save_cert(key: &StoredKey, cert: &Cert) -> Result<()> {
+    let bytes = certinfo::armored_public(cert)?;
+    atomic::write(&key.dir.join(vault::CERT_FILE), &bytes, atomic::PUBLIC_MODE)
+}
+
+/// One certification found in imported material.
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    pub key: String,
+    pub issuer_key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// `accepted`, `already-present`, `outside-roster` (valid, kept,
+    /// flagged), or `rejected`.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub certifications: Vec<Found>,
+    /// Keys in the vault that changed.
+    pub updated: Vec<String>,
+}
+
+impl ImportReport {
+    pub fn count(&self, outcome: &str) -> usize {
+        self.certifications
+            .iter()
+            .filter(|f| f.outcome == outcome)
+            .count()
+    }
+}
+
+/// Issuers keycycle can check certifications against.
+pub struct Issuers {
+    /// Roster certs and the vault's cycle keys.
+    trusted: Known,
+    /// Certs that came with the imported material.
+    others: Known,
+}
+
+impl Issuers {
+    pub fn from_vault(vault: &Vault, keys: &[StoredKey], extra: &[Cert]) -> Result<Issuers> {
+        let mut trusted = Known::default();
+        for k in keys {
+            trusted.add(&k.cert);
+        }
+        for m in vault.roster()?.members {
+            if let Some(fpr) = m.fingerprint {
+                if let Some(c) = vault.roster_cert(&fpr)? {
+                    trusted.add(&c);
+                }
+            }
+        }
+        let mut others = Known::default();
+        for c in extra {
+            others.add(c);
+        }
+        Ok(Issuers { trusted, others })
+    }
+}
+
+fn issuer_of(sig: &Signature) -> Option<KeyID> {
+    sig.get_issuers().first().map(KeyID::from)
+}
+
+/// Check every third-party certification on certs matching vault keys;
+/// merge the valid ones. Returns the report; writes the changed certs.
+pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport> {
+    let keys = vault.keys()?;
+    let issuers = Issuers::from_vault(vault, &keys, incoming)?;
+    let mut report = ImportReport::default();
+    let mut changed: Vec<(StoredKey, Cert)> = Vec::new();
+    let _ = at;
+    for inc in incoming {
+        let Some(key) = keys
+            .iter()
+            .rev()
+            .find(|k| k.cert.fingerprint() == inc.fingerprint())
+        else {
+            continue;
+        };
+        let mut cert = changed
+            .iter()
+            .find(|(k, _)| k.dir == key.dir)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| key.cert.clone());
+        let label = certinfo::label(&cert);
+        let mut add: Vec<Packet> = Vec::new();
+        for ua in inc.userids() {
+            let Some(ours) = cert.userids().find(|u| u.userid() == ua.userid()) else {
+                continue;
+            };
+            for sig in ua.certifications() {
+                let id = issuer_of(sig);
+                let issuer_id = id
+                    .as_ref()
+                    .map(certinfo::keyid0x)
+                    .unwrap_or_else(|| "?".into());
+                let mut found = Found {
+                    key: label.clone(),
+                    issuer_key_id: issuer_id.clone(),
+                    issuer: None,
+                    outcome: String::new(),
+                    reason: String::new(),
+                };
+                let (issuer, inside) = match id.as_ref().and_then(|i| issuers.trusted.get(i)) {
+                    Some(c) => (Some(c), true),
+                    None => (id.as_ref().and_then(|i| issuers.others.get(i)), false),
+                };
+                let Some(issuer) = issuer else {
+                    found.outcome = "rejected".into();
+                    found.reason = format!(
+                        "issuer {issuer_id} is neither on the roster nor in the imported files: cannot verify"
+                    );
+                    report.certifications.push(found);
+                    continue;
+                };
+                found.issuer = Some(certinfo::primary_uid(issuer));
+                if !certinfo::certification_verifies(sig, issuer, &cert, ua.userid()) {
+                    found.outcome = "rejected".into();
+                    found.reason = "the signature does not verify (tampered, corrupt, or not over this user ID)".into();
+                    report.certifications.push(found);
+                    continue;
+                }
+                let present = ours.certifications().any(|s| s.normalized_eq(sig))
+                    || add
+                        .iter()
+                        .any(|p| matches!(p, Packet::Signature(s) if s.normalized_eq(sig)));
+                found.outcome = if present {
+                    "already-present".into()
+                } else if inside {
+                    "accepted".into()
+                } else {
+                    "outside-roster".into()
+                };
+                if !present {
+                    add.push(Packet::from(UserID::from(ua.userid().value())));
+                    add.push(Packet::from(sig.clone()));
+                }
+                report.certifications.push(found);
+            }
+        }
+        if !add.is_empty() {
+            cert = cert.insert_packets(add)?.0;
+            changed.retain(|(k, _)| k.dir != key.dir);
+            changed.push((key.clone(), cert));
+        }
+    }
+    for (key, cert) in &changed {
+        save_cert(key, cert)?;
+        report.updated.push(key.state.fingerprint.clone());
+    }
+    Ok(report)
+}
+
+/// Read files of certs (as exported by gpg after `--sign-key`).
+pub fn read_files(paths: &[std::path::PathBuf]) -> Result<Vec<Cert>> {
+    let mut certs = Vec::new();
+    for p in paths {
+        certs.extend(certinfo::read_cert_file(p)?);
+    }
+    if certs.is_empty() {
+        return Err(Error::input(
+            "no certificates in the given files",
+            "give files made with gpg --export --armor",
+        ));
+    }
+    Ok(certs)
+}
+
+/// The last `n` groups of a grouped fingerprint, for reading aloud.
+pub fn tail_groups(fpr: &openpgp::Fingerprint, n: usize) -> String {
+    let g = certinfo::grouped(fpr);
+    let groups: Vec<&str> = g.split_whitespace().collect();
+    groups[groups.len().saturating_sub(n)..].join(" ")
+}
+
+/// Whether `typed` names `fpr` (a full fingerprint, or its trailing groups,
+/// spaces and case ignored, at least 16 hex digits).
+pub fn fingerprint_matches(fpr: &openpgp::Fingerprint, typed: &str) -> bool {
+    let t: String = typed
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    t.len() >= 16 && fpr.to_hex().ends_with(&t)
+}

@@ -1,0 +1,32 @@
+use std::process::ExitCode;
+
+use keycycle::certinfo;
+use keycycle::lifecycle;
+use keycycle::party;
+use keycycle::schedule::Schedule;
+use keycycle::vault::Vault;
+
+use super::{Ctx, Outcome};
+use crate::cli::{PartyCommand, SheetFormat};
+use crate::ui;
+
+pub fn run(ctx: &Ctx, cmd: &PartyCommand) -> Outcome {
+    let PartyCommand::Sheet { keys, format } = cmd;
+    let mut certs = Vec::new();
+    for k in keys {
+        let p = std::path::Path::new(k);
+        if p.is_file() {
+            certs.extend(certinfo::read_cert_file(p)?);
+        } else {
+            let vault = Vault::open(&ctx.vault)?;
+            let schedule = Schedule::from_config(&vault.config()?)?;
+            certs.push(lifecycle::find_key(&vault, Some(k), &schedule, ctx.at)?.cert);
+        }
+    }
+    ui::emit(&party::sheet(
+        &certs,
+        ctx.at,
+        matches!(format, SheetFormat::Markdown),
+    ));
+    Ok(ExitCode::SUCCESS)
+}
