@@ -271,3 +271,71 @@ pub fn fixture(fpr: &str) -> PathBuf {
         .join("tests/fixtures/keys")
         .join(format!("0x{}.txt", fpr.to_lowercase()))
 }
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Std::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--kill", "all"])
+            .output();
+    }
+}
+
+/// The loopback HKP keyserver started by scripts/test.sh.
+pub fn keyserver() -> String {
+    std::env::var("KEYCYCLE_TEST_KEYSERVER").expect(
+        "KEYCYCLE_TEST_KEYSERVER is not set: run the suite with scripts/test.sh, which starts sks",
+    )
+}
+
+/// A root with a real GnuPG home holding their own key (made with sequoia
+/// for speed; gpg makes all their certifications).
+pub struct GpgRoot {
+    pub gpg: Gpg,
+    pub name: String,
+    pub fpr: String,
+    pub public: PathBuf,
+}
+
+pub fn gpg_root(env: &Env, name: &str) -> GpgRoot {
+    use openpgp::serialize::Serialize;
+    use sequoia_openpgp as openpgp;
+    let email = format!("{}@example.org", name.to_lowercase());
+    let (cert, _) = openpgp::cert::CertBuilder::general_purpose(Some(format!("{name} <{email}>")))
+        .set_creation_time(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600)) // 2026-01-01
+        .generate()
+        .unwrap();
+    let mut tsk = Vec::new();
+    cert.as_tsk().armored().serialize(&mut tsk).unwrap();
+    let gpg = Gpg::new();
+    gpg.ok(&["--import"], Some(&tsk));
+    let public = env.path(&format!("{name}.pub.asc"));
+    let mut f = std::fs::File::create(&public).unwrap();
+    cert.armored().serialize(&mut f).unwrap();
+    GpgRoot {
+        gpg,
+        name: name.to_string(),
+        fpr: cert.fingerprint().to_hex(),
+        public,
+    }
+}
+
+impl GpgRoot {
+    /// `gpg --quick-sign-key` the cert in `file`; returns the export.
+    pub fn certify(&self, env: &Env, file: &Path, fpr: &str) -> PathBuf {
+        self.gpg.ok(&["--import", file.to_str().unwrap()], None);
+        self.gpg.ok(
+            &[
+                "--faked-system-time",
+                "20260901T000000!",
+                "--quick-sign-key",
+                fpr,
+            ],
+            None,
+        );
+        let out = env.path(&format!("{}-signed-{}.asc", self.name, &fpr[32..]));
+        std::fs::write(&out, self.gpg.ok(&["--armor", "--export", fpr], None)).unwrap();
+        out
+    }
+}
