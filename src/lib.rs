@@ -12,6 +12,7 @@ pub mod error;
 pub mod escrow;
 pub mod keygen;
 pub mod lifecycle;
+pub mod maintain;
 pub mod party;
 pub mod publish;
 pub mod roster;

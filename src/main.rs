@@ -37,6 +37,11 @@ fn run(cli: Cli) -> commands::Outcome {
         Command::Attestations(c) => commands::attest::attestations(&ctx, c),
         Command::Publish(a) => commands::publish::run(&ctx, a),
         Command::Party(c) => commands::party::run(&ctx, c),
+        Command::Extend(a) => commands::maintain::extend(&ctx, a),
+        Command::RotateSubkey(a) => commands::maintain::rotate(&ctx, a),
+        Command::Revoke(a) => commands::maintain::revoke(&ctx, a),
+        Command::Escrow(c) => commands::maintain::escrow(&ctx, c),
+        Command::Audit(c) => commands::maintain::audit(&ctx, c),
         Command::Sign(a) => commands::sign::run(&ctx, a),
         Command::Verify(a) => commands::verify::run(&ctx, a),
         Command::Completions { shell } => {

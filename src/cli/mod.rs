@@ -7,12 +7,14 @@ use std::path::PathBuf;
 mod attest;
 mod export;
 mod generate;
+mod maintain;
 mod roster;
 mod sign;
 
 pub use attest::*;
 pub use export::*;
 pub use generate::*;
+pub use maintain::*;
 pub use roster::*;
 pub use sign::*;
 
@@ -109,6 +111,24 @@ pub enum Command {
     /// Example: keycycle party sheet 2027.1 roots/*.asc
     #[command(subcommand)]
     Party(PartyCommand),
+    /// Extend a key's expiry (primary and live subkeys); re-escrows
+    ///
+    /// Example: keycycle extend 2027.1 --until 2027-08-01 --identity me.agekey
+    Extend(ExtendArgs),
+    /// Revoke the signing subkey as superseded and bind a fresh one
+    ///
+    /// Example: keycycle rotate-subkey 2027.1 --message "CI node exposed" --identity me.agekey
+    RotateSubkey(RotateArgs),
+    /// Revoke a key or a subkey (with the master, or the escrowed certificate)
+    ///
+    /// Example: keycycle revoke 2027.1 --reason compromised --message "…" --identity me.agekey
+    Revoke(RevokeArgs),
+    /// Escrow drill and re-wrap for a changed roster
+    #[command(subcommand)]
+    Escrow(EscrowCommand),
+    /// The hash-chained audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Make detached ASCII-armored signatures (FILE.asc) of release artifacts
     ///
     /// Example: keycycle sign --key signing-subkey.asc dist/*.tar.gz

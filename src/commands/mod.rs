@@ -10,6 +10,7 @@ pub mod export;
 pub mod generate;
 pub mod init;
 pub mod inspect;
+pub mod maintain;
 pub mod party;
 pub mod publish;
 pub mod roster;

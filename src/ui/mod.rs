@@ -14,7 +14,7 @@ pub fn interactive(batch: bool) -> bool {
 /// Error for a missing answer in batch mode.
 pub fn missing(flag: &str, what: &str) -> Error {
     Error::input(
-        format!("{what} is needed and --batch forbids asking (or there is no terminal)"),
+        format!("cannot ask \"{what}\": --batch, or no terminal"),
         format!("pass {flag}"),
     )
 }

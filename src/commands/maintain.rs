@@ -1,0 +1,234 @@
+use std::process::ExitCode;
+
+use keycycle::clock;
+use keycycle::escrow::{Identities, Recipient};
+use keycycle::lifecycle;
+use keycycle::maintain;
+use keycycle::schedule::Schedule;
+use keycycle::subkey;
+use keycycle::vault::{StoredKey, Vault};
+use keycycle::Error;
+
+use super::{Ctx, Outcome};
+use crate::cli::{AuditCommand, EscrowCommand, ExtendArgs, RevokeArgs, RotateArgs};
+use crate::ui;
+
+fn identities(paths: &[std::path::PathBuf]) -> keycycle::Result<Identities> {
+    let mut ids = Identities::default();
+    for p in paths {
+        ids.load(p)?;
+    }
+    Ok(ids)
+}
+
+fn open(ctx: &Ctx, key: Option<&str>) -> keycycle::Result<(Vault, Schedule, StoredKey)> {
+    let vault = Vault::open(&ctx.vault)?;
+    let config = vault.config()?;
+    let schedule = Schedule::from_config(&config)?;
+    let k = lifecycle::find_key(&vault, key, &schedule, ctx.at)?;
+    Ok((vault, schedule, k))
+}
+
+fn recipients(key: &StoredKey) -> keycycle::Result<Vec<Recipient>> {
+    key.state
+        .escrow_recipients
+        .iter()
+        .map(|r| Recipient::parse(r))
+        .collect()
+}
+
+pub fn extend(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
+    let (vault, schedule, key) = open(ctx, args.key.as_deref())?;
+    let until = match (&args.cycle, &args.until) {
+        (Some(c), None) => schedule.expiry(schedule.resolve(c, ctx.at)?)?,
+        (None, Some(d)) => clock::parse_time(d)?,
+        _ => {
+            return Err(Error::input(
+                "say how far to extend",
+                "pass --cycle CYCLE or --until DATE",
+            ))
+        }
+    };
+    let ids = identities(&args.identity)?;
+    let full = subkey::open_escrow(&vault, &key, &ids)?;
+    let extended = maintain::extend(&full, until, ctx.at)?;
+    let interval = vault.config()?.escrow.ladder_interval_days;
+    maintain::store(
+        &vault,
+        &key,
+        &extended,
+        &recipients(&key)?,
+        ctx.at,
+        interval,
+        &ids,
+    )?;
+    vault.audit(
+        ctx.at,
+        "extend",
+        serde_json::json!({ "fingerprint": key.state.fingerprint, "until": clock::iso(until) }),
+    )?;
+    ui::emit(&format!(
+        "{} now expires {} (primary and live subkeys); escrow and ladder re-made.\nPublish it (keycycle publish {}) and re-export the signing subkey for CI.\n",
+        key.state.cycle,
+        clock::day(until),
+        key.state.cycle
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rotate(ctx: &Ctx, args: &RotateArgs) -> Outcome {
+    let (vault, _, key) = open(ctx, args.key.as_deref())?;
+    let ids = identities(&args.identity)?;
+    let full = subkey::open_escrow(&vault, &key, &ids)?;
+    let (rotated, new) = maintain::rotate_subkey(&full, &args.message, ctx.at)?;
+    let interval = vault.config()?.escrow.ladder_interval_days;
+    maintain::store(
+        &vault,
+        &key,
+        &rotated,
+        &recipients(&key)?,
+        ctx.at,
+        interval,
+        &ids,
+    )?;
+    vault.audit(ctx.at, "rotate-subkey", serde_json::json!({ "fingerprint": key.state.fingerprint, "new_subkey": new, "message": args.message }))?;
+    ui::emit(&format!(
+        "New signing subkey {new}; the old one is revoked as superseded.\nRe-export it for CI (keycycle export signing-subkey {}) and publish (keycycle publish {}).\n",
+        key.state.cycle, key.state.cycle
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn revoke(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
+    let (vault, _, key) = open(ctx, args.key.as_deref())?;
+    let reason = maintain::reason(&args.reason)?;
+    if !args.yes {
+        let short = &key.state.fingerprint[32..];
+        let typed = ui::input(
+            ctx.batch,
+            "--yes",
+            &format!(
+                "Revoke {} ({})? Type its last 8 hex digits to confirm",
+                key.state.cycle, short
+            ),
+        )?;
+        if typed.trim().to_uppercase().replace(' ', "") != short {
+            return Err(Error::input(
+                "not confirmed",
+                "type the key's last 8 hex digits, or pass --yes",
+            ));
+        }
+    }
+    let ids = identities(&args.identity)?;
+    let sig = if args.escrowed_certificate {
+        let mut sigs = maintain::signatures(
+            &ids.open(&vault.read_key_file(&key, keycycle::vault::REVOCATION_FILE)?)?,
+        )?;
+        if sigs.is_empty() {
+            return Err(Error::vault(
+                "revocation.age holds no signature",
+                "restore it from git",
+            ));
+        }
+        sigs.remove(0)
+    } else {
+        let full = subkey::open_escrow(&vault, &key, &ids)?;
+        maintain::revoke_with_master(&full, reason, &args.message, args.subkey.as_deref(), ctx.at)?
+    };
+    let cert = key.cert.clone().insert_packets(sig)?.0;
+    keycycle::attest::save_cert(&key, &cert)?;
+    let mut state = key.state.clone();
+    if args.subkey.is_none() {
+        state.state = "revoked".into();
+        vault.save_state(&key, &state)?;
+    }
+    vault.audit(ctx.at, "revoke", serde_json::json!({
+        "fingerprint": key.state.fingerprint,
+        "reason": if args.escrowed_certificate { "compromised (escrowed certificate)" } else { args.reason.as_str() },
+        "subkey": args.subkey,
+    }))?;
+    ui::emit(&format!(
+        "Revoked {}{}. Publish it now: keycycle publish {}\n",
+        key.state.cycle,
+        args.subkey
+            .as_deref()
+            .map(|s| format!(" (subkey {s})"))
+            .unwrap_or_default(),
+        key.state.cycle
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn escrow(ctx: &Ctx, cmd: &EscrowCommand) -> Outcome {
+    let vault = Vault::open(&ctx.vault)?;
+    match cmd {
+        EscrowCommand::Verify { key, identity } => {
+            let ids = identities(identity)?;
+            let keys = match key {
+                Some(k) => vec![open(ctx, Some(k))?.2],
+                None => vault.keys()?,
+            };
+            let mut out = String::new();
+            let mut drills = Vec::new();
+            for k in &keys {
+                let d = maintain::drill(&vault, k, &ids)?;
+                out.push_str(&format!(
+                    "ok  {} {}: your identity opens the escrow; the secret matches the cert; the revocation certificate ({}) and {} ladder rungs are valid for it\n",
+                    k.state.cycle, k.state.fingerprint, d.revocation.reason, d.ladder_rungs
+                ));
+                drills.push(d);
+            }
+            if ctx.json {
+                ui::emit_json(&drills)?;
+            } else {
+                ui::emit(&out);
+            }
+        }
+        EscrowCommand::Rewrap { identity } => {
+            let ids = identities(identity)?;
+            let recipients = vault.roster()?.recipients()?;
+            if recipients.is_empty() {
+                return Err(Error::input(
+                    "the roster is empty",
+                    "add roots before re-wrapping",
+                ));
+            }
+            let interval = vault.config()?.escrow.ladder_interval_days;
+            // Open everything first: a key we cannot open stops the run
+            // before anything is rewritten.
+            let keys = vault.keys()?;
+            let mut opened = Vec::new();
+            for k in &keys {
+                opened.push(subkey::open_escrow(&vault, k, &ids)?);
+            }
+            for (k, full) in keys.iter().zip(&opened) {
+                let from = k.state.created.max(ctx.at.min(k.state.expires));
+                maintain::store(&vault, k, full, &recipients, from, interval, &ids)?;
+            }
+            vault.audit(
+                ctx.at,
+                "escrow rewrap",
+                serde_json::json!({ "keys": keys.len(), "recipients": recipients.len() }),
+            )?;
+            ui::emit(&format!(
+                "Re-wrapped the escrow of {} key(s) for {} roots.\n",
+                keys.len(),
+                recipients.len()
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn audit(ctx: &Ctx, cmd: &AuditCommand) -> Outcome {
+    let AuditCommand::Verify = cmd;
+    let vault = Vault::open(&ctx.vault)?;
+    let path = vault.root().join(keycycle::vault::AUDIT_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let entries = keycycle::audit::verify(&text)?;
+    ui::emit(&format!(
+        "audit.log: {} entries, hash chain intact\n",
+        entries.len()
+    ));
+    Ok(ExitCode::SUCCESS)
+}

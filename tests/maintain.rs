@@ -1,0 +1,384 @@
+//! Between ceremonies: extend, rotate-subkey, revoke, escrow drill and
+//! re-wrap, and the audit log's hash chain.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+
+const GEN: &str = "2026-08-01T12:00:00Z";
+
+struct K {
+    env: Env,
+    roster: Roster,
+    fpr: String,
+}
+
+fn key() -> K {
+    let env = Env::new(GEN);
+    let roster = env.vault_with_roster();
+    let j: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "generate", "--cycle", "next"])).unwrap();
+    K {
+        fpr: j["fingerprint"].as_str().unwrap().into(),
+        env,
+        roster,
+    }
+}
+
+impl K {
+    fn id(&self) -> String {
+        self.roster.age_id.display().to_string()
+    }
+    fn export(&self, at: &str, name: &str) -> PathBuf {
+        let p = self.env.path(name);
+        self.env
+            .cmd_at(at)
+            .args([
+                "export",
+                "signing-subkey",
+                "2027.1",
+                "--overwrite",
+                "--identity",
+                &self.id(),
+                "-o",
+            ])
+            .arg(&p)
+            .assert()
+            .success();
+        p
+    }
+    fn sign(&self, at: &str, key: &Path, name: &str) -> PathBuf {
+        let f = self.env.path(name);
+        std::fs::write(&f, name.as_bytes()).unwrap();
+        let out = self
+            .env
+            .cmd_at(at)
+            .args(["sign", "--key"])
+            .arg(key)
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sign at {at}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        f
+    }
+    fn verifies(&self, at: &str, f: &Path) -> bool {
+        self.env
+            .cmd_at(at)
+            .args(["verify"])
+            .arg(f)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    }
+    fn gpg_listing(&self) -> String {
+        let gpg = Gpg::new();
+        gpg.ok(
+            &[
+                "--show-keys",
+                "--with-colons",
+                self.env.key_dir().join("cert.asc").to_str().unwrap(),
+            ],
+            None,
+        )
+    }
+}
+
+#[test]
+fn extend_moves_expiry_and_later_signatures_verify() {
+    let k = key();
+    let old = k.export("2026-10-01", "old.asc");
+    let before = k.sign("2026-10-02", &old, "before.tar.gz");
+    k.env
+        .cmd_at("2027-04-01")
+        .args([
+            "extend",
+            "2027.1",
+            "--until",
+            "2027-08-01",
+            "--identity",
+            &k.id(),
+        ])
+        .assert()
+        .success();
+    let listing = k.gpg_listing();
+    let until = "1817078400"; // 2027-08-01T00:00:00Z
+    for l in listing
+        .lines()
+        .filter(|l| l.starts_with("pub:") || l.starts_with("sub:"))
+    {
+        assert_eq!(l.split(':').nth(6), Some(until), "{l}");
+    }
+    // After the old expiry (2027-05-28) the re-exported subkey still signs.
+    let new = k.export("2027-04-02", "new.asc");
+    let late = k.sign("2027-06-15", &new, "late.tar.gz");
+    assert!(k.verifies("2027-06-20", &late));
+    assert!(k.verifies("2027-06-20", &before));
+    // Shortening is refused.
+    let out = k
+        .env
+        .cmd_at("2027-04-03")
+        .args([
+            "extend",
+            "2027.1",
+            "--until",
+            "2027-07-01",
+            "--identity",
+            &k.id(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not later than"));
+}
+
+#[test]
+fn rotation_keeps_earlier_signatures_and_stops_later_ones() {
+    let k = key();
+    let old = k.export("2026-10-01", "old.asc");
+    let before = k.sign("2026-10-02", &old, "before.tar.gz");
+    k.env
+        .cmd_at("2026-11-01")
+        .args([
+            "rotate-subkey",
+            "2027.1",
+            "--message",
+            "Unscheduled subkey rotation",
+            "--identity",
+            &k.id(),
+        ])
+        .assert()
+        .success();
+    let listing = k.gpg_listing();
+    let subs: Vec<&str> = listing.lines().filter(|l| l.starts_with("sub:")).collect();
+    assert_eq!(subs.len(), 2, "{listing}");
+    assert!(
+        subs.iter().any(|l| l.starts_with("sub:r:")),
+        "old subkey revoked: {listing}"
+    );
+    assert!(
+        k.verifies("2026-11-10", &before),
+        "before the rotation: still good"
+    );
+    // The old subkey, used after the rotation, is refused by sign and verify.
+    let f = k.env.path("after.tar.gz");
+    std::fs::write(&f, b"after").unwrap();
+    // (the old exported file does not carry the revocation; verify does)
+    k.env
+        .cmd_at("2026-11-05")
+        .args(["sign", "--key"])
+        .arg(&old)
+        .arg(&f)
+        .assert()
+        .success();
+    assert!(!k.verifies("2026-11-10", &f), "after the rotation: bad");
+    let new = k.export("2026-11-02", "new.asc");
+    let fresh = k.sign("2026-11-05", &new, "fresh.tar.gz");
+    assert!(k.verifies("2026-11-10", &fresh));
+}
+
+#[test]
+fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
+    // Superseded with the master: earlier signatures stay good.
+    let k = key();
+    let sub = k.export("2026-10-01", "sub.asc");
+    let early = k.sign("2026-10-02", &sub, "early.tar.gz");
+    let out = k
+        .env
+        .cmd_at("2026-11-01")
+        .args([
+            "revoke",
+            "2027.1",
+            "--reason",
+            "superseded",
+            "--message",
+            "replaced",
+            "--identity",
+            &k.id(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "--batch needs --yes");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
+    k.env
+        .cmd_at("2026-11-01")
+        .args([
+            "revoke",
+            "2027.1",
+            "--yes",
+            "--reason",
+            "superseded",
+            "--message",
+            "replaced",
+            "--identity",
+            &k.id(),
+        ])
+        .assert()
+        .success();
+    assert!(k.gpg_listing().lines().any(|l| l.starts_with("pub:r:")));
+    assert!(
+        k.verifies("2026-11-10", &early),
+        "soft: earlier signature good"
+    );
+    let s: serde_json::Value = serde_json::from_str(
+        &k.env
+            .cmd_at("2026-11-10")
+            .args(["--json", "status", "2027.1"])
+            .output()
+            .map(|o| String::from_utf8(o.stdout).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s["keys"][0]["revocation"]["reason"], "superseded");
+
+    // Master lost: the escrowed (compromised) certificate voids everything.
+    let k = key();
+    let sub = k.export("2026-10-01", "sub.asc");
+    let early = k.sign("2026-10-02", &sub, "early.tar.gz");
+    let ssh = k.roster.ssh_id.display().to_string();
+    k.env
+        .cmd_at("2026-11-01")
+        .args([
+            "revoke",
+            "2027.1",
+            "--yes",
+            "--escrowed-certificate",
+            "--reason",
+            "compromised",
+            "--message",
+            "lost",
+            "--identity",
+            &ssh,
+        ])
+        .assert()
+        .success();
+    assert!(k.gpg_listing().lines().any(|l| l.starts_with("pub:r:")));
+    assert!(
+        !k.verifies("2026-11-10", &early),
+        "hard: every signature void"
+    );
+    let out = k
+        .env
+        .cmd_at("2026-11-10")
+        .args(["status", "--check", "2027.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn escrow_drill_and_rewrap_after_a_root_leaves() {
+    let k = key();
+    for id in [&k.roster.age_id, &k.roster.ssh_id] {
+        let out = k
+            .env
+            .cmd_at("2026-09-01")
+            .args(["escrow", "verify", "--identity"])
+            .arg(id)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("the secret matches the cert"));
+    }
+    let (foreign, _) = k.env.age_identity("foreign");
+    let out = k
+        .env
+        .cmd_at("2026-09-01")
+        .args(["escrow", "verify", "--identity"])
+        .arg(&foreign)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("none of the given identities"));
+    // Bob (the SSH root) leaves; Carol joins; re-wrap.
+    let (carol, carol_r) = k.env.age_identity("carol");
+    k.env.ok(&["roster", "remove", "Bob"]);
+    k.env.ok(&[
+        "roster",
+        "add",
+        "--name",
+        "Carol",
+        "--email",
+        "carol@example.org",
+        "--escrow-recipient",
+        &carol_r,
+    ]);
+    k.env
+        .cmd_at("2026-09-02")
+        .args(["escrow", "rewrap", "--identity", &k.id()])
+        .assert()
+        .success();
+    let primary = k.env.key_dir().join("primary.age");
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&k.roster.ssh_id)
+        .arg(&primary)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "Bob no longer opens the escrow");
+    for id in [&k.roster.age_id, &carol] {
+        assert!(String::from_utf8_lossy(&age_decrypt(id, &primary)).contains("PRIVATE KEY BLOCK"));
+        k.env
+            .cmd_at("2026-09-03")
+            .args(["escrow", "verify", "--identity"])
+            .arg(id)
+            .assert()
+            .success();
+    }
+    assert_eq!(k.fpr.len(), 40);
+}
+
+#[test]
+fn audit_log_edits_and_deletions_are_detected() {
+    let k = key();
+    k.env.ok(&["audit", "verify"]);
+    let path = k.env.vault.join("audit.log");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Any single changed byte breaks the chain.
+    for pos in [10, text.len() / 2, text.len() - 5] {
+        let mut b = text.clone().into_bytes();
+        b[pos] = if b[pos] == b'1' { b'2' } else { b'1' };
+        std::fs::write(&path, &b).unwrap();
+        let out = k.env.cmd().args(["audit", "verify"]).output().unwrap();
+        assert!(!out.status.success(), "edit at {pos} undetected");
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let without: String = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, without).unwrap();
+    assert!(!k
+        .env
+        .cmd()
+        .args(["audit", "verify"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let mut swapped = lines.clone();
+    swapped.swap(1, 2);
+    std::fs::write(&path, swapped.join("\n") + "\n").unwrap();
+    assert!(!k
+        .env
+        .cmd()
+        .args(["audit", "verify"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    std::fs::write(&path, &text).unwrap();
+    k.env.ok(&["audit", "verify"]);
+}
