@@ -54,6 +54,10 @@ source = "embedded"
 projected = 4
 
 [escrow]
+# 1: every escrow file opens with any one root's identity. M > 1: the
+# escrow is split M-of-N with Shamir's secret sharing, one age-encrypted
+# share per root (keys/<dir>/shares/); opening it needs M roots.
+threshold = 1
 # The dated ladder of soft (retired) revocations, one every this many
 # days until expiry, for a master key that is lost but not compromised.
 ladder_interval_days = 7
@@ -146,12 +150,14 @@ pub struct CustomCycle {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EscrowConfig {
+    pub threshold: u8,
     pub ladder_interval_days: u32,
 }
 
 impl Default for EscrowConfig {
     fn default() -> Self {
         EscrowConfig {
+            threshold: 1,
             ladder_interval_days: 7,
         }
     }

@@ -12,7 +12,7 @@ use crate::certinfo;
 use crate::clock::{self, Time};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::escrow::{self, Recipient};
+use crate::escrow::{self, Bundle, Identities, Recipient};
 use crate::keygen::{self, KeySpec, Suite};
 use crate::schedule::Schedule;
 use crate::vault::{self, KeyState, NewFile, StoredKey, Vault};
@@ -127,21 +127,22 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     })?;
 
     // Secrets only ever leave this function age-encrypted.
-    let tsk = armored_tsk(&key.cert)?;
-    let primary_age = escrow::seal(&recipients, &tsk)?;
-    let revocation = armor_signatures(
-        std::slice::from_ref(&key.revocation),
-        "This is a revocation certificate (reason: key compromised)",
+    let bundle = Bundle {
+        tsk: armored_tsk(&key.cert)?,
+        revocation: armor_signatures(
+            std::slice::from_ref(&key.revocation),
+            "This is a revocation certificate (reason: key compromised)",
+        )?,
+        ladder: armor_signatures(&key.ladder, LADDER_COMMENT)?,
+    };
+    let names = holder_names(vault, &recipients)?;
+    let escrow_files = escrow_files(
+        &key.cert.fingerprint().to_hex(),
+        &bundle,
+        &recipients,
+        &names,
+        config.escrow.threshold,
     )?;
-    let revocation_age = escrow::seal(&recipients, &revocation)?;
-    let ladder = armor_signatures(
-        &key.ladder,
-        "Dated soft revocations (reason: retired); publish the latest one not after now",
-    )?;
-    let ladder_age = escrow::seal(&recipients, &ladder)?;
-    for sealed in [&primary_age, &revocation_age, &ladder_age] {
-        escrow::check_recipients(sealed, &recipients)?;
-    }
 
     let public = certinfo::armored_public(&key.cert)?;
     let reparsed = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&public[..])?;
@@ -172,28 +173,13 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     };
     let dir = vault.add_key(
         &state,
-        vec![
-            NewFile {
-                name: vault::CERT_FILE,
-                bytes: public,
-                secret: false,
-            },
-            NewFile {
-                name: vault::PRIMARY_FILE,
-                bytes: primary_age,
-                secret: true,
-            },
-            NewFile {
-                name: vault::REVOCATION_FILE,
-                bytes: revocation_age,
-                secret: true,
-            },
-            NewFile {
-                name: vault::LADDER_FILE,
-                bytes: ladder_age,
-                secret: true,
-            },
-        ],
+        std::iter::once(NewFile {
+            name: vault::CERT_FILE.into(),
+            bytes: public,
+            secret: false,
+        })
+        .chain(escrow_files)
+        .collect(),
     )?;
     vault.audit(
         req.at,
@@ -270,4 +256,152 @@ pub fn find_key(
 /// The public cert of a stored key, as `export public` writes it.
 pub fn export_public(key: &StoredKey) -> Result<Vec<u8>> {
     certinfo::armored_public(&key.cert)
+}
+
+/// The comment on the armored ladder.
+pub const LADDER_COMMENT: &str =
+    "Dated soft revocations (reason: retired); publish the latest one not after now";
+
+/// A name per recipient, from the roster (for share file names).
+pub fn holder_names(vault: &Vault, recipients: &[Recipient]) -> Result<Vec<String>> {
+    let roster = vault.roster()?;
+    Ok(recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            roster
+                .members
+                .iter()
+                .find(|m| Recipient::parse(&m.escrow_recipient).ok().as_ref() == Some(r))
+                .map(|m| m.name.clone())
+                .unwrap_or_else(|| format!("recipient {}", i + 1))
+        })
+        .collect())
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s.trim_matches('-').to_string()
+}
+
+/// The escrow files of a key: with threshold 1, three age files each
+/// encrypted to every recipient; with M > 1, one share per recipient
+/// (`shares/NN-name.age`), each encrypted to that recipient alone.
+pub fn escrow_files(
+    fpr: &str,
+    bundle: &Bundle,
+    recipients: &[Recipient],
+    names: &[String],
+    threshold: u8,
+) -> Result<Vec<NewFile>> {
+    let mut files = Vec::new();
+    if threshold <= 1 {
+        for (name, part) in [
+            (vault::PRIMARY_FILE, &bundle.tsk),
+            (vault::REVOCATION_FILE, &bundle.revocation),
+            (vault::LADDER_FILE, &bundle.ladder),
+        ] {
+            let sealed = escrow::seal(recipients, part)?;
+            escrow::check_recipients(&sealed, recipients)?;
+            files.push(NewFile {
+                name: name.into(),
+                bytes: sealed,
+                secret: true,
+            });
+        }
+        return Ok(files);
+    }
+    let shares = escrow::split(fpr, bundle, threshold, names)?;
+    for (i, (share, r)) in shares.iter().zip(recipients).enumerate() {
+        let one = std::slice::from_ref(r);
+        let sealed = escrow::seal(one, share.to_text().as_bytes())?;
+        escrow::check_recipients(&sealed, one)?;
+        files.push(NewFile {
+            name: format!(
+                "{}/{:02}-{}.age",
+                vault::SHARES_DIR,
+                i + 1,
+                slug(&share.holder)
+            ),
+            bytes: sealed,
+            secret: true,
+        });
+    }
+    Ok(files)
+}
+
+/// Open a key's escrow: the three age files, or enough shares.
+pub fn open_bundle(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Bundle> {
+    let dir = key.dir.join(vault::SHARES_DIR);
+    if dir.is_dir() {
+        let mut shares = ids.shares().to_vec();
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io(&dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "age"))
+            .collect();
+        entries.sort();
+        for p in entries {
+            let sealed = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            if let Some(plain) = ids.try_open(&sealed)? {
+                shares.push(escrow::Share::parse(&plain)?);
+            }
+        }
+        return escrow::combine(&key.state.fingerprint, &shares);
+    }
+    if ids.is_empty() {
+        return Err(Error::input(
+            "the escrow must be opened and no identity was given",
+            "pass --identity FILE (your age identity or SSH private key)",
+        ));
+    }
+    Ok(Bundle {
+        tsk: ids.open(&vault.read_key_file(key, vault::PRIMARY_FILE)?)?,
+        revocation: ids.open(&vault.read_key_file(key, vault::REVOCATION_FILE)?)?,
+        ladder: ids.open(&vault.read_key_file(key, vault::LADDER_FILE)?)?,
+    })
+}
+
+/// Replace a key's escrow files (atomically each), removing those of the
+/// other escrow mode.
+pub fn replace_escrow(key: &StoredKey, files: Vec<NewFile>) -> Result<()> {
+    let threshold = files.iter().any(|f| f.name.starts_with(vault::SHARES_DIR));
+    let shares_dir = key.dir.join(vault::SHARES_DIR);
+    if threshold {
+        crate::vault::atomic::create_dir(&shares_dir)?;
+    }
+    let mut written = Vec::new();
+    for f in files {
+        let path = key.dir.join(&f.name);
+        crate::vault::atomic::write(&path, &f.bytes, crate::vault::atomic::SECRET_MODE)?;
+        written.push(path);
+    }
+    if threshold {
+        for name in [
+            vault::PRIMARY_FILE,
+            vault::REVOCATION_FILE,
+            vault::LADDER_FILE,
+        ] {
+            let _ = std::fs::remove_file(key.dir.join(name));
+        }
+        if let Ok(entries) = std::fs::read_dir(&shares_dir) {
+            for e in entries.flatten() {
+                if !written.contains(&e.path()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    } else if shares_dir.exists() {
+        std::fs::remove_dir_all(&shares_dir).map_err(|e| Error::io(&shares_dir, e))?;
+    }
+    crate::vault::atomic::sync_dir(&key.dir)
 }

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::escrow::{self, Identities, Recipient};
 use crate::keygen;
 use crate::lifecycle;
-use crate::vault::{self, atomic, StoredKey, Vault};
+use crate::vault::{self, StoredKey, Vault};
 
 /// Parse a revocation reason name.
 pub fn reason(name: &str) -> Result<ReasonForRevocation> {
@@ -227,8 +227,10 @@ pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>> {
 
 use openpgp::parse::Parse;
 
-/// Re-escrow the secret (and the ladder, remade until the new expiry) for
-/// `recipients`, write the public cert and state. Secret files first.
+/// Re-escrow the secret (and the ladder, remade until the current expiry)
+/// for `recipients` in the configured escrow mode; write the public cert
+/// and state. Secret files first.
+#[allow(clippy::too_many_arguments)]
 pub fn store(
     vault: &Vault,
     key: &StoredKey,
@@ -245,35 +247,24 @@ pub fn store(
         .and_then(|vc| vc.primary_key().key_expiration_time())
         .map(clock::from_system)
         .unwrap_or(key.state.expires);
-    let tsk = lifecycle::armored_tsk(full)?;
-    let primary_age = escrow::seal(recipients, &tsk)?;
-    escrow::check_recipients(&primary_age, recipients)?;
+    let old = lifecycle::open_bundle(vault, key, ids)?;
     let ladder = keygen::ladder(full, ladder_from, expiry, interval_days)?;
-    let ladder_age = escrow::seal(
+    let bundle = escrow::Bundle {
+        tsk: lifecycle::armored_tsk(full)?,
+        // The hard revocation certificate does not change.
+        revocation: old.revocation,
+        ladder: lifecycle::armor_signatures(&ladder, lifecycle::LADDER_COMMENT)?,
+    };
+    let names = lifecycle::holder_names(vault, recipients)?;
+    let threshold = vault.config()?.escrow.threshold;
+    let files = lifecycle::escrow_files(
+        &key.state.fingerprint,
+        &bundle,
         recipients,
-        &lifecycle::armor_signatures(
-            &ladder,
-            "Dated soft revocations (reason: retired); publish the latest one not after now",
-        )?,
+        &names,
+        threshold,
     )?;
-    // The hard revocation certificate does not change; re-wrap it only.
-    let rev_plain = ids.open(&vault.read_key_file(key, vault::REVOCATION_FILE)?)?;
-    let revocation_age = escrow::seal(recipients, &rev_plain)?;
-    atomic::write(
-        &key.dir.join(vault::PRIMARY_FILE),
-        &primary_age,
-        atomic::SECRET_MODE,
-    )?;
-    atomic::write(
-        &key.dir.join(vault::REVOCATION_FILE),
-        &revocation_age,
-        atomic::SECRET_MODE,
-    )?;
-    atomic::write(
-        &key.dir.join(vault::LADDER_FILE),
-        &ladder_age,
-        atomic::SECRET_MODE,
-    )?;
+    lifecycle::replace_escrow(key, files)?;
     crate::attest::save_cert(key, full)?;
     let mut state = key.state.clone();
     state.expires = expiry;
@@ -288,10 +279,17 @@ pub struct Drill {
     pub secret_matches: bool,
     pub revocation: Revocation,
     pub ladder_rungs: usize,
+    /// Threshold escrow: the shares this identity opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<String>,
 }
 
 /// Open the escrow with `ids` and check it against the cert; change nothing.
 pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> {
+    let shares_dir = key.dir.join(vault::SHARES_DIR);
+    if shares_dir.is_dir() {
+        return drill_shares(key, &shares_dir, ids);
+    }
     let full = crate::subkey::open_escrow(vault, key, ids)?;
     let primary = full.primary_key().key();
     let secret_matches = primary.has_unencrypted_secret() && keygen::primary_signer(&full).is_ok();
@@ -313,7 +311,8 @@ pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> 
                 "the vault is inconsistent: compare with git history",
             )
         })?;
-    let revs = signatures(&ids.open(&vault.read_key_file(key, vault::REVOCATION_FILE)?)?)?;
+    let bundle = lifecycle::open_bundle(vault, key, ids)?;
+    let revs = signatures(&bundle.revocation)?;
     let rev = revs
         .first()
         .ok_or_else(|| Error::vault("revocation.age holds no signature", "restore it from git"))?;
@@ -324,7 +323,7 @@ pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> 
                 "restore revocation.age from git",
             )
         })?;
-    let ladder = signatures(&ids.open(&vault.read_key_file(key, vault::LADDER_FILE)?)?)?;
+    let ladder = signatures(&bundle.ladder)?;
     for r in &ladder {
         r.verify_primary_key_revocation(key.cert.primary_key().key(), key.cert.primary_key().key())
             .map_err(|_| {
@@ -339,5 +338,55 @@ pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> 
         secret_matches,
         revocation: Revocation::from_sig(rev),
         ladder_rungs: ladder.len(),
+        share: None,
+    })
+}
+
+/// The drill for threshold escrow: open only your own share(s) and check
+/// their envelopes; nothing is reconstructed.
+fn drill_shares(key: &StoredKey, dir: &std::path::Path, ids: &Identities) -> Result<Drill> {
+    let mut mine = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let sealed = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        if let Some(plain) = ids.try_open(&sealed)? {
+            let s = escrow::Share::parse(&plain)?;
+            if s.fingerprint != key.state.fingerprint
+                || s.threshold < 2
+                || s.threshold > s.shares
+                || s.data.first() != Some(&s.index)
+            {
+                return Err(Error::vault(
+                    format!("{}: the share does not belong to this key", p.display()),
+                    "restore the share from git",
+                ));
+            }
+            mine.push(format!(
+                "share {} of {} (threshold {}) held by {}",
+                s.index, s.shares, s.threshold, s.holder
+            ));
+        }
+    }
+    if mine.is_empty() {
+        return Err(Error::input(
+            "none of the given identities opens a share of this key",
+            "pass the --identity of a root the key was escrowed to",
+        ));
+    }
+    Ok(Drill {
+        fingerprint: key.state.fingerprint.clone(),
+        secret_matches: false,
+        revocation: Revocation {
+            reason: "not reconstructed (threshold escrow)".into(),
+            hard: true,
+            message: String::new(),
+            time: None,
+        },
+        ladder_rungs: 0,
+        share: Some(mine.join("; ")),
     })
 }

@@ -18,7 +18,7 @@ use crate::clock::{self, Time};
 use crate::error::{Error, Result};
 use crate::escrow::{self, Identities, Recipient};
 use crate::sign;
-use crate::vault::{self, StoredKey, Vault};
+use crate::vault::{StoredKey, Vault};
 use crate::verify::{self, Keyring};
 
 /// How the exported subkey is protected.
@@ -52,20 +52,13 @@ pub struct Lint {
 /// Open the escrowed primary secret of `key`, merged with the vault's
 /// public cert (attestations, later bindings).
 pub fn open_escrow(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Cert> {
-    if ids.is_empty() {
-        return Err(Error::input(
-            "the primary secret is needed and no identity was given",
-            "pass --identity FILE (your age identity or SSH private key)",
-        ));
-    }
-    let sealed = vault.read_key_file(key, vault::PRIMARY_FILE)?;
-    let plain = ids.open(&sealed)?;
-    let secret = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&plain[..])?;
+    let bundle = crate::lifecycle::open_bundle(vault, key, ids)?;
+    let secret = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&bundle.tsk[..])?;
     if secret.fingerprint() != key.cert.fingerprint() {
         return Err(Error::vault(
             format!(
                 "{}: the escrowed key {} is not the key {}",
-                key.dir.join(vault::PRIMARY_FILE).display(),
+                key.dir.display(),
                 secret.fingerprint(),
                 key.cert.fingerprint()
             ),

@@ -172,6 +172,14 @@ pub fn escrow(ctx: &Ctx, cmd: &EscrowCommand) -> Outcome {
             let mut drills = Vec::new();
             for k in &keys {
                 let d = maintain::drill(&vault, k, &ids)?;
+                if let Some(share) = &d.share {
+                    out.push_str(&format!(
+                        "ok  {} {}: your identity opens {share}; nothing was reconstructed\n",
+                        k.state.cycle, k.state.fingerprint
+                    ));
+                    drills.push(d);
+                    continue;
+                }
                 out.push_str(&format!(
                     "ok  {} {}: your identity opens the escrow; the secret matches the cert; the revocation certificate ({}) and {} ladder rungs are valid for it\n",
                     k.state.cycle, k.state.fingerprint, d.revocation.reason, d.ladder_rungs

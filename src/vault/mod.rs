@@ -69,7 +69,8 @@ pub struct StoredKey {
 
 /// A file of a new key directory.
 pub struct NewFile {
-    pub name: &'static str,
+    /// Relative path inside the key directory (`shares/01-alice.age`).
+    pub name: String,
     pub bytes: Vec<u8>,
     pub secret: bool,
 }
@@ -80,6 +81,7 @@ pub const REVOCATION_FILE: &str = "revocation.age";
 pub const LADDER_FILE: &str = "revocation-retired.age";
 pub const STATE_FILE: &str = "state.toml";
 pub const AUDIT_FILE: &str = "audit.log";
+pub const SHARES_DIR: &str = "shares";
 
 impl Vault {
     /// The vault at `root`, which must have been initialised.
@@ -275,7 +277,11 @@ impl Vault {
             } else {
                 atomic::PUBLIC_MODE
             };
-            atomic::write(&staging.path().join(f.name), &f.bytes, mode)?;
+            let path = staging.path().join(&f.name);
+            if let Some(parent) = path.parent() {
+                atomic::create_dir(parent)?;
+            }
+            atomic::write(&path, &f.bytes, mode)?;
         }
         let state_text = toml::to_string(state).map_err(anyhow::Error::from)?;
         atomic::write(
