@@ -382,3 +382,110 @@ fn audit_log_edits_and_deletions_are_detected() {
     std::fs::write(&path, &text).unwrap();
     k.env.ok(&["audit", "verify"]);
 }
+
+#[test]
+fn threshold_two_of_three() {
+    let env = Env::new(GEN);
+    env.ok(&["init"]);
+    let cfg = env.vault.join("keycycle.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("threshold = 1", "threshold = 2");
+    std::fs::write(&cfg, text).unwrap();
+    let mut ids = Vec::new();
+    for name in ["Ann", "Ben", "Cat"] {
+        let (id, r) = env.age_identity(name);
+        let email = format!("{}@example.org", name.to_lowercase());
+        env.ok(&[
+            "roster",
+            "add",
+            "--name",
+            name,
+            "--email",
+            &email,
+            "--escrow-recipient",
+            &r,
+        ]);
+        ids.push(id);
+    }
+    env.ok(&["generate", "--cycle", "next"]);
+    let dir = env.key_dir();
+    assert!(!dir.join("primary.age").exists() && !dir.join("revocation.age").exists());
+    let shares: Vec<PathBuf> = {
+        let mut v: Vec<_> = std::fs::read_dir(dir.join("shares"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(shares.len(), 3);
+    // Each share opens with its holder's identity only, and alone it is not the key.
+    for (share, id) in shares.iter().zip(&ids) {
+        let text = std::fs::read_to_string(share).unwrap();
+        assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+        let plain = String::from_utf8(age_decrypt(id, share)).unwrap();
+        assert!(plain.starts_with("keycycle-share v1") && plain.contains("threshold: 2"));
+        assert!(!plain.contains("PRIVATE KEY"));
+    }
+    let export = |idx: &[usize], extra: &[&Path]| {
+        let mut c = env.cmd_at("2026-10-01");
+        c.args([
+            "export",
+            "signing-subkey",
+            "2027.1",
+            "--overwrite",
+            "-o",
+            "sub.asc",
+        ]);
+        for i in idx {
+            c.arg("--identity").arg(&ids[*i]);
+        }
+        for e in extra {
+            c.arg("--identity").arg(e);
+        }
+        c.output().unwrap()
+    };
+    // Any two open it; one does not, and says how many more are needed.
+    for pair in [[0, 1], [0, 2], [1, 2]] {
+        let out = export(&pair, &[]);
+        assert!(
+            out.status.success(),
+            "{pair:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = export(&[1], &[]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("needs 2 of 3 shares; 1 given: 1 more needed"),
+        "{e}"
+    );
+    // A share decrypted by its holder, handed in as a file, counts.
+    let handed = env.path("cat-share.txt");
+    std::fs::write(&handed, age_decrypt(&ids[2], &shares[2])).unwrap();
+    assert!(export(&[0], &[&handed]).status.success());
+    // The drill opens one share and reconstructs nothing.
+    let out = env
+        .cmd_at("2026-10-01")
+        .args(["escrow", "verify", "--identity"])
+        .arg(&ids[0])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("share 1 of 3 (threshold 2) held by Ann"));
+    // Extend re-shares (two roots needed), and the result still opens.
+    env.cmd_at("2027-04-01")
+        .args(["extend", "2027.1", "--until", "2027-08-01", "--identity"])
+        .arg(&ids[0])
+        .arg("--identity")
+        .arg(&ids[2])
+        .assert()
+        .success();
+    assert!(export(&[1, 2], &[]).status.success());
+}
