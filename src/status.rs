@@ -255,10 +255,17 @@ pub fn report(
     };
 
     let mut level = Level::Ok;
-    let relevant: Vec<&KeyStatus> = keys
-        .iter()
-        .filter(|k| only.is_some() || k.cycle == current.id)
-        .collect();
+    // The key that matters is the newest of the current cycle (a revoked
+    // key replaced by a newer one no longer counts).
+    let relevant: Vec<&KeyStatus> = if only.is_some() {
+        keys.iter().collect()
+    } else {
+        keys.iter()
+            .filter(|k| k.cycle == current.id)
+            .max_by_key(|k| k.created)
+            .into_iter()
+            .collect()
+    };
     if only.is_none() {
         match relevant.last() {
             None => findings.push(finding(
