@@ -17,6 +17,12 @@ pub struct Entry {
     #[serde(with = "clock::serde_iso")]
     pub time: Time,
     pub action: String,
+    /// Who did it (`--operator` / `KEYCYCLE_OPERATOR`), if said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// Entries are written after the action succeeded.
+    #[serde(default)]
+    pub result: String,
     pub details: serde_json::Value,
     /// SHA-256 (hex) of the previous line, or [`GENESIS`].
     pub prev: String,
@@ -27,7 +33,13 @@ fn hash(line: &str) -> String {
 }
 
 /// The log text with one more entry appended.
-pub fn append(log: &str, at: Time, action: &str, details: serde_json::Value) -> Result<String> {
+pub fn append(
+    log: &str,
+    at: Time,
+    action: &str,
+    operator: Option<&str>,
+    details: serde_json::Value,
+) -> Result<String> {
     let last = log.lines().filter(|l| !l.trim().is_empty()).last();
     let (seq, prev) = match last {
         Some(line) => {
@@ -45,6 +57,8 @@ pub fn append(log: &str, at: Time, action: &str, details: serde_json::Value) -> 
         seq,
         time: at,
         action: action.to_string(),
+        operator: operator.map(str::to_string),
+        result: "ok".into(),
         details,
         prev,
     };
@@ -90,7 +104,7 @@ mod tests {
         let t = clock::parse_time("2026-08-01").unwrap();
         let mut log = String::new();
         for a in ["init", "generate", "publish"] {
-            log = append(&log, t, a, serde_json::json!({"x": a})).unwrap();
+            log = append(&log, t, a, Some("ops"), serde_json::json!({"x": a})).unwrap();
         }
         assert_eq!(verify(&log).unwrap().len(), 3);
         let edited = log.replace("\"generate\"", "\"generatf\"");

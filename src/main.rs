@@ -23,6 +23,7 @@ fn run(cli: Cli) -> commands::Outcome {
         json: cli.json,
         at,
         verbose: cli.verbose,
+        operator: cli.operator.clone(),
     };
     match &cli.command {
         Command::Init(a) => commands::init::run(&ctx, a),

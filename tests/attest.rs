@@ -567,3 +567,43 @@ fn party_sheet_and_wkd() {
     assert_eq!(cert.fingerprint().to_hex(), c.fpr);
     assert!(!cert.is_tsk());
 }
+
+#[test]
+fn revoke_with_publish_reaches_the_keyserver() {
+    let ks = keyserver();
+    let c = ceremony(1);
+    c.env
+        .cmd_at(LATER)
+        .args(["publish", "2027.1", "--keyserver", &ks])
+        .assert()
+        .success();
+    let out = c
+        .env
+        .cmd_at(LATER)
+        .args([
+            "revoke",
+            "2027.1",
+            "--yes",
+            "--reason",
+            "superseded",
+            "--message",
+            "replaced",
+            "--identity",
+        ])
+        .arg(&c.age_id)
+        .args(["--publish", "--keyserver", &ks])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let gpg = Gpg::new();
+    gpg.ok(&["--keyserver", &ks, "--recv-keys", &c.fpr], None);
+    let listing = gpg.ok(&["--list-keys", "--with-colons", &c.fpr], None);
+    assert!(
+        listing.lines().any(|l| l.starts_with("pub:r:")),
+        "{listing}"
+    );
+}

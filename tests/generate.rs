@@ -321,6 +321,16 @@ fn audit_log_records_generate_in_a_hash_chain() {
     assert_eq!(last.action, "generate");
     assert_eq!(last.details["fingerprint"], json["fingerprint"]);
     assert_eq!(keycycle::clock::iso(last.time), T);
+    // The operator's name is recorded with each change.
+    env.cmd()
+        .args(["--operator", "Ada Lovelace", "roster", "remove", "Bob"])
+        .assert()
+        .success();
+    let log = std::fs::read_to_string(env.vault.join("audit.log")).unwrap();
+    let last = keycycle::audit::verify(&log).unwrap().pop().unwrap();
+    assert_eq!(last.action, "roster remove");
+    assert_eq!(last.operator.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(last.result, "ok");
 }
 
 #[test]

@@ -11,6 +11,12 @@ pub struct ExtendArgs {
     /// Extend to this date
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
+    /// Publish afterwards to keycycle.toml's keyservers (or --keyserver)
+    #[arg(long)]
+    pub publish: bool,
+    /// Keyserver for --publish (repeatable)
+    #[arg(long, value_name = "URL", requires = "publish")]
+    pub keyserver: Vec<String>,
     /// Identity that opens the escrow (repeatable)
     #[arg(long, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
@@ -50,6 +56,12 @@ pub struct RevokeArgs {
     /// Do not ask for confirmation (required with --batch)
     #[arg(long)]
     pub yes: bool,
+    /// Publish the revocation to keycycle.toml's keyservers (or --keyserver)
+    #[arg(long)]
+    pub publish: bool,
+    /// Keyserver for --publish (repeatable)
+    #[arg(long, value_name = "URL", requires = "publish")]
+    pub keyserver: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -53,6 +53,10 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Your name, recorded with every change in the vault's audit log
+    #[arg(long, global = true, env = "KEYCYCLE_OPERATOR", value_name = "NAME")]
+    pub operator: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

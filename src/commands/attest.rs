@@ -10,7 +10,7 @@ use keycycle::lifecycle;
 use keycycle::publish::{self, Settings};
 use keycycle::schedule::Schedule;
 use keycycle::subkey;
-use keycycle::vault::{atomic, Vault};
+use keycycle::vault::atomic;
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
@@ -26,7 +26,7 @@ fn identities(paths: &[std::path::PathBuf]) -> keycycle::Result<Identities> {
 }
 
 pub fn cross_sign(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     let schedule = Schedule::from_config(&vault.config()?)?;
     let old = lifecycle::find_key(&vault, Some(&args.from), &schedule, ctx.at)?;
     let new = lifecycle::find_key(&vault, Some(&args.to), &schedule, ctx.at)?;
@@ -65,7 +65,7 @@ pub fn certify(ctx: &Ctx, args: &CertifyArgs) -> Outcome {
     let target = if path.is_file() {
         certinfo::read_cert_file(path)?.remove(0)
     } else {
-        let vault = Vault::open(&ctx.vault)?;
+        let vault = ctx.open_vault()?;
         let schedule = Schedule::from_config(&vault.config()?)?;
         lifecycle::find_key(&vault, Some(&args.target), &schedule, ctx.at)?.cert
     };
@@ -181,7 +181,7 @@ fn show(ctx: &Ctx, report: &ImportReport) -> keycycle::Result<()> {
 }
 
 pub fn attestations(ctx: &Ctx, cmd: &AttestationsCommand) -> Outcome {
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     let report = match cmd {
         AttestationsCommand::Import { files } => {
             let incoming = attest::read_files(files)?;

@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use keycycle::config::{Config, ScheduleSource};
 use keycycle::schedule::Schedule;
-use keycycle::vault::Vault;
 
 use super::{Ctx, Outcome};
 use crate::cli::CyclesArgs;
@@ -10,7 +9,7 @@ use crate::ui;
 
 /// The configuration of the vault if there is one, else the defaults.
 pub fn config_or_default(ctx: &Ctx) -> keycycle::Result<Config> {
-    match Vault::open(&ctx.vault) {
+    match ctx.open_vault() {
         Ok(v) => v.config(),
         Err(_) => Ok(Config::default()),
     }

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use keycycle::certinfo::{self, Known};
 use keycycle::lifecycle;
 use keycycle::schedule::Schedule;
-use keycycle::vault::{atomic, Vault};
+use keycycle::vault::atomic;
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
@@ -38,7 +38,7 @@ pub fn write_output(
 }
 
 pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     let schedule = Schedule::from_config(&vault.config()?)?;
     match cmd {
         ExportCommand::Public(args) => {

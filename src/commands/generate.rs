@@ -3,14 +3,13 @@ use std::process::ExitCode;
 use keycycle::escrow::Recipient;
 use keycycle::lifecycle::{self, GenerateRequest};
 use keycycle::schedule::Schedule;
-use keycycle::vault::Vault;
 
 use super::{Ctx, Outcome};
 use crate::cli::GenerateArgs;
 use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     let suite = args.cipher_suite.as_deref().map(str::parse).transpose()?;
     let extra = args
         .escrow_recipient

@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use keycycle::certinfo::{self, Known};
 use keycycle::clock;
-use keycycle::vault::Vault;
 
 use super::{Ctx, Outcome};
 use crate::cli::InspectArgs;
@@ -19,7 +18,7 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
     for c in &certs {
         known.add(c);
     }
-    if let Ok(vault) = Vault::open(&ctx.vault) {
+    if let Ok(vault) = ctx.open_vault() {
         for k in vault.keys().unwrap_or_default() {
             known.add(&k.cert);
         }

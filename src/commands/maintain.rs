@@ -22,11 +22,46 @@ fn identities(paths: &[std::path::PathBuf]) -> keycycle::Result<Identities> {
 }
 
 fn open(ctx: &Ctx, key: Option<&str>) -> keycycle::Result<(Vault, Schedule, StoredKey)> {
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     let config = vault.config()?;
     let schedule = Schedule::from_config(&config)?;
     let k = lifecycle::find_key(&vault, key, &schedule, ctx.at)?;
     Ok((vault, schedule, k))
+}
+
+/// `--publish`: send the key as it now is; a failure is reported as the
+/// command's error (the vault change itself stands).
+fn publish_now(ctx: &Ctx, vault: &Vault, fpr: &str, servers: &[String]) -> keycycle::Result<()> {
+    let schedule = Schedule::from_config(&vault.config()?)?;
+    let key = lifecycle::find_key(vault, Some(fpr), &schedule, ctx.at)?;
+    let servers = if servers.is_empty() {
+        vault.config()?.publish.keyservers
+    } else {
+        servers.to_vec()
+    };
+    let settings = keycycle::publish::Settings::default();
+    let mut state = key.state.clone();
+    let mut failed = None;
+    for s in &servers {
+        let r = keycycle::publish::publish(s, &key.cert, &settings);
+        if r.ok {
+            state.publish.push(keycycle::vault::PublishRecord {
+                time: ctx.at,
+                target: s.clone(),
+            });
+            ui::emit(&format!("published to {s}\n"));
+        } else if failed.is_none() {
+            failed = Some(format!("{s}: {}", r.error));
+        }
+    }
+    vault.save_state(&key, &state)?;
+    match failed {
+        Some(f) => Err(Error::vault(
+            format!("the change is in the vault but publishing failed: {f}"),
+            "run `keycycle publish` again when the keyserver is reachable",
+        )),
+        None => Ok(()),
+    }
 }
 
 fn recipients(key: &StoredKey) -> keycycle::Result<Vec<Recipient>> {
@@ -73,6 +108,9 @@ pub fn extend(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
         clock::day(until),
         key.state.cycle
     ));
+    if args.publish {
+        publish_now(ctx, &vault, &key.state.fingerprint, &args.keyserver)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -147,6 +185,9 @@ pub fn revoke(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
         "reason": if args.escrowed_certificate { "compromised (escrowed certificate)" } else { args.reason.as_str() },
         "subkey": args.subkey,
     }))?;
+    if args.publish {
+        publish_now(ctx, &vault, &key.state.fingerprint, &args.keyserver)?;
+    }
     ui::emit(&format!(
         "Revoked {}{}. Publish it now: keycycle publish {}\n",
         key.state.cycle,
@@ -160,7 +201,7 @@ pub fn revoke(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
 }
 
 pub fn escrow(ctx: &Ctx, cmd: &EscrowCommand) -> Outcome {
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     match cmd {
         EscrowCommand::Verify { key, identity } => {
             let ids = identities(identity)?;
@@ -230,7 +271,7 @@ pub fn escrow(ctx: &Ctx, cmd: &EscrowCommand) -> Outcome {
 
 pub fn audit(ctx: &Ctx, cmd: &AuditCommand) -> Outcome {
     let AuditCommand::Verify = cmd;
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     let path = vault.root().join(keycycle::vault::AUDIT_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let entries = keycycle::audit::verify(&text)?;

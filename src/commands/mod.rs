@@ -25,6 +25,15 @@ pub struct Ctx {
     pub json: bool,
     pub at: Time,
     pub verbose: u8,
+    /// Who is acting, for the audit log.
+    pub operator: Option<String>,
+}
+
+impl Ctx {
+    /// The vault, with the operator's name for its audit log.
+    pub fn open_vault(&self) -> keycycle::Result<keycycle::vault::Vault> {
+        Ok(keycycle::vault::Vault::open(&self.vault)?.with_operator(self.operator.clone()))
+    }
 }
 
 /// How a command ended when it did not fail.

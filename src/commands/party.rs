@@ -4,7 +4,6 @@ use keycycle::certinfo;
 use keycycle::lifecycle;
 use keycycle::party;
 use keycycle::schedule::Schedule;
-use keycycle::vault::Vault;
 
 use super::{Ctx, Outcome};
 use crate::cli::{PartyCommand, SheetFormat};
@@ -18,7 +17,7 @@ pub fn run(ctx: &Ctx, cmd: &PartyCommand) -> Outcome {
         if p.is_file() {
             certs.extend(certinfo::read_cert_file(p)?);
         } else {
-            let vault = Vault::open(&ctx.vault)?;
+            let vault = ctx.open_vault()?;
             let schedule = Schedule::from_config(&vault.config()?)?;
             certs.push(lifecycle::find_key(&vault, Some(k), &schedule, ctx.at)?.cert);
         }

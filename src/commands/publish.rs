@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use keycycle::lifecycle;
 use keycycle::publish::{self, Settings};
 use keycycle::schedule::Schedule;
-use keycycle::vault::{PublishRecord, Vault};
+use keycycle::vault::PublishRecord;
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
@@ -11,7 +11,7 @@ use crate::cli::PublishArgs;
 use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &PublishArgs) -> Outcome {
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     let config = vault.config()?;
     let schedule = Schedule::from_config(&config)?;
     let key = lifecycle::find_key(&vault, args.key.as_deref(), &schedule, ctx.at)?;

@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use keycycle::certinfo;
 use keycycle::roster::Member;
-use keycycle::vault::Vault;
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
@@ -10,7 +9,7 @@ use crate::cli::{RosterAddArgs, RosterCommand};
 use crate::ui;
 
 pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     let mut roster = vault.roster()?;
     match cmd {
         RosterCommand::Add(RosterAddArgs {

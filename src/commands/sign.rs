@@ -6,7 +6,6 @@ use keycycle::lifecycle;
 use keycycle::schedule::Schedule;
 use keycycle::sign::{self, Job};
 use keycycle::subkey;
-use keycycle::vault::Vault;
 use keycycle::{clock, Error};
 
 use super::{Ctx, Outcome};
@@ -22,7 +21,7 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
     let cert = match &args.key {
         Some(path) => sign::read_key_file(path)?,
         None => {
-            let vault = Vault::open(&ctx.vault).map_err(|e| match e {
+            let vault = ctx.open_vault().map_err(|e| match e {
                 Error::Vault { msg, .. } => Error::input(
                     msg,
                     "pass --key FILE (the exported signing subkey), or --vault with --identity",

@@ -4,14 +4,13 @@ use keycycle::clock;
 use keycycle::lifecycle;
 use keycycle::schedule::Schedule;
 use keycycle::status::{self, Level};
-use keycycle::vault::Vault;
 
 use super::{Ctx, Outcome};
 use crate::cli::StatusArgs;
 use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
-    let vault = Vault::open(&ctx.vault)?;
+    let vault = ctx.open_vault()?;
     let schedule = Schedule::from_config(&vault.config()?)?;
     let only = args
         .key

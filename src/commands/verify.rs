@@ -1,7 +1,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use keycycle::vault::Vault;
 use keycycle::verify::{self, Keyring};
 use keycycle::{clock, Error};
 
@@ -11,7 +10,7 @@ use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
     let ring = if args.cert.is_empty() {
-        let vault = Vault::open(&ctx.vault).map_err(|e| match e {
+        let vault = ctx.open_vault().map_err(|e| match e {
             Error::Vault { msg, .. } => Error::input(
                 msg,
                 "pass --cert FILE (a cycle key, a keyring or a folder of keys)",

@@ -29,6 +29,7 @@ use crate::roster::Roster;
 #[derive(Debug, Clone)]
 pub struct Vault {
     root: PathBuf,
+    operator: Option<String>,
 }
 
 /// `state.toml` of one key.
@@ -88,6 +89,7 @@ impl Vault {
     pub fn open(root: &Path) -> Result<Vault> {
         let vault = Vault {
             root: root.to_owned(),
+            operator: None,
         };
         if !root.is_dir() {
             return Err(Error::vault(
@@ -111,6 +113,7 @@ impl Vault {
     pub fn init(root: &Path, config_text: Option<&str>, force: bool) -> Result<Vault> {
         let vault = Vault {
             root: root.to_owned(),
+            operator: None,
         };
         if vault.config_path().exists() && !force {
             return Err(Error::vault(
@@ -125,6 +128,12 @@ impl Vault {
         atomic::create_dir(&root.join("roster"))?;
         atomic::write(&vault.config_path(), text.as_bytes(), atomic::PUBLIC_MODE)?;
         Ok(vault)
+    }
+
+    /// Record `operator` as the actor in audit entries.
+    pub fn with_operator(mut self, operator: Option<String>) -> Vault {
+        self.operator = operator;
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -313,7 +322,7 @@ impl Vault {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(Error::io(path, e)),
         };
-        let log = audit::append(&log, at, action, details)?;
+        let log = audit::append(&log, at, action, self.operator.as_deref(), details)?;
         atomic::write(&path, log.as_bytes(), atomic::PUBLIC_MODE)
     }
 
