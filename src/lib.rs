@@ -5,6 +5,7 @@
 
 pub mod attest;
 pub mod audit;
+pub mod ceremony;
 pub mod certinfo;
 pub mod clock;
 pub mod config;

@@ -30,6 +30,7 @@ fn run(cli: Cli) -> commands::Outcome {
         Command::Cycles(a) => commands::cycles::run(&ctx, a),
         Command::Roster(c) => commands::roster::run(&ctx, c),
         Command::Generate(a) => commands::generate::run(&ctx, a),
+        Command::Ceremony(a) => commands::ceremony::run(&ctx, a),
         Command::Status(a) => commands::status::run(&ctx, a),
         Command::Inspect(a) => commands::inspect::run(&ctx, a),
         Command::Export(c) => commands::export::run(&ctx, c),

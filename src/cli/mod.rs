@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 mod attest;
+mod ceremony;
 mod export;
 mod generate;
 mod maintain;
@@ -12,6 +13,7 @@ mod roster;
 mod sign;
 
 pub use attest::*;
+pub use ceremony::*;
 pub use export::*;
 pub use generate::*;
 pub use maintain::*;
@@ -76,6 +78,10 @@ pub enum Command {
     /// Example: keycycle roster add --name "Ada" --email ada@example.org --escrow-recipient age1…
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// The guided key ceremony: generate → confirm → drill → cross-sign → export → publish → hand-off; resumable
+    ///
+    /// Example: keycycle ceremony   (or, unattended: keycycle --batch ceremony --cycle next --confirm-roster --fingerprint-read --identity me.agekey --releases-done --subkey-out sub.asc)
+    Ceremony(CeremonyArgs),
     /// Generate a cycle key, its revocation certificates, and escrow them
     ///
     /// Example: keycycle generate --cycle next

@@ -101,3 +101,15 @@ pub fn input(batch: bool, flag: &str, prompt: &str) -> Result<String, Error> {
         .interact_text()
         .map_err(|e| Error::input(format!("prompt failed: {e}"), format!("pass {flag}")))
 }
+
+/// A yes/no question; `flag` names the non-interactive answer.
+pub fn confirm(batch: bool, flag: &str, prompt: &str) -> Result<bool, Error> {
+    if !interactive(batch) {
+        return Err(missing(flag, prompt));
+    }
+    dialoguer::Confirm::new()
+        .with_prompt(prompt)
+        .default(false)
+        .interact()
+        .map_err(|e| Error::input(format!("prompt failed: {e}"), format!("pass {flag}")))
+}

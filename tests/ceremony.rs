@@ -1,0 +1,170 @@
+//! The guided ceremony: unattended with flags, resumable after an
+//! interruption, and refusing to guess a missing answer in --batch.
+
+mod common;
+
+use common::*;
+
+const T: &str = "2026-08-15T10:00:00Z";
+
+fn setup() -> (Env, Roster) {
+    let env = Env::new(T);
+    let r = env.vault_with_roster();
+    (env, r)
+}
+
+#[test]
+fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
+    let ks = keyserver();
+    let (env, r) = setup();
+    // Last cycle's key is in the vault: the ceremony cross-signs with it.
+    let prev: serde_json::Value = serde_json::from_slice(
+        &env.cmd_at("2026-03-01")
+            .args(["--json", "generate", "--cycle", "2026.2"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let sub = env.path("signing-subkey.asc");
+    let out = env
+        .cmd()
+        .args([
+            "--json",
+            "ceremony",
+            "--cycle",
+            "next",
+            "--confirm-roster",
+            "--fingerprint-read",
+            "--identity",
+        ])
+        .arg(&r.age_id)
+        .args(["--keyserver", &ks, "--releases-done", "--subkey-out"])
+        .arg(&sub)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["open"], serde_json::json!([]), "{report}");
+    let fpr = report["fingerprint"].as_str().unwrap();
+    // On the keyserver, with the previous key's certification.
+    let gpg = Gpg::new();
+    gpg.ok(
+        &[
+            "--keyserver",
+            &ks,
+            "--keyserver-options",
+            "no-self-sigs-only",
+            "--recv-keys",
+            fpr,
+        ],
+        None,
+    );
+    let sigs = gpg.ok(&["--list-sigs", "--with-colons", fpr], None);
+    assert!(
+        sigs.contains(&prev["fingerprint"].as_str().unwrap()[24..]),
+        "cross-signature on the server: {sigs}"
+    );
+    // The subkey for CI: sec# in gpg.
+    let g2 = Gpg::new();
+    g2.ok(&["--import", sub.to_str().unwrap()], None);
+    assert!(g2.ok(&["--list-secret-keys"], None).contains("sec#"));
+    // Public exports in the vault.
+    let lower = fpr.to_lowercase();
+    assert!(env.vault.join(format!("exports/0x{lower}.txt")).exists());
+    // Running it again finds nothing left to do.
+    let again = env
+        .cmd()
+        .args(["--json", "ceremony", "--cycle", "next"])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn an_interrupted_ceremony_resumes_with_the_same_key() {
+    let (env, r) = setup();
+    // Stops after generate: the fingerprint was not confirmed.
+    let out = env
+        .cmd()
+        .args(["ceremony", "--cycle", "next", "--confirm-roster"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --fingerprint-read"));
+    let dirs = || std::fs::read_dir(env.vault.join("keys")).unwrap().count();
+    assert_eq!(dirs(), 1);
+    let first = env.key_dir();
+    let out = env
+        .cmd()
+        .args([
+            "--json",
+            "ceremony",
+            "--cycle",
+            "next",
+            "--fingerprint-read",
+            "--no-publish",
+            "--identity",
+        ])
+        .arg(&r.age_id)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("Resuming the 2027.1/Indri ceremony at step 'fingerprint'"),
+        "{e}"
+    );
+    assert_eq!(dirs(), 1, "no second key");
+    assert_eq!(env.key_dir(), first);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["open"],
+        serde_json::json!(["publish", "signing-subkey"]),
+        "{report}"
+    );
+}
+
+#[test]
+fn batch_names_each_missing_answer() {
+    let (env, _) = setup();
+    let e = String::from_utf8_lossy(&env.cmd().args(["ceremony"]).output().unwrap().stderr)
+        .into_owned();
+    assert!(e.contains("pass --cycle CYCLE"), "{e}");
+    let e = String::from_utf8_lossy(
+        &env.cmd()
+            .args(["ceremony", "--cycle", "next"])
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .into_owned();
+    assert!(e.contains("pass --confirm-roster"), "{e}");
+    let e = String::from_utf8_lossy(
+        &env.cmd()
+            .args([
+                "ceremony",
+                "--cycle",
+                "next",
+                "--confirm-roster",
+                "--fingerprint-read",
+            ])
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .into_owned();
+    assert!(e.contains("pass --identity FILE"), "{e}");
+}
