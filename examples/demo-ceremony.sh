@@ -25,11 +25,14 @@ kc roster add --name "Ada (demo)" --email ada@demo.invalid --escrow-recipient "@
 kc roster add --name "Grace (demo)" --email grace@demo.invalid --escrow-recipient "@$roster/grace.age.pub"
 kc roster add --name "Linus (demo)" --email linus@demo.invalid --escrow-recipient "@$roster/linus_ssh.pub"
 kc cycles
-kc generate --cycle next
+# The whole ceremony, unattended: every question answered by a flag. It
+# does not publish (--no-publish: no keyserver needed for the demo).
+kc ceremony --cycle next --confirm-roster --fingerprint-read \
+    --identity "$roster/ada.agekey" --no-publish \
+    --releases-done --subkey-out "$vault-signing-subkey.asc"
 kc status next
-fpr=$(kc --json status next | sed -n 's/.*"fingerprint": "\([0-9A-F]\{40\}\)".*/\1/p' | head -1)
-kc export public next --format releases -o "$vault/0x$(echo "$fpr" | tr 'A-F' 'a-f').txt"
 echo
-echo "Done. The vault is in $vault; the openstack/releases file is $vault/0x$(echo "$fpr" | tr 'A-F' 'a-f').txt"
+echo "Done. The vault is in $vault (public exports in $vault/exports/);"
+echo "the signing subkey for CI is $vault-signing-subkey.asc."
 echo "Open the escrow as a (demo) root would:"
 echo "  age -d -i $roster/ada.agekey $vault/keys/*/primary.age | gpg --show-keys"

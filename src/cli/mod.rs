@@ -78,7 +78,7 @@ pub enum Command {
     /// Example: keycycle roster add --name "Ada" --email ada@example.org --escrow-recipient age1…
     #[command(subcommand)]
     Roster(RosterCommand),
-    /// The guided key ceremony: generate → confirm → drill → cross-sign → export → publish → hand-off; resumable
+    /// The guided key ceremony, from generate to CI hand-off; resumable
     ///
     /// Example: keycycle ceremony   (or, unattended: keycycle --batch ceremony --cycle next --confirm-roster --fingerprint-read --identity me.agekey --releases-done --subkey-out sub.asc)
     Ceremony(CeremonyArgs),
@@ -134,9 +134,13 @@ pub enum Command {
     /// Example: keycycle revoke 2027.1 --reason compromised --message "…" --identity me.agekey
     Revoke(RevokeArgs),
     /// Escrow drill and re-wrap for a changed roster
+    ///
+    /// Example: keycycle escrow verify --identity me.agekey
     #[command(subcommand)]
     Escrow(EscrowCommand),
     /// The hash-chained audit log
+    ///
+    /// Example: keycycle audit verify
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Make detached ASCII-armored signatures (FILE.asc) of release artifacts
