@@ -168,3 +168,51 @@ fn batch_names_each_missing_answer() {
     .into_owned();
     assert!(e.contains("pass --identity FILE"), "{e}");
 }
+
+/// Drive the interactive ceremony through a pseudo-terminal, answering the
+/// prompts like an operator.
+#[test]
+fn interactive_ceremony_through_a_pty() {
+    use expectrl::{Expect, Session};
+    use std::time::Duration;
+    let ks = keyserver();
+    let (env, r) = setup();
+    let sub = env.path("ci-subkey.asc");
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.env("TERM", "xterm-256color")
+        .env_remove("KEYCYCLE_VAULT")
+        .arg("--vault")
+        .arg(&env.vault)
+        .args(["--time", T, "ceremony", "--keyserver", &ks]);
+    let mut p = Session::spawn(cmd).expect("spawn in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    let settle = || std::thread::sleep(Duration::from_millis(300));
+    p.expect("Which cycle is the key for?").unwrap();
+    settle();
+    p.send("\r").unwrap(); // the default: next (2027.1/Indri)
+    p.expect("Is this roster correct").unwrap();
+    settle();
+    p.send("y").unwrap();
+    p.expect("Has the fingerprint been read aloud?").unwrap();
+    settle();
+    p.send("y").unwrap();
+    p.expect("Path to the escrow identity").unwrap();
+    settle();
+    p.send(format!("{}\r", r.age_id.display())).unwrap();
+    p.expect("Escrow drill passed").unwrap();
+    p.expect("Published to").unwrap();
+    p.expect("Are the previous cycle's releases done").unwrap();
+    settle();
+    p.send("y").unwrap();
+    p.expect("Write the signing subkey for CI to").unwrap();
+    settle();
+    p.send(format!("{}\r", sub.display())).unwrap();
+    p.expect("Attestation request").unwrap();
+    p.expect("ceremony is complete").unwrap();
+    // A published key and the CI subkey.
+    let fpr = std::fs::read_to_string(env.vault.join("ceremonies/2027.1.toml")).unwrap();
+    assert!(fpr.contains("publish = "), "{fpr}");
+    let gpg = Gpg::new();
+    gpg.ok(&["--import", sub.to_str().unwrap()], None);
+    assert!(gpg.ok(&["--list-secret-keys"], None).contains("sec#"));
+}
