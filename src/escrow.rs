@@ -281,6 +281,15 @@ impl Identities {
         Ok(())
     }
 
+    /// Load every file (identities or decrypted share files).
+    pub fn from_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Identities> {
+        let mut ids = Identities::default();
+        for p in paths {
+            ids.load(p.as_ref())?;
+        }
+        Ok(ids)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty() && self.1.is_empty()
     }

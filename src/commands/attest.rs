@@ -17,14 +17,6 @@ use super::{Ctx, Outcome};
 use crate::cli::{AttestationsCommand, CertifyArgs, CrossSignArgs};
 use crate::ui;
 
-fn identities(paths: &[std::path::PathBuf]) -> keycycle::Result<Identities> {
-    let mut ids = Identities::default();
-    for p in paths {
-        ids.load(p)?;
-    }
-    Ok(ids)
-}
-
 pub fn cross_sign(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
     let vault = ctx.open_vault()?;
     let schedule = Schedule::from_config(&vault.config()?)?;
@@ -36,7 +28,7 @@ pub fn cross_sign(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
             "--from is the previous cycle's key",
         ));
     }
-    let old_full = subkey::open_escrow(&vault, &old, &identities(&args.identity)?)?;
+    let old_full = subkey::open_escrow(&vault, &old, &Identities::from_paths(&args.identity)?)?;
     let mut signer = keygen::primary_signer(&old_full)?;
     let certified = attest::certify_all(&mut signer, &new.cert, ctx.at)?;
     attest::save_cert(&new, &certified)?;

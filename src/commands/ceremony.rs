@@ -40,7 +40,6 @@ fn identities(
     if ids.is_some() {
         return Ok(());
     }
-    let mut loaded = Identities::default();
     let paths: Vec<std::path::PathBuf> = if args.identity.is_empty() {
         vec![ui::input(
             ctx.batch,
@@ -51,10 +50,7 @@ fn identities(
     } else {
         args.identity.clone()
     };
-    for p in &paths {
-        loaded.load(p)?;
-    }
-    *ids = Some(loaded);
+    *ids = Some(Identities::from_paths(&paths)?);
     Ok(())
 }
 

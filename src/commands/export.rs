@@ -84,10 +84,7 @@ pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
                     ));
                 }
             }
-            let mut ids = Identities::default();
-            for p in &args.identity {
-                ids.load(p)?;
-            }
+            let ids = Identities::from_paths(&args.identity)?;
             let full = subkey::open_escrow(&vault, &key, &ids)?;
             let (bytes, lint) = subkey::render(&full, ctx.at, &format, &protection)?;
             match &args.output {

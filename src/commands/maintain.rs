@@ -13,14 +13,6 @@ use super::{Ctx, Outcome};
 use crate::cli::{AuditCommand, EscrowCommand, ExtendArgs, RevokeArgs, RotateArgs};
 use crate::ui;
 
-fn identities(paths: &[std::path::PathBuf]) -> keycycle::Result<Identities> {
-    let mut ids = Identities::default();
-    for p in paths {
-        ids.load(p)?;
-    }
-    Ok(ids)
-}
-
 fn open(ctx: &Ctx, key: Option<&str>) -> keycycle::Result<(Vault, Schedule, StoredKey)> {
     let vault = ctx.open_vault()?;
     let config = vault.config()?;
@@ -84,7 +76,7 @@ pub fn extend(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
             ))
         }
     };
-    let ids = identities(&args.identity)?;
+    let ids = Identities::from_paths(&args.identity)?;
     let full = subkey::open_escrow(&vault, &key, &ids)?;
     let extended = maintain::extend(&full, until, ctx.at)?;
     let interval = vault.config()?.escrow.ladder_interval_days;
@@ -116,7 +108,7 @@ pub fn extend(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
 
 pub fn rotate(ctx: &Ctx, args: &RotateArgs) -> Outcome {
     let (vault, _, key) = open(ctx, args.key.as_deref())?;
-    let ids = identities(&args.identity)?;
+    let ids = Identities::from_paths(&args.identity)?;
     let full = subkey::open_escrow(&vault, &key, &ids)?;
     let (rotated, new) = maintain::rotate_subkey(&full, &args.message, ctx.at)?;
     let interval = vault.config()?.escrow.ladder_interval_days;
@@ -157,7 +149,7 @@ pub fn revoke(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
             ));
         }
     }
-    let ids = identities(&args.identity)?;
+    let ids = Identities::from_paths(&args.identity)?;
     let sig = if args.escrowed_certificate {
         let mut sigs = maintain::signatures(
             &ids.open(&vault.read_key_file(&key, keycycle::vault::REVOCATION_FILE)?)?,
@@ -204,7 +196,7 @@ pub fn escrow(ctx: &Ctx, cmd: &EscrowCommand) -> Outcome {
     let vault = ctx.open_vault()?;
     match cmd {
         EscrowCommand::Verify { key, identity } => {
-            let ids = identities(identity)?;
+            let ids = Identities::from_paths(identity)?;
             let keys = match key {
                 Some(k) => vec![open(ctx, Some(k))?.2],
                 None => vault.keys()?,
@@ -234,7 +226,7 @@ pub fn escrow(ctx: &Ctx, cmd: &EscrowCommand) -> Outcome {
             }
         }
         EscrowCommand::Rewrap { identity } => {
-            let ids = identities(identity)?;
+            let ids = Identities::from_paths(identity)?;
             let recipients = vault.roster()?.recipients()?;
             if recipients.is_empty() {
                 return Err(Error::input(

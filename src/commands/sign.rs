@@ -30,10 +30,7 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
             })?;
             let schedule = Schedule::from_config(&vault.config()?)?;
             let key = lifecycle::find_key(&vault, args.with_key.as_deref(), &schedule, ctx.at)?;
-            let mut ids = Identities::default();
-            for p in &args.identity {
-                ids.load(p)?;
-            }
+            let ids = Identities::from_paths(&args.identity)?;
             subkey::open_escrow(&vault, &key, &ids)?
         }
     };
