@@ -87,5 +87,7 @@ pub enum EscrowCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the audit log's hash chain
+    ///
+    /// Example: keycycle --vault ./vault audit verify
     Verify,
 }

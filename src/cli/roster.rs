@@ -8,8 +8,12 @@ pub enum RosterCommand {
     /// Example: keycycle roster add --name "Ada Lovelace" --email ada@example.org --cert ada.asc --escrow-recipient @ada.pub
     Add(RosterAddArgs),
     /// List the roots
+    ///
+    /// Example: keycycle roster list --json
     List,
     /// Remove a root by name, e-mail or fingerprint
+    ///
+    /// Example: keycycle roster remove "Ada Lovelace"   (then: keycycle escrow rewrap --identity me.agekey)
     Remove {
         /// Name, e-mail or fingerprint
         who: String,
