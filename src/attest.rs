@@ -12,7 +12,7 @@ use sequoia_openpgp as openpgp;
 use crate::certinfo::{self, Known};
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
-use crate::vault::{self, atomic, StoredKey, Vault};
+use crate::vault::{StoredKey, Vault};
 
 /// Certify every user ID of `target` with `signer` (a primary key).
 pub fn certify_all(
@@ -37,9 +37,8 @@ pub fn certify_all(
 }
 
 /// Write a vault key's public cert back (atomically).
-pub fn save_cert(key: &StoredKey, cert: &Cert) -> Result<()> {
-    let bytes = certinfo::armored_public(cert)?;
-    atomic::write(&key.dir.join(vault::CERT_FILE), &bytes, atomic::PUBLIC_MODE)
+pub fn save_cert(vault: &Vault, key: &StoredKey, cert: &Cert) -> Result<()> {
+    vault.update_key(key, crate::vault::KeyChange::cert(cert)?)
 }
 
 /// One certification found in imported material.
@@ -190,7 +189,7 @@ pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport
         }
     }
     for (key, cert) in &changed {
-        save_cert(key, cert)?;
+        save_cert(vault, key, cert)?;
         report.updated.push(key.state.fingerprint.clone());
     }
     Ok(report)

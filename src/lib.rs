@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod escrow;
+pub mod fuzzing;
 pub mod keygen;
 pub mod lifecycle;
 pub mod maintain;

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::escrow::{self, Bundle, Identities, Recipient};
 use crate::keygen::{self, KeySpec, Suite};
 use crate::schedule::Schedule;
-use crate::vault::{self, KeyState, NewFile, StoredKey, Vault};
+use crate::vault::{self, KeyChange, KeyState, NewFile, StoredKey, Vault};
 
 /// What `generate` needs beyond the vault.
 #[derive(Debug, Clone)]
@@ -371,37 +371,33 @@ pub fn open_bundle(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<B
     })
 }
 
-/// Replace a key's escrow files (atomically each), removing those of the
-/// other escrow mode.
-pub fn replace_escrow(key: &StoredKey, files: Vec<NewFile>) -> Result<()> {
+/// The change that replaces a key's escrow files with `files`, removing
+/// those of the other escrow mode (and shares no longer held).
+pub fn escrow_change(key: &StoredKey, files: Vec<NewFile>) -> KeyChange {
     let threshold = files.iter().any(|f| f.name.starts_with(vault::SHARES_DIR));
-    let shares_dir = key.dir.join(vault::SHARES_DIR);
-    if threshold {
-        crate::vault::atomic::create_dir(&shares_dir)?;
-    }
-    let mut written = Vec::new();
-    for f in files {
-        let path = key.dir.join(&f.name);
-        crate::vault::atomic::write(&path, &f.bytes, crate::vault::atomic::SECRET_MODE)?;
-        written.push(path);
-    }
+    let mut remove = Vec::new();
     if threshold {
         for name in [
             vault::PRIMARY_FILE,
             vault::REVOCATION_FILE,
             vault::LADDER_FILE,
         ] {
-            let _ = std::fs::remove_file(key.dir.join(name));
+            remove.push(name.to_string());
         }
-        if let Ok(entries) = std::fs::read_dir(&shares_dir) {
+        if let Ok(entries) = std::fs::read_dir(key.dir.join(vault::SHARES_DIR)) {
             for e in entries.flatten() {
-                if !written.contains(&e.path()) {
-                    let _ = std::fs::remove_file(e.path());
+                let name = format!("{}/{}", vault::SHARES_DIR, e.file_name().to_string_lossy());
+                if !files.iter().any(|f| f.name == name) {
+                    remove.push(name);
                 }
             }
         }
-    } else if shares_dir.exists() {
-        std::fs::remove_dir_all(&shares_dir).map_err(|e| Error::io(&shares_dir, e))?;
+    } else {
+        remove.push(vault::SHARES_DIR.to_string());
     }
-    crate::vault::atomic::sync_dir(&key.dir)
+    KeyChange {
+        files,
+        remove,
+        state: None,
+    }
 }

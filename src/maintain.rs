@@ -264,12 +264,14 @@ pub fn store(
         &names,
         threshold,
     )?;
-    lifecycle::replace_escrow(key, files)?;
-    crate::attest::save_cert(key, full)?;
+    let mut change = lifecycle::escrow_change(key, files);
+    change
+        .files
+        .extend(crate::vault::KeyChange::cert(full)?.files);
     let mut state = key.state.clone();
     state.expires = expiry;
     state.escrow_recipients = recipients.iter().map(ToString::to_string).collect();
-    vault.save_state(key, &state)
+    vault.update_key(key, change.with_state(&state))
 }
 
 /// What the escrow drill found.

@@ -18,7 +18,7 @@ use crate::cli::{AttestationsCommand, CertifyArgs, CrossSignArgs};
 use crate::ui;
 
 pub fn cross_sign(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
-    let vault = ctx.open_vault()?;
+    let vault = ctx.lock_vault("cross-sign")?;
     let schedule = Schedule::from_config(&vault.config()?)?;
     let old = lifecycle::find_key(&vault, Some(&args.from), &schedule, ctx.at)?;
     let new = lifecycle::find_key(&vault, Some(&args.to), &schedule, ctx.at)?;
@@ -31,7 +31,7 @@ pub fn cross_sign(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
     let old_full = subkey::open_escrow(&vault, &old, &Identities::from_paths(&args.identity)?)?;
     let mut signer = keygen::primary_signer(&old_full)?;
     let certified = attest::certify_all(&mut signer, &new.cert, ctx.at)?;
-    attest::save_cert(&new, &certified)?;
+    attest::save_cert(&vault, &new, &certified)?;
     vault.audit(
         ctx.at,
         "cross-sign",
@@ -173,7 +173,7 @@ fn show(ctx: &Ctx, report: &ImportReport) -> keycycle::Result<()> {
 }
 
 pub fn attestations(ctx: &Ctx, cmd: &AttestationsCommand) -> Outcome {
-    let vault = ctx.open_vault()?;
+    let vault = ctx.lock_vault("attestations")?;
     let report = match cmd {
         AttestationsCommand::Import { files } => {
             let incoming = attest::read_files(files)?;

@@ -55,7 +55,7 @@ fn identities(
 }
 
 pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
-    let vault = ctx.open_vault()?;
+    let vault = ctx.lock_vault("ceremony")?;
     let config = vault.config()?;
     let schedule = Schedule::from_config(&config)?;
 
@@ -211,7 +211,7 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
                         let mut signer = keycycle::keygen::primary_signer(&old)?;
                         let certified =
                             keycycle::attest::certify_all(&mut signer, &key.cert, ctx.at)?;
-                        keycycle::attest::save_cert(&key, &certified)?;
+                        keycycle::attest::save_cert(&vault, &key, &certified)?;
                         vault.audit(ctx.at, "cross-sign", serde_json::json!({ "from": prev.state.fingerprint, "to": key.state.fingerprint }))?;
                         say(
                             ctx,

@@ -61,6 +61,7 @@ pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
             )?;
         }
         ExportCommand::SigningSubkey(args) => {
+            let vault = vault.clone().lock("export signing-subkey")?;
             let key = lifecycle::find_key(&vault, args.key.as_deref(), &schedule, ctx.at)?;
             let protection = match (&args.passphrase_file, args.age_recipient.is_empty()) {
                 (Some(p), _) => Protection::Passphrase(ui::read_passphrase(p)?),

@@ -9,7 +9,7 @@ use crate::cli::GenerateArgs;
 use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
-    let vault = ctx.open_vault()?;
+    let vault = ctx.lock_vault("generate")?;
     let suite = args.cipher_suite.as_deref().map(str::parse).transpose()?;
     let extra = args
         .escrow_recipient

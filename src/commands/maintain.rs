@@ -13,8 +13,8 @@ use super::{Ctx, Outcome};
 use crate::cli::{AuditCommand, EscrowCommand, ExtendArgs, RevokeArgs, RotateArgs};
 use crate::ui;
 
-fn open(ctx: &Ctx, key: Option<&str>) -> keycycle::Result<(Vault, Schedule, StoredKey)> {
-    let vault = ctx.open_vault()?;
+fn open(ctx: &Ctx, command: &str, key: Option<&str>) -> keycycle::Result<(Vault, Schedule, StoredKey)> {
+    let vault = ctx.lock_vault(command)?;
     let config = vault.config()?;
     let schedule = Schedule::from_config(&config)?;
     let k = lifecycle::find_key(&vault, key, &schedule, ctx.at)?;
@@ -65,7 +65,7 @@ fn recipients(key: &StoredKey) -> keycycle::Result<Vec<Recipient>> {
 }
 
 pub fn extend(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
-    let (vault, schedule, key) = open(ctx, args.key.as_deref())?;
+    let (vault, schedule, key) = open(ctx, "extend", args.key.as_deref())?;
     let until = match (&args.cycle, &args.until) {
         (Some(c), None) => schedule.expiry(schedule.resolve(c, ctx.at)?)?,
         (None, Some(d)) => clock::parse_time(d)?,
@@ -107,7 +107,7 @@ pub fn extend(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
 }
 
 pub fn rotate(ctx: &Ctx, args: &RotateArgs) -> Outcome {
-    let (vault, _, key) = open(ctx, args.key.as_deref())?;
+    let (vault, _, key) = open(ctx, "rotate-subkey", args.key.as_deref())?;
     let ids = Identities::from_paths(&args.identity)?;
     let full = subkey::open_escrow(&vault, &key, &ids)?;
     let (rotated, new) = maintain::rotate_subkey(&full, &args.message, ctx.at)?;
@@ -130,7 +130,7 @@ pub fn rotate(ctx: &Ctx, args: &RotateArgs) -> Outcome {
 }
 
 pub fn revoke(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
-    let (vault, _, key) = open(ctx, args.key.as_deref())?;
+    let (vault, _, key) = open(ctx, "revoke", args.key.as_deref())?;
     let reason = maintain::reason(&args.reason)?;
     if !args.yes {
         let short = &key.state.fingerprint[32..];
@@ -166,12 +166,13 @@ pub fn revoke(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
         maintain::revoke_with_master(&full, reason, &args.message, args.subkey.as_deref(), ctx.at)?
     };
     let cert = key.cert.clone().insert_packets(sig)?.0;
-    keycycle::attest::save_cert(&key, &cert)?;
-    let mut state = key.state.clone();
+    let mut change = keycycle::vault::KeyChange::cert(&cert)?;
     if args.subkey.is_none() {
+        let mut state = key.state.clone();
         state.state = "revoked".into();
-        vault.save_state(&key, &state)?;
+        change = change.with_state(&state);
     }
+    vault.update_key(&key, change)?;
     vault.audit(ctx.at, "revoke", serde_json::json!({
         "fingerprint": key.state.fingerprint,
         "reason": if args.escrowed_certificate { "compromised (escrowed certificate)" } else { args.reason.as_str() },
@@ -193,12 +194,18 @@ pub fn revoke(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
 }
 
 pub fn escrow(ctx: &Ctx, cmd: &EscrowCommand) -> Outcome {
-    let vault = ctx.open_vault()?;
+    let vault = match cmd {
+        EscrowCommand::Rewrap { .. } => ctx.lock_vault("escrow rewrap")?,
+        _ => ctx.open_vault()?,
+    };
     match cmd {
         EscrowCommand::Verify { key, identity } => {
             let ids = Identities::from_paths(identity)?;
             let keys = match key {
-                Some(k) => vec![open(ctx, Some(k))?.2],
+                Some(k) => {
+                    let schedule = Schedule::from_config(&vault.config()?)?;
+                    vec![lifecycle::find_key(&vault, Some(k), &schedule, ctx.at)?]
+                }
                 None => vault.keys()?,
             };
             let mut out = String::new();

@@ -35,6 +35,11 @@ impl Ctx {
     pub fn open_vault(&self) -> keycycle::Result<keycycle::vault::Vault> {
         Ok(keycycle::vault::Vault::open(&self.vault)?.with_operator(self.operator.clone()))
     }
+
+    /// The vault, locked for a command that changes it.
+    pub fn lock_vault(&self, command: &str) -> keycycle::Result<keycycle::vault::Vault> {
+        self.open_vault()?.lock(command)
+    }
 }
 
 /// How a command ended when it did not fail.

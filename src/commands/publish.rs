@@ -11,7 +11,7 @@ use crate::cli::PublishArgs;
 use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &PublishArgs) -> Outcome {
-    let vault = ctx.open_vault()?;
+    let vault = ctx.lock_vault("publish")?;
     let config = vault.config()?;
     let schedule = Schedule::from_config(&config)?;
     let key = lifecycle::find_key(&vault, args.key.as_deref(), &schedule, ctx.at)?;

@@ -9,7 +9,10 @@ use crate::cli::{RosterAddArgs, RosterCommand};
 use crate::ui;
 
 pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
-    let vault = ctx.open_vault()?;
+    let vault = match cmd {
+        RosterCommand::List => ctx.open_vault()?,
+        _ => ctx.lock_vault("roster")?,
+    };
     let mut roster = vault.roster()?;
     match cmd {
         RosterCommand::Add(RosterAddArgs {

@@ -27,8 +27,92 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).with_path(tmp.path())?;
     tmp.write_all(bytes).with_path(path)?;
     tmp.as_file().sync_all().with_path(path)?;
+    failpoint();
     tmp.persist(path).map_err(|e| e.error).with_path(path)?;
     sync_dir(dir)
+}
+
+/// Crash injection for the tests, compiled into debug builds only: with
+/// `KEYCYCLE_CRASH_AT=N` the process kills itself (SIGKILL: no destructors,
+/// no cleanup) at the Nth vault write step — each point where a file or
+/// directory is about to become visible. Release builds never read it.
+pub fn failpoint() {
+    #[cfg(debug_assertions)]
+    {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static STEPS: AtomicUsize = AtomicUsize::new(0);
+        let step = STEPS.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(at) = std::env::var_os("KEYCYCLE_CRASH_AT") {
+            if at.to_str().and_then(|s| s.parse().ok()) == Some(step) {
+                // SAFETY: kill(2) on our own pid; no memory is touched.
+                unsafe {
+                    libc::kill(libc::getpid(), libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// Swap two directories atomically (Linux `renameat2(RENAME_EXCHANGE)`).
+/// `Ok(false)` when the filesystem cannot do it.
+pub fn exchange(a: &Path, b: &Path) -> Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let ca = CString::new(a.as_os_str().as_bytes()).map_err(std::io::Error::other).with_path(a)?;
+        let cb = CString::new(b.as_os_str().as_bytes()).map_err(std::io::Error::other).with_path(b)?;
+        // SAFETY: two valid NUL-terminated paths relative to the cwd.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                ca.as_ptr(),
+                libc::AT_FDCWD,
+                cb.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => Ok(false),
+            _ => Err(e).with_path(b),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (a, b);
+        Ok(false)
+    }
+}
+
+/// Copy a directory tree (files keep their modes; directories get 0700).
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    create_dir(to)?;
+    for entry in fs::read_dir(from).with_path(from)? {
+        let entry = entry.with_path(from)?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(".tmp-") {
+            continue;
+        }
+        let src = entry.path();
+        let dst = to.join(&name);
+        if entry.file_type().with_path(&src)?.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            fs::copy(&src, &dst).with_path(&src)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sync a whole filesystem through one of its files or directories.
+pub fn sync_path(path: &Path) -> Result<()> {
+    let f = fs::File::open(path).with_path(path)?;
+    sync_filesystem(&f);
+    Ok(())
 }
 
 /// fsync a directory so a rename in it is durable.
@@ -93,6 +177,7 @@ pub fn commit(staged: Vec<Staged>) -> Vec<Result<()>> {
     let results = staged
         .into_iter()
         .map(|Staged { tmp, path }| {
+            failpoint();
             tmp.persist(&path).map_err(|e| e.error).with_path(&path)?;
             Ok(())
         })

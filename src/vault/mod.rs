@@ -30,7 +30,53 @@ use crate::roster::Roster;
 pub struct Vault {
     root: PathBuf,
     operator: Option<String>,
+    /// Held while this process may change the vault: see [`Vault::lock`].
+    lock: Option<std::sync::Arc<std::fs::File>>,
 }
+
+/// A change to one key directory, made visible all at once by
+/// [`Vault::update_key`].
+#[derive(Default)]
+pub struct KeyChange {
+    /// Files to write (relative paths, e.g. `shares/01-ada.age`).
+    pub files: Vec<NewFile>,
+    /// Files or directories to remove (relative paths).
+    pub remove: Vec<String>,
+    /// A new state.toml.
+    pub state: Option<KeyState>,
+}
+
+impl KeyChange {
+    /// The public cert, rewritten.
+    pub fn cert(cert: &Cert) -> Result<KeyChange> {
+        Ok(KeyChange {
+            files: vec![NewFile {
+                name: CERT_FILE.into(),
+                bytes: crate::certinfo::armored_public(cert)?,
+                secret: false,
+            }],
+            ..Default::default()
+        })
+    }
+
+    /// The state, rewritten.
+    pub fn state(state: &KeyState) -> KeyChange {
+        KeyChange {
+            state: Some(state.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// And the state.
+    pub fn with_state(mut self, state: &KeyState) -> KeyChange {
+        self.state = Some(state.clone());
+        self
+    }
+}
+
+/// The lock file; `.tmp-*` are temporaries a killed process may leave.
+pub const LOCK_FILE: &str = ".lock";
+const TMP_PREFIX: &str = ".tmp-";
 
 /// `state.toml` of one key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +136,7 @@ impl Vault {
         let vault = Vault {
             root: root.to_owned(),
             operator: None,
+            lock: None,
         };
         if !root.is_dir() {
             return Err(Error::vault(
@@ -114,6 +161,7 @@ impl Vault {
         let vault = Vault {
             root: root.to_owned(),
             operator: None,
+            lock: None,
         };
         if vault.config_path().exists() && !force {
             return Err(Error::vault(
@@ -126,8 +174,91 @@ impl Vault {
         atomic::create_dir(root)?;
         atomic::create_dir(&root.join("keys"))?;
         atomic::create_dir(&root.join("roster"))?;
+        let vault = vault.lock("init")?;
+        atomic::write(
+            &root.join(".gitignore"),
+            b"# keycycle's lock and the temporaries of an interrupted write\n/.lock\n.tmp-*\n",
+            atomic::PUBLIC_MODE,
+        )?;
         atomic::write(&vault.config_path(), text.as_bytes(), atomic::PUBLIC_MODE)?;
         Ok(vault)
+    }
+
+    /// Take the vault's lock for a command that changes it: one such
+    /// command at a time, never interleaved. A second one fails at once,
+    /// naming the holder. With the lock held, the temporaries a killed
+    /// process left behind (`.tmp-*`) are removed: nobody else is writing.
+    pub fn lock(mut self, command: &str) -> Result<Vault> {
+        use std::io::{Read, Seek, Write};
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        if self.lock.is_some() {
+            return Ok(self);
+        }
+        let path = self.root.join(LOCK_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(atomic::SECRET_MODE)
+            .open(&path)
+            .with_path(&path)?;
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Err(Error::io(path, e));
+            }
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(Error::vault(
+                format!(
+                    "the vault {} is in use by another keycycle{}",
+                    self.root.display(),
+                    if holder.is_empty() { String::new() } else { format!(" ({holder})") }
+                ),
+                "wait for it to finish, then run this again; nothing was changed",
+            ));
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(file, "pid {}: {command}", std::process::id());
+        self.lock = Some(std::sync::Arc::new(file));
+        self.remove_temporaries();
+        Ok(self)
+    }
+
+    fn remove_temporaries(&self) {
+        fn sweep(dir: &Path, depth: usize) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                    let _ = if is_dir {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                } else if is_dir && depth > 0 {
+                    sweep(&path, depth - 1);
+                }
+            }
+        }
+        sweep(&self.root, 3);
+    }
+
+    fn require_lock(&self) -> Result<()> {
+        if self.lock.is_none() {
+            return Err(Error::Other(anyhow::anyhow!(
+                "internal error: the vault is being changed without its lock"
+            )));
+        }
+        Ok(())
     }
 
     /// Record `operator` as the actor in audit entries.
@@ -175,6 +306,7 @@ impl Vault {
 
     /// Write the roster, and a root's certificate when given.
     pub fn save_roster(&self, roster: &Roster, cert: Option<&Cert>) -> Result<()> {
+        self.require_lock()?;
         atomic::create_dir(&self.roster_dir())?;
         if let Some(cert) = cert {
             let bytes = crate::certinfo::armored_public(cert)?;
@@ -261,6 +393,7 @@ impl Vault {
     /// Add a key directory atomically: every file is written into a hidden
     /// temporary directory which is then renamed into place.
     pub fn add_key(&self, state: &KeyState, files: Vec<NewFile>) -> Result<PathBuf> {
+        self.require_lock()?;
         let keys = self.root.join("keys");
         atomic::create_dir(&keys)?;
         let name = format!(
@@ -299,6 +432,7 @@ impl Vault {
             atomic::PUBLIC_MODE,
         )?;
         let staged = staging.keep();
+        atomic::failpoint();
         std::fs::rename(&staged, &target).with_path(&target)?;
         atomic::sync_dir(&keys)?;
         Ok(target)
@@ -306,16 +440,46 @@ impl Vault {
 
     /// Rewrite a key's state.toml atomically.
     pub fn save_state(&self, key: &StoredKey, state: &KeyState) -> Result<()> {
-        let text = toml::to_string(state).map_err(anyhow::Error::from)?;
-        atomic::write(
-            &key.dir.join(STATE_FILE),
-            text.as_bytes(),
-            atomic::PUBLIC_MODE,
-        )
+        self.update_key(key, KeyChange::state(state))
+    }
+
+    /// Change a key directory all at once: a copy is made beside it under a
+    /// temporary name, changed, synced, and swapped with the original in one
+    /// `renameat2(RENAME_EXCHANGE)`. A crash leaves the old directory or the
+    /// new one (plus a `.tmp-*` copy that the next locked command removes).
+    /// Where the filesystem cannot swap directories, each file is replaced
+    /// atomically on its own instead.
+    pub fn update_key(&self, key: &StoredKey, change: KeyChange) -> Result<()> {
+        self.require_lock()?;
+        let keys = self.root.join("keys");
+        let name = key
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let staging = tempfile::Builder::new()
+            .prefix(&format!("{TMP_PREFIX}{name}-"))
+            .tempdir_in(&keys)
+            .with_path(&keys)?;
+        let copy = staging.path().join("k");
+        atomic::copy_tree(&key.dir, &copy)?;
+        apply(&copy, &change, false)?;
+        atomic::sync_path(&copy)?;
+        atomic::failpoint();
+        if atomic::exchange(&copy, &key.dir)? {
+            atomic::sync_dir(&keys)?;
+            atomic::failpoint();
+            // `staging` (now holding the old directory) is removed on drop.
+            return Ok(());
+        }
+        drop(staging);
+        apply(&key.dir, &change, true)?;
+        atomic::sync_dir(&key.dir)
     }
 
     /// Append an entry to the hash-chained audit log.
     pub fn audit(&self, at: Time, action: &str, details: serde_json::Value) -> Result<()> {
+        self.require_lock()?;
         let path = self.root.join(AUDIT_FILE);
         let log = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -331,4 +495,56 @@ impl Vault {
         let path = key.dir.join(name);
         std::fs::read(&path).with_path(path)
     }
+}
+
+/// Apply a change inside key directory `dir`: plain writes into a private
+/// copy, or atomic replacements in place.
+fn apply(dir: &Path, change: &KeyChange, in_place: bool) -> Result<()> {
+    let mut files: Vec<(String, &[u8], u32)> = change
+        .files
+        .iter()
+        .map(|f| {
+            let mode = if f.secret {
+                atomic::SECRET_MODE
+            } else {
+                atomic::PUBLIC_MODE
+            };
+            (f.name.clone(), f.bytes.as_slice(), mode)
+        })
+        .collect();
+    let state_text;
+    if let Some(state) = &change.state {
+        state_text = toml::to_string(state).map_err(anyhow::Error::from)?;
+        files.push((STATE_FILE.into(), state_text.as_bytes(), atomic::PUBLIC_MODE));
+    }
+    for (name, bytes, mode) in files {
+        let path = dir.join(&name);
+        if let Some(parent) = path.parent() {
+            atomic::create_dir(parent)?;
+        }
+        if in_place {
+            atomic::write(&path, bytes, mode)?;
+        } else {
+            use std::os::unix::fs::OpenOptionsExt;
+            let _ = std::fs::remove_file(&path);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&path)
+                .with_path(&path)?;
+            std::io::Write::write_all(&mut f, bytes).with_path(&path)?;
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .with_path(&path)?;
+        }
+    }
+    for name in &change.remove {
+        let path = dir.join(name);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).with_path(&path)?;
+        } else if path.exists() {
+            std::fs::remove_file(&path).with_path(&path)?;
+        }
+    }
+    Ok(())
 }

@@ -242,7 +242,8 @@ pub fn age_decrypt(identity: &Path, file: &Path) -> Vec<u8> {
     out.stdout
 }
 
-/// Every file under `dir` with its bytes and mode.
+/// Every file under `dir` with its bytes and mode (but the vault's lock
+/// file, which a locking command creates and leaves: it is not state).
 pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
     use std::os::unix::fs::PermissionsExt;
     let mut map = BTreeMap::new();
@@ -253,6 +254,9 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
+            if p.file_name().is_some_and(|n| n == ".lock") {
+                continue;
+            }
             let mode = std::fs::metadata(&p).unwrap().permissions().mode();
             if p.is_dir() {
                 map.insert(p.clone(), (Vec::new(), mode));
