@@ -66,6 +66,11 @@ ladder_interval_days = 7
 keyservers = ["hkps://keyserver.ubuntu.com"]
 "#;
 
+/// The largest `[expiry]` value in days (about 100 years).
+pub const MAX_DAYS: u32 = 36_500;
+/// The most cycles `[schedule] projected` may add past the known data.
+pub const MAX_PROJECTED: u32 = 1_000;
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -249,6 +254,27 @@ impl Config {
                 "source = \"custom\" needs at least one [[schedule.cycles]] table",
             );
         }
+        // Past these the date arithmetic of the schedule overflows or the
+        // projection exhausts memory; no real policy comes near them.
+        for (key, value) in [
+            ("overlap_days", self.expiry.overlap_days),
+            ("create_lead_days", self.expiry.create_lead_days),
+            (
+                "min_days_before_previous_expiry",
+                self.expiry.min_days_before_previous_expiry,
+            ),
+            ("warn_days", self.expiry.warn_days),
+        ] {
+            if value > MAX_DAYS {
+                return fail(key, &format!("{key} must be at most {MAX_DAYS}"));
+            }
+        }
+        if self.schedule.projected > MAX_PROJECTED {
+            return fail(
+                "projected",
+                &format!("projected must be at most {MAX_PROJECTED}"),
+            );
+        }
         if self.escrow.ladder_interval_days == 0 {
             return fail(
                 "ladder_interval_days",
@@ -300,6 +326,21 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.starts_with(&format!("k.toml:{line}:")), "{msg}");
         assert!(msg.contains("expected"), "{msg}");
+    }
+
+    #[test]
+    fn absurd_days_and_projections_are_errors_not_panics() {
+        // Found by the config fuzz target: these overflowed the schedule's
+        // date arithmetic or projected billions of cycles.
+        for (from, to) in [
+            ("overlap_days = 60", "overlap_days = 4294967295"),
+            ("create_lead_days = 56", "create_lead_days = 4000000"),
+            ("projected = 4", "projected = 4294967295"),
+        ] {
+            let text = DEFAULT_CONFIG.replace(from, to);
+            let e = Config::parse(&text, Path::new("k.toml")).unwrap_err();
+            assert!(e.to_string().contains("must be at most"), "{e}");
+        }
     }
 
     #[test]
