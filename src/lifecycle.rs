@@ -83,6 +83,11 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
         .filter(|k| k.state.cycle == cycle.id)
         .collect();
     if let Some(k) = existing.last() {
+        if !req.force && !audited(vault, "generate", &k.state.fingerprint)? {
+            // An earlier `generate` stored this key and was killed before it
+            // logged it: finish that run instead of refusing.
+            return finish_interrupted(vault, k, &config, req.at);
+        }
         if !req.force {
             return Err(Error::input(
                 format!(
@@ -205,6 +210,91 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
         escrow_recipients: recipients.len(),
         ladder_rungs: key.ladder.len(),
         directory: dir.display().to_string(),
+    })
+}
+
+/// Whether the audit log records `action` for `fingerprint`.
+pub fn audited(vault: &Vault, action: &str, fingerprint: &str) -> Result<bool> {
+    audited_with(vault, action, fingerprint, |_| true)
+}
+
+/// Whether the audit log records `action` for `fingerprint` with details
+/// that `matches` accepts.
+pub fn audited_with(
+    vault: &Vault,
+    action: &str,
+    fingerprint: &str,
+    matches: impl Fn(&serde_json::Value) -> bool,
+) -> Result<bool> {
+    let path = vault.root().join(vault::AUDIT_FILE);
+    let log = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    Ok(crate::audit::verify(&log)?.iter().any(|e| {
+        e.action == action
+            && e.details.get("fingerprint").and_then(|f| f.as_str()) == Some(fingerprint)
+            && matches(&e.details)
+    }))
+}
+
+/// Log a key that an interrupted `generate` stored, and report it.
+fn finish_interrupted(
+    vault: &Vault,
+    k: &StoredKey,
+    config: &Config,
+    at: Time,
+) -> Result<GenerateReport> {
+    let p = openpgp::policy::StandardPolicy::new();
+    let t = clock::to_system(k.state.created);
+    let signing_subkey = k
+        .cert
+        .keys()
+        .subkeys()
+        .with_policy(&p, t)
+        .for_signing()
+        .last()
+        .map(|ka| ka.key().fingerprint().to_hex())
+        .unwrap_or_default();
+    let user_id = k
+        .cert
+        .userids()
+        .next()
+        .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+        .unwrap_or_default();
+    let step = i64::from(config.escrow.ladder_interval_days.max(1));
+    let rungs = ((k.state.expires - k.state.created).num_days() / step).max(0) as usize;
+    vault.audit(
+        at,
+        "generate",
+        serde_json::json!({
+            "cycle": k.state.cycle,
+            "fingerprint": k.state.fingerprint,
+            "expires": clock::iso(k.state.expires),
+            "cipher_suite": k.state.cipher_suite,
+            "escrow_recipients": k.state.escrow_recipients.len(),
+            "completed_after_interruption": true,
+        }),
+    )?;
+    Ok(GenerateReport {
+        fingerprint_grouped: certinfo::grouped(&k.cert.fingerprint()),
+        fingerprint: k.state.fingerprint.clone(),
+        cycle: k.state.cycle.clone(),
+        cycle_label: k
+            .state
+            .cycle_name
+            .as_ref()
+            .map(|n| format!("{}/{n}", k.state.cycle))
+            .unwrap_or_else(|| k.state.cycle.clone()),
+        user_id,
+        created: k.state.created,
+        expires: k.state.expires,
+        signing_subkey,
+        cipher_suite: k.state.cipher_suite.clone(),
+        escrow_recipients: k.state.escrow_recipients.len(),
+        ladder_rungs: rungs,
+        directory: k.dir.display().to_string(),
     })
 }
 

@@ -13,7 +13,11 @@ use super::{Ctx, Outcome};
 use crate::cli::{AuditCommand, EscrowCommand, ExtendArgs, RevokeArgs, RotateArgs};
 use crate::ui;
 
-fn open(ctx: &Ctx, command: &str, key: Option<&str>) -> keycycle::Result<(Vault, Schedule, StoredKey)> {
+fn open(
+    ctx: &Ctx,
+    command: &str,
+    key: Option<&str>,
+) -> keycycle::Result<(Vault, Schedule, StoredKey)> {
     let vault = ctx.lock_vault(command)?;
     let config = vault.config()?;
     let schedule = Schedule::from_config(&config)?;
@@ -76,6 +80,22 @@ pub fn extend(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
             ))
         }
     };
+    let details =
+        serde_json::json!({ "fingerprint": key.state.fingerprint, "until": clock::iso(until) });
+    if key.state.expires == until {
+        // Already done, e.g. by a run that was killed before it logged it.
+        if !lifecycle::audited_with(&vault, "extend", &key.state.fingerprint, |d| {
+            d["until"] == details["until"]
+        })? {
+            vault.audit(ctx.at, "extend", details)?;
+        }
+        ui::emit(&format!(
+            "{} already expires {}: nothing to do.\n",
+            key.state.cycle,
+            clock::day(until)
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
     let ids = Identities::from_paths(&args.identity)?;
     let full = subkey::open_escrow(&vault, &key, &ids)?;
     let extended = maintain::extend(&full, until, ctx.at)?;
@@ -89,11 +109,7 @@ pub fn extend(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
         interval,
         &ids,
     )?;
-    vault.audit(
-        ctx.at,
-        "extend",
-        serde_json::json!({ "fingerprint": key.state.fingerprint, "until": clock::iso(until) }),
-    )?;
+    vault.audit(ctx.at, "extend", details)?;
     ui::emit(&format!(
         "{} now expires {} (primary and live subkeys); escrow and ladder re-made.\nPublish it (keycycle publish {}) and re-export the signing subkey for CI.\n",
         key.state.cycle,

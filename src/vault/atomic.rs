@@ -60,8 +60,12 @@ pub fn exchange(a: &Path, b: &Path) -> Result<bool> {
     {
         use std::ffi::CString;
         use std::os::unix::ffi::OsStrExt;
-        let ca = CString::new(a.as_os_str().as_bytes()).map_err(std::io::Error::other).with_path(a)?;
-        let cb = CString::new(b.as_os_str().as_bytes()).map_err(std::io::Error::other).with_path(b)?;
+        let ca = CString::new(a.as_os_str().as_bytes())
+            .map_err(std::io::Error::other)
+            .with_path(a)?;
+        let cb = CString::new(b.as_os_str().as_bytes())
+            .map_err(std::io::Error::other)
+            .with_path(b)?;
         // SAFETY: two valid NUL-terminated paths relative to the cwd.
         let rc = unsafe {
             libc::renameat2(

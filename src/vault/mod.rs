@@ -212,12 +212,22 @@ impl Vault {
             }
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
+            // Name the holder only while that process still runs.
+            let alive = holder
+                .split_whitespace()
+                .nth(1)
+                .map(|pid| pid.trim_end_matches(':'))
+                .is_some_and(|pid| Path::new("/proc").join(pid).exists());
+            let holder = if alive { holder.trim() } else { "" };
             return Err(Error::vault(
                 format!(
                     "the vault {} is in use by another keycycle{}",
                     self.root.display(),
-                    if holder.is_empty() { String::new() } else { format!(" ({holder})") }
+                    if holder.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({holder})")
+                    }
                 ),
                 "wait for it to finish, then run this again; nothing was changed",
             ));
@@ -515,7 +525,11 @@ fn apply(dir: &Path, change: &KeyChange, in_place: bool) -> Result<()> {
     let state_text;
     if let Some(state) = &change.state {
         state_text = toml::to_string(state).map_err(anyhow::Error::from)?;
-        files.push((STATE_FILE.into(), state_text.as_bytes(), atomic::PUBLIC_MODE));
+        files.push((
+            STATE_FILE.into(),
+            state_text.as_bytes(),
+            atomic::PUBLIC_MODE,
+        ));
     }
     for (name, bytes, mode) in files {
         let path = dir.join(&name);
