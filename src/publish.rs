@@ -4,10 +4,11 @@
 //! revocation arrived, and a Web Key Directory tree.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use openpgp::parse::{PacketParser, Parse};
 use openpgp::{Cert, KeyHandle};
 use sequoia_net::{HttpClient, KeyServer};
 use sequoia_openpgp as openpgp;
@@ -15,8 +16,14 @@ use sequoia_openpgp as openpgp;
 use crate::error::{Error, Result};
 
 /// An HTTP client for HKP with timeouts, that treats "Add failed" bodies
-/// as the failures they are.
+/// as the failures they are and bodies that are not OpenPGP as errors.
 struct Client(reqwest::Client);
+
+/// A refusal: an HTTP error status or an "Add failed" body. Retrying will
+/// not change it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Refused(String);
 
 impl HttpClient for Client {
     fn get(
@@ -26,9 +33,27 @@ impl HttpClient for Client {
         Box::new(async move {
             let res = self.0.get(url).send().await?;
             match res.status() {
-                reqwest::StatusCode::OK => Ok(res.bytes().await?.to_vec()),
+                reqwest::StatusCode::OK => {
+                    let ctype = res
+                        .headers()
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("no content type")
+                        .to_string();
+                    let body = res.bytes().await?.to_vec();
+                    // CertParser's own error on HTML is "unexpected EOF":
+                    // say what the answer was instead.
+                    if let Err(e) = PacketParser::from_bytes(&body) {
+                        return Err(Refused(format!(
+                            "the answer is not OpenPGP data ({ctype}, {} bytes: {e})",
+                            body.len()
+                        ))
+                        .into());
+                    }
+                    Ok(body)
+                }
                 reqwest::StatusCode::NOT_FOUND => Err(sequoia_net::Error::NotFound.into()),
-                s => Err(anyhow::anyhow!("HTTP {s}")),
+                s => Err(Refused(format!("HTTP {s}")).into()),
             }
         })
     }
@@ -50,20 +75,31 @@ impl HttpClient for Client {
             let body = String::from_utf8_lossy(&res.bytes().await?).into_owned();
             let failed = body.to_ascii_lowercase().contains("add failed");
             if !status.is_success() || failed {
-                let line = body
+                // sks wraps its reason in HTML: take the text between tags,
+                // preferring its "Add failed: …" line.
+                let text = regex::Regex::new(r"<[^>]*>")
+                    .expect("a valid regex")
+                    .replace_all(&body, "\n")
+                    .into_owned();
+                let lines: Vec<&str> = text
                     .lines()
                     .map(|l| l.trim())
-                    .find(|l| {
-                        l.to_ascii_lowercase().contains("fail")
-                            || l.to_ascii_lowercase().contains("error")
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let line = lines
+                    .iter()
+                    .find(|l| l.to_ascii_lowercase().contains("add failed"))
+                    .or_else(|| {
+                        lines.iter().find(|l| {
+                            l.to_ascii_lowercase().contains("fail")
+                                || l.to_ascii_lowercase().contains("error")
+                        })
                     })
-                    .unwrap_or("")
-                    .chars()
-                    .take(120)
-                    .collect::<String>();
-                return Err(anyhow::anyhow!(
-                    "the server refused the key (HTTP {status}) {line}"
-                ));
+                    .map(|l| format!(": {}", l.chars().take(120).collect::<String>()))
+                    .unwrap_or_default();
+                return Err(
+                    Refused(format!("the server refused the key (HTTP {status}){line}")).into(),
+                );
             }
             Ok(())
         })
@@ -71,6 +107,11 @@ impl HttpClient for Client {
 }
 
 /// Where and how to talk to keyservers.
+///
+/// `timeout` caps every HTTP request, connecting and reading the whole
+/// body included (so a server trickling a byte a second cannot hold us).
+/// The whole exchange with one server — upload, fetch-back and retries —
+/// is capped at one and a half times that: [`Settings::budget`].
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub timeout: Duration,
@@ -83,6 +124,22 @@ impl Default for Settings {
             timeout: Duration::from_secs(20),
             attempts: 3,
         }
+    }
+}
+
+impl Settings {
+    /// The most one server may take, everything included (30 s at the
+    /// default 20 s timeout).
+    pub fn budget(&self) -> Duration {
+        self.timeout * 3 / 2
+    }
+}
+
+fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }
 
@@ -121,37 +178,113 @@ fn chain(e: &anyhow::Error) -> String {
     s
 }
 
-/// Retry `f` a bounded number of times, with a short growing pause.
-async fn retry<T, F, Fut>(s: &Settings, mut f: F) -> std::result::Result<T, anyhow::Error>
+/// What went wrong with one attempt, and whether another may help.
+struct Failure {
+    message: String,
+    retry: bool,
+}
+
+/// One line, without reqwest's "error sending request for url (http://…)"
+/// (the caller names the server).
+fn classify(e: &anyhow::Error, s: &Settings) -> Failure {
+    if let Some(r) = e.downcast_ref::<reqwest::Error>() {
+        if r.is_timeout() {
+            return Failure {
+                message: format!("timed out: no complete answer within {}", secs(s.timeout)),
+                retry: false,
+            };
+        }
+        // The innermost cause: "Connection refused (os error 111)",
+        // "connection reset by peer", "connection closed before message
+        // completed".
+        let mut root = r.to_string();
+        let mut src = std::error::Error::source(r);
+        while let Some(c) = src {
+            root = c.to_string();
+            src = c.source();
+        }
+        let what = if r.is_connect() {
+            "cannot connect"
+        } else {
+            "connection failed"
+        };
+        return Failure {
+            message: format!("{what}: {root}"),
+            retry: r.is_connect() || r.is_request() || r.is_body(),
+        };
+    }
+    Failure {
+        message: chain(e),
+        retry: false,
+    }
+}
+
+/// Run `f` until it succeeds, a failure that a retry will not change, the
+/// attempts run out or the deadline passes — whichever comes first.
+async fn retry<T, F, Fut>(
+    s: &Settings,
+    until: Instant,
+    mut f: F,
+) -> std::result::Result<T, anyhow::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, anyhow::Error>>,
 {
+    let gave_up = || {
+        anyhow::anyhow!(
+            "timed out: no complete answer within {} in all",
+            secs(s.budget())
+        )
+    };
     let mut last = None;
     for i in 0..s.attempts.max(1) {
-        match f().await {
-            Ok(v) => return Ok(v),
-            Err(e) => {
-                // A refusal will not change on retry.
-                let refused = e.to_string().contains("refused the key");
-                last = Some(e);
-                if refused {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match tokio::time::timeout(left, f()).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) => {
+                let failure = classify(&e, s);
+                last = Some(anyhow::anyhow!("{}", failure.message));
+                if !failure.retry {
                     break;
                 }
-                if i + 1 < s.attempts {
-                    tokio::time::sleep(Duration::from_millis(250 << i)).await;
-                }
             }
+            Err(_) => return Err(gave_up()),
+        }
+        if i + 1 < s.attempts {
+            let pause = Duration::from_millis(250 << i);
+            if Instant::now() + pause >= until {
+                break;
+            }
+            tokio::time::sleep(pause).await;
         }
     }
-    Err(last.expect("at least one attempt"))
+    Err(last.unwrap_or_else(gave_up))
 }
 
-/// Fetch a cert by fingerprint from one keyserver (unverified!).
+/// Fetch a cert by fingerprint from one keyserver (unverified!), within
+/// [`Settings::budget`].
 pub fn fetch(url: &str, handle: &KeyHandle, s: &Settings) -> Result<Option<Cert>> {
+    let until = Instant::now() + s.budget();
     let ks = server(url, s)?;
-    let rt = runtime()?;
-    let got = rt.block_on(retry(s, || {
+    fetch_by(&runtime()?, &ks, handle, s, until).map_err(|e| {
+        Error::vault(
+            format!("{url}: fetch: {e}"),
+            "check that the keyserver is up and reachable; try again later",
+        )
+    })
+}
+
+fn fetch_by(
+    rt: &tokio::runtime::Runtime,
+    ks: &KeyServer,
+    handle: &KeyHandle,
+    s: &Settings,
+    until: Instant,
+) -> std::result::Result<Option<Cert>, anyhow::Error> {
+    let got = rt.block_on(retry(s, until, || {
         let ks = ks.clone();
         let handle = handle.clone();
         async move {
@@ -185,10 +318,7 @@ pub fn fetch(url: &str, handle: &KeyHandle, s: &Settings) -> Result<Option<Cert>
             }
             Ok(found)
         }
-        Err(e) => Err(Error::vault(
-            format!("{url}: {}", chain(&e)),
-            "check that the keyserver is up and reachable; try again later",
-        )),
+        Err(e) => Err(e),
     }
 }
 
@@ -252,22 +382,25 @@ pub fn publish(url: &str, cert: &Cert, s: &Settings) -> ServerReport {
         report.error = "internal error: refusing to send secret key material".into();
         return report;
     }
-    let run = || -> Result<()> {
-        let ks = server(url, s)?;
-        let rt = runtime()?;
-        rt.block_on(retry(s, || {
-            let ks = ks.clone();
-            let public = public.clone();
-            async move { ks.send(&public).await }
-        }))
-        .map_err(|e| anyhow::anyhow!("{}", chain(&e)))?;
-        Ok(())
+    // One deadline for everything this server gets: upload, fetch-back
+    // and their retries.
+    let until = Instant::now() + s.budget();
+    let (rt, ks) = match runtime().and_then(|rt| Ok((rt, server(url, s)?))) {
+        Ok(v) => v,
+        Err(e) => {
+            report.error = e.to_string();
+            return report;
+        }
     };
-    if let Err(e) = run() {
-        report.error = e.to_string();
+    if let Err(e) = rt.block_on(retry(s, until, || {
+        let ks = ks.clone();
+        let public = public.clone();
+        async move { ks.send(&public).await }
+    })) {
+        report.error = format!("upload: {e}");
         return report;
     }
-    match fetch(url, &KeyHandle::from(cert.fingerprint()), s) {
+    match fetch_by(&rt, &ks, &KeyHandle::from(cert.fingerprint()), s, until) {
         Ok(Some(back)) => {
             let present: Vec<openpgp::packet::Signature> = back
                 .userids()
@@ -295,8 +428,10 @@ pub fn publish(url: &str, cert: &Cert, s: &Settings) -> ServerReport {
                     format!("{} signature(s) missing after upload", report.missing.len());
             }
         }
-        Ok(None) => report.error = "the key is not on the server after the upload".into(),
-        Err(e) => report.error = e.to_string(),
+        Ok(None) => {
+            report.error = "fetch-back: the key is not on the server after the upload".into()
+        }
+        Err(e) => report.error = format!("fetch-back after the upload: {e}"),
     }
     report
 }
