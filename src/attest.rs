@@ -199,7 +199,14 @@ pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport
 pub fn read_files(paths: &[std::path::PathBuf]) -> Result<Vec<Cert>> {
     let mut certs = Vec::new();
     for p in paths {
-        certs.extend(certinfo::read_cert_file(p)?);
+        let found = certinfo::read_cert_file(p)?;
+        if found.iter().any(Cert::is_tsk) {
+            return Err(Error::input(
+                format!("{} holds a secret key", p.display()),
+                "send back the public certificate only: gpg --export --armor FINGERPRINT",
+            ));
+        }
+        certs.extend(found);
     }
     if certs.is_empty() {
         return Err(Error::input(

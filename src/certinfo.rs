@@ -62,7 +62,55 @@ pub fn parse_certs(bytes: &[u8]) -> Result<Vec<Cert>> {
             "give an armored or binary OpenPGP certificate",
         ));
     }
+    if let Some(c) = certs.iter().find(|c| c.primary_key().key().version() != 4) {
+        return Err(Error::input(
+            format!(
+                "{} is a v{} key: keycycle handles v4 keys only",
+                c.fingerprint(),
+                c.primary_key().key().version()
+            ),
+            "GnuPG 2.2 and the release tooling read v4 keys only; give a v4 certificate",
+        ));
+    }
     Ok(certs)
+}
+
+/// The largest file read as certificates (the biggest real release key
+/// with all its certifications is well under 1 MiB).
+pub const MAX_CERT_FILE: u64 = 16 << 20;
+
+/// Check a certificate someone hands in as their public key: public only,
+/// with a valid self-signature, not expired or revoked at `at`.
+pub fn check_public_cert(cert: &Cert, path: &std::path::Path, at: crate::clock::Time) -> Result<()> {
+    let name = path.display();
+    if cert.is_tsk() {
+        return Err(Error::input(
+            format!("{name} holds a secret key"),
+            "give the public certificate only: gpg --export --armor FINGERPRINT",
+        ));
+    }
+    let p = openpgp::policy::StandardPolicy::new();
+    let vc = cert
+        .with_policy(&p, crate::clock::to_system(at))
+        .map_err(|e| {
+            Error::input(
+                format!("{name}: no valid self-signature at {}: {e}", crate::clock::day(at)),
+                "give a current certificate (gpg --export --armor FINGERPRINT)",
+            )
+        })?;
+    if let openpgp::types::RevocationStatus::Revoked(_) = vc.revocation_status() {
+        return Err(Error::input(
+            format!("{name}: the certificate {} is revoked", cert.fingerprint()),
+            "give the root's current certificate",
+        ));
+    }
+    vc.alive().map_err(|_| {
+        Error::input(
+            format!("{name}: the certificate {} has expired", cert.fingerprint()),
+            "ask the root to extend it (gpg --quick-set-expire) and export it again",
+        )
+    })?;
+    Ok(())
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -592,6 +640,18 @@ fn oldest_first<'a>(sigs: impl Iterator<Item = &'a Signature>) -> Vec<&'a Signat
 
 /// Read a certificate file.
 pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
+    let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if len > MAX_CERT_FILE {
+        return Err(Error::input(
+            format!(
+                "{}: {} MiB is too large for certificates (limit {} MiB)",
+                path.display(),
+                len >> 20,
+                MAX_CERT_FILE >> 20
+            ),
+            "give the certificate itself, e.g. gpg --export --armor FINGERPRINT",
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse_certs(&bytes).map_err(|e| e.context(path.display()))
 }

@@ -14,6 +14,10 @@ pub const CONFIG_FILE: &str = "keycycle.toml";
 pub const DEFAULT_CONFIG: &str = r#"# keycycle configuration. Every value below is the embedded default
 # (OpenStack Infra); edit what differs for your team.
 
+# The vault layout version; a newer keycycle may raise it, and an older
+# one then refuses the vault instead of misreading it.
+format = 1
+
 organisation = "OpenStack Infra"
 email = "infra-root@openstack.org"
 
@@ -71,10 +75,21 @@ pub const MAX_DAYS: u32 = 36_500;
 /// The most cycles `[schedule] projected` may add past the known data.
 pub const MAX_PROJECTED: u32 = 1_000;
 
+/// The vault layout this keycycle reads and writes. A vault whose
+/// keycycle.toml says a higher `format` came from a newer keycycle.
+pub const FORMAT: u32 = 1;
+
+fn format_one() -> u32 {
+    1
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The vault layout version (see [`FORMAT`]).
+    #[serde(default = "format_one")]
+    pub format: u32,
     pub organisation: String,
     pub email: String,
     pub uid_template: String,
@@ -192,6 +207,20 @@ impl Default for Config {
 impl Config {
     /// Parse configuration text; errors name the line and what was expected.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        // The version first: a newer vault may hold settings we don't know.
+        if let Ok(table) = toml::from_str::<toml::Table>(text) {
+            if let Some(v) = table.get("format").and_then(|v| v.as_integer()) {
+                if v > i64::from(FORMAT) {
+                    return Err(Error::vault(
+                        format!(
+                            "{}: this vault is format {v}, written by a newer keycycle; this keycycle reads format {FORMAT}",
+                            path.display()
+                        ),
+                        "upgrade keycycle before touching this vault (nothing was changed)",
+                    ));
+                }
+            }
+        }
         let config: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             Error::Config {

@@ -86,9 +86,16 @@ impl Error {
                 std::io::ErrorKind::PermissionDenied => {
                     Some("check the file's owner and permissions")
                 }
-                _ => None,
+                std::io::ErrorKind::IsADirectory => Some("give a file, not a directory"),
+                std::io::ErrorKind::NotADirectory => {
+                    Some("a part of the path is a file, not a directory: check the path")
+                }
+                std::io::ErrorKind::AlreadyExists => {
+                    Some("remove it or choose another path (or pass --overwrite where offered)")
+                }
+                _ => Some("check the path, the disk and the permissions, then run it again"),
             },
-            Error::Other(_) => None,
+            Error::Other(_) => Some("run it again with -v; if it persists, report it with the command you ran"),
         }
     }
 }

@@ -64,8 +64,35 @@ fn run(cli: Cli) -> commands::Outcome {
     }
 }
 
+/// A command-line usage error as one error line and one hint line (clap's
+/// own rendering is several lines); help and version print as clap does.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let usage = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .unwrap_or("keycycle --help");
+    eprintln!("error: {first}");
+    eprintln!("hint: usage: {usage} (see --help for examples)");
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let check = matches!(&cli.command, Command::Status(a) if a.check);
     match run(cli) {
         Ok(code) => code,
@@ -73,7 +100,10 @@ fn main() -> ExitCode {
             let mut msg = format!("error: {e}");
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
-                msg.push_str(&format!(": {s}"));
+                let s_text = s.to_string();
+                if !msg.contains(&s_text) {
+                    msg.push_str(&format!(": {s_text}"));
+                }
                 source = s.source();
             }
             eprintln!("{msg}");

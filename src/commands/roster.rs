@@ -30,7 +30,8 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
                             "give a file with exactly the root's own certificate",
                         ));
                     }
-                    Some(certs.remove(0).strip_secret_key_material())
+                    certinfo::check_public_cert(&certs[0], path, ctx.at)?;
+                    Some(certs.remove(0))
                 }
                 None => None,
             };

@@ -153,6 +153,7 @@ impl Vault {
                 "run `keycycle init` there first, or point --vault at the vault",
             ));
         }
+        vault.config()?;
         Ok(vault)
     }
 
