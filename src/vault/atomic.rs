@@ -44,9 +44,15 @@ pub fn failpoint() {
         let step = STEPS.fetch_add(1, Ordering::SeqCst) + 1;
         if let Some(at) = std::env::var_os("KEYCYCLE_CRASH_AT") {
             if at.to_str().and_then(|s| s.parse().ok()) == Some(step) {
+                // `KEYCYCLE_CRASH_MODE=stop` stops instead, so a test can
+                // look at the live process (e.g. its core-dump limit).
+                let signal = match std::env::var("KEYCYCLE_CRASH_MODE").as_deref() {
+                    Ok("stop") => libc::SIGSTOP,
+                    _ => libc::SIGKILL,
+                };
                 // SAFETY: kill(2) on our own pid; no memory is touched.
                 unsafe {
-                    libc::kill(libc::getpid(), libc::SIGKILL);
+                    libc::kill(libc::getpid(), signal);
                 }
             }
         }
