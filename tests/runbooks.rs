@@ -65,7 +65,7 @@ export VAULT="$WORK/vault" KEYCYCLE_VAULT="$WORK/vault"
 export ME=ada ME_AGE_ID="$DEMO/ada.agekey"
 export CYCLE=2027.1 PREV=2026.2
 export SECRETS="$WORK/secrets"
-export SUBKEY_OUT="$WORK/secrets/signing-subkey.asc"
+export SUBKEY_OUT="$WORK/secrets/signing-subkey.asc" MY_SECRET_KEY="$WORK/secrets/me.asc"
 
 # A root's own OpenPGP key in a gpg home; Ada's is "yours" (~/.gnupg).
 make_root() {
@@ -257,6 +257,10 @@ fn run(s: &Scenario) -> Result<(), String> {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    if std::env::var("RUNBOOK_SHOW").is_ok() {
+        // RUNBOOK_SHOW=1: print what each command printed (with --nocapture).
+        println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    }
     if out.status.success() && stdout.contains("RUNBOOK-SCENARIO-COMPLETE") {
         return Ok(());
     }
