@@ -101,6 +101,12 @@ setup_ceremony_done() {
         --identity "$ME_AGE_ID" --keyserver "$KEYSERVER" --releases-done --subkey-out "$SUBKEY_OUT"
     FPR=$(ls "$VAULT"/exports/0x*.txt | sed 's|.*/0x||; s|\.txt$||' | tr a-f A-F)
     export FPR
+    # What Ada ticked at the keysigning party: the cycle key, Grace, Linus.
+    CHECKED="$FPR"
+    for who in grace linus; do
+        CHECKED="$CHECKED $(command gpg --show-keys --with-colons "$WORK/roots/$who.asc" 2>/dev/null | awk -F: '/^fpr/ { print $10; exit }')"
+    done
+    export CHECKED PARTY_DIR="$WORK/party"
     commit "Cycle key for $CYCLE ($FPR)"
 }
 
