@@ -715,6 +715,69 @@ fn interop_matrix() {
         });
         m.cell(r, "keycycle", || kc_verify(k, &k.kc_sig, &k.data));
 
+        // The openstack/releases listing (0x<fpr>.txt): text, then the armor.
+        let r = m.row(format!("keycycle releases listing `0x<fpr>.txt` ({a})"));
+        let rel = env.path(&format!("0x{}.txt", k.fpr.to_lowercase()));
+        let made = need(
+            "export --format releases",
+            keycycle(
+                &env,
+                EXPORT,
+                &[
+                    "export",
+                    "public",
+                    k.cycle,
+                    "--format",
+                    "releases",
+                    "-o",
+                    s(&rel),
+                ],
+            ),
+        )
+        .map(|_| ());
+        let gate = |f: &dyn Fn() -> Check| -> Check {
+            made.clone()?;
+            f()
+        };
+        m.cell(r, "GnuPG", || {
+            gate(&|| {
+                let g = Gpg::new();
+                let o = gpg_at(&g, G_CHECK, &["--status-fd", "1", "--import", s(&rel)]);
+                let o = need("gpg --import", o)?;
+                ensure(o.contains(&format!("IMPORT_OK 1 {}", k.fpr)), || o.clone())?;
+                Ok("`--import`: IMPORT_OK".into())
+            })
+        });
+        m.cell(r, "sqv", || {
+            gate(&|| {
+                sqv_verify(&rel, &k.kc_sig, &k.data, &k.fpr)
+                    .map(|_| "as `--keyring`: verifies keycycle's signature".into())
+            })
+        });
+        m.cell(r, "sq", || {
+            gate(&|| {
+                let o = need("sq inspect", sq(&["inspect", s(&rel)]))?;
+                ensure(
+                    o.contains("OpenPGP Certificate") && o.contains(&k.fpr),
+                    || o.clone(),
+                )?;
+                Ok("`sq inspect`: certificate".into())
+            })
+        });
+        m.cell(r, "keycycle", || {
+            gate(&|| {
+                let j = json(&need(
+                    "inspect",
+                    keycycle(&env, CHECK, &["--json", "inspect", s(&rel)]),
+                )?);
+                ensure(
+                    j["certificates"][0]["fingerprint"] == k.fpr.as_str(),
+                    || j.to_string(),
+                )?;
+                Ok("`inspect`".into())
+            })
+        });
+
         // GnuPG's signature with the exported stub.
         let r = m.row(format!(
             "GnuPG-made detached signature (`sec#` export, {a})"

@@ -281,6 +281,8 @@ struct Case {
     fault: Fault,
     /// None: the command's default timeout.
     timeout: Option<u64>,
+    /// How many such servers (`--keyserver` repeated).
+    servers: usize,
 }
 
 struct Outcome {
@@ -299,7 +301,8 @@ fn run(base: &Env, case: &Case) -> Outcome {
         dir,
         time: LATER.into(),
     };
-    let (url, log) = fake_server(case.fault);
+    let servers: Vec<_> = (0..case.servers).map(|_| fake_server(case.fault)).collect();
+    let url = servers[0].0.clone();
     let before = snapshot(&env.vault);
     let mut cmd = env.cmd();
     match case.command {
@@ -307,7 +310,9 @@ fn run(base: &Env, case: &Case) -> Outcome {
         "attestations fetch" => cmd.args(["attestations", "fetch"]),
         other => unreachable!("{other}"),
     };
-    cmd.args(["--keyserver", &url]);
+    for (u, _) in &servers {
+        cmd.args(["--keyserver", u]);
+    }
     if let Some(t) = case.timeout {
         cmd.args(["--timeout", &t.to_string()]);
     }
@@ -322,33 +327,40 @@ fn run(base: &Env, case: &Case) -> Outcome {
     assert!(!out.status.success(), "{what}: succeeded");
     assert_eq!(out.status.code(), Some(1), "{what}: exit code\n{stderr}");
     assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    // One error line per server, naming it, then one hint.
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(
-        lines.len() == 2 && lines[1].starts_with("hint: "),
-        "{what}: one error line and a hint:\n{stderr}"
+        lines.len() == case.servers + 1 && lines[case.servers].starts_with("hint: "),
+        "{what}: one error line per server and a hint:\n{stderr}"
     );
-    let error = lines[0];
-    assert!(
-        error.starts_with(&format!("error: {url}: ")),
-        "{what}: the error names the server {url}: {error}"
-    );
-    assert!(error.len() < 400, "{what}: a short line: {error}");
-    assert!(
-        case.fault.says().iter().any(|w| error.contains(w)),
-        "{what}: the error says what happened ({:?}): {error}",
-        case.fault.says()
-    );
-    // Bounded: at most one and a half times the timeout, plus start-up.
+    for (u, _) in &servers {
+        let error = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("error: {u}: ")))
+            .unwrap_or_else(|| panic!("{what}: no error line names the server {u}:\n{stderr}"));
+        assert!(error.len() < 400, "{what}: a short line: {error}");
+        assert!(
+            case.fault.says().iter().any(|w| error.contains(w)),
+            "{what}: the error says what happened ({:?}): {error}",
+            case.fault.says()
+        );
+    }
+    let error = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("error: {url}: ")))
+        .unwrap();
+    // Bounded: at most one and a half times the timeout per server (they
+    // are tried one after the other), plus start-up.
     let t = case.timeout.unwrap_or(DEFAULT) as f64;
     assert!(
-        secs <= t * 1.5 + 2.5,
+        secs <= t * 1.5 * case.servers as f64 + 2.5,
         "{what}: took {secs:.1} s (timeout {t} s): {error}"
     );
     assert!(
         before == snapshot(&env.vault),
         "{what}: the vault changed (publish record or audit entry written)"
     );
-    let requests = log.lock().unwrap().len();
+    let requests = servers.iter().map(|(_, l)| l.lock().unwrap().len()).sum();
     Outcome {
         exit: out.status.code(),
         secs,
@@ -382,12 +394,21 @@ fn every_keyserver_fault_ends_bounded_clear_and_leaves_the_vault_unchanged() {
             command: "publish",
             fault: f,
             timeout: Some(SHORT),
+            servers: 1,
         });
     }
     cases.push(Case {
         command: "publish",
         fault: Slow(Duration::from_millis(SHORT * 900)),
         timeout: Some(SHORT),
+        servers: 1,
+    });
+    // Two servers, both silent: each gets its own budget, in turn.
+    cases.push(Case {
+        command: "publish",
+        fault: Silent,
+        timeout: Some(SHORT),
+        servers: 2,
     });
     // The worst cases at the default timeout: what a user actually waits.
     for f in [
@@ -399,6 +420,7 @@ fn every_keyserver_fault_ends_bounded_clear_and_leaves_the_vault_unchanged() {
             command: "publish",
             fault: f,
             timeout: None,
+            servers: 1,
         });
     }
     for f in [
@@ -414,6 +436,7 @@ fn every_keyserver_fault_ends_bounded_clear_and_leaves_the_vault_unchanged() {
             command: "attestations fetch",
             fault: f,
             timeout: Some(SHORT),
+            servers: 1,
         });
     }
     let start = Instant::now();
@@ -453,15 +476,18 @@ fn every_keyserver_fault_ends_bounded_clear_and_leaves_the_vault_unchanged() {
          included; the whole exchange with one server — upload, fetch-back and\n\
          retries — is capped at 1.5 × the timeout (30 s at the default).\n\
          Refusals (HTTP 4xx/5xx, \"Add failed\") and timeouts are not retried;\n\
-         connection errors are, twice, within that cap.\n\n",
+         connection errors are, twice, within that cap. Several keyservers are\n\
+         tried one after the other, each with its own budget, and each failure\n\
+         gets its own `error:` line.\n\n",
     );
-    md.push_str("| command | fault | `--timeout` | exit | time | requests seen | error |\n");
-    md.push_str("|---|---|---|---|---|---|---|\n");
+    md.push_str("| command | fault | servers | `--timeout` | exit | time | requests seen | error (first server) |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|\n");
     for (c, o) in cases.iter().zip(&outcomes) {
         md.push_str(&format!(
-            "| `{}` | {} | {} | {} | {:.1} s | {} | `{}` |\n",
+            "| `{}` | {} | {} | {} | {} | {:.1} s | {} | `{}` |\n",
             c.command,
             c.fault.describe(),
+            c.servers,
             c.timeout
                 .map(|t| format!("{t} s"))
                 .unwrap_or_else(|| format!("default ({DEFAULT} s)")),
