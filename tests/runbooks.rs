@@ -246,7 +246,9 @@ fn run(s: &Scenario) -> Result<(), String> {
     require("sq");
     require("age");
     require("git");
-    let work = tempfile::Builder::new().prefix("rb").tempdir().unwrap();
+    let mut work = tempfile::Builder::new().prefix("rb").tempdir().unwrap();
+    // RUNBOOK_KEEP=1 keeps the scratch directory (runbook.sh, vault) to look at.
+    work.disable_cleanup(std::env::var("RUNBOOK_KEEP").is_ok());
     let path = work.path().join("runbook.sh");
     std::fs::write(&path, script(s)).unwrap();
     let out = Std::new("timeout")
@@ -283,7 +285,7 @@ fn run(s: &Scenario) -> Result<(), String> {
         s.time,
         out.status,
         tail(&stdout, 30),
-        tail(&err, 40)
+        tail(&err, 60)
     ))
 }
 
