@@ -19,11 +19,11 @@ use crate::error::{Error, Result};
 /// as the failures they are and bodies that are not OpenPGP as errors.
 struct Client(reqwest::Client);
 
-/// A refusal: an HTTP error status or an "Add failed" body. Retrying will
-/// not change it.
+/// The server answered, but not as asked: an HTTP error status, an "Add
+/// failed" body, a body that is not OpenPGP. Not retried.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct Refused(String);
+struct BadAnswer(String);
 
 impl HttpClient for Client {
     fn get(
@@ -44,7 +44,7 @@ impl HttpClient for Client {
                     // CertParser's own error on HTML is "unexpected EOF":
                     // say what the answer was instead.
                     if let Err(e) = PacketParser::from_bytes(&body) {
-                        return Err(Refused(format!(
+                        return Err(BadAnswer(format!(
                             "the answer is not OpenPGP data ({ctype}, {} bytes: {e})",
                             body.len()
                         ))
@@ -53,7 +53,7 @@ impl HttpClient for Client {
                     Ok(body)
                 }
                 reqwest::StatusCode::NOT_FOUND => Err(sequoia_net::Error::NotFound.into()),
-                s => Err(Refused(format!("HTTP {s}")).into()),
+                s => Err(BadAnswer(format!("HTTP {s}")).into()),
             }
         })
     }
@@ -98,7 +98,7 @@ impl HttpClient for Client {
                     .map(|l| format!(": {}", l.chars().take(120).collect::<String>()))
                     .unwrap_or_default();
                 return Err(
-                    Refused(format!("the server refused the key (HTTP {status}){line}")).into(),
+                    BadAnswer(format!("the server refused the key (HTTP {status}){line}")).into(),
                 );
             }
             Ok(())
