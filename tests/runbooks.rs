@@ -107,6 +107,9 @@ setup_ceremony_done() {
         CHECKED="$CHECKED $(command gpg --show-keys --with-colons "$WORK/roots/$who.asc" 2>/dev/null | awk -F: '/^fpr/ { print $10; exit }')"
     done
     export CHECKED PARTY_DIR="$WORK/party"
+    SUBKEY_FPR=$(command gpg --show-keys --with-colons "$VAULT/exports/0x${FPR,,}.asc" 2>/dev/null \
+        | awk -F: '/^fpr/ { n++; if (n == 2) { print $10; exit } }')
+    export SUBKEY_FPR
     commit "Cycle key for $CYCLE ($FPR)"
 }
 
@@ -135,7 +138,7 @@ setup_released() {
     printf 'demo release 1.0.0\n' > "$site/tarballs/demo-1.0.0.tar.gz"
     kc_at 2026-10-15T12:00:00Z sign --key "$SUBKEY_OUT" "$site/tarballs/demo-1.0.0.tar.gz"
     cp "$VAULT/exports/0x${FPR,,}.txt" "$site/static/"
-    export RELEASES_URL="file://$site" ARTIFACT=demo-1.0.0.tar.gz
+    export RELEASES_URL="file://$site" ARTIFACT=demo-1.0.0.tar.gz DIST="$site/tarballs"
 }
 "##;
 
@@ -228,7 +231,7 @@ fn root() -> PathBuf {
 fn script(s: &Scenario) -> String {
     let mut sc = String::from(PRELUDE);
     sc.push_str(&format!(
-        "\nsetup_{}\nexport KC_TIME='{}'\ncd \"$WORK\"\nset -x\n",
+        "\nsetup_{}\nexport KC_TIME='{}'\nexport NOW=$(date -u -d \"$KC_TIME\" +%s)\ncd \"$WORK\"\nset -x\n",
         s.setup, s.time
     ));
     for (line, code) in &s.blocks {
