@@ -14,7 +14,7 @@ vault="${1:-demo-vault}"
 roster="$here/demo-roster"
 
 cargo build --release --quiet --manifest-path "$here/../Cargo.toml"
-kc() { "$here/../target/release/keycycle" --batch --vault "$vault" ${KEYCYCLE_ARGS:-} "$@"; }
+kc() { "${CARGO_TARGET_DIR:-$here/../target}/release/keycycle" --batch --vault "$vault" ${KEYCYCLE_ARGS:-} "$@"; }
 
 if [ -e "$vault" ]; then
     echo "$vault exists; remove it or pass another directory" >&2
