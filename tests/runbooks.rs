@@ -66,6 +66,9 @@ export ME=ada ME_AGE_ID="$DEMO/ada.agekey"
 export CYCLE=2027.1 PREV=2026.2
 export SECRETS="$WORK/secrets"
 export SUBKEY_OUT="$WORK/secrets/signing-subkey.asc" MY_SECRET_KEY="$WORK/secrets/me.asc"
+# A roster change: Grace leaves, Hedy joins.
+export LEAVING=Grace NEW_NAME="Hedy Lamarr" NEW_EMAIL=hedy@demo.invalid
+export NEW_AGE_ID="$WORK/secrets/hedy.agekey" NEW_PUB="$WORK/hedy.age.pub"
 
 # A root's own OpenPGP key in a gpg home; Ada's is "yours" (~/.gnupg).
 make_root() {
