@@ -112,7 +112,20 @@ setup_ceremony_done() {
     export CHECKED PARTY_DIR="$WORK/party"
     SUBKEY_FPR=$(command gpg --show-keys --with-colons "$VAULT/exports/0x${FPR,,}.asc" 2>/dev/null \
         | awk -F: '/^fpr/ { n++; if (n == 2) { print $10; exit } }')
-    export SUBKEY_FPR
+    export SUBKEY_FPR PUBKEY="$VAULT/exports/0x${FPR,,}.txt"
+    # CI hand-off: a private hiera repository, a Zuul project key served at
+    # a file:// "API", a node's age identity, a passphrase.
+    git init -q --bare "$WORK/hiera-origin.git"
+    git clone -q "$WORK/hiera-origin.git" "$WORK/hiera" 2>/dev/null
+    mkdir -p "$WORK/hiera/group" "$WORK/zuul-api/key/openstack"
+    export HIERA="$WORK/hiera" ZUUL_API="file://$WORK/zuul-api" ZUUL_PROJECT=openstack/releases
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/zuul-project.pem" 2>/dev/null
+    openssl pkey -in "$WORK/zuul-project.pem" -pubout -out "$WORK/zuul-api/key/openstack/releases.pub"
+    age-keygen -o "$WORK/node.agekey" 2>/dev/null
+    age-keygen -y "$WORK/node.agekey" > "$WORK/node.age.pub"
+    export NODE_AGE_ID="$WORK/node.agekey" NODE_AGE_PUB="$WORK/node.age.pub"
+    head -c 24 /dev/urandom | base64 > "$SECRETS/passphrase"
+    export PASSPHRASE_FILE="$SECRETS/passphrase"
     commit "Cycle key for $CYCLE ($FPR)"
 }
 
