@@ -1003,7 +1003,10 @@ fn interop_matrix() {
          by hand. Rows: an artifact and who made it; columns: the tool that checked\n\
          it. One vault with one key per algorithm: rsa3072 (2026.2) and ed25519\n\
          (2027.1); roots Gina (key made by GnuPG, ed25519) and Sam (key made by sq,\n\
-         rsa3072) on the roster. Every check runs at fixed instants.\n\n",
+         rsa3072) on the roster. Every check runs at fixed instants. GnuPG's\n\
+         `--verify` exits 0 even for a revoked key, so its revocation cell checks\n\
+         the key's state (`pub:r:`); sqv and keycycle must reject a signature made\n\
+         before a hard revocation.\n\n",
     );
     md.push_str(&format!(
         "Tools: {} · {} · {} · keycycle {} ({})\n\n",
