@@ -143,8 +143,8 @@ setup_attested() {
 }
 
 # ... and a release signed on 2026-10-15 by the CI node, on a "releases
-# site" ($RELEASES_URL, a file:// URL here): the artifact, its .asc, and the
-# openstack/releases key file.
+# site" (file:// URLs here): the artifact and its .asc in $DIST
+# ($ARTIFACT_URL), and the openstack/releases key file ($KEY_URL).
 setup_released() {
     setup_attested
     kc_at 2026-08-20 attestations import "$INBOX"/*.asc
@@ -154,7 +154,8 @@ setup_released() {
     printf 'demo release 1.0.0\n' > "$site/tarballs/demo-1.0.0.tar.gz"
     kc_at 2026-10-15T12:00:00Z sign --key "$SUBKEY_OUT" "$site/tarballs/demo-1.0.0.tar.gz"
     cp "$VAULT/exports/0x${FPR,,}.txt" "$site/static/"
-    export RELEASES_URL="file://$site" ARTIFACT=demo-1.0.0.tar.gz DIST="$site/tarballs"
+    export ARTIFACT_URL="file://$site/tarballs/demo-1.0.0.tar.gz" DIST="$site/tarballs"
+    export KEY_URL="file://$site/static/0x${FPR,,}.txt"
 }
 "##;
 
