@@ -518,3 +518,96 @@ fn ci_sign_and_verify_script_signs_and_refuses_a_tampered_artifact() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("BAD"));
 }
+
+#[test]
+fn the_examples_readme_commands_run() {
+    let env = Env::new("2026-09-15");
+    let text = std::fs::read_to_string(examples().join("README.md")).unwrap();
+    let mut blocks = String::new();
+    let mut inside = false;
+    for l in text.lines() {
+        match (inside, l.trim()) {
+            (false, "```sh") => inside = true,
+            (true, "```") => inside = false,
+            (true, _) => {
+                blocks.push_str(l);
+                blocks.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(blocks.contains("keycycle"), "no ```sh block in examples/README.md");
+    std::os::unix::fs::symlink(examples(), env.path("examples")).unwrap();
+    let out = Std::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -euo pipefail\nkeycycle() {{ '{BIN}' --batch --time 2026-09-15 \"$@\"; }}\n{blocks}"
+        ))
+        .env_remove("KEYCYCLE_VAULT")
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Added Linus (demo)") && stdout.contains("Begonia"), "{stdout}");
+}
+
+/// Every subcommand at every depth (`roster add`, `export signing-subkey`,
+/// `escrow rewrap`, `party sheet`, `attestations import`, ...).
+fn subcommands(env: &Env, path: &[String]) -> Vec<Vec<String>> {
+    let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+    args.push("--help");
+    let help = env.ok(&args);
+    let mut out = Vec::new();
+    for name in help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| *w != "help")
+    {
+        let mut p = path.to_vec();
+        p.push(name.to_string());
+        out.extend(subcommands(env, &p));
+        out.push(p);
+    }
+    out
+}
+
+#[test]
+fn every_subcommand_at_every_depth_has_an_example_in_its_help() {
+    let env = Env::new("2026-08-01");
+    let all = subcommands(&env, &[]);
+    for nested in [
+        "roster add",
+        "roster list",
+        "roster remove",
+        "export signing-subkey",
+        "escrow rewrap",
+        "party sheet",
+        "attestations import",
+        "audit verify",
+    ] {
+        assert!(
+            all.iter().any(|p| p.join(" ") == nested),
+            "{nested} not found among {all:?}"
+        );
+    }
+    assert!(all.len() >= 30, "{all:?}");
+    let missing: Vec<String> = all
+        .iter()
+        .filter(|p| {
+            let mut args: Vec<&str> = p.iter().map(String::as_str).collect();
+            args.push("--help");
+            !env.ok(&args).contains("Example: keycycle")
+        })
+        .map(|p| p.join(" "))
+        .collect();
+    assert!(missing.is_empty(), "--help without an example: {missing:?}");
+}
