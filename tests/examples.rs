@@ -23,7 +23,11 @@ fn examples() -> PathBuf {
 }
 
 fn demo(file: &str) -> String {
-    examples().join("demo-roster").join(file).display().to_string()
+    examples()
+        .join("demo-roster")
+        .join(file)
+        .display()
+        .to_string()
 }
 
 fn yaml(path: &Path) -> Value {
@@ -73,7 +77,9 @@ fn the_sample_keycycle_toml_is_accepted_and_does_what_it_says() {
         assert!(cycles.contains(want), "{want:?} not in:\n{cycles}");
     }
     assert!(
-        cycles.lines().any(|l| l.starts_with('*') && l.contains("Aster")),
+        cycles
+            .lines()
+            .any(|l| l.starts_with('*') && l.contains("Aster")),
         "{cycles}"
     );
     // A key with its UID template, escrowed 2-of-3 to the demo roster.
@@ -96,7 +102,8 @@ fn the_sample_keycycle_toml_is_accepted_and_does_what_it_says() {
         None,
     );
     assert!(
-        listing.contains("Example Cloud Infra (27.04/Begonia Cycle) <infra-root@cloud.example.org>"),
+        listing
+            .contains("Example Cloud Infra (27.04/Begonia Cycle) <infra-root@cloud.example.org>"),
         "{listing}"
     );
     // One root cannot open the escrow; two can.
@@ -196,7 +203,11 @@ impl Release {
         let bin = self.env.path(&format!("bin-{}", at.replace(':', "")));
         std::fs::create_dir_all(&bin).unwrap();
         let w = bin.join("keycycle");
-        std::fs::write(&w, format!("#!/bin/sh\nexec '{BIN}' --time '{at}' \"$@\"\n")).unwrap();
+        std::fs::write(
+            &w,
+            format!("#!/bin/sh\nexec '{BIN}' --time '{at}' \"$@\"\n"),
+        )
+        .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&w, std::fs::Permissions::from_mode(0o755)).unwrap();
         bin
@@ -214,7 +225,10 @@ impl Release {
     fn zuul_vars(&self) -> BTreeMap<String, String> {
         let mut v = BTreeMap::new();
         let root = self.env.dir.path();
-        v.insert("zuul.project.src_dir".into(), root.join("src/demo").display().to_string());
+        v.insert(
+            "zuul.project.src_dir".into(),
+            root.join("src/demo").display().to_string(),
+        );
         v.insert("zuul.project.short_name".into(), "demo".into());
         v.insert(
             "zuul.projects['opendev.org/openstack/releases'].src_dir".into(),
@@ -276,9 +290,9 @@ fn render(s: &str, vars: &BTreeMap<String, String>) -> String {
         };
         let end = s[start..].find("}}").expect("unclosed {{") + start;
         let name = s[start + 2..end].trim();
-        let value = vars
-            .get(name)
-            .unwrap_or_else(|| panic!("the playbook uses {{{{ {name} }}}}, which no job var or Zuul var defines"));
+        let value = vars.get(name).unwrap_or_else(|| {
+            panic!("the playbook uses {{{{ {name} }}}}, which no job var or Zuul var defines")
+        });
         s = format!("{}{}{}", &s[..start], value, &s[end + 2..]);
     }
     panic!("templates nest too deep: {s}")
@@ -286,7 +300,12 @@ fn render(s: &str, vars: &BTreeMap<String, String>) -> String {
 
 /// One task as Ansible runs it. Supported modules only: an unknown one
 /// fails the test rather than being skipped.
-fn run_task(task: &Value, vars: &BTreeMap<String, String>, path: &str, cwd: &Path) -> Result<(), String> {
+fn run_task(
+    task: &Value,
+    vars: &BTreeMap<String, String>,
+    path: &str,
+    cwd: &Path,
+) -> Result<(), String> {
     let name = task["name"].as_str().unwrap_or("?").to_string();
     let module = |m: &str| {
         task.get(format!("ansible.builtin.{m}"))
@@ -439,7 +458,12 @@ fn the_playbooks_sign_and_upload_only_what_verifies() {
         assert!(sig.exists(), "{} not signed", sig.display());
         // sqv agrees with keycycle on what the playbook made.
         require("sqv");
-        let cert = std::fs::read_dir(&r.certs).unwrap().next().unwrap().unwrap().path();
+        let cert = std::fs::read_dir(&r.certs)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let out = Std::new("sqv")
             .args(["--not-after", SIGN_AT, "--keyring"])
             .arg(&cert)
@@ -447,13 +471,22 @@ fn the_playbooks_sign_and_upload_only_what_verifies() {
             .arg(r.dist.join(f))
             .output()
             .unwrap();
-        assert!(out.status.success(), "sqv: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "sqv: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let key_file = PathBuf::from(&vars["ansible_user_dir"]).join(".signing-subkey.asc");
     assert!(!key_file.exists(), "the subkey was left on the node");
     // Upload: everything verifies, everything arrives.
     let dest = r.env.path("tarballs");
-    let vars = vars_for(&zuul, "release-upload-artifacts", &r, &[("upload_dest", &dest)]);
+    let vars = vars_for(
+        &zuul,
+        "release-upload-artifacts",
+        &r,
+        &[("upload_dest", &dest)],
+    );
     let (ran, res) = run_playbook("upload.yaml", &vars, &path, cwd);
     res.unwrap();
     assert_eq!(ran.len(), 2);
@@ -484,8 +517,14 @@ fn the_sign_playbook_fails_on_an_expired_subkey_and_still_removes_it() {
     let (ran, res) = run_playbook("sign.yaml", &vars, &path, r.env.dir.path());
     let err = res.expect_err("signing with an expired subkey");
     assert!(err.contains("expired"), "{err}");
-    assert_eq!(ran.last().map(String::as_str), Some("Remove the signing subkey"), "{ran:?}");
-    assert!(!PathBuf::from(&vars["ansible_user_dir"]).join(".signing-subkey.asc").exists());
+    assert_eq!(
+        ran.last().map(String::as_str),
+        Some("Remove the signing subkey"),
+        "{ran:?}"
+    );
+    assert!(!PathBuf::from(&vars["ansible_user_dir"])
+        .join(".signing-subkey.asc")
+        .exists());
     assert!(!r.dist.join("demo-1.0.0.tar.gz.asc").exists());
 }
 
@@ -512,7 +551,10 @@ fn ci_sign_and_verify_script_signs_and_refuses_a_tampered_artifact() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("verify: 2 good, 0 bad"));
-    assert!(r.dist.join("wheels/demo-1.0.0-py3-none-any.whl.asc").exists());
+    assert!(r
+        .dist
+        .join("wheels/demo-1.0.0-py3-none-any.whl.asc")
+        .exists());
     std::fs::write(r.dist.join("demo-1.0.0.tar.gz"), b"tampered\n").unwrap();
     let out = run();
     assert!(!out.status.success());
@@ -536,7 +578,10 @@ fn the_examples_readme_commands_run() {
             _ => {}
         }
     }
-    assert!(blocks.contains("keycycle"), "no ```sh block in examples/README.md");
+    assert!(
+        blocks.contains("keycycle"),
+        "no ```sh block in examples/README.md"
+    );
     std::os::unix::fs::symlink(examples(), env.path("examples")).unwrap();
     let out = Std::new("bash")
         .arg("-c")
@@ -553,7 +598,10 @@ fn the_examples_readme_commands_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("Added Linus (demo)") && stdout.contains("Begonia"), "{stdout}");
+    assert!(
+        stdout.contains("Added Linus (demo)") && stdout.contains("Begonia"),
+        "{stdout}"
+    );
 }
 
 /// Every subcommand at every depth (`roster add`, `export signing-subkey`,

@@ -181,9 +181,9 @@ fn parse(file: &str, text: &str) -> Result<Vec<Scenario>, String> {
         if let Some((start, info, mut body)) = fence.take() {
             if l.trim_start().starts_with("```") {
                 if info == "sh" {
-                    let s = out
-                        .last_mut()
-                        .ok_or(format!("{file}:{start}: a ```sh block before any runbook-test marker"))?;
+                    let s = out.last_mut().ok_or(format!(
+                        "{file}:{start}: a ```sh block before any runbook-test marker"
+                    ))?;
                     s.blocks.push((start, body));
                 }
             } else {
@@ -216,7 +216,9 @@ fn parse(file: &str, text: &str) -> Result<Vec<Scenario>, String> {
             }
             let setup = setup.ok_or(format!("{file}:{n}: marker without setup="))?;
             if !SETUPS.contains(&setup.as_str()) {
-                return Err(format!("{file}:{n}: unknown setup {setup} (one of {SETUPS:?})"));
+                return Err(format!(
+                    "{file}:{n}: unknown setup {setup} (one of {SETUPS:?})"
+                ));
             }
             out.push(Scenario {
                 file: file.into(),
@@ -388,8 +390,16 @@ fn the_harness_fails_on_a_failing_command_and_on_a_runbook_without_commands() {
     run(&parse("good.md", md).unwrap()[0]).unwrap();
     // No ```sh block, a bare ``` block, or a block before any marker: refused.
     assert!(parse("x.md", "# nothing to run\n```text\nout\n```\n").is_err());
-    assert!(parse("x.md", "<!-- runbook-test: setup=roster time=2026-08-20 -->\n```text\nx\n```\n").is_err());
-    assert!(parse("x.md", "<!-- runbook-test: setup=roster time=2026-08-20 -->\n```\nx\n```\n").is_err());
+    assert!(parse(
+        "x.md",
+        "<!-- runbook-test: setup=roster time=2026-08-20 -->\n```text\nx\n```\n"
+    )
+    .is_err());
+    assert!(parse(
+        "x.md",
+        "<!-- runbook-test: setup=roster time=2026-08-20 -->\n```\nx\n```\n"
+    )
+    .is_err());
     assert!(parse("x.md", "```sh\nkeycycle cycles\n```\n").is_err());
 }
 
