@@ -189,17 +189,32 @@ pub fn attestations(ctx: &Ctx, cmd: &AttestationsCommand) -> Outcome {
                 timeout: std::time::Duration::from_secs(*timeout),
                 ..Settings::default()
             };
+            // A server that fails is reported and skipped (for every key:
+            // a dead server must not cost its timeout once per key); the
+            // command fails only when no server answered.
             let mut incoming = Vec::new();
+            let mut failed: Vec<(String, keycycle::Error)> = Vec::new();
             for k in vault.keys()? {
                 for s in &servers {
-                    if let Some(c) = publish::fetch(
+                    if failed.iter().any(|(f, _)| f == s) {
+                        continue;
+                    }
+                    match publish::fetch(
                         s,
                         &openpgp::KeyHandle::from(k.cert.fingerprint()),
                         &settings,
-                    )? {
-                        incoming.push(c);
+                    ) {
+                        Ok(Some(c)) => incoming.push(c),
+                        Ok(None) => {}
+                        Err(e) => failed.push((s.clone(), e)),
                     }
                 }
+            }
+            if !servers.is_empty() && failed.len() == servers.len() {
+                return Err(failed.remove(0).1);
+            }
+            for (_, e) in &failed {
+                ui::warn(&format!("{e} (skipped; the other keyservers answered)"));
             }
             attest::import(&vault, &incoming, ctx.at)?
         }
