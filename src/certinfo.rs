@@ -81,7 +81,11 @@ pub const MAX_CERT_FILE: u64 = 16 << 20;
 
 /// Check a certificate someone hands in as their public key: public only,
 /// with a valid self-signature, not expired or revoked at `at`.
-pub fn check_public_cert(cert: &Cert, path: &std::path::Path, at: crate::clock::Time) -> Result<()> {
+pub fn check_public_cert(
+    cert: &Cert,
+    path: &std::path::Path,
+    at: crate::clock::Time,
+) -> Result<()> {
     let name = path.display();
     if cert.is_tsk() {
         return Err(Error::input(
@@ -94,7 +98,10 @@ pub fn check_public_cert(cert: &Cert, path: &std::path::Path, at: crate::clock::
         .with_policy(&p, crate::clock::to_system(at))
         .map_err(|e| {
             Error::input(
-                format!("{name}: no valid self-signature at {}: {e}", crate::clock::day(at)),
+                format!(
+                    "{name}: no valid self-signature at {}: {e}",
+                    crate::clock::day(at)
+                ),
                 "give a current certificate (gpg --export --armor FINGERPRINT)",
             )
         })?;
@@ -640,7 +647,9 @@ fn oldest_first<'a>(sigs: impl Iterator<Item = &'a Signature>) -> Vec<&'a Signat
 
 /// Read a certificate file.
 pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
-    let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
     if len > MAX_CERT_FILE {
         return Err(Error::input(
             format!(
@@ -700,5 +709,91 @@ pub fn custody(certs: &[Cert]) -> Custody {
         linked,
         gaps,
         longest,
+    }
+}
+
+/// A bare signature handed to `inspect` (a revocation certificate, a
+/// detached signature).
+#[derive(Debug, Clone, Serialize)]
+pub struct SigInfo {
+    /// `key revocation`, `subkey revocation`, `binary document` …
+    pub kind: String,
+    pub issuer_key_id: String,
+    /// The issuer's label when the cert is at hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(with = "clock::serde_iso_opt")]
+    pub created: Option<Time>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Hard (compromised, unspecified) or soft (superseded, retired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hard: Option<bool>,
+    pub message: String,
+    pub hash: String,
+    /// `valid`, `BAD`, or `issuer not at hand`.
+    pub check: String,
+}
+
+/// Parse a file of bare signatures (nothing else); `None` if it is not one.
+pub fn parse_signatures(bytes: &[u8]) -> Option<Vec<Signature>> {
+    use openpgp::Packet;
+    let start = find(bytes, b"-----BEGIN PGP").unwrap_or(0);
+    let pile = openpgp::PacketPile::from_bytes(&bytes[start..]).ok()?;
+    let mut sigs = Vec::new();
+    for p in pile.into_children() {
+        match p {
+            Packet::Signature(s) => sigs.push(s),
+            _ => return None,
+        }
+    }
+    (!sigs.is_empty()).then_some(sigs)
+}
+
+/// Describe a bare signature; key revocations are checked against the
+/// issuer's cert when `known` has it.
+pub fn describe_signature(sig: &Signature, known: &Known) -> SigInfo {
+    let kind = match sig.typ() {
+        SignatureType::KeyRevocation => "key revocation".to_string(),
+        SignatureType::SubkeyRevocation => "subkey revocation".to_string(),
+        SignatureType::CertificationRevocation => "certification revocation".to_string(),
+        SignatureType::Binary => "binary document signature".to_string(),
+        SignatureType::Text => "text document signature".to_string(),
+        t => format!("{t}"),
+    };
+    let (reason, message, hard) = match sig.reason_for_revocation() {
+        Some((r, m)) => (
+            Some(r.to_string()),
+            String::from_utf8_lossy(m).into_owned(),
+            Some(r.revocation_type() == openpgp::types::RevocationType::Hard),
+        ),
+        None => (None, String::new(), None),
+    };
+    let issuer_cert = known.for_sig(sig);
+    let check = match (issuer_cert, sig.typ()) {
+        (None, _) => "issuer not at hand".to_string(),
+        (Some(c), SignatureType::KeyRevocation) => {
+            let pk = c.primary_key().key();
+            match sig.clone().verify_primary_key_revocation(pk, pk) {
+                Ok(()) => "valid".to_string(),
+                Err(_) => "BAD".to_string(),
+            }
+        }
+        (Some(_), _) => "not checked (not a key revocation)".to_string(),
+    };
+    SigInfo {
+        kind,
+        issuer_key_id: sig
+            .get_issuers()
+            .first()
+            .map(|h| KeyID::from(h).to_hex())
+            .unwrap_or_default(),
+        issuer: issuer_cert.map(label),
+        created: sig.signature_creation_time().map(clock::from_system),
+        reason,
+        hard,
+        message,
+        hash: sig.hash_algo().to_string(),
+        check,
     }
 }

@@ -64,7 +64,10 @@ impl Corpus {
             err.to_lowercase().contains(&want.to_lowercase()),
             "{args:?}: expected {want:?} in:\n{err}"
         );
-        assert!(before == snapshot(&self.env.vault), "{args:?} changed the vault");
+        assert!(
+            before == snapshot(&self.env.vault),
+            "{args:?} changed the vault"
+        );
     }
 
     fn no(&mut self, args: &[&str], want: &str) {
@@ -76,7 +79,12 @@ impl Corpus {
     fn unverified(&mut self, cert: &str, file: &str, want: &str) {
         self.count += 1;
         let before = snapshot(&self.env.vault);
-        let out = self.env.cmd().args(["verify", "--cert", cert, file]).output().unwrap();
+        let out = self
+            .env
+            .cmd()
+            .args(["verify", "--cert", cert, file])
+            .output()
+            .unwrap();
         let all = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -84,7 +92,10 @@ impl Corpus {
         );
         assert_eq!(out.status.code(), Some(1), "verify {file}: {all}");
         assert!(!all.contains("panicked"), "{all}");
-        assert!(all.to_lowercase().contains(&want.to_lowercase()), "verify {file}: expected {want:?} in:\n{all}");
+        assert!(
+            all.to_lowercase().contains(&want.to_lowercase()),
+            "verify {file}: expected {want:?} in:\n{all}"
+        );
         assert!(before == snapshot(&self.env.vault));
     }
 }
@@ -97,7 +108,10 @@ fn signature(key: &Cert, data: &[u8], hash: HashAlgorithm) -> Vec<u8> {
     let mut signer = key
         .keys()
         .unencrypted_secret()
-        .with_policy(&openpgp::policy::StandardPolicy::new(), t("2026-07-01T00:00:00Z"))
+        .with_policy(
+            &openpgp::policy::StandardPolicy::new(),
+            t("2026-07-01T00:00:00Z"),
+        )
         .for_signing()
         .next()
         .unwrap()
@@ -123,13 +137,29 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     let env = Env::new(T);
     env.ok(&["init"]);
     let (age_id, r) = env.age_identity("ada");
-    env.ok(&["roster", "add", "--name", "Ada", "--email", "ada@example.org", "--escrow-recipient", &r]);
+    env.ok(&[
+        "roster",
+        "add",
+        "--name",
+        "Ada",
+        "--email",
+        "ada@example.org",
+        "--escrow-recipient",
+        &r,
+    ]);
     let j: serde_json::Value =
         serde_json::from_str(&env.ok(&["--json", "generate", "--cycle", "next"])).unwrap();
     let key_fpr = j["fingerprint"].as_str().unwrap().to_string();
-    let mut c = Corpus { env, key_fpr, age_id, count: 0 };
+    let mut c = Corpus {
+        env,
+        key_fpr,
+        age_id,
+        count: 0,
+    };
 
-    let (good, rev) = root_cert("Root <root@example.org>", "2026-01-01T00:00:00Z").generate().unwrap();
+    let (good, rev) = root_cert("Root <root@example.org>", "2026-01-01T00:00:00Z")
+        .generate()
+        .unwrap();
     let good_pub = c.file("good.asc", &armored(&good));
     let good_sec = c.file("good-secret.asc", &tsk(&good));
     let id = c.age_id.display().to_string();
@@ -148,7 +178,17 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     let empty = c.file("empty.asc", b"");
     let garbage = c.file("garbage.bin", &[0xffu8; 4096]);
     let reg = |name: &str| -> Vec<String> {
-        vec!["roster".into(), "add".into(), "--name".into(), name.into(), "--email".into(), "x@example.org".into(), "--escrow-recipient".into(), r.clone(), "--cert".into()]
+        vec![
+            "roster".into(),
+            "add".into(),
+            "--name".into(),
+            name.into(),
+            "--email".into(),
+            "x@example.org".into(),
+            "--escrow-recipient".into(),
+            r.clone(),
+            "--cert".into(),
+        ]
     };
     for (file, want) in [
         (&malformed, "not an OpenPGP certificate"),
@@ -166,19 +206,39 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     // A secret key where a certificate is expected, and the reverse.
     let mut a = reg("Eve");
     a.push(good_sec.clone());
-    c.no(&a.iter().map(String::as_str).collect::<Vec<_>>(), "secret key");
+    c.no(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        "secret key",
+    );
     c.no(&["attestations", "import", &good_sec], "secret key");
-    c.no(&["certify", &fpr, "--with-key", &good_pub, "--fingerprint", &fpr, "-o", "out.asc"], "secret");
+    c.no(
+        &[
+            "certify",
+            &fpr,
+            "--with-key",
+            &good_pub,
+            "--fingerprint",
+            &fpr,
+            "-o",
+            "out.asc",
+        ],
+        "secret",
+    );
     c.no(&["sign", "--key", &good_pub, &good_pub], "secret");
     // No self-signature.
     let primary = good.primary_key().key().clone();
     let mut bare = Vec::new();
     Packet::from(primary).serialize(&mut bare).unwrap();
-    Packet::from(UserID::from("Bare <bare@example.org>")).serialize(&mut bare).unwrap();
+    Packet::from(UserID::from("Bare <bare@example.org>"))
+        .serialize(&mut bare)
+        .unwrap();
     let bare = c.file("bare.pgp", &bare);
     let mut a = reg("Eve");
     a.push(bare.clone());
-    c.no(&a.iter().map(String::as_str).collect::<Vec<_>>(), "self-signature");
+    c.no(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        "self-signature",
+    );
     // Expired and revoked root certificates.
     let (expired, _) = root_cert("Old <old@example.org>", "2025-01-01T00:00:00Z")
         .set_validity_period(std::time::Duration::from_secs(86400 * 30))
@@ -203,7 +263,10 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     c.no(&["inspect", &v6], "v4 keys only");
     let mut a = reg("Six");
     a.push(v6.clone());
-    c.no(&a.iter().map(String::as_str).collect::<Vec<_>>(), "v4 keys only");
+    c.no(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        "v4 keys only",
+    );
     c.no(&["attestations", "import", &v6], "v4 keys only");
     // An unknown public-key algorithm (99).
     let mut unknown = vec![0xc6, 15, 4, 0x69, 0x55, 0x00, 0x00, 99];
@@ -217,13 +280,25 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     // --- Signatures (verify reports per file).
     let data = c.file("release.tar.gz", b"release bytes\n");
     let sig_for = |c: &Corpus, name: &str, bytes: &[u8]| c.file(&format!("{name}"), bytes);
-    sig_for(&c, "release.tar.gz.asc", &signature(&good, b"release bytes\n", HashAlgorithm::SHA1));
+    sig_for(
+        &c,
+        "release.tar.gz.asc",
+        &signature(&good, b"release bytes\n", HashAlgorithm::SHA1),
+    );
     c.unverified(&good_pub, &data, "SHA1");
     let md5 = c.file("md5.tar.gz", b"md5 bytes\n");
-    sig_for(&c, "md5.tar.gz.asc", &signature(&good, b"md5 bytes\n", HashAlgorithm::MD5));
+    sig_for(
+        &c,
+        "md5.tar.gz.asc",
+        &signature(&good, b"md5 bytes\n", HashAlgorithm::MD5),
+    );
     c.unverified(&good_pub, &md5, "MD5");
     let absurd = c.file("absurd.tar.gz", b"x");
-    sig_for(&c, "absurd.tar.gz.asc", &[0xc2, 0xff, 0xff, 0xff, 0xff, 0xff, 4, 0, 1, 8]);
+    sig_for(
+        &c,
+        "absurd.tar.gz.asc",
+        &[0xc2, 0xff, 0xff, 0xff, 0xff, 0xff, 4, 0, 1, 8],
+    );
     c.unverified(&good_pub, &absurd, "");
     let empty_sig = c.file("emptysig.tar.gz", b"x");
     sig_for(&c, "emptysig.tar.gz.asc", b"");
@@ -231,7 +306,11 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     let nosig = c.file("nosig.tar.gz", b"x");
     c.unverified(&good_pub, &nosig, "");
     let tampered = c.file("tampered.tar.gz", b"release bytes, changed\n");
-    sig_for(&c, "tampered.tar.gz.asc", &signature(&good, b"release bytes\n", HashAlgorithm::SHA512));
+    sig_for(
+        &c,
+        "tampered.tar.gz.asc",
+        &signature(&good, b"release bytes\n", HashAlgorithm::SHA512),
+    );
     c.unverified(&good_pub, &tampered, "");
     c.no(&["verify", "--cert", &empty, &data], "empty");
     c.no(&["verify", "--cert", &malformed, &data], "certificate");
@@ -239,9 +318,33 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     // --- Escrow: wrong identity, empty identity, directory, missing.
     let (other, _) = c.env.age_identity("mallory");
     let other = other.display().to_string();
-    c.no(&["escrow", "verify", "--identity", &other], "none of the given identities");
-    c.no(&["export", "signing-subkey", &fpr, "--identity", &other, "-o", "sub.asc"], "none of the given identities");
-    c.no(&["extend", &fpr, "--until", "2027-09-01", "--identity", &other], "none of the given identities");
+    c.no(
+        &["escrow", "verify", "--identity", &other],
+        "none of the given identities",
+    );
+    c.no(
+        &[
+            "export",
+            "signing-subkey",
+            &fpr,
+            "--identity",
+            &other,
+            "-o",
+            "sub.asc",
+        ],
+        "none of the given identities",
+    );
+    c.no(
+        &[
+            "extend",
+            &fpr,
+            "--until",
+            "2027-09-01",
+            "--identity",
+            &other,
+        ],
+        "none of the given identities",
+    );
     c.no(&["escrow", "verify", "--identity", &empty], "");
     let dir = c.env.path("a-directory");
     std::fs::create_dir_all(&dir).unwrap();
@@ -251,15 +354,33 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     c.no(&["sign", "--key", &dir, &data], "directory");
     let mut a = reg("Dir");
     a.push(dir.clone());
-    c.no(&a.iter().map(String::as_str).collect::<Vec<_>>(), "directory");
-    c.no(&["roster", "add", "--name", "D", "--email", "d@example.org", "--escrow-recipient", &format!("@{dir}")], "");
+    c.no(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        "directory",
+    );
+    c.no(
+        &[
+            "roster",
+            "add",
+            "--name",
+            "D",
+            "--email",
+            "d@example.org",
+            "--escrow-recipient",
+            &format!("@{dir}"),
+        ],
+        "",
+    );
     // Unreadable: as root every file is readable, so a dangling symlink and
     // a path through a regular file stand in.
     let dangling = c.env.path("dangling.asc");
     std::os::unix::fs::symlink("/nonexistent/target.asc", &dangling).unwrap();
     let dangling = dangling.display().to_string();
     c.no(&["inspect", &dangling], "No such file");
-    c.no(&["inspect", &format!("{good_pub}/child.asc")], "Not a directory");
+    c.no(
+        &["inspect", &format!("{good_pub}/child.asc")],
+        "Not a directory",
+    );
     c.no(&["escrow", "verify", "--identity", &dangling], "");
     // Paths with spaces and non-UTF-8 bytes.
     let spaced = c.file("my keys.asc", b"not a key");
@@ -269,30 +390,73 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     let raw = PathBuf::from(OsString::from(std::ffi::OsStr::from_bytes(&raw)));
     std::fs::write(&raw, b"garbage").unwrap();
     c.refused(&[OsStr::new("inspect"), raw.as_os_str()], "bad-");
-    c.refused(&[OsStr::new("sign"), OsStr::new("--key"), raw.as_os_str(), OsStr::new(&data)], "bad-");
+    c.refused(
+        &[
+            OsStr::new("sign"),
+            OsStr::new("--key"),
+            raw.as_os_str(),
+            OsStr::new(&data),
+        ],
+        "bad-",
+    );
 
     // --- Flags: conflicting, missing in batch, bad values.
-    c.no(&["extend", &fpr, "--cycle", "2027.2", "--until", "2027-09-01"], "cannot be used with");
+    c.no(
+        &["extend", &fpr, "--cycle", "2027.2", "--until", "2027-09-01"],
+        "cannot be used with",
+    );
     c.no(&["extend", &fpr, "--identity", &id], "--until");
     c.no(&["revoke", &fpr, "--identity", &id], "--reason");
     c.no(&["generate"], "--cycle");
     c.no(&["bogus-command"], "unrecognized subcommand");
     c.no(&["status", "--bogus-flag"], "unexpected argument");
-    c.no(&["generate", "--cycle", "next", "--cipher-suite", "rsa1024"], "rsa1024");
-    c.no(&["sign", "--output", "x.asc", &data, &good_pub, "--key", &good_sec], "");
+    c.no(
+        &["generate", "--cycle", "next", "--cipher-suite", "rsa1024"],
+        "rsa1024",
+    );
+    c.no(
+        &[
+            "sign", "--output", "x.asc", &data, &good_pub, "--key", &good_sec,
+        ],
+        "",
+    );
     // Bad dates.
-    for bad in ["2026-13-01", "yesterday", "2026-02-30", "", "99999-01-01T00:00:00Z"] {
+    for bad in [
+        "2026-13-01",
+        "yesterday",
+        "2026-02-30",
+        "",
+        "99999-01-01T00:00:00Z",
+    ] {
         c.no(&["--time", bad, "status"], "time");
     }
-    c.no(&["extend", &fpr, "--until", "not-a-date", "--identity", &id], "not-a-date");
-    c.no(&["extend", &fpr, "--until", "2020-01-01", "--identity", &id], "not later");
+    c.no(
+        &["extend", &fpr, "--until", "not-a-date", "--identity", &id],
+        "not-a-date",
+    );
+    c.no(
+        &["extend", &fpr, "--until", "2020-01-01", "--identity", &id],
+        "not later",
+    );
     // Unknown cycles and keys.
     c.no(&["generate", "--cycle", "1999.1"], "1999.1");
     c.no(&["generate", "--cycle", "zed"], "zed");
     c.no(&["status", "0xDEADBEEFDEADBEEF"], "DEADBEEF");
     c.no(&["export", "public", "Nonesuch"], "Nonesuch");
     // Duplicates on the roster; removing nobody.
-    c.no(&["roster", "add", "--name", "Ada", "--email", "ada2@example.org", "--escrow-recipient", &r], "Ada");
+    c.no(
+        &[
+            "roster",
+            "add",
+            "--name",
+            "Ada",
+            "--email",
+            "ada2@example.org",
+            "--escrow-recipient",
+            &r,
+        ],
+        "Ada",
+    );
     c.no(&["roster", "remove", "Nobody"], "Nobody");
     // Generating twice without --force.
     c.no(&["generate", "--cycle", "next"], "already holds a key");
@@ -301,13 +465,31 @@ fn sixty_plus_bad_inputs_are_refused_cleanly() {
     let config = c.env.vault.join("keycycle.toml");
     let original = std::fs::read_to_string(&config).unwrap();
     for (bad, want) in [
-        (original.replace("overlap_days = 60", "overlap_days = \"sixty\""), "keycycle.toml:"),
-        (original.replace("threshold = 1", "threshold = -1"), "keycycle.toml:"),
-        (original.replace("cipher_suite = \"ed25519\"", "cipher_suite = \"rot13\""), "keycycle.toml:"),
-        (original.replace("organisation = ", "organisation = [1, 2]\nx = "), "keycycle.toml:"),
-        (format!("{original}\n[unknown_table]\nx = 1\n"), "keycycle.toml:"),
+        (
+            original.replace("overlap_days = 60", "overlap_days = \"sixty\""),
+            "keycycle.toml:",
+        ),
+        (
+            original.replace("threshold = 1", "threshold = -1"),
+            "keycycle.toml:",
+        ),
+        (
+            original.replace("cipher_suite = \"ed25519\"", "cipher_suite = \"rot13\""),
+            "keycycle.toml:",
+        ),
+        (
+            original.replace("organisation = ", "organisation = [1, 2]\nx = "),
+            "keycycle.toml:",
+        ),
+        (
+            format!("{original}\n[unknown_table]\nx = 1\n"),
+            "keycycle.toml:",
+        ),
         (original.replace("[expiry]", "[expiry"), "keycycle.toml:"),
-        (original.replace("format = 1", "format = 7"), "newer keycycle"),
+        (
+            original.replace("format = 1", "format = 7"),
+            "newer keycycle",
+        ),
     ] {
         assert_ne!(bad, original, "{want}: the replacement did not apply");
         std::fs::write(&config, &bad).unwrap();

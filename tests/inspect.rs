@@ -377,3 +377,60 @@ fn chain_of_custody_is_unbroken_from_yoga_and_absent_before() {
     let text = env.ok(&["inspect", &all_files()[0], &all_files()[1]]);
     assert!(!text.contains("panicked"));
 }
+
+/// Revocation certificates (the escrowed hard one and the soft ladder) are
+/// described and checked against the vault's key.
+#[test]
+fn inspect_describes_revocation_certificates() {
+    let env = Env::new("2026-09-01");
+    let roster = env.vault_with_roster();
+    env.ok(&["generate", "--cycle", "next"]);
+    let dir = env.key_dir();
+    let hard = env.path("revocation.asc");
+    std::fs::write(
+        &hard,
+        age_decrypt(&roster.age_id, &dir.join("revocation.age")),
+    )
+    .unwrap();
+    let out = env.ok(&["inspect", hard.to_str().unwrap()]);
+    assert!(out.contains("key revocation by"), "{out}");
+    assert!(out.contains("hard: voids every signature"), "{out}");
+    assert!(out.contains("check        valid"), "{out}");
+    assert!(out.contains("issuer       2027.1/Indri"), "{out}");
+    let ladder = env.path("ladder.asc");
+    std::fs::write(
+        &ladder,
+        age_decrypt(&roster.age_id, &dir.join("revocation-retired.age")),
+    )
+    .unwrap();
+    let out = env.ok(&["--json", "inspect", ladder.to_str().unwrap()]);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sigs = j["signatures"].as_array().unwrap();
+    assert!(sigs.len() > 30, "{}", sigs.len());
+    assert!(sigs
+        .iter()
+        .all(|s| s["signature"]["hard"] == false && s["signature"]["check"] == "valid"));
+    // A tampered one is BAD, not valid.
+    let text = std::fs::read_to_string(&hard).unwrap();
+    use sequoia_openpgp::parse::Parse;
+    let mut sig = sequoia_openpgp::Packet::from_bytes(text.as_bytes()).unwrap();
+    if let sequoia_openpgp::Packet::Signature(s) = &mut sig {
+        let mut h = s.hashed_area().clone();
+        h.remove_all(
+            sequoia_openpgp::packet::signature::subpacket::SubpacketTag::ReasonForRevocation,
+        );
+        h.add(sequoia_openpgp::packet::signature::subpacket::Subpacket::new(
+            sequoia_openpgp::packet::signature::subpacket::SubpacketValue::ReasonForRevocation {
+                code: sequoia_openpgp::types::ReasonForRevocation::KeyRetired,
+                reason: b"forged".to_vec(),
+            },
+            false,
+        ).unwrap()).unwrap();
+        *s.hashed_area_mut() = h;
+    }
+    use sequoia_openpgp::serialize::SerializeInto;
+    let forged = env.path("forged.pgp");
+    std::fs::write(&forged, sig.to_vec().unwrap()).unwrap();
+    let out = env.ok(&["inspect", forged.to_str().unwrap()]);
+    assert!(out.contains("check        BAD"), "{out}");
+}

@@ -84,7 +84,8 @@ impl Run {
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.success(), ok, "{args:?}:\n{stdout}\n{stderr}");
-        self.printed.push(format!("$ keycycle {}\n{stdout}{stderr}", args.join(" ")));
+        self.printed
+            .push(format!("$ keycycle {}\n{stdout}{stderr}", args.join(" ")));
         stdout
     }
 }
@@ -113,13 +114,61 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
     let pw = r.env.path("pw").display().to_string();
 
     r.kc(T0, &["init"], true);
-    r.kc(T0, &["roster", "add", "--name", "Alice", "--email", "alice@example.org", "--cert", root.public.to_str().unwrap(), "--escrow-recipient", &ada_r], true);
-    r.kc(T0, &["roster", "add", "--name", "Bob", "--email", "bob@example.org", "--escrow-recipient", &format!("@{}", bob_pub.display())], true);
+    r.kc(
+        T0,
+        &[
+            "roster",
+            "add",
+            "--name",
+            "Alice",
+            "--email",
+            "alice@example.org",
+            "--cert",
+            root.public.to_str().unwrap(),
+            "--escrow-recipient",
+            &ada_r,
+        ],
+        true,
+    );
+    r.kc(
+        T0,
+        &[
+            "roster",
+            "add",
+            "--name",
+            "Bob",
+            "--email",
+            "bob@example.org",
+            "--escrow-recipient",
+            &format!("@{}", bob_pub.display()),
+        ],
+        true,
+    );
     r.kc(T0, &["--json", "generate", "--cycle", "2026.2"], true);
     // The whole ceremony: generate, drill, cross-sign, exports, publish,
     // the CI subkey.
-    r.kc(T0, &["ceremony", "--cycle", "next", "--confirm-roster", "--fingerprint-read", "--identity", &id, "--keyserver", &ks, "--releases-done", "--subkey-out", &o("ci-subkey.asc"), "--exports", &o("exports")], true);
-    let status: serde_json::Value = serde_json::from_str(&r.kc(T0, &["--json", "status", "2027.1"], true)).unwrap();
+    r.kc(
+        T0,
+        &[
+            "ceremony",
+            "--cycle",
+            "next",
+            "--confirm-roster",
+            "--fingerprint-read",
+            "--identity",
+            &id,
+            "--keyserver",
+            &ks,
+            "--releases-done",
+            "--subkey-out",
+            &o("ci-subkey.asc"),
+            "--exports",
+            &o("exports"),
+        ],
+        true,
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&r.kc(T0, &["--json", "status", "2027.1"], true)).unwrap();
     let fpr = status["fingerprint"]
         .as_str()
         .or_else(|| status[0]["fingerprint"].as_str())
@@ -127,34 +176,210 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
         .unwrap_or_else(|| panic!("{status}"))
         .to_string();
     let public = out.join("indri.asc");
-    r.kc(T0, &["export", "public", &fpr, "-o", public.to_str().unwrap()], true);
+    r.kc(
+        T0,
+        &["export", "public", &fpr, "-o", public.to_str().unwrap()],
+        true,
+    );
     let certified = root.certify(&r.env, &public, &fpr);
-    r.kc(T1, &["--json", "attestations", "import", certified.to_str().unwrap()], true);
-    r.kc(T1, &["export", "public", &fpr, "--format", "releases", "-o", &o("releases.txt")], true);
-    r.kc(T1, &["export", "signing-subkey", &fpr, "--identity", &id, "--passphrase-file", &pw, "-o", &o("sub-pw.asc")], true);
-    r.kc(T1, &["export", "signing-subkey", &fpr, "--identity", &id, "--age-recipient", &carol_r, "-o", &o("sub.age")], true);
-    r.kc(T1, &["export", "signing-subkey", &fpr, "--identity", &id, "--format", "hiera", "--passphrase-file", &pw, "-o", &o("sub.yaml")], true);
+    r.kc(
+        T1,
+        &[
+            "--json",
+            "attestations",
+            "import",
+            certified.to_str().unwrap(),
+        ],
+        true,
+    );
+    r.kc(
+        T1,
+        &[
+            "export",
+            "public",
+            &fpr,
+            "--format",
+            "releases",
+            "-o",
+            &o("releases.txt"),
+        ],
+        true,
+    );
+    r.kc(
+        T1,
+        &[
+            "export",
+            "signing-subkey",
+            &fpr,
+            "--identity",
+            &id,
+            "--passphrase-file",
+            &pw,
+            "-o",
+            &o("sub-pw.asc"),
+        ],
+        true,
+    );
+    r.kc(
+        T1,
+        &[
+            "export",
+            "signing-subkey",
+            &fpr,
+            "--identity",
+            &id,
+            "--age-recipient",
+            &carol_r,
+            "-o",
+            &o("sub.age"),
+        ],
+        true,
+    );
+    r.kc(
+        T1,
+        &[
+            "export",
+            "signing-subkey",
+            &fpr,
+            "--identity",
+            &id,
+            "--format",
+            "hiera",
+            "--passphrase-file",
+            &pw,
+            "-o",
+            &o("sub.yaml"),
+        ],
+        true,
+    );
     std::fs::write(out.join("artifact.tar.gz"), b"release\n").unwrap();
-    r.kc(T1, &["--json", "sign", "--key", &o("ci-subkey.asc"), &o("artifact.tar.gz")], true);
+    r.kc(
+        T1,
+        &[
+            "--json",
+            "sign",
+            "--key",
+            &o("ci-subkey.asc"),
+            &o("artifact.tar.gz"),
+        ],
+        true,
+    );
     r.kc(T1, &["--json", "verify", &o("artifact.tar.gz")], true);
-    r.kc(T1, &["extend", &fpr, "--until", "2027-08-01", "--identity", &id], true);
-    r.kc(T1, &["--json", "rotate-subkey", &fpr, "--message", "drill", "--identity", &id], true);
+    r.kc(
+        T1,
+        &["extend", &fpr, "--until", "2027-08-01", "--identity", &id],
+        true,
+    );
+    r.kc(
+        T1,
+        &[
+            "--json",
+            "rotate-subkey",
+            &fpr,
+            "--message",
+            "drill",
+            "--identity",
+            &id,
+        ],
+        true,
+    );
     r.kc(T1, &["--json", "escrow", "verify", "--identity", &id], true);
-    r.kc(T1, &["escrow", "verify", "--identity", bob_ssh.to_str().unwrap()], true);
-    r.kc(T1, &["roster", "add", "--name", "Carol", "--email", "carol@example.org", "--escrow-recipient", &carol_r], true);
+    r.kc(
+        T1,
+        &["escrow", "verify", "--identity", bob_ssh.to_str().unwrap()],
+        true,
+    );
+    r.kc(
+        T1,
+        &[
+            "roster",
+            "add",
+            "--name",
+            "Carol",
+            "--email",
+            "carol@example.org",
+            "--escrow-recipient",
+            &carol_r,
+        ],
+        true,
+    );
     r.kc(T1, &["escrow", "rewrap", "--identity", &id], true);
-    r.kc(T1, &["revoke", "2026.2", "--reason", "superseded", "--message", "replaced by 2027.1", "--yes", "--identity", &id], true);
+    r.kc(
+        T1,
+        &[
+            "revoke",
+            "2026.2",
+            "--reason",
+            "superseded",
+            "--message",
+            "replaced by 2027.1",
+            "--yes",
+            "--identity",
+            &id,
+        ],
+        true,
+    );
     r.kc(T1, &["--json", "status"], true);
     r.kc(T1, &["status"], true);
     r.kc(T1, &["audit", "verify"], true);
     r.kc(T1, &["inspect", public.to_str().unwrap()], true);
-    r.kc(T1, &["-v", "--json", "inspect", public.to_str().unwrap()], true);
+    r.kc(
+        T1,
+        &["-v", "--json", "inspect", public.to_str().unwrap()],
+        true,
+    );
     // Failures that handle secrets: their messages must not carry them.
     let (mallory, _) = r.env.age_identity("mallory");
-    r.kc(T1, &["export", "signing-subkey", &fpr, "--identity", mallory.to_str().unwrap(), "-o", &o("x.asc")], false);
-    r.kc(T1, &["extend", &fpr, "--until", "2027-09-01", "--identity", mallory.to_str().unwrap()], false);
-    r.kc(T1, &["sign", "--key", &o("sub-pw.asc"), &o("artifact.tar.gz"), "--overwrite"], false);
-    r.kc(T1, &["--json", "export", "signing-subkey", &fpr, "--identity", &pw, "-o", &o("y.asc")], false);
+    r.kc(
+        T1,
+        &[
+            "export",
+            "signing-subkey",
+            &fpr,
+            "--identity",
+            mallory.to_str().unwrap(),
+            "-o",
+            &o("x.asc"),
+        ],
+        false,
+    );
+    r.kc(
+        T1,
+        &[
+            "extend",
+            &fpr,
+            "--until",
+            "2027-09-01",
+            "--identity",
+            mallory.to_str().unwrap(),
+        ],
+        false,
+    );
+    r.kc(
+        T1,
+        &[
+            "sign",
+            "--key",
+            &o("sub-pw.asc"),
+            &o("artifact.tar.gz"),
+            "--overwrite",
+        ],
+        false,
+    );
+    r.kc(
+        T1,
+        &[
+            "--json",
+            "export",
+            "signing-subkey",
+            &fpr,
+            "--identity",
+            &pw,
+            "-o",
+            &o("y.asc"),
+        ],
+        false,
+    );
 
     // 1. Files: only the plain subkey export holds an unencrypted secret,
     // and only the signing subkey's.
@@ -180,12 +405,28 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
             hits.insert(f.clone(), s);
         }
         let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains("AGE-SECRET-KEY-"), "{} holds an age identity", f.display());
-        assert!(!text.contains("OPENSSH PRIVATE KEY"), "{} holds an SSH key", f.display());
-        assert!(!text.contains(passphrase), "{} holds the passphrase", f.display());
+        assert!(
+            !text.contains("AGE-SECRET-KEY-"),
+            "{} holds an age identity",
+            f.display()
+        );
+        assert!(
+            !text.contains("OPENSSH PRIVATE KEY"),
+            "{} holds an SSH key",
+            f.display()
+        );
+        assert!(
+            !text.contains(passphrase),
+            "{} holds the passphrase",
+            f.display()
+        );
     }
     let subkey_export = out.join("ci-subkey.asc");
-    assert_eq!(hits.keys().collect::<Vec<_>>(), vec![&subkey_export], "{hits:?}");
+    assert_eq!(
+        hits.keys().collect::<Vec<_>>(),
+        vec![&subkey_export],
+        "{hits:?}"
+    );
     let in_export = &hits[&subkey_export];
     assert_eq!(in_export.len(), 1, "{in_export:?}");
     assert!(!in_export[0].0, "the primary secret is in the export");
@@ -196,7 +437,11 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
     );
 
     // 2. Outputs and the audit log: no secret material.
-    let tsk = Cert::from_bytes(&age_decrypt(&ada, &r.env.key_dir_of(&fpr).join("primary.age"))).unwrap();
+    let tsk = Cert::from_bytes(&age_decrypt(
+        &ada,
+        &r.env.key_dir_of(&fpr).join("primary.age"),
+    ))
+    .unwrap();
     let scalar = match tsk.primary_key().key().optional_secret() {
         Some(SecretKeyMaterial::Unencrypted(u)) => u.map(|m| match m {
             mpi::SecretKeyMaterial::EdDSA { scalar } => scalar.value().to_vec(),
@@ -209,7 +454,10 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
     let hex_upper = hex_lower.to_uppercase();
     let b64 = base64(&scalar);
     let ada_secret = std::fs::read_to_string(&ada).unwrap();
-    let ada_secret = ada_secret.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap();
+    let ada_secret = ada_secret
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap();
     let audit = std::fs::read_to_string(r.env.vault.join("audit.log")).unwrap();
     let mut scanned = r.printed.clone();
     scanned.push(audit);
@@ -226,7 +474,10 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
             assert!(!text.contains(secret), "{what} in:\n{text}");
         }
     }
-    eprintln!("output scan: {} outputs and the audit log, 0 secrets", r.printed.len());
+    eprintln!(
+        "output scan: {} outputs and the audit log, 0 secrets",
+        r.printed.len()
+    );
 }
 
 fn hex(b: &[u8]) -> String {
@@ -237,7 +488,9 @@ fn base64(b: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::new();
     for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..=c.len() {
             s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
@@ -254,7 +507,14 @@ fn core_dumps_are_off_while_the_secret_is_held() {
     let mut checked = 0;
     for args in [
         vec!["generate", "--cycle", "next"],
-        vec!["extend", "2027.1", "--until", "2027-08-01", "--identity", roster.age_id.to_str().unwrap()],
+        vec![
+            "extend",
+            "2027.1",
+            "--until",
+            "2027-08-01",
+            "--identity",
+            roster.age_id.to_str().unwrap(),
+        ],
     ] {
         let mut child = std::process::Command::new(BIN)
             .arg("--batch")

@@ -9,8 +9,23 @@ use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
     let mut certs = Vec::new();
+    // Files of bare signatures (revocation certificates, detached
+    // signatures) are described too.
+    let mut sigs = Vec::new();
     for f in &args.files {
-        certs.extend(certinfo::read_cert_file(f)?);
+        match certinfo::read_cert_file(f) {
+            Ok(c) => certs.extend(c),
+            Err(e @ keycycle::Error::Input { .. }) => {
+                match std::fs::read(f)
+                    .ok()
+                    .and_then(|b| certinfo::parse_signatures(&b))
+                {
+                    Some(s) => sigs.extend(s.into_iter().map(|s| (f.clone(), s))),
+                    None => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
     // Issuers are named from the given files and, if there is a vault,
     // from its keys and roster.
@@ -40,14 +55,70 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
         Vec::new()
     };
     let custody = (certs.len() > 1).then(|| certinfo::custody(&certs));
+    let sig_infos: Vec<_> = sigs
+        .iter()
+        .map(|(f, s)| {
+            (
+                f.display().to_string(),
+                certinfo::describe_signature(s, &known),
+            )
+        })
+        .collect();
     if ctx.json {
-        ui::emit_json(
-            &serde_json::json!({ "certificates": infos, "chain": chain, "custody": custody }),
-        )?;
+        let signatures: Vec<_> = sig_infos
+            .iter()
+            .map(|(f, i)| serde_json::json!({ "file": f, "signature": i }))
+            .collect();
+        ui::emit_json(&serde_json::json!({
+            "certificates": infos, "chain": chain, "custody": custody, "signatures": signatures,
+        }))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
     let day = |t: Option<clock::Time>| t.map(clock::day).unwrap_or_else(|| "never".into());
+    for (f, i) in &sig_infos {
+        out.push_str(&format!(
+            "{f}: {} by {}
+",
+            i.kind, i.issuer_key_id
+        ));
+        if let Some(who) = &i.issuer {
+            out.push_str(&format!(
+                "  issuer       {who}
+"
+            ));
+        }
+        out.push_str(&format!(
+            "  created      {}  ({})
+",
+            day(i.created),
+            i.hash
+        ));
+        if let Some(r) = &i.reason {
+            let hard = match i.hard {
+                Some(true) => "hard: voids every signature of the key",
+                Some(false) => "soft: voids signatures made after its date",
+                None => "",
+            };
+            out.push_str(&format!(
+                "  reason       {r} ({hard})
+"
+            ));
+            if !i.message.is_empty() {
+                out.push_str(&format!(
+                    "  message      {}
+",
+                    i.message
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "  check        {}
+
+",
+            i.check
+        ));
+    }
     for i in &infos {
         let cycle = match (&i.cycle_id, &i.cycle_name) {
             (Some(id), Some(n)) => format!("{id}/{n}"),
