@@ -268,6 +268,8 @@ fn run(s: &Scenario) -> Result<(), String> {
     require("sq");
     require("age");
     require("git");
+    require("openssl");
+    require("curl");
     let mut work = tempfile::Builder::new().prefix("rb").tempdir().unwrap();
     // RUNBOOK_KEEP=1 keeps the scratch directory (runbook.sh, vault) to look at.
     work.disable_cleanup(std::env::var("RUNBOOK_KEEP").is_ok());
