@@ -338,6 +338,8 @@ fn runbooks() -> Vec<(String, String)> {
 
 #[test]
 fn every_sh_block_of_every_runbook_runs_against_a_scratch_vault() {
+    // Fails loudly, here, when scripts/test.sh did not start the keyserver.
+    keyserver();
     let books = runbooks();
     assert!(
         books.len() >= 8 || std::env::var("RUNBOOK").is_ok(),
