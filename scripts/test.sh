@@ -13,6 +13,11 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Command-line tools the runbook and example tests drive: installed only
+# when the command is missing (python3 may come from elsewhere).
+for pair in openssl:openssl curl:curl git:git flock:util-linux python3:python3; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+done
 if ((${#missing[@]})); then
     echo "== installing: ${missing[*]}"
     sudo=""
@@ -24,7 +29,7 @@ if ((${#missing[@]})); then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${missing[@]}"
 fi
-for tool in gpg sqv sq age age-keygen ssh-keygen sks python3; do
+for tool in gpg sqv sq age age-keygen ssh-keygen sks python3 openssl curl git flock; do
     command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
 done
 

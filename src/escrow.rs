@@ -522,7 +522,7 @@ pub fn combine(fingerprint: &str, shares: &[Share]) -> Result<Bundle> {
     let Some(first) = mine.first() else {
         return Err(Error::input(
             "none of the given identities or share files opens a share of this key",
-            "pass the --identity of roots on the roster the key was escrowed to, or --share FILE",
+            "pass the --identity of roots on the roster the key was escrowed to",
         ));
     };
     let threshold = first.threshold;
@@ -540,7 +540,7 @@ pub fn combine(fingerprint: &str, shares: &[Share]) -> Result<Bundle> {
                 first.shares,
                 distinct.len()
             ),
-            "add the --identity (or --share FILE) of more roots",
+            "add the --identity of more roots (repeat --identity FILE)",
         ));
     }
     let parsed: Vec<blahaj::Share> = distinct
