@@ -40,7 +40,13 @@ pub fn append(
     operator: Option<&str>,
     details: serde_json::Value,
 ) -> Result<String> {
-    let last = log.lines().filter(|l| !l.trim().is_empty()).last();
+    let mut out = log.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    // The previous line as `verify` will read it once the newline is there
+    // (a trailing `\r` becomes part of a `\r\n` line ending).
+    let last = out.lines().filter(|l| !l.trim().is_empty()).last();
     let (seq, prev) = match last {
         Some(line) => {
             let e: Entry = serde_json::from_str(line).map_err(|e| {
@@ -62,10 +68,6 @@ pub fn append(
         details,
         prev,
     };
-    let mut out = log.to_string();
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
     out.push_str(&serde_json::to_string(&entry).map_err(anyhow::Error::from)?);
     out.push('\n');
     Ok(out)
@@ -98,6 +100,19 @@ pub fn verify(log: &str) -> Result<Vec<Entry>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn appending_after_a_trailing_carriage_return_keeps_the_chain() {
+        // Found with the audit_log fuzz target's invariant: a valid log
+        // ending in "\r" (no newline) was hashed with the "\r", but read
+        // back after the append as a "\r\n" line ending, without it.
+        let t = clock::parse_time("2026-08-01").unwrap();
+        let log = append("", t, "init", None, serde_json::json!({})).unwrap();
+        let log = format!("{}\r", log.trim_end());
+        assert!(verify(&log).is_ok());
+        let log = append(&log, t, "generate", None, serde_json::json!({})).unwrap();
+        assert_eq!(verify(&log).unwrap().len(), 2);
+    }
 
     #[test]
     fn chain_detects_edits_and_removals() {
