@@ -79,6 +79,8 @@ fn at() -> Time {
 struct Scratch {
     dir: tempfile::TempDir,
     identities: Identities,
+    /// The `attestations import` vault, locked as that command locks it.
+    attest_vault: Vault,
 }
 
 impl Scratch {
@@ -94,7 +96,14 @@ impl Scratch {
         let id = dir.path().join("identity.agekey");
         std::fs::write(&id, IDENTITY).expect("write identity");
         let identities = Identities::from_paths(&[id]).expect("the fixture identity loads");
-        Scratch { dir, identities }
+        let attest_vault = Vault::open(&dir.path().join("attest-vault"))
+            .and_then(|v| v.lock("attestations"))
+            .expect("the fixture vault opens");
+        Scratch {
+            dir,
+            identities,
+            attest_vault,
+        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -194,12 +203,10 @@ pub fn fuzz_attest_import(data: &[u8]) {
         return;
     };
     with_scratch(|s| {
-        let root = s.path("attest-vault");
-        let vault = Vault::open(&root).expect("the fixture vault opens");
-        if let Ok(report) = attest::import(&vault, &incoming, at()) {
+        if let Ok(report) = attest::import(&s.attest_vault, &incoming, at()) {
             let _ = serde_json::to_string(&report);
             if !report.updated.is_empty() {
-                write_vault(&root, |rel| rel.ends_with("cert.asc"));
+                write_vault(&s.path("attest-vault"), |rel| rel.ends_with("cert.asc"));
             }
         }
     });
@@ -335,9 +342,12 @@ pub fn fuzz_audit_log(data: &[u8]) {
     }
 }
 
+/// A fuzz entry function.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `fuzz/fuzz_targets/<name>.rs` and the corpus
 /// directories `fuzz/corpus/<name>/` call them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("cert_import", fuzz_cert_import),
     ("attest_import", fuzz_attest_import),
     ("verify_signature", fuzz_verify_signature),

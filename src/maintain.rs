@@ -44,6 +44,24 @@ fn revoked(cert: &Cert, at: Time) -> bool {
     )
 }
 
+/// `at`, or one second after the newest self-signature if that is not
+/// earlier: two self-signatures with the same time leave it to chance which
+/// one a tool takes as current (gpg and sequoia can disagree).
+fn after_self_signatures(full: &Cert, at: Time) -> std::time::SystemTime {
+    let t = clock::to_system(at);
+    let newest = full
+        .primary_key()
+        .self_signatures()
+        .chain(full.userids().flat_map(|u| u.self_signatures()))
+        .chain(full.keys().subkeys().flat_map(|k| k.self_signatures()))
+        .filter_map(|s| s.signature_creation_time())
+        .max();
+    match newest {
+        Some(n) if n >= t => n + std::time::Duration::from_secs(1),
+        _ => t,
+    }
+}
+
 /// New binding signatures, dated `at`, giving the primary and every live
 /// subkey the expiry `until`.
 pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
@@ -84,7 +102,7 @@ pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
             })
     };
     let d = validity(primary.creation_time())?;
-    let t = clock::to_system(at);
+    let t = after_self_signatures(full, at);
     let mut packets: Vec<Packet> = Vec::new();
     // The newest direct-key signature, if any, carries the expiry too.
     if let Some(direct) = full
@@ -242,13 +260,16 @@ pub fn store(
 ) -> Result<()> {
     let p = StandardPolicy::new();
     let expiry = full
-        .with_policy(&p, clock::to_system(ladder_from))
+        .with_policy(&p, after_self_signatures(full, ladder_from))
         .ok()
         .and_then(|vc| vc.primary_key().key_expiration_time())
         .map(clock::from_system)
         .unwrap_or(key.state.expires);
     let old = lifecycle::open_bundle(vault, key, ids)?;
-    let ladder = keygen::ladder(full, ladder_from, expiry, interval_days)?;
+    // The whole ladder again, from the key's creation: the rungs already
+    // dated in the past must stay available (a master lost tomorrow needs
+    // the newest rung not after tomorrow), and new ones cover the expiry.
+    let ladder = keygen::ladder(full, key.state.created, expiry, interval_days)?;
     let bundle = escrow::Bundle {
         tsk: lifecycle::armored_tsk(full)?,
         // The hard revocation certificate does not change.

@@ -489,3 +489,134 @@ fn threshold_two_of_three() {
         .success();
     assert!(export(&[1, 2], &[]).status.success());
 }
+
+/// Master lost but not compromised: the escrowed ladder's newest rung not
+/// after now is published; what was signed before its date still verifies,
+/// what was signed after does not.
+#[test]
+fn a_lost_master_is_retired_with_the_escrowed_ladder() {
+    let k = key();
+    let sub = k.export("2026-10-01", "sub.asc");
+    let early = k.sign("2026-10-02", &sub, "early.tar.gz");
+    let late = k.sign("2026-11-03", &sub, "late.tar.gz");
+    let out = k
+        .env
+        .cmd_at("2026-11-04T12:00:00Z")
+        .args([
+            "revoke",
+            "2027.1",
+            "--yes",
+            "--escrowed-certificate",
+            "--reason",
+            "retired",
+            "--message",
+            "lost",
+            "--identity",
+        ])
+        .arg(&k.roster.age_id)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Rungs are weekly from creation (GEN, 2026-08-01): the newest not
+    // after 2026-11-04 is 2026-10-31.
+    assert!(said.contains("(retired, dated 2026-10-31)"), "{said}");
+    assert!(k.gpg_listing().lines().any(|l| l.starts_with("pub:r:")));
+    assert!(
+        k.verifies("2026-11-10", &early),
+        "soft: earlier signatures stay valid"
+    );
+    assert!(
+        !k.verifies("2026-11-10", &late),
+        "signatures after the rung are void"
+    );
+    let status = k
+        .env
+        .cmd_at("2026-11-10")
+        .args(["status", "2027.1"])
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("retired"), "{status}");
+    // Other reasons are not in the escrow.
+    let out = k
+        .env
+        .cmd_at("2026-11-04")
+        .args([
+            "revoke",
+            "2027.1",
+            "--yes",
+            "--escrowed-certificate",
+            "--reason",
+            "superseded",
+            "--message",
+            "x",
+            "--identity",
+        ])
+        .arg(&k.roster.age_id)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no 'superseded' revocation"));
+}
+
+/// Two extensions in the same second: the second one's self-signatures
+/// are dated after the first's, so gpg and keycycle agree on the expiry.
+/// A rewrap keeps the whole ladder from the key's creation.
+#[test]
+fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
+    let k = key();
+    let rungs = |k: &K| {
+        let text = age_decrypt(
+            &k.roster.age_id,
+            &k.env.key_dir().join("revocation-retired.age"),
+        );
+        let mut n = 0;
+        let ppr = sequoia_openpgp::PacketPile::from_bytes(&text).unwrap();
+        for p in ppr.children() {
+            if matches!(p, sequoia_openpgp::Packet::Signature(_)) {
+                n += 1;
+            }
+        }
+        n
+    };
+    use sequoia_openpgp::parse::Parse;
+    let before = rungs(&k);
+    for until in ["2027-08-01", "2027-09-15"] {
+        k.env
+            .cmd_at("2026-10-01T00:00:00Z")
+            .args(["extend", "2027.1", "--until", until, "--identity", &k.id()])
+            .assert()
+            .success();
+    }
+    let listing = k.gpg_listing();
+    let pub_line = listing.lines().find(|l| l.starts_with("pub:")).unwrap();
+    let expires: i64 = pub_line.split(':').nth(6).unwrap().parse().unwrap();
+    let want = chrono::DateTime::parse_from_rfc3339("2027-09-15T00:00:00Z")
+        .unwrap()
+        .timestamp();
+    assert_eq!(expires, want, "gpg: {pub_line}");
+    let s: serde_json::Value = serde_json::from_slice(
+        &k.env
+            .cmd_at("2026-10-02")
+            .args(["--json", "status", "2027.1"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(s.to_string().contains("2027-09-15"), "{s}");
+    let extended = rungs(&k);
+    assert!(extended > before, "{before} -> {extended}");
+    // A rewrap months later still holds the rungs dated in the past.
+    k.env
+        .cmd_at("2027-02-01")
+        .args(["escrow", "rewrap", "--identity", &k.id()])
+        .assert()
+        .success();
+    assert_eq!(rungs(&k), extended);
+}

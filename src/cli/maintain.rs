@@ -47,7 +47,9 @@ pub struct RevokeArgs {
     /// Revoke only this subkey
     #[arg(long, value_name = "FPR")]
     pub subkey: Option<String>,
-    /// The master is lost: use the escrowed revocation certificate made at creation
+    /// The master is lost: publish an escrowed revocation made at creation —
+    /// with --reason compromised the hard one, with --reason retired the
+    /// newest dated soft one not after now
     #[arg(long, conflicts_with = "subkey")]
     pub escrowed_certificate: bool,
     /// Identity that opens the escrow (repeatable)

@@ -9,10 +9,12 @@ use crate::ui;
 
 /// The configuration of the vault if there is one, else the defaults.
 pub fn config_or_default(ctx: &Ctx) -> keycycle::Result<Config> {
-    match ctx.open_vault() {
-        Ok(v) => v.config(),
-        Err(_) => Ok(Config::default()),
+    // A vault whose keycycle.toml does not load is an error, not a reason
+    // to plan with the defaults.
+    if ctx.vault.join(keycycle::config::CONFIG_FILE).is_file() {
+        return ctx.open_vault()?.config();
     }
+    Ok(Config::default())
 }
 
 pub fn run(ctx: &Ctx, args: &CyclesArgs) -> Outcome {

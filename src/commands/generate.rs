@@ -50,6 +50,24 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
     )?;
     if ctx.json {
         ui::emit_json(&report)?;
+    } else if std::path::Path::new(&report.directory)
+        .join(keycycle::vault::SHARES_DIR)
+        .is_dir()
+    {
+        let threshold = vault.config()?.escrow.threshold;
+        ui::emit(&format!(
+            "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  escrowed in {} shares, any {} of which open it (shares/; {} dated rungs)\n  in {}\n",
+            report.cycle_label,
+            report.cipher_suite,
+            report.user_id,
+            report.fingerprint_grouped,
+            keycycle::clock::day(report.expires),
+            report.signing_subkey,
+            report.escrow_recipients,
+            threshold,
+            report.ladder_rungs,
+            report.directory
+        ));
     } else {
         ui::emit(&format!(
             "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  escrowed to {} recipients: primary.age, revocation.age, revocation-retired.age ({} dated rungs)\n  in {}\n",

@@ -111,10 +111,14 @@ pub fn extend(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
     )?;
     vault.audit(ctx.at, "extend", details)?;
     ui::emit(&format!(
-        "{} now expires {} (primary and live subkeys); escrow and ladder re-made.\nPublish it (keycycle publish {}) and re-export the signing subkey for CI.\n",
+        "{} now expires {} (primary and live subkeys); escrow and ladder re-made.\n{}Re-export the signing subkey for CI.\n",
         key.state.cycle,
         clock::day(until),
-        key.state.cycle
+        if args.publish {
+            String::new()
+        } else {
+            format!("Publish it (keycycle publish {}). ", key.state.cycle)
+        }
     ));
     if args.publish {
         publish_now(ctx, &vault, &key.state.fingerprint, &args.keyserver)?;
@@ -167,20 +171,58 @@ pub fn revoke(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
     }
     let ids = Identities::from_paths(&args.identity)?;
     let sig = if args.escrowed_certificate {
-        let mut sigs = maintain::signatures(
-            &ids.open(&vault.read_key_file(&key, keycycle::vault::REVOCATION_FILE)?)?,
-        )?;
-        if sigs.is_empty() {
-            return Err(Error::vault(
-                "revocation.age holds no signature",
-                "restore it from git",
-            ));
+        // The master is lost: publish what was escrowed at creation. The
+        // hard certificate (compromised: voids every signature), or for a
+        // lost-but-safe master the newest dated soft rung ("retired") not
+        // after now, which keeps the signatures made before its date.
+        let bundle = lifecycle::open_bundle(&vault, &key, &ids)?;
+        match reason {
+            sequoia_openpgp::types::ReasonForRevocation::KeyCompromised => {
+                let mut sigs = maintain::signatures(&bundle.revocation)?;
+                if sigs.is_empty() {
+                    return Err(Error::vault(
+                        "the escrowed revocation holds no signature",
+                        "restore the key directory from git",
+                    ));
+                }
+                sigs.remove(0)
+            }
+            sequoia_openpgp::types::ReasonForRevocation::KeyRetired => {
+                let rungs = maintain::signatures(&bundle.ladder)?;
+                let now = clock::to_system(ctx.at);
+                rungs
+                    .into_iter()
+                    .filter(|s| s.signature_creation_time().is_some_and(|t| t <= now))
+                    .max_by_key(|s| s.signature_creation_time())
+                    .ok_or_else(|| {
+                        Error::input(
+                            format!(
+                                "no escrowed soft revocation of {} is dated on or before {}",
+                                key.state.cycle,
+                                clock::day(ctx.at)
+                            ),
+                            "the first rung is dated a week after the key was made; before that, use --reason compromised",
+                        )
+                    })?
+            }
+            _ => {
+                return Err(Error::input(
+                    format!(
+                        "the escrow holds no '{}' revocation",
+                        args.reason
+                    ),
+                    "with --escrowed-certificate use --reason compromised (hard) or --reason retired (soft, dated)",
+                ))
+            }
         }
-        sigs.remove(0)
     } else {
         let full = subkey::open_escrow(&vault, &key, &ids)?;
         maintain::revoke_with_master(&full, reason, &args.message, args.subkey.as_deref(), ctx.at)?
     };
+    let sig_time = sig
+        .signature_creation_time()
+        .map(clock::from_system)
+        .unwrap_or(ctx.at);
     let cert = key.cert.clone().insert_packets(sig)?.0;
     let mut change = keycycle::vault::KeyChange::cert(&cert)?;
     if args.subkey.is_none() {
@@ -189,22 +231,34 @@ pub fn revoke(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
         change = change.with_state(&state);
     }
     vault.update_key(&key, change)?;
-    vault.audit(ctx.at, "revoke", serde_json::json!({
-        "fingerprint": key.state.fingerprint,
-        "reason": if args.escrowed_certificate { "compromised (escrowed certificate)" } else { args.reason.as_str() },
-        "subkey": args.subkey,
-    }))?;
+    vault.audit(
+        ctx.at,
+        "revoke",
+        serde_json::json!({
+            "fingerprint": key.state.fingerprint,
+            "reason": args.reason,
+            "escrowed_certificate": args.escrowed_certificate,
+            "dated": clock::iso(sig_time),
+            "subkey": args.subkey,
+        }),
+    )?;
     if args.publish {
         publish_now(ctx, &vault, &key.state.fingerprint, &args.keyserver)?;
     }
     ui::emit(&format!(
-        "Revoked {}{}. Publish it now: keycycle publish {}\n",
+        "Revoked {}{} ({}, dated {}).{}\n",
         key.state.cycle,
         args.subkey
             .as_deref()
             .map(|s| format!(" (subkey {s})"))
             .unwrap_or_default(),
-        key.state.cycle
+        args.reason,
+        clock::day(sig_time),
+        if args.publish {
+            String::new()
+        } else {
+            format!(" Publish it now: keycycle publish {}", key.state.cycle)
+        }
     ));
     Ok(ExitCode::SUCCESS)
 }
