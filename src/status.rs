@@ -169,6 +169,33 @@ pub fn key_status(
 
     // Attestations by roots with a cert on the roster.
     let roster = vault.roster()?;
+
+    // The escrow should match the roster: a root who joined cannot open
+    // it, one who left still can.
+    if revocation.is_none() && days_left >= 0 {
+        let on_roster: Vec<String> = roster
+            .recipients()
+            .map(|rs| rs.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        let joined = on_roster
+            .iter()
+            .filter(|r| !key.state.escrow_recipients.contains(r))
+            .count();
+        let left = key
+            .state
+            .escrow_recipients
+            .iter()
+            .filter(|r| !on_roster.contains(r))
+            .count();
+        if joined + left > 0 {
+            findings.push(finding(
+                Level::Warning,
+                format!(
+                    "escrow does not match the roster ({joined} on the roster cannot open it, {left} not on the roster can): run keycycle escrow rewrap"
+                ),
+            ));
+        }
+    }
     let mut by = Vec::new();
     let mut missing = Vec::new();
     let mut of = 0;
@@ -294,6 +321,22 @@ pub fn report(
     for k in &relevant {
         level = level.max(k.level);
     }
+    // Keys of past cycles are history: what is wrong with them (expired,
+    // superseded) needs no action and is reported as a note.
+    let position = |id: &str| schedule.cycles().iter().position(|c| c.id == id);
+    let now_pos = position(&current.id);
+    let keys: Vec<KeyStatus> = keys
+        .into_iter()
+        .map(|mut k| {
+            if only.is_none() && position(&k.cycle) < now_pos && position(&k.cycle).is_some() {
+                for f in &mut k.findings {
+                    f.level = Level::Ok;
+                }
+                k.level = Level::Ok;
+            }
+            k
+        })
+        .collect();
     for f in &findings {
         level = level.max(f.level);
     }

@@ -620,3 +620,56 @@ fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
         .success();
     assert_eq!(rungs(&k), extended);
 }
+
+/// `status --check` warns while the escrow and the roster disagree (a root
+/// joined or left) until `escrow rewrap`; past cycles' keys are notes.
+#[test]
+fn status_warns_until_the_escrow_matches_the_roster() {
+    let k = key();
+    let check = |at: &str| {
+        let out = k
+            .env
+            .cmd_at(at)
+            .args(["status", "--check", "2027.1"])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = check("2026-10-01");
+    assert!(!text.contains("escrow does not match"), "{text}");
+    let (_, carol_r) = k.env.age_identity("carol");
+    k.env.ok(&[
+        "roster",
+        "add",
+        "--name",
+        "Carol",
+        "--email",
+        "carol@example.org",
+        "--escrow-recipient",
+        &carol_r,
+    ]);
+    let (code2, text2) = check("2026-10-01");
+    assert!(text2.contains("escrow does not match the roster (1 on the roster cannot open it, 0 not on the roster can)"), "{text2}");
+    assert!(code2 >= Some(1) && code2 >= code, "{code2:?}");
+    k.env
+        .cmd_at("2026-10-01")
+        .args(["escrow", "rewrap", "--identity", &k.id()])
+        .assert()
+        .success();
+    let (code3, text3) = check("2026-10-01");
+    assert!(!text3.contains("escrow does not match"), "{text3}");
+    assert_eq!(code3, code);
+    // Long after: the 2027.1 key is a past cycle's; its expiry is a note.
+    let out = k
+        .env
+        .cmd_at("2028-06-01")
+        .args(["status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("note (past cycle): expired"), "{text}");
+    assert!(!text.contains("  CRITICAL: expired"), "{text}");
+}

@@ -110,11 +110,12 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
                     .unwrap_or_else(|| "never".into())
             ));
             for f in &k.findings {
-                out.push_str(
-                    &format!("  {:?}: {}\n", f.level, f.message)
-                        .replace("Warning", "WARNING")
-                        .replace("Critical", "CRITICAL"),
-                );
+                let level = match f.level {
+                    keycycle::status::Level::Ok => "note (past cycle)",
+                    keycycle::status::Level::Warning => "WARNING",
+                    keycycle::status::Level::Critical => "CRITICAL",
+                };
+                out.push_str(&format!("  {level}: {}\n", f.message));
             }
         }
         for f in &report.findings {
