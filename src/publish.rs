@@ -370,6 +370,30 @@ fn must_have(cert: &Cert) -> Vec<(String, openpgp::packet::Signature)> {
 }
 
 /// Upload `cert` (public parts only) and check it back.
+/// [`publish`] to every server at once (one thread each): a dead server
+/// costs its time budget once, not once per server in turn. Reports come
+/// back in the order of `urls`.
+pub fn publish_all(urls: &[String], cert: &Cert, s: &Settings) -> Vec<ServerReport> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = urls
+            .iter()
+            .map(|u| scope.spawn(move || publish(u, cert, s)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(urls)
+            .map(|(h, u)| {
+                h.join().unwrap_or_else(|_| ServerReport {
+                    server: u.clone(),
+                    ok: false,
+                    missing: Vec::new(),
+                    error: "internal error: the upload thread failed".into(),
+                })
+            })
+            .collect()
+    })
+}
+
 pub fn publish(url: &str, cert: &Cert, s: &Settings) -> ServerReport {
     let mut report = ServerReport {
         server: url.to_string(),

@@ -349,11 +349,16 @@ fn run(base: &Env, case: &Case) -> Outcome {
         .iter()
         .find(|l| l.starts_with(&format!("error: {url}: ")))
         .unwrap();
-    // Bounded: at most one and a half times the timeout per server (they
-    // are tried one after the other), plus start-up.
+    // Bounded: at most one and a half times the timeout, plus start-up;
+    // publish tries its servers at once, fetch one after the other.
     let t = case.timeout.unwrap_or(DEFAULT) as f64;
+    let rounds = if case.command == "publish" {
+        1.0
+    } else {
+        case.servers as f64
+    };
     assert!(
-        secs <= t * 1.5 * case.servers as f64 + 3.5,
+        secs <= t * 1.5 * rounds + 3.5,
         "{what}: took {secs:.1} s (timeout {t} s): {error}"
     );
     assert!(
@@ -478,8 +483,10 @@ fn every_keyserver_fault_ends_bounded_clear_and_leaves_the_vault_unchanged() {
          the whole exchange with one server — upload, fetch-back and retries — is\n\
          capped at 1.5 × the timeout (30 s at the default). Refusals (HTTP 4xx/5xx,\n\
          \"Add failed\") and timeouts are not retried; connection errors are, twice,\n\
-         within that cap. Several keyservers are tried one after the other, each with\n\
-         its own budget, and each failure gets its own `error:` line.\n\
+         within that cap. `publish` tries several keyservers at once (one thread\n\
+         each, so the whole command is bounded by one budget); `attestations fetch`\n\
+         tries them in turn and skips a server once it failed. Each failure gets\n\
+         its own `error:` line.\n\
          \n\
          Before the budget (up to commit 98782da) each of 3 attempts had the full\n\
          timeout and the fetch-back 3 more: a silent or trickling server held\n\

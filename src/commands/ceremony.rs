@@ -283,8 +283,10 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
                     ..Settings::default()
                 };
                 let mut state = key.state.clone();
-                for s in &servers {
-                    let r = publish::publish(s, &key.cert, &settings);
+                for (s, r) in servers
+                    .iter()
+                    .zip(publish::publish_all(&servers, &key.cert, &settings))
+                {
                     if !r.ok {
                         return Err(Error::vault(
                             format!("{s}: {}", r.error),

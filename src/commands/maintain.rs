@@ -38,8 +38,9 @@ fn publish_now(ctx: &Ctx, vault: &Vault, fpr: &str, servers: &[String]) -> keycy
     let settings = keycycle::publish::Settings::default();
     let mut state = key.state.clone();
     let mut failed = None;
-    for s in &servers {
-        let r = keycycle::publish::publish(s, &key.cert, &settings);
+    for (s, r) in servers.iter().zip(keycycle::publish::publish_all(
+        &servers, &key.cert, &settings,
+    )) {
         if r.ok {
             state.publish.push(keycycle::vault::PublishRecord {
                 time: ctx.at,

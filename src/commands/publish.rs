@@ -26,10 +26,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Outcome {
         timeout: std::time::Duration::from_secs(args.timeout),
         ..Settings::default()
     };
-    let reports: Vec<_> = servers
-        .iter()
-        .map(|s| publish::publish(s, &key.cert, &settings))
-        .collect();
+    let reports = publish::publish_all(&servers, &key.cert, &settings);
     let wkd = match &args.wkd {
         Some(dir) => Some(publish::wkd(dir, &key.cert)?),
         None => None,
