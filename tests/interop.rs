@@ -990,7 +990,14 @@ fn interop_matrix() {
             ensure(o.stdout.to_lowercase().contains("revoked"), || {
                 o.stdout.clone()
             })?;
-            Ok("`verify`: rejects the earlier signature, revoked".into())
+            let o = keycycle(&env, CHECK, &["inspect", s(&rev)]);
+            ensure(
+                o.ok && o.stdout.contains("key revocation")
+                    && o.stdout.contains("hard: voids every signature")
+                    && o.stdout.contains("check        valid"),
+                || format!("{}{}", o.stdout, o.stderr),
+            )?;
+            Ok("`verify`: rejects the earlier signature, revoked; `inspect`: hard, valid".into())
         });
     }
 
