@@ -13,7 +13,7 @@ use keycycle::fuzzing;
 
 /// Mutated inputs per target. A debug build runs all targets in a few
 /// seconds; the suite runs twice on CI.
-const MUTATIONS: usize = 2000;
+const MUTATIONS: usize = 1000;
 
 struct XorShift(u64);
 
