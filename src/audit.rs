@@ -46,7 +46,7 @@ pub fn append(
     }
     // The previous line as `verify` will read it once the newline is there
     // (a trailing `\r` becomes part of a `\r\n` line ending).
-    let last = out.lines().filter(|l| !l.trim().is_empty()).next_back();
+    let last = out.lines().rfind(|l| !l.trim().is_empty());
     let (seq, prev) = match last {
         Some(line) => {
             let e: Entry = serde_json::from_str(line).map_err(|e| {
