@@ -95,7 +95,9 @@ impl Error {
                 }
                 _ => Some("check the path, the disk and the permissions, then run it again"),
             },
-            Error::Other(_) => Some("run it again with -v; if it persists, report it with the command you ran"),
+            Error::Other(_) => {
+                Some("run it again with -v; if it persists, report it with the command you ran")
+            }
         }
     }
 }

@@ -42,11 +42,19 @@ const IDENTITY: &[u8] = include_bytes!("../fuzz/fixtures/identity.agekey");
 
 /// The fixture vault (public files only): path relative to the vault, bytes.
 const VAULT: &[(&str, &[u8])] = &[
-    ("keycycle.toml", include_bytes!("../fuzz/fixtures/vault/keycycle.toml")),
-    ("roster/roster.toml", include_bytes!("../fuzz/fixtures/vault/roster/roster.toml")),
+    (
+        "keycycle.toml",
+        include_bytes!("../fuzz/fixtures/vault/keycycle.toml"),
+    ),
+    (
+        "roster/roster.toml",
+        include_bytes!("../fuzz/fixtures/vault/roster/roster.toml"),
+    ),
     (
         "roster/7E463CCC0E1E62CA4D18F684843102A7AE896EB9.asc",
-        include_bytes!("../fuzz/fixtures/vault/roster/7E463CCC0E1E62CA4D18F684843102A7AE896EB9.asc"),
+        include_bytes!(
+            "../fuzz/fixtures/vault/roster/7E463CCC0E1E62CA4D18F684843102A7AE896EB9.asc"
+        ),
     ),
     (
         "keys/2026.2-3B511B65D6903975/state.toml",

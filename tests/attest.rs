@@ -363,12 +363,23 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
         .env
         .cmd_at(LATER)
         // A dead keyserver first: reported, skipped, the live one used.
-        .args(["--json", "attestations", "fetch", "--keyserver", "hkp://127.0.0.1:1", "--keyserver", &ks])
+        .args([
+            "--json",
+            "attestations",
+            "fetch",
+            "--keyserver",
+            "hkp://127.0.0.1:1",
+            "--keyserver",
+            &ks,
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("127.0.0.1:1") && err.contains("skipped"), "{err}");
+    assert!(
+        err.contains("127.0.0.1:1") && err.contains("skipped"),
+        "{err}"
+    );
     let s = status(&c);
     assert_eq!(
         s["keys"]

@@ -86,9 +86,11 @@ fn mutate(rng: &mut XorShift, input: &[u8], other: &[u8]) -> Vec<u8> {
             }
             _ => {
                 // A digit changed: lengths, dates, numbers.
-                if let Some(i) = b.iter().position(|c| c.is_ascii_digit()).map(|first| {
-                    first + rng.below(len - first)
-                }) {
+                if let Some(i) = b
+                    .iter()
+                    .position(|c| c.is_ascii_digit())
+                    .map(|first| first + rng.below(len - first))
+                {
                     if b[i].is_ascii_digit() {
                         b[i] = b'0' + rng.below(10) as u8;
                     }
