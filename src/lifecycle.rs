@@ -226,13 +226,7 @@ pub fn audited_with(
     fingerprint: &str,
     matches: impl Fn(&serde_json::Value) -> bool,
 ) -> Result<bool> {
-    let path = vault.root().join(vault::AUDIT_FILE);
-    let log = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    Ok(crate::audit::verify(&log)?.iter().any(|e| {
+    Ok(crate::audit::verify(&vault.audit_log()?)?.iter().any(|e| {
         e.action == action
             && e.details.get("fingerprint").and_then(|f| f.as_str()) == Some(fingerprint)
             && matches(&e.details)

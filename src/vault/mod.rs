@@ -32,6 +32,8 @@ pub struct Vault {
     operator: Option<String>,
     /// Held while this process may change the vault: see [`Vault::lock`].
     lock: Option<std::sync::Arc<std::fs::File>>,
+    /// keycycle.toml as read once by [`Vault::open`].
+    config: Option<Config>,
 }
 
 /// A change to one key directory, made visible all at once by
@@ -133,10 +135,11 @@ pub const SHARES_DIR: &str = "shares";
 impl Vault {
     /// The vault at `root`, which must have been initialised.
     pub fn open(root: &Path) -> Result<Vault> {
-        let vault = Vault {
+        let mut vault = Vault {
             root: root.to_owned(),
             operator: None,
             lock: None,
+            config: None,
         };
         if !root.is_dir() {
             return Err(Error::vault(
@@ -153,7 +156,8 @@ impl Vault {
                 "run `keycycle init` there first, or point --vault at the vault",
             ));
         }
-        vault.config()?;
+        // Read (and version-checked) once, before anything else.
+        vault.config = Some(vault.config()?);
         Ok(vault)
     }
 
@@ -163,6 +167,7 @@ impl Vault {
             root: root.to_owned(),
             operator: None,
             lock: None,
+            config: None,
         };
         if vault.config_path().exists() && !force {
             return Err(Error::vault(
@@ -287,7 +292,10 @@ impl Vault {
     }
 
     pub fn config(&self) -> Result<Config> {
-        Config::load(&self.config_path())
+        match &self.config {
+            Some(c) => Ok(c.clone()),
+            None => Config::load(&self.config_path()),
+        }
     }
 
     fn roster_dir(&self) -> PathBuf {
@@ -491,14 +499,23 @@ impl Vault {
     /// Append an entry to the hash-chained audit log.
     pub fn audit(&self, at: Time, action: &str, details: serde_json::Value) -> Result<()> {
         self.require_lock()?;
-        let path = self.root.join(AUDIT_FILE);
-        let log = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::io(path, e)),
-        };
+        let log = self.audit_log()?;
         let log = audit::append(&log, at, action, self.operator.as_deref(), details)?;
-        atomic::write(&path, log.as_bytes(), atomic::PUBLIC_MODE)
+        atomic::write(
+            &self.root.join(AUDIT_FILE),
+            log.as_bytes(),
+            atomic::PUBLIC_MODE,
+        )
+    }
+
+    /// The audit log's text (empty before the first entry).
+    pub fn audit_log(&self) -> Result<String> {
+        let path = self.root.join(AUDIT_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => Ok(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(Error::io(path, e)),
+        }
     }
 
     /// Read one of a key's files.
