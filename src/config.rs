@@ -312,16 +312,6 @@ impl Config {
         }
         Ok(())
     }
-
-    /// The user ID for a cycle.
-    pub fn user_id(&self, cycle: &crate::schedule::Cycle) -> String {
-        self.uid_template
-            .replace("{organisation}", &self.organisation)
-            .replace("{email}", &self.email)
-            .replace("{cycle}", &cycle.label())
-            .replace("{id}", &cycle.id)
-            .replace("{name}", cycle.name.as_deref().unwrap_or(&cycle.id))
-    }
 }
 
 /// 1-based line and column of a byte offset.

@@ -24,11 +24,13 @@ use sequoia_openpgp as openpgp;
 use crate::certinfo::{self, Known};
 use crate::clock::{self, Time};
 use crate::config::{Config, ScheduleSource};
-use crate::escrow::{self, Identities, Recipient};
+use crate::custody::escrow::{self, Bundle};
+use crate::custody::shares::{self, Share};
+use crate::custody::{age, Identities, Recipient};
 use crate::schedule::Schedule;
 use crate::vault::Vault;
 use crate::verify::{self, Keyring};
-use crate::{attest, audit, maintain, roster};
+use crate::{attest, audit, roster};
 
 /// "Now" for every target: the fixture keys are live, the roster cert too.
 pub const FUZZ_TIME: &str = "2026-11-26";
@@ -249,7 +251,7 @@ fn exercise_schedule(config: &Config) {
     };
     let at = at();
     for c in schedule.cycles() {
-        let _ = config.user_id(c);
+        let _ = crate::schedule::user_id(config, c);
         let _ = schedule.plan(c);
     }
     for spec in ["current", "next", "previous", "2027.1", "indri"] {
@@ -308,12 +310,12 @@ pub fn fuzz_schedule(data: &[u8]) {
 /// given with `--share`/`--identity`, identity files, and the recovered
 /// bundle.
 pub fn fuzz_escrow(data: &[u8]) {
-    let _ = escrow::stanzas(data);
-    let _ = escrow::check_recipients(data, recipients());
+    let _ = age::stanzas(data);
+    let _ = age::check_recipients(data, recipients());
     with_scratch(|s| {
         if let Ok(Some(plain)) = s.identities.try_open(data) {
             let _ = Cert::from_bytes(&plain[..]);
-            let _ = maintain::signatures(&plain);
+            let _ = escrow::signatures(&plain);
             open_share(&plain);
         }
         let path = s.path("identity-under-test");
@@ -322,14 +324,14 @@ pub fn fuzz_escrow(data: &[u8]) {
         let _ = ids.load(&path);
     });
     open_share(data);
-    let _ = escrow::Bundle::from_bytes(data);
+    let _ = Bundle::from_bytes(data);
 }
 
 fn open_share(data: &[u8]) {
-    if let Ok(share) = escrow::Share::parse(data) {
+    if let Ok(share) = Share::parse(data) {
         let fpr = share.fingerprint.clone();
-        let _ = escrow::combine(&fpr, std::slice::from_ref(&share));
-        let _ = escrow::combine(&fpr, &[share.clone(), share]);
+        let _ = shares::combine(&fpr, std::slice::from_ref(&share));
+        let _ = shares::combine(&fpr, &[share.clone(), share]);
     }
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
 use openpgp::cert::{CertBuilder, CertRevocationBuilder, CipherSuite};
+use openpgp::crypto::Signer;
 use openpgp::packet::Signature;
 use openpgp::types::{KeyFlags, ReasonForRevocation};
 use openpgp::Cert;
@@ -117,13 +118,28 @@ pub fn generate(spec: &KeySpec) -> Result<CycleKey> {
         );
     }
     let (cert, _unspecified_revocation) = builder.generate()?;
+    // The new primary signs its own revocations while it is only here, in
+    // memory; custody escrows all of it.
+    let mut signer = cert
+        .primary_key()
+        .key()
+        .clone()
+        .parts_into_secret()?
+        .into_keypair()?;
     let revocation = revoke(
+        &mut signer,
         &cert,
         ReasonForRevocation::KeyCompromised,
         HARD_REVOCATION_MESSAGE,
         spec.created,
     )?;
-    let ladder = ladder(&cert, spec.created, spec.expires, spec.ladder_interval_days)?;
+    let ladder = ladder(
+        &mut signer,
+        &cert,
+        spec.created,
+        spec.expires,
+        spec.ladder_interval_days,
+    )?;
     Ok(CycleKey {
         cert,
         revocation,
@@ -131,25 +147,30 @@ pub fn generate(spec: &KeySpec) -> Result<CycleKey> {
     })
 }
 
-/// A whole-key revocation made with the primary secret.
+/// A whole-key revocation made by the primary (`signer`).
 pub fn revoke(
+    signer: &mut dyn Signer,
     cert: &Cert,
     reason: ReasonForRevocation,
     message: &str,
     at: Time,
 ) -> Result<Signature> {
-    let mut signer = primary_signer(cert)?;
     Ok(CertRevocationBuilder::new()
         .set_signature_creation_time(clock::to_system(at))?
         .set_reason_for_revocation(reason, message.as_bytes())?
-        .build(&mut signer, cert, None)?)
+        .build(signer, cert, None)?)
 }
 
 /// Soft (retired) revocations dated every `interval_days` after `from`,
 /// the last one at or before `until`. When the master is lost, the latest
 /// rung not after now is published: signatures before it stay valid.
-pub fn ladder(cert: &Cert, from: Time, until: Time, interval_days: u32) -> Result<Vec<Signature>> {
-    let mut signer = primary_signer(cert)?;
+pub fn ladder(
+    signer: &mut dyn Signer,
+    cert: &Cert,
+    from: Time,
+    until: Time,
+    interval_days: u32,
+) -> Result<Vec<Signature>> {
     let step = chrono::Duration::days(interval_days.max(1).into());
     let mut rungs = Vec::new();
     let mut at = from + step;
@@ -162,27 +183,29 @@ pub fn ladder(cert: &Cert, from: Time, until: Time, interval_days: u32) -> Resul
             CertRevocationBuilder::new()
                 .set_signature_creation_time(clock::to_system(at))?
                 .set_reason_for_revocation(ReasonForRevocation::KeyRetired, message.as_bytes())?
-                .build(&mut signer, cert, None)?,
+                .build(signer, cert, None)?,
         );
         at += step;
     }
     Ok(rungs)
 }
 
-/// The primary key as a signer; fails on a public-only cert.
-pub fn primary_signer(cert: &Cert) -> Result<openpgp::crypto::KeyPair> {
-    let key = cert
+/// `at`, or one second after the newest self-signature if that is not
+/// earlier: two self-signatures with the same time leave it to chance which
+/// one a tool takes as current (gpg and sequoia can disagree).
+pub fn after_self_signatures(cert: &Cert, at: Time) -> std::time::SystemTime {
+    let t = clock::to_system(at);
+    let newest = cert
         .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .map_err(|_| {
-            Error::input(
-                "the primary secret key is not available",
-                "open the escrow with --identity",
-            )
-        })?;
-    Ok(key.into_keypair()?)
+        .self_signatures()
+        .chain(cert.userids().flat_map(|u| u.self_signatures()))
+        .chain(cert.keys().subkeys().flat_map(|k| k.self_signatures()))
+        .filter_map(|s| s.signature_creation_time())
+        .max();
+    match newest {
+        Some(n) if n >= t => n + std::time::Duration::from_secs(1),
+        _ => t,
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //!
 //! The library never prints, never prompts and never reads the clock: the
 //! binary decides what "now" is (`--time`) and how to talk to people.
+//! Secret keys are opened, turned into signers and stored back only in
+//! [`custody`].
 
 pub mod attest;
 pub mod audit;
@@ -9,20 +11,24 @@ pub mod ceremony;
 pub mod certinfo;
 pub mod clock;
 pub mod config;
+pub mod custody;
 pub mod error;
-pub mod escrow;
-pub mod fuzzing;
+pub mod generate;
 pub mod keygen;
-pub mod lifecycle;
 pub mod maintain;
 pub mod party;
 pub mod publish;
 pub mod roster;
 pub mod schedule;
+pub mod sign;
 pub mod status;
 pub mod subkey;
 pub mod vault;
+pub mod verify;
+
+/// Entry points for the fuzz targets; test scaffolding, built only with
+/// the `fuzzing` feature (the fuzz crate and the test suite enable it).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 
 pub use error::{Error, Result};
-pub mod sign;
-pub mod verify;

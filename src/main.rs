@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 mod cli;
 mod commands;
@@ -25,43 +25,7 @@ fn run(cli: Cli) -> commands::Outcome {
         verbose: cli.verbose,
         operator: cli.operator.clone(),
     };
-    match &cli.command {
-        Command::Init(a) => commands::init::run(&ctx, a),
-        Command::Cycles(a) => commands::cycles::run(&ctx, a),
-        Command::Roster(c) => commands::roster::run(&ctx, c),
-        Command::Generate(a) => commands::generate::run(&ctx, a),
-        Command::Ceremony(a) => commands::ceremony::run(&ctx, a),
-        Command::Status(a) => commands::status::run(&ctx, a),
-        Command::Inspect(a) => commands::inspect::run(&ctx, a),
-        Command::Export(c) => commands::export::run(&ctx, c),
-        Command::CrossSign(a) => commands::attest::cross_sign(&ctx, a),
-        Command::Certify(a) => commands::attest::certify(&ctx, a),
-        Command::Attestations(c) => commands::attest::attestations(&ctx, c),
-        Command::Publish(a) => commands::publish::run(&ctx, a),
-        Command::Party(c) => commands::party::run(&ctx, c),
-        Command::Extend(a) => commands::maintain::extend(&ctx, a),
-        Command::RotateSubkey(a) => commands::maintain::rotate(&ctx, a),
-        Command::Revoke(a) => commands::maintain::revoke(&ctx, a),
-        Command::Escrow(c) => commands::maintain::escrow(&ctx, c),
-        Command::Audit(c) => commands::maintain::audit(&ctx, c),
-        Command::Sign(a) => commands::sign::run(&ctx, a),
-        Command::Verify(a) => commands::verify::run(&ctx, a),
-        Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut cmd, "keycycle", &mut out);
-            ui::emit(&String::from_utf8_lossy(&out));
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
-                .map_err(anyhow::Error::from)?;
-            ui::emit(&String::from_utf8_lossy(&out));
-            Ok(ExitCode::SUCCESS)
-        }
-    }
+    commands::run(&ctx, &cli.command)
 }
 
 /// A command-line usage error as one error line and one hint line (clap's
@@ -83,8 +47,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
         .lines()
         .find_map(|l| l.strip_prefix("Usage: "))
         .unwrap_or("keycycle --help");
-    eprintln!("error: {first}");
-    eprintln!("hint: usage: {usage} (see --help for examples)");
+    ui::usage_error(first, usage);
     ExitCode::from(2)
 }
 
@@ -114,19 +77,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            let mut msg = format!("error: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                let s_text = s.to_string();
-                if !msg.contains(&s_text) {
-                    msg.push_str(&format!(": {s_text}"));
-                }
-                source = s.source();
-            }
-            eprintln!("{msg}");
-            if let Some(h) = e.hint() {
-                eprintln!("hint: {h}");
-            }
+            ui::report_error(&e);
             // Monitoring plugins read 3 as "unknown".
             ExitCode::from(if check { 3 } else { 1 })
         }

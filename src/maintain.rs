@@ -1,24 +1,22 @@
-//! Between ceremonies: extend expiry, rotate the signing subkey, revoke,
-//! and the escrow drill and re-wrap. Every change re-escrows the secret.
-
-use serde::Serialize;
+//! Between ceremonies: extend expiry, rotate the signing subkey, revoke.
+//! Each takes the key's certificate and a signer for its primary (from
+//! [`crate::custody`]) and returns the changed certificate; storing it
+//! back (and re-escrowing) is custody's job.
 
 use openpgp::cert::prelude::*;
 use openpgp::cert::SubkeyRevocationBuilder;
+use openpgp::crypto::Signer;
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::packet::Signature;
 use openpgp::policy::StandardPolicy;
 use openpgp::types::{KeyFlags, ReasonForRevocation, RevocationStatus, SignatureType};
-use openpgp::{Cert, Packet, PacketPile};
+use openpgp::{Cert, Packet};
 use sequoia_openpgp as openpgp;
 
-use crate::certinfo::{self, Revocation};
+use crate::certinfo;
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
-use crate::escrow::{self, Identities, Recipient};
 use crate::keygen;
-use crate::lifecycle;
-use crate::vault::{self, StoredKey, Vault};
 
 /// Parse a revocation reason name.
 pub fn reason(name: &str) -> Result<ReasonForRevocation> {
@@ -44,27 +42,9 @@ fn revoked(cert: &Cert, at: Time) -> bool {
     )
 }
 
-/// `at`, or one second after the newest self-signature if that is not
-/// earlier: two self-signatures with the same time leave it to chance which
-/// one a tool takes as current (gpg and sequoia can disagree).
-fn after_self_signatures(full: &Cert, at: Time) -> std::time::SystemTime {
-    let t = clock::to_system(at);
-    let newest = full
-        .primary_key()
-        .self_signatures()
-        .chain(full.userids().flat_map(|u| u.self_signatures()))
-        .chain(full.keys().subkeys().flat_map(|k| k.self_signatures()))
-        .filter_map(|s| s.signature_creation_time())
-        .max();
-    match newest {
-        Some(n) if n >= t => n + std::time::Duration::from_secs(1),
-        _ => t,
-    }
-}
-
 /// New binding signatures, dated `at`, giving the primary and every live
 /// subkey the expiry `until`.
-pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
+pub fn extend(full: &Cert, signer: &mut dyn Signer, until: Time, at: Time) -> Result<Cert> {
     if revoked(full, at) {
         return Err(Error::input(
             "the key is revoked",
@@ -89,7 +69,6 @@ pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
             ));
         }
     }
-    let mut signer = keygen::primary_signer(full)?;
     let primary = full.primary_key().key().clone();
     let validity = |created: std::time::SystemTime| -> Result<std::time::Duration> {
         clock::to_system(until)
@@ -102,7 +81,7 @@ pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
             })
     };
     let d = validity(primary.creation_time())?;
-    let t = after_self_signatures(full, at);
+    let t = keygen::after_self_signatures(full, at);
     let mut packets: Vec<Packet> = Vec::new();
     // The newest direct-key signature, if any, carries the expiry too.
     if let Some(direct) = full
@@ -113,14 +92,14 @@ pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
         let sig = SignatureBuilder::from(direct.clone())
             .set_signature_creation_time(t)?
             .set_key_validity_period(d)?
-            .sign_direct_key(&mut signer, primary.parts_as_public())?;
+            .sign_direct_key(signer, primary.parts_as_public())?;
         packets.push(sig.into());
     }
     for ua in vc.userids() {
         let sig = SignatureBuilder::from(ua.binding_signature().clone())
             .set_signature_creation_time(t)?
             .set_key_validity_period(d)?
-            .sign_userid_binding(&mut signer, primary.parts_as_public(), ua.userid())?;
+            .sign_userid_binding(signer, primary.parts_as_public(), ua.userid())?;
         packets.push(ua.userid().clone().into());
         packets.push(sig.into());
     }
@@ -129,16 +108,23 @@ pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
         let sig = SignatureBuilder::from(ka.binding_signature().clone())
             .set_signature_creation_time(t)?
             .set_key_validity_period(validity(key.creation_time())?)?
-            .sign_subkey_binding(&mut signer, primary.parts_as_public(), &key)?;
+            .sign_subkey_binding(signer, primary.parts_as_public(), &key)?;
         packets.push(Packet::from(key.parts_into_public()));
         packets.push(sig.into());
     }
     Ok(full.clone().insert_packets(packets)?.0)
 }
 
-/// Revoke the signing subkey(s) as superseded and bind a fresh signing
-/// subkey expiring with the primary.
-pub fn rotate_subkey(full: &Cert, message: &str, at: Time) -> Result<(Cert, String)> {
+/// Revoke the signing subkey(s) for `reason` and bind a fresh signing
+/// subkey expiring with the primary. The new subkey's secret is in the
+/// returned certificate.
+pub fn rotate_subkey(
+    full: &Cert,
+    mut signer: Box<dyn Signer + Send + Sync>,
+    reason: ReasonForRevocation,
+    message: &str,
+    at: Time,
+) -> Result<(Cert, String)> {
     if revoked(full, at) {
         return Err(Error::input("the key is revoked", "make a new key instead"));
     }
@@ -153,12 +139,11 @@ pub fn rotate_subkey(full: &Cert, message: &str, at: Time) -> Result<(Cert, Stri
         .revoked(false)
         .map(|k| k.key().clone())
         .collect();
-    let mut signer = keygen::primary_signer(full)?;
     let mut packets: Vec<Packet> = Vec::new();
     for k in &old {
         let rev = SubkeyRevocationBuilder::new()
             .set_signature_creation_time(t)?
-            .set_reason_for_revocation(ReasonForRevocation::KeySuperseded, message.as_bytes())?
+            .set_reason_for_revocation(reason, message.as_bytes())?
             .build(&mut signer, full, k, None)?;
         packets.push(Packet::from(k.clone().parts_into_public()));
         packets.push(rev.into());
@@ -194,13 +179,14 @@ pub fn rotate_subkey(full: &Cert, message: &str, at: Time) -> Result<(Cert, Stri
 /// A revocation with the master key: the whole key, or one subkey.
 pub fn revoke_with_master(
     full: &Cert,
+    signer: &mut dyn Signer,
     reason: ReasonForRevocation,
     message: &str,
     subkey: Option<&str>,
     at: Time,
 ) -> Result<Signature> {
     match subkey {
-        None => keygen::revoke(full, reason, message, at),
+        None => keygen::revoke(signer, full, reason, message, at),
         Some(fpr) => {
             let want = fpr
                 .trim()
@@ -217,199 +203,10 @@ pub fn revoke_with_master(
                         "give the subkey's fingerprint (keycycle status KEY lists them)",
                     )
                 })?;
-            let mut signer = keygen::primary_signer(full)?;
             Ok(SubkeyRevocationBuilder::new()
                 .set_signature_creation_time(clock::to_system(at))?
                 .set_reason_for_revocation(reason, message.as_bytes())?
-                .build(&mut signer, full, key.key(), None)?)
+                .build(signer, full, key.key(), None)?)
         }
     }
-}
-
-/// The signatures in an escrowed revocation file.
-pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>> {
-    let pile = PacketPile::from_bytes(bytes).map_err(|e| {
-        Error::vault(
-            format!("not a revocation certificate: {e}"),
-            "restore it from git",
-        )
-    })?;
-    Ok(pile
-        .into_children()
-        .filter_map(|p| match p {
-            Packet::Signature(s) => Some(s),
-            _ => None,
-        })
-        .collect())
-}
-
-use openpgp::parse::Parse;
-
-/// Re-escrow the secret (and the ladder, remade until the current expiry)
-/// for `recipients` in the configured escrow mode; write the public cert
-/// and state. Secret files first.
-#[allow(clippy::too_many_arguments)]
-pub fn store(
-    vault: &Vault,
-    key: &StoredKey,
-    full: &Cert,
-    recipients: &[Recipient],
-    ladder_from: Time,
-    interval_days: u32,
-    ids: &Identities,
-) -> Result<()> {
-    let p = StandardPolicy::new();
-    let expiry = full
-        .with_policy(&p, after_self_signatures(full, ladder_from))
-        .ok()
-        .and_then(|vc| vc.primary_key().key_expiration_time())
-        .map(clock::from_system)
-        .unwrap_or(key.state.expires);
-    let old = lifecycle::open_bundle(vault, key, ids)?;
-    // The whole ladder again, from the key's creation: the rungs already
-    // dated in the past must stay available (a master lost tomorrow needs
-    // the newest rung not after tomorrow), and new ones cover the expiry.
-    let ladder = keygen::ladder(full, key.state.created, expiry, interval_days)?;
-    let bundle = escrow::Bundle {
-        tsk: lifecycle::armored_tsk(full)?,
-        // The hard revocation certificate does not change.
-        revocation: old.revocation,
-        ladder: lifecycle::armor_signatures(&ladder, lifecycle::LADDER_COMMENT)?,
-    };
-    let names = lifecycle::holder_names(vault, recipients)?;
-    let threshold = vault.config()?.escrow.threshold;
-    let files = lifecycle::escrow_files(
-        &key.state.fingerprint,
-        &bundle,
-        recipients,
-        &names,
-        threshold,
-    )?;
-    let mut change = lifecycle::escrow_change(key, files);
-    change
-        .files
-        .extend(crate::vault::KeyChange::cert(full)?.files);
-    let mut state = key.state.clone();
-    state.expires = expiry;
-    state.escrow_recipients = recipients.iter().map(ToString::to_string).collect();
-    vault.update_key(key, change.with_state(&state))
-}
-
-/// What the escrow drill found.
-#[derive(Debug, Clone, Serialize)]
-pub struct Drill {
-    pub fingerprint: String,
-    pub secret_matches: bool,
-    pub revocation: Revocation,
-    pub ladder_rungs: usize,
-    /// Threshold escrow: the shares this identity opened.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub share: Option<String>,
-}
-
-/// Open the escrow with `ids` and check it against the cert; change nothing.
-pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> {
-    let shares_dir = key.dir.join(vault::SHARES_DIR);
-    if shares_dir.is_dir() {
-        return drill_shares(key, &shares_dir, ids);
-    }
-    let full = crate::subkey::open_escrow(vault, key, ids)?;
-    let primary = full.primary_key().key();
-    let secret_matches = primary.has_unencrypted_secret() && keygen::primary_signer(&full).is_ok();
-    if !secret_matches {
-        return Err(Error::vault(
-            "the escrowed primary secret is missing or unusable",
-            "restore primary.age from git and re-run",
-        ));
-    }
-    // Sign and verify with the escrowed secret: it is the cert's key.
-    let mut signer = keygen::primary_signer(&full)?;
-    let probe = SignatureBuilder::new(SignatureType::Binary)
-        .sign_message(&mut signer, b"keycycle escrow drill")?;
-    probe
-        .verify_message(key.cert.primary_key().key(), b"keycycle escrow drill")
-        .map_err(|_| {
-            Error::vault(
-                "the escrowed secret does not match the public cert",
-                "the vault is inconsistent: compare with git history",
-            )
-        })?;
-    let bundle = lifecycle::open_bundle(vault, key, ids)?;
-    let revs = signatures(&bundle.revocation)?;
-    let rev = revs
-        .first()
-        .ok_or_else(|| Error::vault("revocation.age holds no signature", "restore it from git"))?;
-    rev.verify_primary_key_revocation(key.cert.primary_key().key(), key.cert.primary_key().key())
-        .map_err(|_| {
-            Error::vault(
-                "the escrowed revocation certificate is not valid for this key",
-                "restore revocation.age from git",
-            )
-        })?;
-    let ladder = signatures(&bundle.ladder)?;
-    for r in &ladder {
-        r.verify_primary_key_revocation(key.cert.primary_key().key(), key.cert.primary_key().key())
-            .map_err(|_| {
-                Error::vault(
-                    "a rung of the soft-revocation ladder is not valid for this key",
-                    "restore revocation-retired.age from git",
-                )
-            })?;
-    }
-    Ok(Drill {
-        fingerprint: key.state.fingerprint.clone(),
-        secret_matches,
-        revocation: Revocation::from_sig(rev),
-        ladder_rungs: ladder.len(),
-        share: None,
-    })
-}
-
-/// The drill for threshold escrow: open only your own share(s) and check
-/// their envelopes; nothing is reconstructed.
-fn drill_shares(key: &StoredKey, dir: &std::path::Path, ids: &Identities) -> Result<Drill> {
-    let mut mine = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        let sealed = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-        if let Some(plain) = ids.try_open(&sealed)? {
-            let s = escrow::Share::parse(&plain)?;
-            if s.fingerprint != key.state.fingerprint
-                || s.threshold < 2
-                || s.threshold > s.shares
-                || s.data.first() != Some(&s.index)
-            {
-                return Err(Error::vault(
-                    format!("{}: the share does not belong to this key", p.display()),
-                    "restore the share from git",
-                ));
-            }
-            mine.push(format!(
-                "share {} of {} (threshold {}) held by {}",
-                s.index, s.shares, s.threshold, s.holder
-            ));
-        }
-    }
-    if mine.is_empty() {
-        return Err(Error::input(
-            "none of the given identities opens a share of this key",
-            "pass the --identity of a root the key was escrowed to",
-        ));
-    }
-    Ok(Drill {
-        fingerprint: key.state.fingerprint.clone(),
-        secret_matches: false,
-        revocation: Revocation {
-            reason: "not reconstructed (threshold escrow)".into(),
-            hard: true,
-            message: String::new(),
-            time: None,
-        },
-        ladder_rungs: 0,
-        share: Some(mine.join("; ")),
-    })
 }

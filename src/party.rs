@@ -16,7 +16,17 @@ pub fn sheet(certs: &[Cert], at: Time, markdown: bool) -> String {
         let n = i + 1;
         let algo = certinfo::algorithm(c.primary_key().key());
         let created = clock::day(clock::from_system(c.primary_key().key().creation_time()));
-        let uids: Vec<String> = c.userids().map(|u| u.userid().to_string()).collect();
+        let uids: Vec<String> = c
+            .userids()
+            .map(|u| {
+                let t = certinfo::uid_text(u.userid());
+                if markdown {
+                    t.replace('|', "\\|")
+                } else {
+                    t
+                }
+            })
+            .collect();
         let fpr = certinfo::grouped(&c.fingerprint());
         if markdown {
             list.push_str(&format!(

@@ -13,7 +13,9 @@ use openpgp::{Cert, KeyHandle};
 use sequoia_net::{HttpClient, KeyServer};
 use sequoia_openpgp as openpgp;
 
+use crate::clock::Time;
 use crate::error::{Error, Result};
+use crate::vault::{PublishRecord, StoredKey, Vault};
 
 /// An HTTP client for HKP with timeouts, that treats "Add failed" bodies
 /// as the failures they are and bodies that are not OpenPGP as errors.
@@ -481,4 +483,64 @@ pub fn wkd(dir: &Path, cert: &Cert) -> Result<Vec<String>> {
             .map_err(|e| anyhow::anyhow!("WKD for {d}: {e}"))?;
     }
     Ok(domains)
+}
+
+/// What [`publish_key`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    pub servers: Vec<ServerReport>,
+    /// The domains written, with a WKD directory.
+    pub wkd: Option<Vec<String>>,
+}
+
+impl Published {
+    /// The servers that failed.
+    pub fn failed(&self) -> Vec<&ServerReport> {
+        self.servers.iter().filter(|r| !r.ok).collect()
+    }
+}
+
+/// Publish a vault key to `servers` (all at once) and to a WKD under
+/// `wkd_dir`, and record every success in the key's state and the audit
+/// log.
+pub fn publish_key(
+    vault: &Vault,
+    key: &StoredKey,
+    servers: &[String],
+    wkd_dir: Option<&Path>,
+    s: &Settings,
+    at: Time,
+) -> Result<Published> {
+    let reports = publish_all(servers, &key.cert, s);
+    let domains = wkd_dir.map(|d| wkd(d, &key.cert)).transpose()?;
+    let mut state = key.state.clone();
+    let ok: Vec<&String> = reports.iter().filter(|r| r.ok).map(|r| &r.server).collect();
+    for server in &ok {
+        state.publish.push(PublishRecord {
+            time: at,
+            target: server.to_string(),
+        });
+    }
+    if let (Some(dir), Some(_)) = (wkd_dir, &domains) {
+        state.publish.push(PublishRecord {
+            time: at,
+            target: format!("wkd:{}", dir.display()),
+        });
+    }
+    if state.publish.len() != key.state.publish.len() {
+        vault.save_state(key, &state)?;
+        vault.audit(
+            at,
+            "publish",
+            serde_json::json!({
+                "fingerprint": key.state.fingerprint,
+                "servers": ok,
+                "wkd": wkd_dir.map(|d| d.display().to_string()),
+            }),
+        )?;
+    }
+    Ok(Published {
+        servers: reports,
+        wkd: domains,
+    })
 }

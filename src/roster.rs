@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::custody::Recipient;
 use crate::error::{Error, Result};
-use crate::escrow::Recipient;
 
 /// One root.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -374,6 +374,17 @@ impl Schedule {
 }
 
 /// Cycle names in user IDs: `(2026.2/Hibiscus Cycle)`, `(Epoxy Cycle)`,
+/// The user ID of `cycle`'s key, from the configured template.
+pub fn user_id(config: &Config, cycle: &Cycle) -> String {
+    config
+        .uid_template
+        .replace("{organisation}", &config.organisation)
+        .replace("{email}", &config.email)
+        .replace("{cycle}", &cycle.label())
+        .replace("{id}", &cycle.id)
+        .replace("{name}", cycle.name.as_deref().unwrap_or(&cycle.id))
+}
+
 /// `(Newton Cycle)`. Returns (release id, name).
 pub fn cycle_from_uid(uid: &str) -> Option<(Option<String>, String)> {
     let re = regex::Regex::new(r"\((?:(\d{4}\.\d+)/)?([A-Za-z]+) [Cc]ycle\)").ok()?;

@@ -9,7 +9,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use openpgp::cert::prelude::*;
-use openpgp::crypto::{KeyPair, Password};
+use openpgp::crypto::{KeyPair, Password, S2K};
+use openpgp::packet::key::SecretKeyMaterial;
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::packet::{key, Key};
 use openpgp::policy::StandardPolicy;
@@ -118,7 +119,7 @@ pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result
             continue;
         }
         let secret = ka.key().clone().parts_into_secret()?;
-        if crate::subkey::is_stub(secret.secret()) {
+        if is_stub(secret.secret()) {
             reasons.push(format!(
                 "the secret of {fpr} is not in this file (gnu-dummy stub)"
             ));
@@ -371,4 +372,12 @@ pub fn read_key_file(path: &Path) -> Result<Cert> {
         ));
     }
     Ok(certs.remove(0))
+}
+
+/// Whether a secret is GnuPG's gnu-dummy stub (S2K 101): no secret at all.
+pub fn is_stub(secret: &SecretKeyMaterial) -> bool {
+    match secret {
+        SecretKeyMaterial::Encrypted(e) => matches!(e.s2k(), S2K::Private { tag: 101, .. }),
+        SecretKeyMaterial::Unencrypted(_) => false,
+    }
 }

@@ -6,11 +6,13 @@ use serde::Serialize;
 use openpgp::cert::amalgamation::ValidAmalgamation;
 use openpgp::policy::StandardPolicy;
 use openpgp::types::RevocationStatus;
+use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
 use crate::certinfo::{self, Revocation};
 use crate::clock::{self, Time};
 use crate::error::Result;
+use crate::roster::Roster;
 use crate::schedule::Schedule;
 use crate::vault::{StoredKey, Vault};
 
@@ -108,12 +110,8 @@ pub fn key_status(
     at: Time,
 ) -> Result<KeyStatus> {
     let policy = StandardPolicy::new();
-    let t = clock::to_system(at);
-    let warn_days = i64::from(schedule.policy().warn_days);
     let cert = &key.cert;
-    let mut findings = Vec::new();
-
-    let vc = cert.with_policy(&policy, t);
+    let vc = cert.with_policy(&policy, clock::to_system(at));
     let revocation = match vc.as_ref().map(|vc| vc.revocation_status()) {
         Ok(RevocationStatus::Revoked(sigs)) => sigs.first().map(|s| Revocation::from_sig(s)),
         _ => None,
@@ -125,7 +123,6 @@ pub fn key_status(
         .map(clock::from_system)
         .unwrap_or(key.state.expires);
     let days_left = clock::days_between(at, expires);
-
     let subkeys: Vec<SubkeyStatus> = match &vc {
         Ok(vc) => vc
             .keys()
@@ -140,8 +137,62 @@ pub fn key_status(
             .collect(),
         Err(_) => Vec::new(),
     };
+    let warn_days = i64::from(schedule.policy().warn_days);
+    let mut findings = validity(key, revocation.as_ref(), days_left, &subkeys, warn_days, at);
+    let roster = vault.roster()?;
+    if revocation.is_none() && days_left >= 0 {
+        findings.extend(escrow_against_roster(key, &roster));
+    }
+    let attestations = attestations(vault, &roster, cert)?;
+    if attestations.of > 0 && !attestations.majority {
+        findings.push(finding(
+            Level::Warning,
+            format!(
+                "attestations {} of {}: majority not reached",
+                attestations.by.len(),
+                attestations.of
+            ),
+        ));
+    }
+    // Cross-signature by the previous cycle's key.
+    let cycle = schedule.cycles().iter().find(|c| c.id == key.state.cycle);
+    let previous = cycle
+        .and_then(|c| schedule.predecessor(c))
+        .and_then(|p| all.iter().rev().find(|k| k.state.cycle == p.id));
+    let cross_signed = previous.map(|prev| certified_by(cert, &prev.cert));
+    let level = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
+    Ok(KeyStatus {
+        cycle: key.state.cycle.clone(),
+        cycle_label: cycle
+            .map(|c| c.label())
+            .unwrap_or_else(|| key.state.cycle.clone()),
+        fingerprint: key.state.fingerprint.clone(),
+        fingerprint_grouped: certinfo::grouped(&cert.fingerprint()),
+        created: key.state.created,
+        expires,
+        days_left,
+        subkeys,
+        revocation,
+        attestations,
+        cross_signed,
+        escrow_recipients: key.state.escrow_recipients.clone(),
+        last_publish: key.state.publish.iter().map(|p| p.time).max(),
+        level,
+        findings,
+    })
+}
 
-    if let Some(r) = &revocation {
+/// Revoked, expired or about to, no usable signing subkey.
+fn validity(
+    key: &StoredKey,
+    revocation: Option<&Revocation>,
+    days_left: i64,
+    subkeys: &[SubkeyStatus],
+    warn_days: i64,
+    at: Time,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if let Some(r) = revocation {
         findings.push(finding(Level::Critical, format!("revoked ({})", r.reason)));
     }
     if key.state.created > at {
@@ -166,36 +217,46 @@ pub fn key_status(
     if !signing_ok && key.state.created <= at {
         findings.push(finding(Level::Critical, "no valid signing subkey"));
     }
+    findings
+}
 
-    // Attestations by roots with a cert on the roster.
-    let roster = vault.roster()?;
+/// The escrow should match the roster: a root who joined cannot open it,
+/// one who left still can.
+fn escrow_against_roster(key: &StoredKey, roster: &Roster) -> Option<Finding> {
+    let on_roster: Vec<String> = roster
+        .recipients()
+        .map(|rs| rs.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    let joined = on_roster
+        .iter()
+        .filter(|r| !key.state.escrow_recipients.contains(r))
+        .count();
+    let left = key
+        .state
+        .escrow_recipients
+        .iter()
+        .filter(|r| !on_roster.contains(r))
+        .count();
+    (joined + left > 0).then(|| {
+        finding(
+            Level::Warning,
+            format!(
+                "escrow does not match the roster ({joined} on the roster cannot open it, {left} not on the roster can): run keycycle escrow rewrap"
+            ),
+        )
+    })
+}
 
-    // The escrow should match the roster: a root who joined cannot open
-    // it, one who left still can.
-    if revocation.is_none() && days_left >= 0 {
-        let on_roster: Vec<String> = roster
-            .recipients()
-            .map(|rs| rs.iter().map(ToString::to_string).collect())
-            .unwrap_or_default();
-        let joined = on_roster
-            .iter()
-            .filter(|r| !key.state.escrow_recipients.contains(r))
-            .count();
-        let left = key
-            .state
-            .escrow_recipients
-            .iter()
-            .filter(|r| !on_roster.contains(r))
-            .count();
-        if joined + left > 0 {
-            findings.push(finding(
-                Level::Warning,
-                format!(
-                    "escrow does not match the roster ({joined} on the roster cannot open it, {left} not on the roster can): run keycycle escrow rewrap"
-                ),
-            ));
-        }
-    }
+/// Whether `issuer` certified a user ID of `cert` (verified).
+fn certified_by(cert: &Cert, issuer: &Cert) -> bool {
+    cert.userids().any(|ua| {
+        ua.certifications()
+            .any(|sig| certinfo::certification_verifies(sig, issuer, cert, ua.userid()))
+    })
+}
+
+/// Attestations by the roots with a cert on the roster.
+fn attestations(vault: &Vault, roster: &Roster, cert: &Cert) -> Result<Attestations> {
     let mut by = Vec::new();
     let mut missing = Vec::new();
     let mut of = 0;
@@ -205,60 +266,17 @@ pub fn key_status(
             continue;
         };
         of += 1;
-        let ok = cert.userids().any(|ua| {
-            ua.certifications()
-                .any(|sig| certinfo::certification_verifies(sig, &root, cert, ua.userid()))
-        });
-        if ok {
+        if certified_by(cert, &root) {
             by.push(m.name.clone());
         } else {
             missing.push(m.name.clone());
         }
     }
-    let majority = of > 0 && by.len() * 2 > of;
-    if of > 0 && !majority {
-        findings.push(finding(
-            Level::Warning,
-            format!("attestations {} of {of}: majority not reached", by.len()),
-        ));
-    }
-
-    // Cross-signature by the previous cycle's key.
-    let cycle = schedule.cycles().iter().find(|c| c.id == key.state.cycle);
-    let previous = cycle
-        .and_then(|c| schedule.predecessor(c))
-        .and_then(|p| all.iter().rev().find(|k| k.state.cycle == p.id));
-    let cross_signed = previous.map(|prev| {
-        cert.userids().any(|ua| {
-            ua.certifications()
-                .any(|sig| certinfo::certification_verifies(sig, &prev.cert, cert, ua.userid()))
-        })
-    });
-
-    let level = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
-    Ok(KeyStatus {
-        cycle: key.state.cycle.clone(),
-        cycle_label: cycle
-            .map(|c| c.label())
-            .unwrap_or_else(|| key.state.cycle.clone()),
-        fingerprint: key.state.fingerprint.clone(),
-        fingerprint_grouped: certinfo::grouped(&cert.fingerprint()),
-        created: key.state.created,
-        expires,
-        days_left,
-        subkeys,
-        revocation,
-        attestations: Attestations {
-            by,
-            missing,
-            of,
-            majority,
-        },
-        cross_signed,
-        escrow_recipients: key.state.escrow_recipients.clone(),
-        last_publish: key.state.publish.iter().map(|p| p.time).max(),
-        level,
-        findings,
+    Ok(Attestations {
+        majority: of > 0 && by.len() * 2 > of,
+        by,
+        missing,
+        of,
     })
 }
 

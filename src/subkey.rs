@@ -6,8 +6,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use openpgp::cert::prelude::*;
-use openpgp::crypto::{Password, S2K};
-use openpgp::packet::key::SecretKeyMaterial;
+use openpgp::crypto::Password;
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::Serialize as _;
 use openpgp::types::RevocationStatus;
@@ -15,10 +14,10 @@ use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
 use crate::clock::{self, Time};
-use crate::error::{Error, Result};
-use crate::escrow::{self, Identities, Recipient};
+use crate::custody::age::{self, Recipient};
+use crate::error::{Error, IoContext, Result};
 use crate::sign;
-use crate::vault::{StoredKey, Vault};
+use crate::vault::atomic;
 use crate::verify::{self, Keyring};
 
 /// How the exported subkey is protected.
@@ -29,6 +28,17 @@ pub enum Protection {
     Passphrase(Password),
     /// The whole output is age-encrypted to these recipients.
     Age(Vec<Recipient>),
+}
+
+impl Protection {
+    /// Its name in reports and the audit log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Protection::None => "none",
+            Protection::Passphrase(_) => "passphrase",
+            Protection::Age(_) => "age",
+        }
+    }
 }
 
 /// Output format.
@@ -47,25 +57,6 @@ pub struct Lint {
     #[serde(with = "clock::serde_iso_opt")]
     pub expires: Option<Time>,
     pub test_signature: String,
-}
-
-/// Open the escrowed primary secret of `key`, merged with the vault's
-/// public cert (attestations, later bindings).
-pub fn open_escrow(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Cert> {
-    let bundle = crate::lifecycle::open_bundle(vault, key, ids)?;
-    let secret = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&bundle.tsk[..])?;
-    if secret.fingerprint() != key.cert.fingerprint() {
-        return Err(Error::vault(
-            format!(
-                "{}: the escrowed key {} is not the key {}",
-                key.dir.display(),
-                secret.fingerprint(),
-                key.cert.fingerprint()
-            ),
-            "the vault was mixed up or tampered with: compare its git history",
-        ));
-    }
-    Ok(key.cert.clone().merge_public_and_secret(secret)?)
 }
 
 /// The armored transferable secret key holding only the signing subkey's
@@ -109,14 +100,6 @@ pub fn signing_subkey_tsk(
     Ok((out, fpr.to_hex()))
 }
 
-/// Whether a secret is GnuPG's gnu-dummy stub (S2K 101): no secret at all.
-pub fn is_stub(secret: &SecretKeyMaterial) -> bool {
-    match secret {
-        SecretKeyMaterial::Encrypted(e) => matches!(e.s2k(), S2K::Private { tag: 101, .. }),
-        SecretKeyMaterial::Unencrypted(_) => false,
-    }
-}
-
 /// Check what is handed to the signing node: no primary secret, exactly
 /// one signing-capable secret subkey, alive at `at`, and a test signature
 /// that verifies against the public cert.
@@ -135,7 +118,7 @@ pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> 
     let primary = cert.primary_key().key();
     let primary_secret = match primary.optional_secret() {
         None => "absent".to_string(),
-        Some(s) if is_stub(s) => "gnu-dummy stub".to_string(),
+        Some(s) if sign::is_stub(s) => "gnu-dummy stub".to_string(),
         Some(_) => return Err(fail("the primary secret key is in it".into())),
     };
     let policy = StandardPolicy::new();
@@ -147,7 +130,7 @@ pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> 
         let Some(secret) = ka.key().optional_secret() else {
             continue;
         };
-        if is_stub(secret) {
+        if sign::is_stub(secret) {
             continue;
         }
         if !ka.for_signing() {
@@ -242,14 +225,14 @@ pub fn render(
         Format::Hiera(k) => hiera(&tsk, k, &crate::certinfo::label(full))?,
     };
     let out = match protection {
-        Protection::Age(r) => Zeroizing::new(escrow::seal(r, &body)?),
+        Protection::Age(r) => Zeroizing::new(age::seal(r, &body)?),
         _ => body,
     };
     Ok((out, lint))
 }
 
 /// Re-lint what was written (`after writing, lint what it wrote`).
-pub fn relint(
+fn relint(
     written: &[u8],
     intended: &[u8],
     full: &Cert,
@@ -275,4 +258,27 @@ pub fn relint(
         _ => None,
     };
     lint(&tsk, &full.fingerprint().to_hex(), at, password).map(|_| ())
+}
+
+/// Write the export to `path` (mode 0600, atomically; an existing file only
+/// with `overwrite`), read it back and lint it again: a file that fails is
+/// removed.
+pub fn write(
+    path: &std::path::Path,
+    full: &Cert,
+    at: Time,
+    format: &Format,
+    protection: &Protection,
+    overwrite: bool,
+) -> Result<Lint> {
+    let (bytes, lint) = render(full, at, format, protection)?;
+    atomic::write_new(path, &bytes, overwrite, atomic::SECRET_MODE)?;
+    let checked = std::fs::read(path)
+        .with_path(path)
+        .and_then(|written| relint(&written, &bytes, full, at, format, protection));
+    if let Err(e) = checked {
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(lint)
 }

@@ -1,9 +1,11 @@
 use clap::Args;
 use std::path::PathBuf;
 
+use super::{IdentityArgs, KeyserverArgs};
+
 #[derive(Debug, Args)]
 pub struct CeremonyArgs {
-    /// The cycle (interactive default: next)
+    /// The cycle (interactive default: the current cycle if it has no key yet, else the next)
     #[arg(long)]
     pub cycle: Option<String>,
     /// The roster shown is correct and the roots are present
@@ -12,12 +14,10 @@ pub struct CeremonyArgs {
     /// The fingerprint has been read aloud to the roots
     #[arg(long)]
     pub fingerprint_read: bool,
-    /// Escrow identity of a root present (drill, cross-sign, subkey export; repeatable)
-    #[arg(long, value_name = "FILE")]
-    pub identity: Vec<PathBuf>,
-    /// Keyserver to publish to (repeatable; default: keycycle.toml's)
-    #[arg(long, value_name = "URL")]
-    pub keyserver: Vec<String>,
+    #[command(flatten)]
+    pub ids: IdentityArgs,
+    #[command(flatten)]
+    pub servers: KeyserverArgs,
     /// Do not publish now (the step stays open)
     #[arg(long, conflicts_with = "keyserver")]
     pub no_publish: bool,
@@ -30,7 +30,4 @@ pub struct CeremonyArgs {
     /// Where to write the public exports (default: VAULT/exports)
     #[arg(long, value_name = "DIR")]
     pub exports: Option<PathBuf>,
-    /// Seconds before a keyserver request gives up
-    #[arg(long, default_value = "20", value_name = "SECS")]
-    pub timeout: u64,
 }

@@ -1,5 +1,6 @@
 use clap::{Args, Subcommand, ValueEnum};
-use std::path::PathBuf;
+
+use super::{IdentityArgs, KeyArg, OutputArgs, PassphraseArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
@@ -23,28 +24,22 @@ pub enum SubkeyFormat {
 
 #[derive(Debug, Args)]
 pub struct ExportSubkeyArgs {
-    /// Fingerprint, key id or cycle; omitted: the current cycle's key
-    pub key: Option<String>,
+    #[command(flatten)]
+    pub key: KeyArg,
     #[arg(long, value_enum, default_value = "armor")]
     pub format: SubkeyFormat,
     /// The YAML key for --format hiera
     #[arg(long, default_value = "releases_signing_key", value_name = "NAME")]
     pub hiera_key: String,
-    /// Identity that opens the escrow (age identity or SSH private key; repeatable)
-    #[arg(long, value_name = "FILE")]
-    pub identity: Vec<PathBuf>,
-    /// Protect the subkey with the passphrase in this file
-    #[arg(long, value_name = "FILE", conflicts_with = "age_recipient")]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub ids: IdentityArgs,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
     /// age-encrypt the output to this recipient (age1…, ssh-…, @FILE; repeatable)
-    #[arg(long, value_name = "RECIPIENT")]
+    #[arg(long, value_name = "RECIPIENT", conflicts_with = "passphrase_file")]
     pub age_recipient: Vec<String>,
-    /// Write here (mode 0600) instead of standard output
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Replace an existing output file
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -57,14 +52,10 @@ pub enum PublicFormat {
 
 #[derive(Debug, Args)]
 pub struct ExportPublicArgs {
-    /// Fingerprint, key id or cycle; omitted: the current cycle's key
-    pub key: Option<String>,
+    #[command(flatten)]
+    pub key: KeyArg,
     #[arg(long, value_enum, default_value = "armor")]
     pub format: PublicFormat,
-    /// Write here instead of standard output
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Replace an existing output file
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }

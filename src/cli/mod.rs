@@ -1,24 +1,56 @@
 //! Command-line definitions (clap derive) only; the work is in
 //! `commands/`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-mod attest;
+mod args;
+mod attestations;
+mod audit;
 mod ceremony;
+mod certify;
+mod completions;
+mod cross_sign;
+mod cycles;
+mod escrow;
 mod export;
+mod extend;
 mod generate;
-mod maintain;
+mod init;
+mod inspect;
+mod man;
+mod party;
+mod publish;
+mod revoke;
 mod roster;
+mod rotate_subkey;
 mod sign;
+mod status;
+mod verify;
 
-pub use attest::*;
+pub use args::*;
+pub use attestations::*;
+pub use audit::*;
 pub use ceremony::*;
+pub use certify::*;
+pub use completions::*;
+pub use cross_sign::*;
+pub use cycles::*;
+pub use escrow::*;
 pub use export::*;
+pub use extend::*;
 pub use generate::*;
-pub use maintain::*;
+pub use init::*;
+pub use inspect::*;
+pub use man::*;
+pub use party::*;
+pub use publish::*;
+pub use revoke::*;
 pub use roster::*;
+pub use rotate_subkey::*;
 pub use sign::*;
+pub use status::*;
+pub use verify::*;
 
 /// Manage per-cycle OpenPGP release-signing keys: generate, escrow, inspect
 #[derive(Debug, Parser)]
@@ -154,51 +186,9 @@ pub enum Command {
     /// Print shell completions
     ///
     /// Example: keycycle completions bash > /etc/bash_completion.d/keycycle
-    Completions {
-        /// bash, zsh, fish, elvish or powershell
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
     /// Print the man page
     ///
     /// Example: keycycle man | man -l -
-    Man,
-}
-
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// Replace an existing keycycle.toml
-    #[arg(long)]
-    pub force: bool,
-    /// Print the default configuration instead of writing it
-    #[arg(long)]
-    pub print: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct CyclesArgs {
-    /// Show every cycle, not only the recent and upcoming ones
-    #[arg(long)]
-    pub all: bool,
-    /// Read this openstack/releases series_status.yaml instead of the configured schedule
-    #[arg(long, value_name = "FILE")]
-    pub series_status: Option<PathBuf>,
-    /// Schedule files (NAME.yaml) to go with --series-status
-    #[arg(long, value_name = "DIR", requires = "series_status")]
-    pub schedules: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// Fingerprint, key id or cycle; omitted: every key
-    pub key: Option<String>,
-    /// Monitoring mode: exit 0 ok, 1 warning, 2 critical (3 when it cannot tell)
-    #[arg(long)]
-    pub check: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct InspectArgs {
-    /// Certificate files (armored or binary; openstack/releases .txt files too)
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    Man(ManArgs),
 }

@@ -1,23 +1,23 @@
 use clap::Args;
 use std::path::PathBuf;
 
+use super::{IdentityArgs, PassphraseArgs};
+
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// Files to sign (FILE.asc is written next to each)
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// The exported signing subkey (`keycycle export signing-subkey`)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "identity")]
     pub key: Option<PathBuf>,
     /// Without --key: sign with this vault key (default: the current cycle's), opened with --identity
     #[arg(long = "with", value_name = "KEY", conflicts_with = "key")]
     pub with_key: Option<String>,
-    /// Identity that opens the vault's escrow (age identity or SSH private key; repeatable)
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
-    pub identity: Vec<PathBuf>,
-    /// File holding the subkey's passphrase, if it has one
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub ids: IdentityArgs,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
     /// Write the signature here (one input file only)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -27,20 +27,4 @@ pub struct SignArgs {
     /// Sign every file under the given directories
     #[arg(short, long)]
     pub recursive: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// Files to check against FILE.asc (or --signature)
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// Certificates to trust: a cycle key, a keyring, or a folder of keys (repeatable); default: the vault's keys
-    #[arg(long, value_name = "FILE")]
-    pub cert: Vec<PathBuf>,
-    /// The detached signature (one input file only)
-    #[arg(long, value_name = "FILE")]
-    pub signature: Option<PathBuf>,
-    /// Judge algorithms as of this date (for old keys with SHA-1 self-signatures); SHA-1 data signatures stay rejected
-    #[arg(long, value_name = "DATE")]
-    pub policy_as_of: Option<String>,
 }

@@ -8,7 +8,7 @@ use crate::cli::CyclesArgs;
 use crate::ui;
 
 /// The configuration of the vault if there is one, else the defaults.
-pub fn config_or_default(ctx: &Ctx) -> keycycle::Result<Config> {
+fn config_or_default(ctx: &Ctx) -> keycycle::Result<Config> {
     // A vault whose keycycle.toml does not load is an error, not a reason
     // to plan with the defaults.
     if ctx.vault.join(keycycle::config::CONFIG_FILE).is_file() {

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use keycycle::escrow::Recipient;
-use keycycle::lifecycle::{self, GenerateRequest};
+use keycycle::custody::{escrow, Recipient};
+use keycycle::generate::{self, GenerateRequest};
 use keycycle::schedule::Schedule;
 
 use super::{Ctx, Outcome};
@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
             )?
         }
     };
-    let report = lifecycle::generate(
+    let report = generate::generate(
         &vault,
         &GenerateRequest {
             cycle,
@@ -51,7 +51,7 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
     if ctx.json {
         ui::emit_json(&report)?;
     } else if std::path::Path::new(&report.directory)
-        .join(keycycle::vault::SHARES_DIR)
+        .join(escrow::SHARES_DIR)
         .is_dir()
     {
         let threshold = vault.config()?.escrow.threshold;

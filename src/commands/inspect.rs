@@ -75,118 +75,140 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
-    let day = |t: Option<clock::Time>| t.map(clock::day).unwrap_or_else(|| "never".into());
     for (f, i) in &sig_infos {
-        out.push_str(&format!(
-            "{f}: {} by {}
-",
-            i.kind, i.issuer_key_id
-        ));
-        if let Some(who) = &i.issuer {
-            out.push_str(&format!(
-                "  issuer       {who}
-"
-            ));
-        }
-        out.push_str(&format!(
-            "  created      {}  ({})
-",
-            day(i.created),
-            i.hash
-        ));
-        if let Some(r) = &i.reason {
-            let hard = match i.hard {
-                Some(true) => "hard: voids every signature of the key",
-                Some(false) => "soft: voids signatures made after its date",
-                None => "",
-            };
-            out.push_str(&format!(
-                "  reason       {r} ({hard})
-"
-            ));
-            if !i.message.is_empty() {
-                out.push_str(&format!(
-                    "  message      {}
-",
-                    i.message
-                ));
-            }
-        }
-        out.push_str(&format!(
-            "  check        {}
-
-",
-            i.check
-        ));
+        out.push_str(&render_signature(f, i));
     }
     for i in &infos {
-        let cycle = match (&i.cycle_id, &i.cycle_name) {
-            (Some(id), Some(n)) => format!("{id}/{n}"),
-            (None, Some(n)) => n.clone(),
-            _ => "not a cycle key".into(),
-        };
-        out.push_str(&format!("{}  {}\n", i.key_id, cycle));
-        out.push_str(&format!("  fingerprint  {}\n", i.fingerprint));
-        for u in &i.user_ids {
-            out.push_str(&format!("  user ID      {u}\n"));
-        }
+        out.push_str(&render_cert(i));
+    }
+    out.push_str(&render_chain(&chain, custody.as_ref()));
+    ui::emit(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn day(t: Option<clock::Time>) -> String {
+    t.map(clock::day).unwrap_or_else(|| "never".into())
+}
+
+fn render_signature(f: &str, i: &certinfo::SigInfo) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{f}: {} by {}
+",
+        i.kind, i.issuer_key_id
+    ));
+    if let Some(who) = &i.issuer {
         out.push_str(&format!(
-            "  primary      {} [{}] created {} expires {}{}\n",
-            i.algorithm,
-            i.flags,
-            clock::day(i.created),
-            day(i.expires),
-            if i.expired { " (expired)" } else { "" }
+            "  issuer       {who}
+"
         ));
-        if i.secret {
-            out.push_str("  SECRET key material present\n");
-        }
-        for r in &i.revocations {
+    }
+    out.push_str(&format!(
+        "  created      {}  ({})
+",
+        day(i.created),
+        i.hash
+    ));
+    if let Some(r) = &i.reason {
+        let hard = match i.hard {
+            Some(true) => "hard: voids every signature of the key",
+            Some(false) => "soft: voids signatures made after its date",
+            None => "",
+        };
+        out.push_str(&format!(
+            "  reason       {r} ({hard})
+"
+        ));
+        if !i.message.is_empty() {
             out.push_str(&format!(
-                "  REVOKED      {} {} {}\n",
-                r.reason,
+                "  message      {}
+",
+                i.message
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "  check        {}
+
+",
+        i.check
+    ));
+    out
+}
+
+fn render_cert(i: &certinfo::CertInfo) -> String {
+    let mut out = String::new();
+    let cycle = match (&i.cycle_id, &i.cycle_name) {
+        (Some(id), Some(n)) => format!("{id}/{n}"),
+        (None, Some(n)) => n.clone(),
+        _ => "not a cycle key".into(),
+    };
+    out.push_str(&format!("{}  {}\n", i.key_id, cycle));
+    out.push_str(&format!("  fingerprint  {}\n", i.fingerprint));
+    for u in &i.user_ids {
+        out.push_str(&format!("  user ID      {u}\n"));
+    }
+    out.push_str(&format!(
+        "  primary      {} [{}] created {} expires {}{}\n",
+        i.algorithm,
+        i.flags,
+        clock::day(i.created),
+        day(i.expires),
+        if i.expired { " (expired)" } else { "" }
+    ));
+    if i.secret {
+        out.push_str("  SECRET key material present\n");
+    }
+    for r in &i.revocations {
+        out.push_str(&format!(
+            "  REVOKED      {} {} {}\n",
+            r.reason,
+            day(r.time),
+            r.message
+        ));
+    }
+    for s in &i.subkeys {
+        out.push_str(&format!(
+            "  subkey       {} {} [{}] created {} expires {}\n",
+            s.algorithm,
+            s.key_id,
+            s.flags,
+            clock::day(s.created),
+            s.expires
+                .map(clock::day)
+                .unwrap_or_else(|| "with the primary".into())
+        ));
+        for r in &s.revocations {
+            out.push_str(&format!(
+                "    revoked    {} ({}) {}: {}\n",
                 day(r.time),
+                r.reason,
+                if r.hard { "hard" } else { "soft" },
                 r.message
             ));
         }
-        for s in &i.subkeys {
-            out.push_str(&format!(
-                "  subkey       {} {} [{}] created {} expires {}\n",
-                s.algorithm,
-                s.key_id,
-                s.flags,
-                clock::day(s.created),
-                s.expires
-                    .map(clock::day)
-                    .unwrap_or_else(|| "with the primary".into())
-            ));
-            for r in &s.revocations {
-                out.push_str(&format!(
-                    "    revoked    {} ({}) {}: {}\n",
-                    day(r.time),
-                    r.reason,
-                    if r.hard { "hard" } else { "soft" },
-                    r.message
-                ));
-            }
-        }
-        for c in &i.certifications {
-            out.push_str(&format!(
-                "  certified by {} {} {} [{}]\n",
-                c.issuer_key_id,
-                day(c.created),
-                c.issuer.as_deref().unwrap_or("(issuer not at hand)"),
-                c.check
-            ));
-        }
-        for w in &i.warnings {
-            out.push_str(&format!("  warning      {w}\n"));
-        }
-        out.push('\n');
     }
+    for c in &i.certifications {
+        out.push_str(&format!(
+            "  certified by {} {} {} [{}]\n",
+            c.issuer_key_id,
+            day(c.created),
+            c.issuer.as_deref().unwrap_or("(issuer not at hand)"),
+            c.check
+        ));
+    }
+    for w in &i.warnings {
+        out.push_str(&format!("  warning      {w}\n"));
+    }
+    out.push('\n');
+    out
+}
+
+fn render_chain(chain: &[certinfo::ChainLink], custody: Option<&certinfo::Custody>) -> String {
+    let mut out = String::new();
     if !chain.is_empty() {
         out.push_str("Predecessor certifications:\n");
-        for l in &chain {
+        for l in chain {
             out.push_str(&format!(
                 "  {}  <-  {}  ({})\n",
                 l.subject,
@@ -195,7 +217,7 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
             ));
         }
     }
-    if let Some(c) = &custody {
+    if let Some(c) = custody {
         if c.longest.len() > 1 {
             out.push_str(&format!(
                 "Chain of custody unbroken from {} to {} ({} keys)\n",
@@ -210,6 +232,5 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
             ));
         }
     }
-    ui::emit(&out);
-    Ok(ExitCode::SUCCESS)
+    out
 }

@@ -1,23 +1,38 @@
-//! One file per command: arguments → library call → output.
+//! One file per command group, the twin of `cli/` with the same name:
+//! arguments → library call → output (through `ui`). No command file uses
+//! another.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use keycycle::clock::Time;
+use keycycle::schedule::Schedule;
+use keycycle::vault::{StoredKey, Vault};
 
-pub mod attest;
-pub mod ceremony;
-pub mod cycles;
-pub mod export;
-pub mod generate;
-pub mod init;
-pub mod inspect;
-pub mod maintain;
-pub mod party;
-pub mod publish;
-pub mod roster;
-pub mod sign;
-pub mod status;
-pub mod verify;
+use crate::cli::Command;
+
+mod attestations;
+mod audit;
+mod ceremony;
+mod certify;
+mod completions;
+mod cross_sign;
+mod cycles;
+mod escrow;
+mod export;
+mod extend;
+mod generate;
+mod init;
+mod inspect;
+mod man;
+mod party;
+mod publish;
+mod revoke;
+mod roster;
+mod rotate_subkey;
+mod sign;
+mod status;
+mod verify;
 
 /// What every command gets from the global options.
 pub struct Ctx {
@@ -32,15 +47,86 @@ pub struct Ctx {
 
 impl Ctx {
     /// The vault, with the operator's name for its audit log.
-    pub fn open_vault(&self) -> keycycle::Result<keycycle::vault::Vault> {
-        Ok(keycycle::vault::Vault::open(&self.vault)?.with_operator(self.operator.clone()))
+    pub fn open_vault(&self) -> keycycle::Result<Vault> {
+        Ok(Vault::open(&self.vault)?.with_operator(self.operator.clone()))
     }
 
     /// The vault, locked for a command that changes it.
-    pub fn lock_vault(&self, command: &str) -> keycycle::Result<keycycle::vault::Vault> {
+    pub fn lock_vault(&self, command: &str) -> keycycle::Result<Vault> {
         self.open_vault()?.lock(command)
+    }
+
+    /// A key of `vault` named on the command line (`None`: the current
+    /// cycle's).
+    pub fn find_key(&self, vault: &Vault, key: Option<&str>) -> keycycle::Result<StoredKey> {
+        let schedule = Schedule::from_config(&vault.config()?)?;
+        vault.find_key(key, &schedule, self.at)
+    }
+}
+
+impl Ctx {
+    /// `--publish` after a change: send the key as it now is; a failure is
+    /// the command's error (the change itself stands).
+    pub fn publish_after(
+        &self,
+        vault: &Vault,
+        fingerprint: &str,
+        args: &crate::cli::PublishAfterArgs,
+    ) -> keycycle::Result<()> {
+        if !args.publish {
+            return Ok(());
+        }
+        let key = self.find_key(vault, Some(fingerprint))?;
+        let servers = if args.keyserver.is_empty() {
+            vault.config()?.publish.keyservers
+        } else {
+            args.keyserver.clone()
+        };
+        let settings = keycycle::publish::Settings::default();
+        let done = keycycle::publish::publish_key(vault, &key, &servers, None, &settings, self.at)?;
+        for r in done.servers.iter().filter(|r| r.ok) {
+            crate::ui::emit(&format!("published to {}\n", r.server));
+        }
+        match done.failed().first() {
+            Some(r) => Err(keycycle::Error::vault(
+                format!(
+                    "the change is in the vault but publishing failed: {}: {}",
+                    r.server, r.error
+                ),
+                "run `keycycle publish` again when the keyserver is reachable",
+            )),
+            None => Ok(()),
+        }
     }
 }
 
 /// How a command ended when it did not fail.
-pub type Outcome = keycycle::Result<std::process::ExitCode>;
+pub type Outcome = keycycle::Result<ExitCode>;
+
+/// Run the command.
+pub fn run(ctx: &Ctx, command: &Command) -> Outcome {
+    match command {
+        Command::Init(a) => init::run(ctx, a),
+        Command::Cycles(a) => cycles::run(ctx, a),
+        Command::Roster(c) => roster::run(ctx, c),
+        Command::Generate(a) => generate::run(ctx, a),
+        Command::Ceremony(a) => ceremony::run(ctx, a),
+        Command::Status(a) => status::run(ctx, a),
+        Command::Inspect(a) => inspect::run(ctx, a),
+        Command::Export(c) => export::run(ctx, c),
+        Command::CrossSign(a) => cross_sign::run(ctx, a),
+        Command::Certify(a) => certify::run(ctx, a),
+        Command::Attestations(c) => attestations::run(ctx, c),
+        Command::Publish(a) => publish::run(ctx, a),
+        Command::Party(c) => party::run(ctx, c),
+        Command::Extend(a) => extend::run(ctx, a),
+        Command::RotateSubkey(a) => rotate_subkey::run(ctx, a),
+        Command::Revoke(a) => revoke::run(ctx, a),
+        Command::Escrow(c) => escrow::run(ctx, c),
+        Command::Audit(c) => audit::run(ctx, c),
+        Command::Sign(a) => sign::run(ctx, a),
+        Command::Verify(a) => verify::run(ctx, a),
+        Command::Completions(a) => completions::run(ctx, a),
+        Command::Man(a) => man::run(ctx, a),
+    }
+}

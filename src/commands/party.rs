@@ -1,9 +1,7 @@
 use std::process::ExitCode;
 
 use keycycle::certinfo;
-use keycycle::lifecycle;
 use keycycle::party;
-use keycycle::schedule::Schedule;
 
 use super::{Ctx, Outcome};
 use crate::cli::{PartyCommand, SheetFormat};
@@ -18,8 +16,7 @@ pub fn run(ctx: &Ctx, cmd: &PartyCommand) -> Outcome {
             certs.extend(certinfo::read_cert_file(p)?);
         } else {
             let vault = ctx.open_vault()?;
-            let schedule = Schedule::from_config(&vault.config()?)?;
-            certs.push(lifecycle::find_key(&vault, Some(k), &schedule, ctx.at)?.cert);
+            certs.push(ctx.find_key(&vault, Some(k))?.cert);
         }
     }
     ui::emit(&party::sheet(

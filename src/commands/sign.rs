@@ -1,11 +1,10 @@
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use keycycle::escrow::Identities;
-use keycycle::lifecycle;
-use keycycle::schedule::Schedule;
-use keycycle::sign::{self, Job};
-use keycycle::subkey;
+use sequoia_openpgp::Cert;
+
+use keycycle::custody::{self, Identities};
+use keycycle::sign::{self, Job, Signed, SigningKey};
 use keycycle::{clock, Error};
 
 use super::{Ctx, Outcome};
@@ -14,27 +13,12 @@ use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
     let password = args
+        .passphrase
         .passphrase_file
         .as_deref()
-        .map(ui::read_passphrase)
+        .map(custody::read_passphrase)
         .transpose()?;
-    let cert = match &args.key {
-        Some(path) => sign::read_key_file(path)?,
-        None => {
-            let vault = ctx.open_vault().map_err(|e| match e {
-                Error::Vault { msg, .. } => Error::input(
-                    msg,
-                    "pass --key FILE (the exported signing subkey), or --vault with --identity",
-                ),
-                e => e,
-            })?;
-            let schedule = Schedule::from_config(&vault.config()?)?;
-            let key = lifecycle::find_key(&vault, args.with_key.as_deref(), &schedule, ctx.at)?;
-            let ids = Identities::from_paths(&args.identity)?;
-            subkey::open_escrow(&vault, &key, &ids)?
-        }
-    };
-    let key = sign::signing_key(&cert, ctx.at, password.as_ref())?;
+    let key = sign::signing_key(&signing_cert(ctx, args)?, ctx.at, password.as_ref())?;
     if let Some(exp) = key.expires {
         let days = clock::days_between(ctx.at, exp);
         if days < 30 {
@@ -45,26 +29,7 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
             ));
         }
     }
-    let files = sign::collect_files(&args.files, args.recursive)?;
-    if files.is_empty() {
-        return Err(Error::input(
-            "nothing to sign",
-            "give files, or directories with --recursive",
-        ));
-    }
-    let jobs: Vec<Job> = match &args.output {
-        Some(out) if files.len() == 1 => vec![Job {
-            input: files[0].clone(),
-            output: out.clone(),
-        }],
-        Some(_) => {
-            return Err(Error::input(
-                "--output takes one input file",
-                "drop --output to write FILE.asc next to each file",
-            ))
-        }
-        None => files.into_iter().map(Job::beside).collect(),
-    };
+    let jobs = jobs(args)?;
     let total: u64 = jobs
         .iter()
         .filter_map(|j| std::fs::metadata(&j.input).ok())
@@ -84,48 +49,90 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
     }
     let mut failed = 0;
     let mut signed = Vec::new();
-    let mut lines = String::new();
     for (job, r) in results {
         match r {
-            Ok(s) => {
-                if !ctx.json {
-                    if s.status == "kept" {
-                        lines.push_str(&format!(
-                            "kept    {} (exists; --overwrite to replace)\n",
-                            s.signature
-                        ));
-                    } else {
-                        lines.push_str(&format!("signed  {}\n", s.signature));
-                    }
-                }
-                signed.push(s);
-            }
+            Ok(s) => signed.push(s),
             Err(e) => {
                 failed += 1;
-                eprintln!("error: {}: {e}", job.input.display());
+                ui::error(&format!("{}: {e}", job.input.display()));
             }
         }
     }
-    if ctx.json {
-        ui::emit_json(&serde_json::json!({
-            "key": key.cert_fingerprint,
-            "subkey": key.subkey_fingerprint,
-            "cycle_key": key.label,
-            "files": signed,
-            "failed": failed,
-        }))?;
-    } else {
-        lines.push_str(&format!(
-            "{} file(s) with subkey {} of {}\n",
-            signed.len(),
-            key.subkey_fingerprint,
-            key.label
-        ));
-        ui::emit(&lines);
-    }
+    report(ctx, &key, &signed, failed)?;
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The key to sign with: an exported subkey file, or a vault key opened
+/// from escrow.
+fn signing_cert(ctx: &Ctx, args: &SignArgs) -> keycycle::Result<Cert> {
+    if let Some(path) = &args.key {
+        return sign::read_key_file(path);
+    }
+    let vault = ctx.open_vault().map_err(|e| match e {
+        Error::Vault { msg, .. } => Error::input(
+            msg,
+            "pass --key FILE (the exported signing subkey), or --vault with --identity",
+        ),
+        e => e,
+    })?;
+    let key = ctx.find_key(&vault, args.with_key.as_deref())?;
+    let ids = Identities::from_paths(&args.ids.identity)?;
+    Ok(custody::open(&vault, &key, &ids)?.cert().clone())
+}
+
+/// One job per file: FILE.asc beside it, or `--output` for a single file.
+fn jobs(args: &SignArgs) -> keycycle::Result<Vec<Job>> {
+    let files = sign::collect_files(&args.files, args.recursive)?;
+    if files.is_empty() {
+        return Err(Error::input(
+            "nothing to sign",
+            "give files, or directories with --recursive",
+        ));
+    }
+    match &args.output {
+        Some(out) if files.len() == 1 => Ok(vec![Job {
+            input: files[0].clone(),
+            output: out.clone(),
+        }]),
+        Some(_) => Err(Error::input(
+            "--output takes one input file",
+            "drop --output to write FILE.asc next to each file",
+        )),
+        None => Ok(files.into_iter().map(Job::beside).collect()),
+    }
+}
+
+fn report(ctx: &Ctx, key: &SigningKey, signed: &[Signed], failed: usize) -> keycycle::Result<()> {
+    if ctx.json {
+        return ui::emit_json(&serde_json::json!({
+            "key": key.cert_fingerprint,
+            "subkey": key.subkey_fingerprint,
+            "cycle_key": key.label,
+            "files": signed,
+            "failed": failed,
+        }));
+    }
+    let mut lines = String::new();
+    for s in signed {
+        if s.status == "kept" {
+            lines.push_str(&format!(
+                "kept    {} (exists; --overwrite to replace)\n",
+                s.signature
+            ));
+        } else {
+            lines.push_str(&format!("signed  {}\n", s.signature));
+        }
+    }
+    lines.push_str(&format!(
+        "{} file(s) with subkey {} of {}\n",
+        signed.len(),
+        key.subkey_fingerprint,
+        key.label
+    ));
+    ui::emit(&lines);
+    Ok(())
 }

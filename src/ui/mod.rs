@@ -1,43 +1,21 @@
-//! The only place that talks to a terminal: prompts (dialoguer) and output
-//! helpers. `--batch`, or no terminal on stderr, turns a prompt into an
-//! error naming the flag that supplies the answer.
+//! The only place that talks to a terminal: output lines, prompts
+//! (dialoguer), progress bars (indicatif) and the files a command writes
+//! for the user. `--batch`, or no terminal on stderr, turns a prompt into
+//! an error naming the flag that supplies the answer.
 
-use std::io::{IsTerminal, Write};
+mod operator;
+mod output;
+mod progress;
+mod prompt;
+
+pub use operator::Terminal;
+pub use output::write_output;
+pub use progress::progress;
+pub use prompt::{confirm, input, interactive, select};
+
+use std::io::Write;
 
 use keycycle::Error;
-
-/// Whether we may prompt.
-pub fn interactive(batch: bool) -> bool {
-    !batch && std::io::stderr().is_terminal() && std::io::stdin().is_terminal()
-}
-
-/// Error for a missing answer in batch mode.
-pub fn missing(flag: &str, what: &str) -> Error {
-    Error::input(
-        format!("cannot ask \"{what}\": --batch, or no terminal"),
-        format!("pass {flag}"),
-    )
-}
-
-/// Pick one of `items` (label, value); `flag` names the non-interactive way.
-pub fn select(
-    batch: bool,
-    flag: &str,
-    prompt: &str,
-    items: &[(String, String)],
-) -> Result<String, Error> {
-    if !interactive(batch) {
-        return Err(missing(flag, prompt));
-    }
-    let labels: Vec<&str> = items.iter().map(|(l, _)| l.as_str()).collect();
-    let i = dialoguer::Select::new()
-        .with_prompt(prompt)
-        .items(&labels)
-        .default(0)
-        .interact()
-        .map_err(|e| Error::input(format!("prompt failed: {e}"), format!("pass {flag}")))?;
-    Ok(items[i].1.clone())
-}
 
 /// Print to stdout; a closed pipe (`| head`) is not an error.
 pub fn emit(text: &str) {
@@ -56,20 +34,10 @@ pub fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     Ok(())
 }
 
-/// A byte-progress bar on stderr for long work, when stderr is a terminal.
-pub fn progress(total_bytes: u64, files: usize, batch: bool) -> Option<indicatif::ProgressBar> {
-    let long = total_bytes > 256 * 1024 * 1024 || files > 500;
-    if batch || !long || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(total_bytes);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    Some(bar)
+/// A line for the person at the terminal (stderr, so that stdout and
+/// `--json` stay clean).
+pub fn say(text: &str) {
+    eprintln!("{text}");
 }
 
 /// A warning on stderr.
@@ -77,39 +45,32 @@ pub fn warn(msg: &str) {
     eprintln!("warning: {msg}");
 }
 
-/// Read a passphrase file (trailing newline dropped).
-pub fn read_passphrase(path: &std::path::Path) -> Result<sequoia_openpgp::crypto::Password, Error> {
-    let text =
-        zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?);
-    let pw = text.trim_end_matches(['\n', '\r']);
-    if pw.is_empty() {
-        return Err(Error::input(
-            format!("{} is empty", path.display()),
-            "put the passphrase in the file",
-        ));
-    }
-    Ok(pw.to_string().into())
+/// An error line on stderr for one of several items that failed (the
+/// command's own error is printed by `main`).
+pub fn error(msg: &str) {
+    eprintln!("error: {msg}");
 }
 
-/// Ask for a line of text; `flag` names the non-interactive way.
-pub fn input(batch: bool, flag: &str, prompt: &str) -> Result<String, Error> {
-    if !interactive(batch) {
-        return Err(missing(flag, prompt));
+/// The command's error: the message with its causes on one line, then the
+/// hint.
+pub fn report_error(e: &Error) {
+    let mut msg = format!("error: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !msg.contains(&s_text) {
+            msg.push_str(&format!(": {s_text}"));
+        }
+        source = s.source();
     }
-    dialoguer::Input::<String>::new()
-        .with_prompt(prompt)
-        .interact_text()
-        .map_err(|e| Error::input(format!("prompt failed: {e}"), format!("pass {flag}")))
+    eprintln!("{msg}");
+    if let Some(h) = e.hint() {
+        eprintln!("hint: {h}");
+    }
 }
 
-/// A yes/no question; `flag` names the non-interactive answer.
-pub fn confirm(batch: bool, flag: &str, prompt: &str) -> Result<bool, Error> {
-    if !interactive(batch) {
-        return Err(missing(flag, prompt));
-    }
-    dialoguer::Confirm::new()
-        .with_prompt(prompt)
-        .default(false)
-        .interact()
-        .map_err(|e| Error::input(format!("prompt failed: {e}"), format!("pass {flag}")))
+/// A command-line usage error as one error line and one hint line.
+pub fn usage_error(first: &str, usage: &str) {
+    eprintln!("error: {first}");
+    eprintln!("hint: usage: {usage} (see --help for examples)");
 }

@@ -32,6 +32,24 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Write a file the user asked for (`-o FILE`): atomically, and an
+/// existing file only when `overwrite`.
+pub fn write_new(path: &Path, bytes: &[u8], overwrite: bool, mode: u32) -> Result<()> {
+    refuse_existing(path, overwrite)?;
+    write(path, bytes, mode)
+}
+
+/// The error for an output file that exists, unless `overwrite`.
+pub fn refuse_existing(path: &Path, overwrite: bool) -> Result<()> {
+    if path.exists() && !overwrite {
+        return Err(crate::Error::input(
+            format!("{} exists", path.display()),
+            "pass --overwrite to replace it",
+        ));
+    }
+    Ok(())
+}
+
 /// Crash injection for the tests, compiled into debug builds only: with
 /// `KEYCYCLE_CRASH_AT=N` the process kills itself (SIGKILL: no destructors,
 /// no cleanup) at the Nth vault write step — each point where a file or

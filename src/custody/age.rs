@@ -1,5 +1,7 @@
-//! Escrow: age encryption of the primary secret and the revocation
-//! certificates to every root, and the checks that prove it worked.
+//! age, and nothing else: escrow recipients (age X25519 keys, SSH public
+//! keys), the identities that open escrow files, sealing, and reading an
+//! age header without decrypting. The only module that calls the age
+//! decryptor.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -10,6 +12,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::shares::Share;
 use crate::error::{Error, IoContext, Result};
 
 /// An escrow recipient: an age X25519 key or an SSH public key.
@@ -320,6 +323,19 @@ impl Identities {
     }
 }
 
+impl Identities {
+    /// Try every identity on a sealed file; `None` when none matches.
+    pub fn try_open(&self, ciphertext: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        match self.open(ciphertext) {
+            Ok(p) => Ok(Some(p)),
+            Err(Error::Input { msg, .. }) if msg.starts_with("none of the given identities") => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,7 +349,7 @@ mod tests {
         let sealed = seal(&[r.clone(), ssh.clone()], b"secret").unwrap();
         assert!(sealed.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
         check_recipients(&sealed, &[ssh.clone(), r.clone()]).unwrap();
-        assert!(check_recipients(&sealed, &[r.clone()]).is_err());
+        assert!(check_recipients(&sealed, std::slice::from_ref(&r)).is_err());
         let tmp = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(tmp.path(), id.to_string().expose_secret()).unwrap();
         let mut ids = Identities::default();
@@ -355,222 +371,6 @@ mod tests {
                 e.to_string().contains("malformed escrow recipient"),
                 "{bad}: {e}"
             );
-        }
-    }
-}
-
-/// Everything escrowed for one key: the transferable secret key, the hard
-/// revocation certificate and the ladder of soft ones (all armored).
-pub struct Bundle {
-    pub tsk: Zeroizing<Vec<u8>>,
-    pub revocation: Zeroizing<Vec<u8>>,
-    pub ladder: Zeroizing<Vec<u8>>,
-}
-
-impl Bundle {
-    /// Length-prefixed concatenation, for secret sharing.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::new());
-        for part in [&self.tsk, &self.revocation, &self.ladder] {
-            out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-            out.extend_from_slice(part);
-        }
-        out
-    }
-
-    pub fn from_bytes(b: &[u8]) -> Result<Bundle> {
-        let mut parts = Vec::new();
-        let mut rest = b;
-        for _ in 0..3 {
-            if rest.len() < 4 {
-                return Err(Error::vault(
-                    "the recovered escrow is malformed",
-                    "the shares do not belong together",
-                ));
-            }
-            let n = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-            if rest.len() < 4 + n {
-                return Err(Error::vault(
-                    "the recovered escrow is malformed",
-                    "the shares do not belong together",
-                ));
-            }
-            parts.push(Zeroizing::new(rest[4..4 + n].to_vec()));
-            rest = &rest[4 + n..];
-        }
-        let ladder = parts.pop().expect("three parts");
-        let revocation = parts.pop().expect("three parts");
-        let tsk = parts.pop().expect("three parts");
-        Ok(Bundle {
-            tsk,
-            revocation,
-            ladder,
-        })
-    }
-}
-
-/// One Shamir share of a key's escrow, in a self-describing envelope (the
-/// share itself says nothing about the threshold; this does).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Share {
-    pub fingerprint: String,
-    pub threshold: u8,
-    pub shares: u8,
-    pub index: u8,
-    pub holder: String,
-    /// SHA-256 of the shared bundle, checked after recovery.
-    pub digest: String,
-    pub data: Vec<u8>,
-}
-
-impl Drop for Share {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.data);
-    }
-}
-
-impl Share {
-    pub fn to_text(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!(
-            "keycycle-share v1\nfingerprint: {}\nthreshold: {}\nshares: {}\nindex: {}\nholder: {}\ndigest: {}\nshare: {}\n",
-            self.fingerprint,
-            self.threshold,
-            self.shares,
-            self.index,
-            self.holder,
-            self.digest,
-            base64::engine::general_purpose::STANDARD.encode(&self.data)
-        ))
-    }
-
-    pub fn parse(text: &[u8]) -> Result<Share> {
-        let bad = || {
-            Error::input(
-                "not a keycycle share",
-                "give a share file decrypted by its holder (age -d)",
-            )
-        };
-        let text = std::str::from_utf8(text).map_err(|_| bad())?;
-        let mut lines = text.lines();
-        if lines.next() != Some("keycycle-share v1") {
-            return Err(bad());
-        }
-        let mut get = std::collections::HashMap::new();
-        for l in lines {
-            if let Some((k, v)) = l.split_once(": ") {
-                get.insert(k.to_string(), v.to_string());
-            }
-        }
-        let field = |k: &str| get.get(k).cloned().ok_or_else(bad);
-        let num = |k: &str| field(k).and_then(|v| v.parse::<u8>().map_err(|_| bad()));
-        Ok(Share {
-            fingerprint: field("fingerprint")?,
-            threshold: num("threshold")?,
-            shares: num("shares")?,
-            index: num("index")?,
-            holder: field("holder")?,
-            digest: field("digest")?,
-            data: base64::engine::general_purpose::STANDARD
-                .decode(field("share")?)
-                .map_err(|_| bad())?,
-        })
-    }
-}
-
-/// Split `bundle` M-of-N, one share per holder.
-pub fn split(
-    fingerprint: &str,
-    bundle: &Bundle,
-    threshold: u8,
-    holders: &[String],
-) -> Result<Vec<Share>> {
-    let n = holders.len();
-    if threshold < 2 || n < threshold as usize || n > 255 {
-        return Err(Error::input(
-            format!("threshold {threshold} of {n} roots is not possible"),
-            "set [escrow] threshold between 2 and the number of roots",
-        ));
-    }
-    let secret = bundle.to_bytes();
-    let digest = hex::encode(Sha256::digest(&secret[..]));
-    let sharks = blahaj::Sharks(threshold);
-    Ok(sharks
-        .dealer(&secret)
-        .take(n)
-        .zip(holders)
-        .map(|(s, h)| {
-            let bytes: Vec<u8> = Vec::from(&s);
-            Share {
-                fingerprint: fingerprint.to_string(),
-                threshold,
-                shares: n as u8,
-                index: bytes[0],
-                holder: h.clone(),
-                digest: digest.clone(),
-                data: bytes,
-            }
-        })
-        .collect())
-}
-
-/// Recover the bundle from at least `threshold` shares of one key.
-pub fn combine(fingerprint: &str, shares: &[Share]) -> Result<Bundle> {
-    let mine: Vec<&Share> = shares
-        .iter()
-        .filter(|s| s.fingerprint == fingerprint)
-        .collect();
-    let Some(first) = mine.first() else {
-        return Err(Error::input(
-            "none of the given identities or share files opens a share of this key",
-            "pass the --identity of roots on the roster the key was escrowed to",
-        ));
-    };
-    let threshold = first.threshold;
-    let mut distinct: Vec<&Share> = Vec::new();
-    for s in &mine {
-        if s.digest == first.digest && !distinct.iter().any(|d| d.index == s.index) {
-            distinct.push(s);
-        }
-    }
-    if distinct.len() < threshold as usize {
-        let more = threshold as usize - distinct.len();
-        return Err(Error::input(
-            format!(
-                "the escrow needs {threshold} of {} shares; {} given: {more} more needed",
-                first.shares,
-                distinct.len()
-            ),
-            "add the --identity of more roots (repeat --identity FILE)",
-        ));
-    }
-    let parsed: Vec<blahaj::Share> = distinct
-        .iter()
-        .map(|s| blahaj::Share::try_from(s.data.as_slice()))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("share: {e}"))?;
-    let secret = Zeroizing::new(
-        blahaj::Sharks(threshold)
-            .recover(parsed.iter())
-            .map_err(|e| anyhow::anyhow!("recovery: {e}"))?,
-    );
-    if hex::encode(Sha256::digest(&secret[..])) != first.digest {
-        return Err(Error::vault(
-            "the recovered escrow does not match its digest",
-            "a share is corrupt or from another split: re-run with other roots' shares",
-        ));
-    }
-    Bundle::from_bytes(&secret)
-}
-
-impl Identities {
-    /// Try every identity on a sealed file; `None` when none matches.
-    pub fn try_open(&self, ciphertext: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>> {
-        match self.open(ciphertext) {
-            Ok(p) => Ok(Some(p)),
-            Err(Error::Input { msg, .. }) if msg.starts_with("none of the given identities") => {
-                Ok(None)
-            }
-            Err(e) => Err(e),
         }
     }
 }

@@ -1,0 +1,284 @@
+//! The guided key ceremony: typed steps run in order, each one a function
+//! in `steps/`, each recorded in `ceremonies/<cycle>.toml` when it
+//! finishes, so that running the ceremony again resumes at the first open
+//! step with the same key. The person at the ceremony is an [`Operator`]
+//! (the terminal, implemented at the edge); every question has a flag in
+//! [`Answers`], and without a terminal a missing answer is an error
+//! naming that flag.
+
+mod record;
+mod steps;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{self, Time};
+use crate::config::Config;
+use crate::custody::Identities;
+use crate::error::{Error, Result};
+use crate::schedule::{Cycle, Schedule};
+use crate::vault::{StoredKey, Vault};
+
+pub use record::Record;
+
+/// The steps, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// Confirm the roster, generate and escrow the key.
+    Generate,
+    /// Read the fingerprint aloud to the roots.
+    Fingerprint,
+    /// Prove that a root present opens the escrow.
+    Drill,
+    /// The previous cycle's key certifies the new one.
+    CrossSign,
+    /// The public key, armored and in the openstack/releases format.
+    ExportPublic,
+    /// Send it to the keyservers and fetch it back.
+    Publish,
+    /// Hand the signing subkey to CI (once the previous releases are done).
+    SigningSubkey,
+    /// Print what the roots must do to attest the key.
+    AttestationRequest,
+}
+
+impl Step {
+    /// Every step, in order.
+    pub const ALL: [Step; 8] = [
+        Step::Generate,
+        Step::Fingerprint,
+        Step::Drill,
+        Step::CrossSign,
+        Step::ExportPublic,
+        Step::Publish,
+        Step::SigningSubkey,
+        Step::AttestationRequest,
+    ];
+
+    /// The step's name in the record and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Generate => "generate",
+            Step::Fingerprint => "fingerprint",
+            Step::Drill => "drill",
+            Step::CrossSign => "cross-sign",
+            Step::ExportPublic => "export-public",
+            Step::Publish => "publish",
+            Step::SigningSubkey => "signing-subkey",
+            Step::AttestationRequest => "attestation-request",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The person at the ceremony.
+pub trait Operator {
+    /// Progress, for people.
+    fn say(&mut self, text: &str);
+    /// Whether questions can be asked at all (a terminal, no `--batch`).
+    fn interactive(&self) -> bool;
+    /// A yes/no question; `flag` answers it without a terminal.
+    fn confirm(&mut self, flag: &str, question: &str) -> Result<bool>;
+    /// A line of text; `flag` gives it without a terminal.
+    fn input(&mut self, flag: &str, question: &str) -> Result<String>;
+}
+
+/// The answers given as flags.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    pub confirm_roster: bool,
+    pub fingerprint_read: bool,
+    pub identity: Vec<PathBuf>,
+    pub keyserver: Vec<String>,
+    pub no_publish: bool,
+    pub releases_done: bool,
+    pub subkey_out: Option<PathBuf>,
+    pub exports: Option<PathBuf>,
+    /// Seconds before a keyserver request gives up.
+    pub timeout: u64,
+}
+
+/// What a step did.
+pub enum Outcome {
+    /// Finished, with a note for the record.
+    Done(String),
+    /// Not now: the step stays open and the ceremony goes on.
+    Open,
+}
+
+/// How a ceremony run ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub cycle: String,
+    pub cycle_label: String,
+    pub fingerprint: Option<String>,
+    pub done: std::collections::BTreeMap<Step, String>,
+    pub open: Vec<Step>,
+    pub attestation_request: Option<String>,
+}
+
+/// What every step works with.
+pub(crate) struct Cx<'a> {
+    pub vault: &'a Vault,
+    pub config: &'a Config,
+    pub schedule: &'a Schedule,
+    pub cycle: &'a Cycle,
+    pub answers: &'a Answers,
+    pub op: &'a mut dyn Operator,
+    pub at: Time,
+    pub record: Record,
+    ids: Option<Identities>,
+    pub request: Option<String>,
+}
+
+impl Cx<'_> {
+    /// The ceremony's key (made by the generate step).
+    pub fn key(&self) -> Result<StoredKey> {
+        let fpr = self.record.fingerprint.as_deref().unwrap_or_default();
+        self.vault
+            .keys()?
+            .into_iter()
+            .find(|k| k.state.fingerprint == fpr)
+            .ok_or_else(|| {
+                Error::vault(
+                    format!("the ceremony's key {fpr} is not in the vault"),
+                    "restore the key directory from git, or delete ceremonies/<cycle>.toml to start over",
+                )
+            })
+    }
+
+    /// The escrow identities of a root present: from `--identity`, or asked
+    /// for once.
+    pub fn identities(&mut self) -> Result<&Identities> {
+        if self.ids.is_none() {
+            let paths: Vec<PathBuf> = if self.answers.identity.is_empty() {
+                vec![self
+                    .op
+                    .input(
+                        "--identity FILE",
+                        "Path to the escrow identity of a root present (age identity or SSH key)",
+                    )?
+                    .into()]
+            } else {
+                self.answers.identity.clone()
+            };
+            self.ids = Some(Identities::from_paths(&paths)?);
+        }
+        Ok(self.ids.get_or_insert_with(Identities::default))
+    }
+}
+
+/// A cycle the ceremony can be for, with why it is offered.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub cycle: Cycle,
+    pub label: String,
+}
+
+/// The cycles to offer, best first: the next cycle — or the current one
+/// when it has no key yet (its releases would go unsigned), saying so.
+pub fn choices(vault: &Vault, schedule: &Schedule, at: Time) -> Result<Vec<Choice>> {
+    let mut out = Vec::new();
+    for which in ["next", "current"] {
+        let Ok(c) = schedule.resolve(which, at) else {
+            continue;
+        };
+        let Ok(exp) = schedule.expiry(c) else {
+            continue;
+        };
+        let keyless = which == "current" && vault.keys_of(&c.id)?.is_empty();
+        let choice = Choice {
+            cycle: c.clone(),
+            label: format!(
+                "{which}: {} (key expires {}){}",
+                c.label(),
+                clock::day(exp),
+                if keyless {
+                    " — offered first: the current cycle has no key yet"
+                } else {
+                    ""
+                }
+            ),
+        };
+        if keyless {
+            out.insert(0, choice);
+        } else {
+            out.push(choice);
+        }
+    }
+    Ok(out)
+}
+
+/// A warning when `cycle`'s key window has not opened at `at`.
+pub fn window_warning(schedule: &Schedule, cycle: &Cycle, at: Time) -> Option<String> {
+    let plan = schedule.plan(cycle).ok()?;
+    let opens = clock::start_of_day(plan.create_from);
+    (at < opens).then(|| {
+        format!(
+            "the key window for {} opens on {} ({} days from now); a key made earlier expires as planned but is exposed longer",
+            cycle.label(),
+            plan.create_from,
+            clock::days_between(at, opens)
+        )
+    })
+}
+
+/// Run the ceremony for `cycle` from its first open step.
+pub fn run(
+    vault: &Vault,
+    cycle: &Cycle,
+    answers: &Answers,
+    op: &mut dyn Operator,
+    at: Time,
+) -> Result<Summary> {
+    let config = vault.config()?;
+    let schedule = Schedule::from_config(&config)?;
+    let record = Record::load(vault, &cycle.id)?;
+    if let Some(step) = record.next_step() {
+        if !record.done.is_empty() {
+            op.say(&format!(
+                "Resuming the {} ceremony at step '{step}'.",
+                cycle.label()
+            ));
+        }
+    }
+    let mut cx = Cx {
+        vault,
+        config: &config,
+        schedule: &schedule,
+        cycle,
+        answers,
+        op,
+        at,
+        record,
+        ids: None,
+        request: None,
+    };
+    for step in Step::ALL {
+        if cx.record.is_done(step) {
+            continue;
+        }
+        if let Outcome::Done(note) = steps::run(step, &mut cx)? {
+            cx.record.finish(vault, step, note)?;
+        }
+    }
+    let open = Step::ALL
+        .into_iter()
+        .filter(|s| !cx.record.is_done(*s))
+        .collect();
+    Ok(Summary {
+        cycle: cycle.id.clone(),
+        cycle_label: cycle.label(),
+        fingerprint: cx.record.fingerprint.clone(),
+        done: cx.record.done.clone(),
+        open,
+        attestation_request: cx.request,
+    })
+}

@@ -1,0 +1,33 @@
+//! Step 4: the previous cycle's key certifies the new key (skipped when
+//! the vault holds no key for the previous cycle).
+
+use super::super::{Cx, Outcome};
+use crate::attest;
+use crate::certinfo;
+use crate::custody;
+use crate::error::Result;
+
+pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
+    let key = cx.key()?;
+    let prev = match cx.schedule.predecessor(cx.cycle) {
+        Some(p) => cx.vault.keys_of(&p.id)?.pop(),
+        None => None,
+    };
+    let Some(prev) = prev else {
+        return Ok(Outcome::Done(
+            "skipped: the previous cycle's key is not in the vault".into(),
+        ));
+    };
+    let vault = cx.vault;
+    let old = custody::primary(vault, &prev, cx.identities()?)?;
+    let certified = attest::certify_all(&mut old.primary_signer()?, &key.cert, cx.at)?;
+    attest::save_cert(vault, &key, &certified)?;
+    vault.audit(
+        cx.at,
+        "cross-sign",
+        serde_json::json!({ "from": prev.state.fingerprint, "to": key.state.fingerprint }),
+    )?;
+    cx.op
+        .say(&format!("Cross-signed by {}.", certinfo::label(&prev.cert)));
+    Ok(Outcome::Done(prev.state.fingerprint))
+}

@@ -1,0 +1,16 @@
+//! Step 3: a root present opens the new key's escrow (the drill).
+
+use super::super::{Cx, Outcome};
+use crate::custody;
+use crate::error::Result;
+
+pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
+    let key = cx.key()?;
+    let vault = cx.vault;
+    let d = custody::drill(vault, &key, cx.identities()?)?;
+    cx.op
+        .say("Escrow drill passed: the identity opens the escrow and it matches the key.");
+    Ok(Outcome::Done(
+        d.share.unwrap_or_else(|| "opened and checked".into()),
+    ))
+}

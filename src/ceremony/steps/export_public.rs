@@ -1,0 +1,37 @@
+//! Step 5: the public key, armored and as the openstack/releases text
+//! file, into the exports directory.
+
+use super::super::{Cx, Outcome};
+use crate::certinfo::{self, Known};
+use crate::error::Result;
+use crate::vault::atomic;
+
+pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
+    let key = cx.key()?;
+    let dir = cx
+        .answers
+        .exports
+        .clone()
+        .unwrap_or_else(|| cx.vault.root().join("exports"));
+    atomic::create_dir(&dir)?;
+    let base = format!("0x{}", key.state.fingerprint.to_lowercase());
+    let mut known = Known::default();
+    for k in cx.vault.keys()? {
+        known.add(&k.cert);
+    }
+    atomic::write(
+        &dir.join(format!("{base}.asc")),
+        &certinfo::armored_public(&key.cert)?,
+        atomic::PUBLIC_MODE,
+    )?;
+    atomic::write(
+        &dir.join(format!("{base}.txt")),
+        certinfo::releases_text(&key.cert, cx.at, &known)?.as_bytes(),
+        atomic::PUBLIC_MODE,
+    )?;
+    cx.op.say(&format!(
+        "Public key written to {}/{base}.asc and .txt (openstack/releases format).",
+        dir.display()
+    ));
+    Ok(Outcome::Done(dir.display().to_string()))
+}

@@ -1,0 +1,37 @@
+use std::process::ExitCode;
+
+use keycycle::custody::{self, Identities};
+use keycycle::{attest, certinfo, Error};
+
+use super::{Ctx, Outcome};
+use crate::cli::CrossSignArgs;
+use crate::ui;
+
+pub fn run(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
+    let vault = ctx.lock_vault("cross-sign")?;
+    let old = ctx.find_key(&vault, Some(&args.from))?;
+    let new = ctx.find_key(&vault, Some(&args.to))?;
+    if old.state.fingerprint == new.state.fingerprint {
+        return Err(Error::input(
+            "--from and --to name the same key",
+            "--from is the previous cycle's key",
+        ));
+    }
+    let ids = Identities::from_paths(&args.ids.identity)?;
+    let primary = custody::primary(&vault, &old, &ids)?;
+    let certified = attest::certify_all(&mut primary.primary_signer()?, &new.cert, ctx.at)?;
+    attest::save_cert(&vault, &new, &certified)?;
+    let details = serde_json::json!({ "from": old.state.fingerprint, "to": new.state.fingerprint });
+    vault.audit(ctx.at, "cross-sign", details.clone())?;
+    if ctx.json {
+        ui::emit_json(&details)?;
+    } else {
+        ui::emit(&format!(
+            "{} now certifies {}. Publish it: keycycle publish {}\n",
+            certinfo::label(&old.cert),
+            certinfo::label(&new.cert),
+            new.state.cycle
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,74 @@
+use std::process::ExitCode;
+
+use keycycle::custody::{self, Identities};
+use keycycle::Error;
+
+use super::{Ctx, Outcome};
+use crate::cli::{EscrowCommand, IdentityArgs};
+use crate::ui;
+
+/// The identities the escrow commands cannot do without.
+fn identities(args: &IdentityArgs) -> keycycle::Result<Identities> {
+    if args.identity.is_empty() {
+        return Err(Error::input(
+            "the escrow can only be opened with a root's identity",
+            "pass --identity FILE (your age identity, SSH private key or decrypted share)",
+        ));
+    }
+    Identities::from_paths(&args.identity)
+}
+
+pub fn run(ctx: &Ctx, cmd: &EscrowCommand) -> Outcome {
+    match cmd {
+        EscrowCommand::Verify { key, ids } => verify(ctx, key.as_deref(), &identities(ids)?),
+        EscrowCommand::Rewrap { ids } => rewrap(ctx, &identities(ids)?),
+    }
+}
+
+fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
+    let vault = ctx.open_vault()?;
+    let keys = match key {
+        Some(k) => vec![ctx.find_key(&vault, Some(k))?],
+        None => vault.keys()?,
+    };
+    let mut out = String::new();
+    let mut drills = Vec::new();
+    for k in &keys {
+        let d = custody::drill(&vault, k, ids)?;
+        match &d.share {
+            Some(share) => out.push_str(&format!(
+                "ok  {} {}: your identity opens {share}; nothing was reconstructed\n",
+                k.state.cycle, k.state.fingerprint
+            )),
+            None => out.push_str(&format!(
+                "ok  {} {}: your identity opens the escrow; the secret matches the cert; the revocation certificate ({}) and {} ladder rungs are valid for it\n",
+                k.state.cycle, k.state.fingerprint, d.revocation.reason, d.ladder_rungs
+            )),
+        }
+        drills.push(d);
+    }
+    if ctx.json {
+        ui::emit_json(&drills)?;
+    } else {
+        ui::emit(&out);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rewrap(ctx: &Ctx, ids: &Identities) -> Outcome {
+    let vault = ctx.lock_vault("escrow rewrap")?;
+    let recipients = vault.roster()?.recipients()?;
+    let keys = vault.keys()?;
+    custody::rewrap(&vault, &keys, ids, &recipients, ctx.at)?;
+    vault.audit(
+        ctx.at,
+        "escrow rewrap",
+        serde_json::json!({ "keys": keys.len(), "recipients": recipients.len() }),
+    )?;
+    ui::emit(&format!(
+        "Re-wrapped the escrow of {} key(s) for {} roots.\n",
+        keys.len(),
+        recipients.len()
+    ));
+    Ok(ExitCode::SUCCESS)
+}

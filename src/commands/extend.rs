@@ -1,0 +1,59 @@
+use std::process::ExitCode;
+
+use keycycle::custody::{self, Backend, Identities};
+use keycycle::schedule::Schedule;
+use keycycle::{clock, maintain, Error};
+
+use super::{Ctx, Outcome};
+use crate::cli::ExtendArgs;
+use crate::ui;
+
+pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
+    let vault = ctx.lock_vault("extend")?;
+    let schedule = Schedule::from_config(&vault.config()?)?;
+    let key = vault.find_key(args.key.get(), &schedule, ctx.at)?;
+    let until = match (&args.cycle, &args.until) {
+        (Some(c), None) => schedule.expiry(schedule.resolve(c, ctx.at)?)?,
+        (None, Some(d)) => clock::parse_time(d)?,
+        _ => {
+            return Err(Error::input(
+                "say how far to extend",
+                "pass --cycle CYCLE or --until DATE",
+            ))
+        }
+    };
+    let details =
+        serde_json::json!({ "fingerprint": key.state.fingerprint, "until": clock::iso(until) });
+    if key.state.expires == until {
+        // Already done, e.g. by a run that was killed before it logged it.
+        if !vault.audited("extend", &key.state.fingerprint, |d| {
+            d["until"] == details["until"]
+        })? {
+            vault.audit(ctx.at, "extend", details)?;
+        }
+        ui::emit(&format!(
+            "{} already expires {}: nothing to do.\n",
+            key.state.cycle,
+            clock::day(until)
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ids = Identities::from_paths(&args.ids.identity)?;
+    let secret = custody::open(&vault, &key, &ids)?;
+    let extended = maintain::extend(&key.cert, &mut secret.primary_signer()?, until, ctx.at)?;
+    let recipients = custody::recipients_of(&key)?;
+    secret.store(&vault, &key, &extended, &recipients, ctx.at)?;
+    vault.audit(ctx.at, "extend", details)?;
+    ui::emit(&format!(
+        "{} now expires {} (primary and live subkeys); escrow and ladder re-made.\n{}Re-export the signing subkey for CI.\n",
+        key.state.cycle,
+        clock::day(until),
+        if args.publish.publish {
+            String::new()
+        } else {
+            format!("Publish it (keycycle publish {}). ", key.state.cycle)
+        }
+    ));
+    ctx.publish_after(&vault, &key.state.fingerprint, &args.publish)?;
+    Ok(ExitCode::SUCCESS)
+}

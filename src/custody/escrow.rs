@@ -1,0 +1,454 @@
+//! The escrowed software key, the first custody backend: a key's
+//! transferable secret key, its hard revocation certificate and its
+//! ladder of soft ones, sealed with age to every root (`primary.age`,
+//! `revocation.age`, `revocation-retired.age`), or split M-of-N into one
+//! sealed share per root (`shares/NN-name.age`).
+
+use openpgp::crypto::Signer;
+use openpgp::packet::Signature;
+use openpgp::parse::Parse;
+use openpgp::serialize::Serialize as _;
+use openpgp::{Cert, Packet, PacketPile};
+use sequoia_openpgp as openpgp;
+use zeroize::Zeroizing;
+
+use super::age::{self, Identities, Recipient};
+use super::shares::{self, Share};
+use super::Backend;
+use crate::clock::{self, Time};
+use crate::error::{Error, Result};
+use crate::keygen::{self, CycleKey};
+use crate::vault::{KeyChange, NewFile, StoredKey, Vault};
+
+/// The sealed transferable secret key.
+pub const PRIMARY_FILE: &str = "primary.age";
+/// The sealed hard revocation certificate (reason: compromised).
+pub const REVOCATION_FILE: &str = "revocation.age";
+/// The sealed ladder of dated soft revocations (reason: retired).
+pub const LADDER_FILE: &str = "revocation-retired.age";
+/// Threshold escrow: one sealed share per root.
+pub const SHARES_DIR: &str = "shares";
+
+/// The comment on the armored ladder.
+pub const LADDER_COMMENT: &str =
+    "Dated soft revocations (reason: retired); publish the latest one not after now";
+/// The comment on the armored hard revocation.
+const REVOCATION_COMMENT: &str = "This is a revocation certificate (reason: key compromised)";
+
+/// Everything escrowed for one key (armored, in zeroising memory).
+pub struct Bundle {
+    pub tsk: Zeroizing<Vec<u8>>,
+    pub revocation: Zeroizing<Vec<u8>>,
+    pub ladder: Zeroizing<Vec<u8>>,
+}
+
+impl Bundle {
+    /// What a freshly generated key escrows.
+    pub fn of_new_key(key: &CycleKey) -> Result<Bundle> {
+        Ok(Bundle {
+            tsk: armored_tsk(&key.cert)?,
+            revocation: armor_signatures(
+                std::slice::from_ref(&key.revocation),
+                REVOCATION_COMMENT,
+            )?,
+            ladder: armor_signatures(&key.ladder, LADDER_COMMENT)?,
+        })
+    }
+
+    /// Length-prefixed concatenation, for secret sharing.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::new());
+        for part in [&self.tsk, &self.revocation, &self.ladder] {
+            out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            out.extend_from_slice(part);
+        }
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<Bundle> {
+        let malformed = || {
+            Error::vault(
+                "the recovered escrow is malformed",
+                "the shares do not belong together",
+            )
+        };
+        let mut parts = Vec::new();
+        let mut rest = b;
+        for _ in 0..3 {
+            let (len, tail) = rest.split_at_checked(4).ok_or_else(malformed)?;
+            let n = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            let (part, tail) = tail.split_at_checked(n).ok_or_else(malformed)?;
+            parts.push(Zeroizing::new(part.to_vec()));
+            rest = tail;
+        }
+        let mut parts = parts.into_iter();
+        let (Some(tsk), Some(revocation), Some(ladder)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed());
+        };
+        Ok(Bundle {
+            tsk,
+            revocation,
+            ladder,
+        })
+    }
+}
+
+/// Armor signatures as `gpg --gen-revoke` does: PublicKey armor.
+fn armor_signatures(sigs: &[Signature], comment: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(Vec::new());
+    let mut w = openpgp::armor::Writer::with_headers(
+        &mut *out,
+        openpgp::armor::Kind::PublicKey,
+        vec![("Comment", comment)],
+    )
+    .map_err(anyhow::Error::from)?;
+    for s in sigs {
+        openpgp::Packet::from(s.clone()).serialize(&mut w)?;
+    }
+    w.finalize().map_err(anyhow::Error::from)?;
+    Ok(out)
+}
+
+/// The transferable secret key, armored, in zeroising memory.
+fn armored_tsk(cert: &Cert) -> Result<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(Vec::new());
+    cert.as_tsk().armored().serialize(&mut *out)?;
+    Ok(out)
+}
+
+/// The signatures in an escrowed revocation file.
+pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>> {
+    let pile = PacketPile::from_bytes(bytes).map_err(|e| {
+        Error::vault(
+            format!("not a revocation certificate: {e}"),
+            "restore it from git",
+        )
+    })?;
+    Ok(pile
+        .into_children()
+        .filter_map(|p| match p {
+            Packet::Signature(s) => Some(s),
+            _ => None,
+        })
+        .collect())
+}
+
+/// A file-name-safe form of a holder's name.
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s.trim_matches('-').to_string()
+}
+
+/// A name per recipient, from the roster (for share file names).
+pub fn holder_names(vault: &Vault, recipients: &[Recipient]) -> Result<Vec<String>> {
+    let roster = vault.roster()?;
+    Ok(recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            roster
+                .members
+                .iter()
+                .find(|m| Recipient::parse(&m.escrow_recipient).ok().as_ref() == Some(r))
+                .map(|m| m.name.clone())
+                .unwrap_or_else(|| format!("recipient {}", i + 1))
+        })
+        .collect())
+}
+
+/// The escrow files of a key: with threshold 1, three age files each
+/// sealed to every recipient (their headers checked); with M > 1, one
+/// share per recipient, each sealed to that recipient alone.
+pub fn seal(
+    fpr: &str,
+    bundle: &Bundle,
+    recipients: &[Recipient],
+    names: &[String],
+    threshold: u8,
+) -> Result<Vec<NewFile>> {
+    let mut files = Vec::new();
+    if threshold <= 1 {
+        for (name, part) in [
+            (PRIMARY_FILE, &bundle.tsk),
+            (REVOCATION_FILE, &bundle.revocation),
+            (LADDER_FILE, &bundle.ladder),
+        ] {
+            files.push(sealed_file(name.into(), part, recipients)?);
+        }
+        return Ok(files);
+    }
+    let shares = shares::split(fpr, &bundle.to_bytes(), threshold, names)?;
+    for (i, (share, r)) in shares.iter().zip(recipients).enumerate() {
+        let name = format!("{SHARES_DIR}/{:02}-{}.age", i + 1, slug(&share.holder));
+        files.push(sealed_file(
+            name,
+            share.to_text().as_bytes(),
+            std::slice::from_ref(r),
+        )?);
+    }
+    Ok(files)
+}
+
+fn sealed_file(name: String, plain: &[u8], recipients: &[Recipient]) -> Result<NewFile> {
+    let bytes = age::seal(recipients, plain)?;
+    age::check_recipients(&bytes, recipients)?;
+    Ok(NewFile {
+        name,
+        bytes,
+        secret: true,
+    })
+}
+
+/// Whether `key` is escrowed in shares.
+pub fn is_threshold(key: &StoredKey) -> bool {
+    key.dir.join(SHARES_DIR).is_dir()
+}
+
+/// The sealed share files of `key`, in name order.
+pub fn share_files(key: &StoredKey) -> Result<Vec<std::path::PathBuf>> {
+    let dir = key.dir.join(SHARES_DIR);
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .map_err(|e| Error::io(&dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "age"))
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+/// The shares of `key` that `ids` open (plus those handed in as files).
+pub fn open_shares(key: &StoredKey, ids: &Identities) -> Result<Vec<(std::path::PathBuf, Share)>> {
+    let mut found = Vec::new();
+    for p in share_files(key)? {
+        let sealed = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        if let Some(plain) = ids.try_open(&sealed)? {
+            found.push((p, Share::parse(&plain)?));
+        }
+    }
+    Ok(found)
+}
+
+/// Open a key's escrow: the three age files, or enough shares.
+pub fn open_bundle(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Bundle> {
+    if is_threshold(key) {
+        let mut shares = ids.shares().to_vec();
+        shares.extend(open_shares(key, ids)?.into_iter().map(|(_, s)| s));
+        return Bundle::from_bytes(&shares::combine(&key.state.fingerprint, &shares)?);
+    }
+    if ids.is_empty() {
+        return Err(Error::input(
+            "the escrow must be opened and no identity was given",
+            "pass --identity FILE (your age identity or SSH private key)",
+        ));
+    }
+    Ok(Bundle {
+        tsk: ids.open(&vault.read_key_file(key, PRIMARY_FILE)?)?,
+        revocation: ids.open(&vault.read_key_file(key, REVOCATION_FILE)?)?,
+        ladder: ids.open(&vault.read_key_file(key, LADDER_FILE)?)?,
+    })
+}
+
+/// The change that replaces a key's escrow files with `files`, removing
+/// those of the other escrow mode (and shares no longer held).
+fn replace(key: &StoredKey, files: Vec<NewFile>) -> Result<KeyChange> {
+    let threshold = files.iter().any(|f| f.name.starts_with(SHARES_DIR));
+    let mut remove = Vec::new();
+    if threshold {
+        remove.extend([PRIMARY_FILE, REVOCATION_FILE, LADDER_FILE].map(String::from));
+        if is_threshold(key) {
+            for p in share_files(key)? {
+                let name = format!(
+                    "{SHARES_DIR}/{}",
+                    p.file_name().unwrap_or_default().to_string_lossy()
+                );
+                if !files.iter().any(|f| f.name == name) {
+                    remove.push(name);
+                }
+            }
+        }
+    } else {
+        remove.push(SHARES_DIR.to_string());
+    }
+    Ok(KeyChange {
+        files,
+        remove,
+        state: None,
+    })
+}
+
+/// A cycle key opened from escrow: its certificate with the secrets, and
+/// the escrowed revocations. Lives in memory only.
+pub struct EscrowedKey {
+    cert: Cert,
+    bundle: Bundle,
+}
+
+impl EscrowedKey {
+    /// Open `key`'s escrow with `ids`; the secret is merged with the
+    /// vault's public cert (attestations, later bindings).
+    pub fn open(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<EscrowedKey> {
+        let bundle = open_bundle(vault, key, ids)?;
+        let secret = Cert::from_bytes(&bundle.tsk[..])?;
+        if secret.fingerprint() != key.cert.fingerprint() {
+            return Err(Error::vault(
+                format!(
+                    "{}: the escrowed key {} is not the key {}",
+                    key.dir.display(),
+                    secret.fingerprint(),
+                    key.cert.fingerprint()
+                ),
+                "the vault was mixed up or tampered with: compare its git history",
+            ));
+        }
+        let cert = key.cert.clone().merge_public_and_secret(secret)?;
+        Ok(EscrowedKey { cert, bundle })
+    }
+
+    /// The certificate with its secret keys.
+    pub fn cert(&self) -> &Cert {
+        &self.cert
+    }
+
+    /// The escrowed hard revocation certificate's signatures.
+    pub fn hard_revocation(&self) -> Result<Vec<Signature>> {
+        signatures(&self.bundle.revocation)
+    }
+
+    /// The escrowed ladder of dated soft revocations.
+    pub fn ladder(&self) -> Result<Vec<Signature>> {
+        signatures(&self.bundle.ladder)
+    }
+
+    /// Store `changed` (this key's certificate after an extension, a
+    /// rotation, a revocation…) back: the secrets re-escrowed to
+    /// `recipients` in the configured escrow mode, the ladder re-made from
+    /// the key's creation to its new expiry, the public cert and state
+    /// rewritten — all in one swap of the key directory.
+    pub fn store(
+        &self,
+        vault: &Vault,
+        key: &StoredKey,
+        changed: &Cert,
+        recipients: &[Recipient],
+        at: Time,
+    ) -> Result<()> {
+        let config = vault.config()?;
+        let full = changed.clone().merge_public_and_secret(self.cert.clone())?;
+        let p = openpgp::policy::StandardPolicy::new();
+        let expiry = full
+            .with_policy(&p, keygen::after_self_signatures(&full, at))
+            .ok()
+            .and_then(|vc| vc.primary_key().key_expiration_time())
+            .map(clock::from_system)
+            .unwrap_or(key.state.expires);
+        // The whole ladder again, from the key's creation: the rungs already
+        // dated in the past must stay available (a master lost tomorrow
+        // needs the newest rung not after tomorrow), and new ones cover the
+        // expiry.
+        let mut signer = self.primary_signer()?;
+        let ladder = keygen::ladder(
+            &mut signer,
+            &full,
+            key.state.created,
+            expiry,
+            config.escrow.ladder_interval_days,
+        )?;
+        let bundle = Bundle {
+            tsk: armored_tsk(&full)?,
+            // The hard revocation certificate does not change.
+            revocation: self.bundle.revocation.clone(),
+            ladder: armor_signatures(&ladder, LADDER_COMMENT)?,
+        };
+        let names = holder_names(vault, recipients)?;
+        let files = seal(
+            &key.state.fingerprint,
+            &bundle,
+            recipients,
+            &names,
+            config.escrow.threshold,
+        )?;
+        let mut change = replace(key, files)?;
+        change.files.extend(KeyChange::cert(&full)?.files);
+        let mut state = key.state.clone();
+        state.expires = expiry;
+        state.escrow_recipients = recipients.iter().map(ToString::to_string).collect();
+        vault.update_key(key, change.with_state(&state))
+    }
+}
+
+impl Backend for EscrowedKey {
+    fn location(&self) -> String {
+        "escrow".into()
+    }
+
+    fn primary_signer(&self) -> Result<Box<dyn Signer + Send + Sync>> {
+        let key = self
+            .cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .map_err(|_| {
+                Error::vault(
+                    "the escrowed key holds no primary secret",
+                    "restore the key directory from git and run the escrow drill",
+                )
+            })?;
+        Ok(Box::new(key.into_keypair()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn a_bundle_round_trips(
+            tsk in proptest::collection::vec(any::<u8>(), 0..200),
+            rev in proptest::collection::vec(any::<u8>(), 0..200),
+            ladder in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let b = Bundle {
+                tsk: Zeroizing::new(tsk.clone()),
+                revocation: Zeroizing::new(rev.clone()),
+                ladder: Zeroizing::new(ladder.clone()),
+            };
+            let back = Bundle::from_bytes(&b.to_bytes()).unwrap();
+            prop_assert_eq!(&back.tsk[..], &tsk[..]);
+            prop_assert_eq!(&back.revocation[..], &rev[..]);
+            prop_assert_eq!(&back.ladder[..], &ladder[..]);
+        }
+
+        #[test]
+        fn truncated_bundles_are_errors(cut in 0usize..40) {
+            let b = Bundle {
+                tsk: Zeroizing::new(vec![1; 10]),
+                revocation: Zeroizing::new(vec![2; 10]),
+                ladder: Zeroizing::new(vec![3; 10]),
+            };
+            let bytes = b.to_bytes();
+            prop_assert!(Bundle::from_bytes(&bytes[..cut.min(bytes.len() - 1)]).is_err());
+        }
+    }
+
+    #[test]
+    fn slugs_are_single_safe_components() {
+        assert_eq!(slug("Ada Lovelace"), "ada-lovelace");
+        assert_eq!(slug("../../etc"), "etc");
+        assert_eq!(slug("Grace (demo)"), "grace--demo");
+    }
+}

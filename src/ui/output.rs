@@ -1,0 +1,23 @@
+//! The one writer for what a command writes for the user: `-o FILE`
+//! (temporary name, then rename; an existing file only with
+//! `--overwrite`), or standard output.
+
+use std::path::Path;
+
+use keycycle::vault::atomic;
+
+/// Write `bytes` to `path` with `mode`, or to stdout without a path.
+pub fn write_output(
+    path: Option<&Path>,
+    bytes: &[u8],
+    overwrite: bool,
+    mode: u32,
+) -> keycycle::Result<()> {
+    match path {
+        Some(p) => atomic::write_new(p, bytes, overwrite, mode),
+        None => {
+            super::emit(&String::from_utf8_lossy(bytes));
+            Ok(())
+        }
+    }
+}
