@@ -188,8 +188,13 @@ fn interactive_ceremony_through_a_pty() {
     p.set_expect_timeout(Some(Duration::from_secs(30)));
     let settle = || std::thread::sleep(Duration::from_millis(300));
     p.expect("Which cycle is the key for?").unwrap();
+    // The current cycle has no key: it is offered first, saying why.
+    p.expect("offered first: the current cycle has no key yet")
+        .unwrap();
     settle();
-    p.send("\r").unwrap(); // the default: next (2027.1/Indri)
+    p.send("\x1b[B").unwrap(); // down to the second entry: next (2027.1/Indri)
+    settle();
+    p.send("\r").unwrap();
     p.expect("Is this roster correct").unwrap();
     settle();
     p.send("y").unwrap();

@@ -373,4 +373,38 @@ mod tests {
             );
         }
     }
+
+    fn identity_file(id: &age::x25519::Identity) -> tempfile::NamedTempFile {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(tmp.path(), id.to_string().expose_secret()).unwrap();
+        tmp
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Whatever is sealed to several roots opens with each root's
+        /// identity alone, byte for byte; a stranger's identity opens
+        /// nothing.
+        #[test]
+        fn sealed_escrow_opens_for_every_recipient(
+            plain in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            roots in 1usize..4,
+        ) {
+            let ids: Vec<_> = (0..roots).map(|_| age::x25519::Identity::generate()).collect();
+            let recipients: Vec<Recipient> = ids
+                .iter()
+                .map(|i| Recipient::parse(&i.to_public().to_string()).unwrap())
+                .collect();
+            let sealed = seal(&recipients, &plain).unwrap();
+            check_recipients(&sealed, &recipients).unwrap();
+            for id in &ids {
+                let file = identity_file(id);
+                let opened = Identities::from_paths(&[file.path()]).unwrap().open(&sealed).unwrap();
+                proptest::prop_assert_eq!(&opened[..], &plain[..]);
+            }
+            let stranger = identity_file(&age::x25519::Identity::generate());
+            let other = Identities::from_paths(&[stranger.path()]).unwrap();
+            proptest::prop_assert!(other.try_open(&sealed).unwrap().is_none());
+        }
+    }
 }
