@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod escrow;
 pub mod fuzzing;
+pub mod inspect;
 pub mod keygen;
 pub mod keyring;
 pub mod lifecycle;
