@@ -737,3 +737,104 @@ fn a_keyring_with_broken_certificates_is_read_and_the_skips_counted() {
     );
     assert!(ok, "{v}");
 }
+
+#[test]
+fn errors_say_how_to_proceed_in_one_line_each() {
+    let corpus = corpus();
+    let src = corpus.join("src");
+    let env = Env::new(&now());
+    let at = now();
+    let tarball = |name: &str| {
+        let sig = find(&src, &format!("{name}_"), ".asc");
+        PathBuf::from(sig.to_string_lossy().trim_end_matches(".asc").to_string())
+    };
+    // SHA-1 bindings: one BAD line saying so, the exact command, the risk.
+    let acl = tarball("acl");
+    let key = corpus.join("keys/acl.asc");
+    let (ok, out) = text(
+        &env,
+        &at,
+        &["--cert", key.to_str().unwrap(), acl.to_str().unwrap()],
+    );
+    assert!(!ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines[0].starts_with(&format!("BAD   {}  made 2021-03-16 by ", acl.display())),
+        "{out}"
+    );
+    assert!(
+        lines[0].contains("uses SHA1, rejected since 2023-02-01"),
+        "{out}"
+    );
+    let cmd = lines[1].trim().strip_prefix("hint: ").unwrap();
+    assert_eq!(
+        cmd,
+        format!(
+            "keycycle verify --cert {} --policy-as-of 2021-03-16 {}",
+            key.display(),
+            acl.display()
+        )
+    );
+    assert!(lines[2].trim().starts_with("risk: "), "{out}");
+    // The printed command passes.
+    let words: Vec<&str> = cmd.split(' ').skip(2).collect();
+    let (ok, out) = text(&env, &at, &words);
+    assert!(ok, "{out}");
+    // Expired at signing time: both dates.
+    let idn = tarball("libidn2");
+    let (ok, out) = text(
+        &env,
+        &at,
+        &[
+            "--cert",
+            corpus.join("keys/libidn2.asc").to_str().unwrap(),
+            idn.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok);
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.contains("made 2022-07-11 by Simon Josefsson")
+            && first.contains("after its key expired on 2021-08-21"),
+        "{out}"
+    );
+    assert!(
+        out.lines().nth(1).unwrap().trim().starts_with("hint: "),
+        "{out}"
+    );
+    // No matching certificate: the issuer's key ID and fingerprint, and
+    // where to fetch it.
+    let (ok, out) = text(
+        &env,
+        &at,
+        &[
+            "--cert",
+            corpus.join("keys/gzip.asc").to_str().unwrap(),
+            "--signature",
+            &format!("{}.asc", idn.display()),
+            idn.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("not among the given certificates: 0x51722B08FE4745A2 (fingerprint A3CC9C870B9D310ABAD4CF2F51722B08FE4745A2)"), "{out}");
+    assert!(
+        lines[1].contains("gpg --recv-keys A3CC9C870B9D310ABAD4CF2F51722B08FE4745A2"),
+        "{out}"
+    );
+    assert!(lines[1].contains("https://keys.openpgp.org/vks/v1/by-fingerprint/A3CC9C870B9D310ABAD4CF2F51722B08FE4745A2"), "{out}");
+    // -v adds the detail under the BAD line.
+    let out = env
+        .cmd_at(&at)
+        .args(["-v", "verify", "--cert"])
+        .arg(&key)
+        .arg(&acl)
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.lines().nth(1).unwrap().trim().starts_with("detail: "),
+        "{s}"
+    );
+}
