@@ -341,7 +341,12 @@ fn bad_key(
     r.detail = chain(error);
     let made = day(t);
     let revocation = |s: &RevocationStatus| match s {
-        RevocationStatus::Revoked(sigs) => sigs.first().map(|s| Revocation::from_sig(s)),
+        // A hard revocation, if there is one, says the most.
+        RevocationStatus::Revoked(sigs) => {
+            let all: Vec<Revocation> = sigs.iter().map(|s| Revocation::from_sig(s)).collect();
+            let hard = all.iter().position(|r| r.hard).unwrap_or(0);
+            all.into_iter().nth(hard)
+        }
         _ => None,
     };
     let revoked = revocation(&ka.revocation_status())
