@@ -260,16 +260,26 @@ impl Keyring {
                 }
             }
         }
-        seen.into_iter()
-            .filter_map(|i| self.cert(i))
-            .filter(|c| {
-                c.keys().any(|k| {
-                    ids.iter()
-                        .any(|h| h.aliases(KeyHandle::from(k.key().fingerprint())))
-                })
+        let mut out: Vec<Cert> = Vec::new();
+        let found = seen.into_iter().filter_map(|i| self.cert(i)).filter(|c| {
+            c.keys().any(|k| {
+                ids.iter()
+                    .any(|h| h.aliases(KeyHandle::from(k.key().fingerprint())))
             })
-            .cloned()
-            .collect()
+        });
+        for c in found {
+            // Copies of one certificate (an old and an extended one, say)
+            // are merged, as a keyring tool would.
+            match out.iter_mut().find(|o| o.fingerprint() == c.fingerprint()) {
+                Some(o) => {
+                    if let Ok(m) = o.clone().merge_public(c.clone()) {
+                        *o = m;
+                    }
+                }
+                None => out.push(c.clone()),
+            }
+        }
+        out
     }
 
     /// `certinfo::label` of a certificate in the keyring, computed once.
@@ -364,9 +374,60 @@ struct Header {
     start: u64,
 }
 
-/// Reads packet framing from a file without holding more than a buffer.
+/// How much of a keyring is mapped at a time: peak memory stays at this
+/// (plus one key packet) whatever the keyring's size.
+const WINDOW: u64 = 8 << 20;
+
+/// A read-only memory map of part of a file.
+struct Map {
+    ptr: *mut libc::c_void,
+    len: usize,
+    /// File offset of the first mapped byte.
+    start: u64,
+}
+
+impl Map {
+    fn new(file: &File, start: u64, len: usize) -> std::io::Result<Map> {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: a private read-only mapping of an open file; the length
+        // is non-zero and the offset page-aligned (callers align it).
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                start as libc::off_t,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: advice on the mapping just made.
+        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        Ok(Map { ptr, len, start })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is `len` readable bytes and lives as long as
+        // `self`. (A file truncated under us would fault; keyrings given to
+        // verify are not written while it runs.)
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        // SAFETY: unmapping what `new` mapped.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+/// Reads packet framing from a file through a sliding memory map.
 struct Scanner {
-    r: BufReader<File>,
+    file: File,
+    map: Option<Map>,
     pos: u64,
     end: u64,
     /// Set when the framing was corrupt and the scanner resynchronised.
@@ -376,13 +437,34 @@ struct Scanner {
 impl Scanner {
     fn new(mut f: File) -> std::io::Result<Scanner> {
         let end = f.seek(SeekFrom::End(0))?;
-        f.seek(SeekFrom::Start(0))?;
         Ok(Scanner {
-            r: BufReader::with_capacity(256 << 10, f),
+            file: f,
+            map: None,
             pos: 0,
             end,
             broken: false,
         })
+    }
+
+    /// `len` bytes at the current position (fewer at the end of the file).
+    fn at(&mut self, len: u64) -> std::io::Result<&[u8]> {
+        let len = len.min(self.end - self.pos);
+        let fits = self
+            .map
+            .as_ref()
+            .is_some_and(|m| m.start <= self.pos && self.pos + len <= m.start + m.len as u64);
+        if !fits {
+            self.map = None;
+            let start = self.pos & !0xfff;
+            let size = (WINDOW.max(self.pos + len - start)).min(self.end - start);
+            if size == 0 {
+                return Ok(&[]);
+            }
+            self.map = Some(Map::new(&self.file, start, size as usize)?);
+        }
+        let m = self.map.as_ref().expect("mapped above");
+        let off = (self.pos - m.start) as usize;
+        Ok(&m.bytes()[off..off + len as usize])
     }
 
     /// The next packet header, resynchronising at the next plausible
@@ -391,48 +473,25 @@ impl Scanner {
     fn header(&mut self) -> std::io::Result<Option<Header>> {
         self.broken = false;
         while self.pos < self.end {
-            let (b, n) = self.peek8()?;
-            if let Some((tag, hlen, len)) = parse_header(&b[..n]) {
+            if let Some((tag, hlen, len)) = parse_header(self.at(8)?) {
                 if self.pos + hlen as u64 + len <= self.end {
                     let start = self.pos;
-                    self.advance(hlen as u64)?;
+                    self.pos += hlen as u64;
                     return Ok(Some(Header { tag, len, start }));
                 }
             }
             self.broken = true;
-            self.advance(1)?;
-            while self.pos < self.end {
-                let (b, n) = self.peek8()?;
-                if looks_like_primary(&b[..n]) {
-                    break;
-                }
-                self.advance(1)?;
+            self.pos += 1;
+            while self.pos < self.end && !looks_like_primary(self.at(8)?) {
+                self.pos += 1;
             }
         }
         Ok(None)
     }
 
-    /// Up to 8 bytes at the current position, without consuming them.
-    fn peek8(&mut self) -> std::io::Result<([u8; 8], usize)> {
-        let n = 8.min((self.end - self.pos) as usize);
-        let mut out = [0u8; 8];
-        let buf = self.r.fill_buf()?;
-        if buf.len() >= n {
-            out[..n].copy_from_slice(&buf[..n]);
-        } else {
-            self.r.get_ref().read_exact_at(&mut out[..n], self.pos)?;
-        }
-        Ok((out, n))
-    }
-
-    fn advance(&mut self, n: u64) -> std::io::Result<()> {
-        self.r.seek_relative(n as i64)?;
+    fn skip(&mut self, n: u64) -> std::io::Result<()> {
         self.pos += n;
         Ok(())
-    }
-
-    fn skip(&mut self, n: u64) -> std::io::Result<()> {
-        self.advance(n)
     }
 
     /// A key packet body (bounded; a longer one is skipped and yields an
@@ -442,8 +501,7 @@ impl Scanner {
             self.skip(n)?;
             return Ok(Vec::new());
         }
-        let mut v = vec![0u8; n as usize];
-        self.r.read_exact(&mut v)?;
+        let v = self.at(n)?.to_vec();
         self.pos += n;
         Ok(v)
     }
