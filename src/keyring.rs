@@ -122,8 +122,14 @@ impl Keyring {
         let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
         let mut head = [0u8; 1];
         let n = f.read(&mut head).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Err(Error::input(
+                format!("{}: the file is empty", path.display()),
+                "give an OpenPGP certificate or keyring (gpg --export FINGERPRINT)",
+            ));
+        }
         f.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
-        let binary = n == 1 && head[0] & 0x80 != 0;
+        let binary = head[0] & 0x80 != 0;
         let file = if binary {
             f
         } else {
