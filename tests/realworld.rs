@@ -467,6 +467,22 @@ fn release_gpg_needs_n_of_the_archive_signers() {
             "{u}"
         );
     }
+    // Without --signature, FILE.gpg next to FILE is found (after .asc, .sig).
+    let beside = env.path("beside");
+    std::fs::create_dir_all(&beside).unwrap();
+    std::fs::copy(f.join("Release"), beside.join("Release")).unwrap();
+    std::fs::copy(f.join("Release.gpg"), beside.join("Release.gpg")).unwrap();
+    let (ok, v) = keycycle(
+        &env,
+        FIXTURE_TIME,
+        &[&beside.join("Release")],
+        &["--cert", ring.to_str().unwrap(), "--signers", "3"],
+    );
+    assert!(ok, "{v}");
+    assert!(
+        v["signature"].as_str().unwrap().ends_with("Release.gpg"),
+        "{v}"
+    );
     // The tampered Release fails.
     let t = env.path("Release");
     let mut bytes = std::fs::read(f.join("Release")).unwrap();
