@@ -645,9 +645,9 @@ fn a_keyring_with_broken_certificates_is_read_and_the_skips_counted() {
     // A good keyring, then junk, then a truncated copy of itself, then the
     // keyring again: the broken parts are skipped and counted with -v.
     let good = std::fs::read(f.join("debian-archive-keyring.gpg")).unwrap();
-    let mut ring = good.clone();
+    let mut ring = b"junk that is no packet at all".to_vec();
+    ring.extend_from_slice(&good);
     ring.extend_from_slice(&[0x99, 0x01, 0x0d, 0x04, 0x00, 0x00]);
-    ring.extend_from_slice(b"junk that is no packet at all");
     ring.extend_from_slice(&good[..good.len() / 3]);
     let path = env.path("mixed.gpg");
     std::fs::write(&path, &ring).unwrap();
@@ -677,7 +677,44 @@ fn a_keyring_with_broken_certificates_is_read_and_the_skips_counted() {
         .trim()
         .parse()
         .unwrap();
-    assert!(skipped >= 1, "{stderr}");
+    assert_eq!(skipped, 1, "{stderr}");
+    // A signer that is not in the keyring: the whole of it is read, the
+    // corrupt packet and the truncated copy are counted too.
+    let gpg = Gpg::new();
+    gpg.ok(
+        &[
+            "--quick-gen-key",
+            "Stranger <s@example.org>",
+            "ed25519",
+            "sign",
+            "2030-01-01",
+        ],
+        None,
+    );
+    let data = env.path("data.txt");
+    std::fs::write(&data, b"x").unwrap();
+    gpg.ok(&["--detach-sign", data.to_str().unwrap()], None);
+    let out = env
+        .cmd()
+        .args(["-v", "verify", "--cert"])
+        .arg(&path)
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not among the given certificates"));
+    let all: usize = stderr
+        .split(" skipped")
+        .next()
+        .unwrap()
+        .rsplit(", ")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(all >= 2, "{stderr}");
     // Armored, several blocks with text around them.
     require("gpg");
     let armored = env.path("ring.asc");

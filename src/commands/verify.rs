@@ -56,8 +56,11 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
     if ctx.verbose > 0 {
         let s = ring.stats();
         eprintln!(
-            "keyring: {} certificates indexed, {} skipped (unparseable or unsupported), {} parsed for these signatures",
-            s.certificates, s.skipped, s.parsed
+            "keyring: {} certificates indexed{}, {} skipped (unparseable or unsupported), {} parsed for these signatures",
+            s.certificates,
+            if s.complete { "" } else { " (read up to the last key needed)" },
+            s.skipped,
+            s.parsed
         );
     }
     let bad = verdicts.iter().filter(|v| !v.good).count();

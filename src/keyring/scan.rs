@@ -1,182 +1,108 @@
-//! Keyrings as keyrings: the certificates signatures are checked against,
-//! read as a stream and indexed by key ID; a certificate is parsed only
-//! when a signature names one of its keys. Memory stays bounded by what is
-//! used, not by the size of the keyring (a distribution's keyring is tens
-//! of MiB), and certificates that do not parse are skipped and counted.
-//!
-//! Binary keyrings are indexed in place; armored ones (one or several
-//! armor blocks, with any text around them) are decoded into an anonymous
-//! temporary file first, which is then indexed the same way.
+//! Packet framing of a keyring, read through a sliding memory map: one
+//! certificate at a time, with the key ID of every key in it.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 
 use base64::Engine as _;
 use openpgp::parse::Parse;
 use openpgp::types::HashAlgorithm;
-use openpgp::{Cert, KeyHandle, KeyID};
+use openpgp::{Cert, KeyID};
 use sequoia_openpgp as openpgp;
 
-use crate::certinfo;
 use crate::error::{Error, Result};
 
 /// The largest key packet body read while indexing (an RSA-16384 key is
 /// about 4 KiB); a larger one is treated as corrupt framing.
 const MAX_KEY_PACKET: usize = 64 << 10;
 
-/// One certificate of the keyring: where its bytes are, and (once needed)
-/// the parsed certificate and its label.
-struct Entry {
-    /// Index into `Keyring::files`; `None` for certificates given in memory.
-    file: Option<usize>,
-    start: u64,
-    len: u64,
-    cert: OnceLock<Option<Cert>>,
-    label: OnceLock<String>,
+/// A certificate found by the scan: where it is, the IDs of its keys.
+pub(super) struct Pending {
+    pub start: u64,
+    pub end: u64,
+    pub ids: Vec<KeyID>,
+    /// It holds secret key packets: index it from the parsed certificate.
+    pub secret: bool,
+    unusable: bool,
 }
 
-/// What reading the keyrings found, for `-v`.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Stats {
-    /// Certificates indexed.
-    pub certificates: usize,
-    /// Certificates skipped: corrupt framing, unsupported key versions, or
-    /// a parse failure when a signature needed them.
-    pub skipped: usize,
-    /// Certificates parsed because a signature named one of their keys.
-    pub parsed: usize,
-}
-
-/// The certificates signatures are checked against.
-pub struct Keyring {
-    files: Vec<File>,
-    entries: Vec<Entry>,
-    index: HashMap<KeyID, Vec<usize>>,
-    skipped: usize,
-    failed: AtomicUsize,
-    parsed: AtomicUsize,
-}
-
-impl Keyring {
-    /// A keyring of certificates already in memory (a vault's keys).
-    pub fn new(certs: Vec<Cert>) -> Result<Keyring> {
-        let mut ring = Keyring::empty();
-        for c in certs {
-            ring.push_parsed(None, 0, 0, c.strip_secret_key_material());
-        }
-        ring.require_some()?;
-        Ok(ring)
-    }
-
-    /// Read files and folders of certificates: binary or armored keyrings
-    /// of any size, openstack/releases `.txt` files, folders of those.
-    pub fn load(paths: &[PathBuf]) -> Result<Keyring> {
-        let mut ring = Keyring::empty();
-        for p in paths {
-            if p.is_dir() {
-                let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                    .map_err(|e| Error::io(p, e))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.is_file())
-                    .collect();
-                entries.sort();
-                for e in entries {
-                    ring.add_file(&e)?;
-                }
-            } else {
-                ring.add_file(p)?;
-            }
-        }
-        ring.require_some()?;
-        Ok(ring)
-    }
-
-    fn empty() -> Keyring {
-        Keyring {
-            files: Vec::new(),
-            entries: Vec::new(),
-            index: HashMap::new(),
-            skipped: 0,
-            failed: AtomicUsize::new(0),
-            parsed: AtomicUsize::new(0),
+impl Pending {
+    fn new(start: u64) -> Pending {
+        Pending {
+            start,
+            end: start,
+            ids: Vec::new(),
+            secret: false,
+            unusable: false,
         }
     }
 
-    fn require_some(&self) -> Result<()> {
-        if self.entries.is_empty() {
-            return Err(Error::input(
-                "no certificates to verify against",
-                "pass --cert FILE (a cycle key, a keyring, or a folder of keys), or a vault holding keys",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Index one file.
-    fn add_file(&mut self, path: &Path) -> Result<()> {
-        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut head = [0u8; 1];
-        let n = f.read(&mut head).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            return Err(Error::input(
-                format!("{}: the file is empty", path.display()),
-                "give an OpenPGP certificate or keyring (gpg --export FINGERPRINT)",
-            ));
-        }
-        f.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
-        let binary = head[0] & 0x80 != 0;
-        let file = if binary {
-            f
+    fn finish(mut self, end: u64) -> Found {
+        self.end = end;
+        if self.unusable || (self.ids.is_empty() && !self.secret) {
+            Found::Skipped
         } else {
-            dearmor(f).map_err(|e| e.context(path.display()))?
-        };
-        let before = self.entries.len();
-        let no = self.files.len();
-        self.files.push(file);
-        self.scan(no).map_err(|e| Error::io(path, e))?;
-        if self.entries.len() == before {
-            return Err(Error::input(
-                format!("{}: no OpenPGP certificate found", path.display()),
-                "give an armored or binary OpenPGP certificate or keyring",
-            ));
+            Found::Cert(self)
         }
-        Ok(())
+    }
+}
+
+/// What one step of a scan found.
+pub(super) enum Found {
+    Cert(Pending),
+    /// Corrupt framing, an unsupported key version, or stray packets.
+    Skipped,
+}
+
+/// The scan of one (binary) file.
+pub(super) struct FileScan {
+    s: Scanner,
+    cur: Option<Pending>,
+    /// Index of the file in the keyring.
+    pub no: usize,
+}
+
+impl FileScan {
+    pub fn new(file: File, no: usize) -> std::io::Result<FileScan> {
+        Ok(FileScan {
+            s: Scanner::new(file)?,
+            cur: None,
+            no,
+        })
     }
 
-    /// Walk the packets of binary file `no`, one certificate per primary
-    /// key packet, indexing every key's ID.
-    fn scan(&mut self, no: usize) -> std::io::Result<()> {
-        let file = self.files[no].try_clone()?;
-        let mut s = Scanner::new(file)?;
-        let mut cur: Option<Pending> = None;
-        while let Some(h) = s.header()? {
-            if s.broken {
+    /// Read on to the end of the next certificate; `None` at the end.
+    pub fn next(&mut self) -> std::io::Result<Option<Found>> {
+        loop {
+            let Some(h) = self.s.header()? else {
+                return Ok(self.cur.take().map(|mut p| {
+                    p.unusable |= self.s.broken;
+                    p.finish(self.s.pos)
+                }));
+            };
+            let mut done = None;
+            if self.s.broken {
                 // Corrupt framing before this packet: drop the certificate
-                // it was part of; go on at this primary key packet.
-                if let Some(p) = cur.as_mut() {
-                    p.unusable = true;
+                // it was part of (or count the junk before the first one);
+                // go on at this primary key packet.
+                match self.cur.as_mut() {
+                    Some(p) => p.unusable = true,
+                    None => done = Some(Found::Skipped),
                 }
             }
             if matches!(h.tag, 5 | 6) {
-                if let Some(p) = cur.take() {
-                    self.finish(no, p, h.start);
-                }
-                cur = Some(Pending::new(h.start));
+                done = done.or(self.cur.take().map(|p| p.finish(h.start)));
+                self.cur = Some(Pending::new(h.start));
             }
-            let Some(p) = cur.as_mut() else {
+            let Some(p) = self.cur.as_mut() else {
                 // Packets before any key: junk at the start.
-                self.skipped += 1;
-                s.skip(h.len)?;
-                continue;
+                self.s.skip(h.len)?;
+                return Ok(Some(Found::Skipped));
             };
             match h.tag {
                 6 | 14 => {
-                    let body = s.body(h.len)?;
+                    let body = self.s.body(h.len)?;
                     match key_id(&body) {
                         Some(id) => p.ids.push(id),
                         None if h.tag == 6 => p.unusable = true,
@@ -185,157 +111,18 @@ impl Keyring {
                 }
                 5 | 7 => {
                     p.secret = true;
-                    s.skip(h.len)?;
+                    self.s.skip(h.len)?;
                 }
-                _ => s.skip(h.len)?,
+                _ => self.s.skip(h.len)?,
             }
-        }
-        if let Some(p) = cur.as_mut() {
-            p.unusable |= s.broken;
-        }
-        if let Some(p) = cur.take() {
-            self.finish(no, p, s.pos);
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, no: usize, p: Pending, end: u64) {
-        let len = end - p.start;
-        if p.unusable || (p.ids.is_empty() && !p.secret) {
-            self.skipped += 1;
-            return;
-        }
-        if p.secret {
-            // Secret keys are indexed from the parsed certificate (their
-            // public part is not framed on its own); such files are small.
-            match read_cert(&self.files[no], p.start, len) {
-                Some(c) => self.push_parsed(Some(no), p.start, len, c),
-                None => self.skipped += 1,
+            if done.is_some() {
+                return Ok(done);
             }
-            return;
-        }
-        let i = self.entries.len();
-        self.entries.push(Entry {
-            file: Some(no),
-            start: p.start,
-            len,
-            cert: OnceLock::new(),
-            label: OnceLock::new(),
-        });
-        for id in p.ids {
-            self.index.entry(id).or_default().push(i);
-        }
-    }
-
-    fn push_parsed(&mut self, file: Option<usize>, start: u64, len: u64, cert: Cert) {
-        let i = self.entries.len();
-        for k in cert.keys() {
-            self.index.entry(k.key().keyid()).or_default().push(i);
-        }
-        self.entries.push(Entry {
-            file,
-            start,
-            len,
-            cert: OnceLock::from(Some(cert)),
-            label: OnceLock::new(),
-        });
-    }
-
-    fn cert(&self, i: usize) -> Option<&Cert> {
-        let e = &self.entries[i];
-        e.cert
-            .get_or_init(|| {
-                let file = &self.files[e.file?];
-                let c = read_cert(file, e.start, e.len);
-                match &c {
-                    Some(_) => self.parsed.fetch_add(1, Ordering::Relaxed),
-                    None => self.failed.fetch_add(1, Ordering::Relaxed),
-                };
-                c
-            })
-            .as_ref()
-    }
-
-    /// The certificates holding a key that one of `ids` names.
-    pub fn matching(&self, ids: &[KeyHandle]) -> Vec<Cert> {
-        let mut seen: Vec<usize> = Vec::new();
-        for h in ids {
-            for &i in self.index.get(&KeyID::from(h)).into_iter().flatten() {
-                if !seen.contains(&i) {
-                    seen.push(i);
-                }
-            }
-        }
-        let mut out: Vec<Cert> = Vec::new();
-        let found = seen.into_iter().filter_map(|i| self.cert(i)).filter(|c| {
-            c.keys().any(|k| {
-                ids.iter()
-                    .any(|h| h.aliases(KeyHandle::from(k.key().fingerprint())))
-            })
-        });
-        for c in found {
-            // Copies of one certificate (an old and an extended one, say)
-            // are merged, as a keyring tool would.
-            match out.iter_mut().find(|o| o.fingerprint() == c.fingerprint()) {
-                Some(o) => {
-                    if let Ok(m) = o.clone().merge_public(c.clone()) {
-                        *o = m;
-                    }
-                }
-                None => out.push(c.clone()),
-            }
-        }
-        out
-    }
-
-    /// `certinfo::label` of a certificate in the keyring, computed once.
-    pub fn label(&self, cert: &Cert) -> String {
-        let fpr = cert.fingerprint();
-        let found = self
-            .index
-            .get(&cert.keyid())
-            .into_iter()
-            .flatten()
-            .find(|&&i| self.cert(i).is_some_and(|c| c.fingerprint() == fpr));
-        match found {
-            Some(&i) => self.entries[i]
-                .label
-                .get_or_init(|| certinfo::label(cert))
-                .clone(),
-            None => certinfo::label(cert),
-        }
-    }
-
-    /// What reading the keyring found so far.
-    pub fn stats(&self) -> Stats {
-        let failed = self.failed.load(Ordering::Relaxed);
-        Stats {
-            certificates: self.entries.len() - failed,
-            skipped: self.skipped + failed,
-            parsed: self.parsed.load(Ordering::Relaxed),
         }
     }
 }
 
-struct Pending {
-    start: u64,
-    ids: Vec<KeyID>,
-    secret: bool,
-    unusable: bool,
-}
-
-impl Pending {
-    fn new(start: u64) -> Pending {
-        Pending {
-            start,
-            ids: Vec::new(),
-            secret: false,
-            unusable: false,
-        }
-    }
-}
-
-fn read_cert(file: &File, start: u64, len: u64) -> Option<Cert> {
+pub(super) fn read_cert(file: &File, start: u64, len: u64) -> Option<Cert> {
     let mut buf = vec![0u8; usize::try_from(len).ok()?];
     file.read_exact_at(&mut buf, start).ok()?;
     Cert::from_bytes(&buf)
@@ -439,6 +226,10 @@ struct Scanner {
     /// Set when the framing was corrupt and the scanner resynchronised.
     broken: bool,
 }
+
+// SAFETY: the mapping is private and read-only; nothing about it is tied
+// to the thread that made it.
+unsafe impl Send for Map {}
 
 impl Scanner {
     fn new(mut f: File) -> std::io::Result<Scanner> {
@@ -571,7 +362,7 @@ fn looks_like_primary(b: &[u8]) -> bool {
 
 /// Decode every armor block of `f` (text around them is ignored) into an
 /// anonymous temporary file, streaming.
-fn dearmor(f: File) -> Result<File> {
+pub(super) fn dearmor(f: File) -> Result<File> {
     let mut out = std::io::BufWriter::new(
         tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?,
     );
