@@ -10,6 +10,7 @@ use sequoia_openpgp as openpgp;
 
 use crate::certinfo::{self, CertInfo, ChainLink, Custody, Known};
 use crate::clock::{self, Time};
+use crate::error::Result;
 
 /// What `inspect` shows of a set of certificates.
 pub struct Report {
@@ -85,4 +86,44 @@ fn chain_from(certs: &[Cert], infos: &[CertInfo]) -> Vec<ChainLink> {
         }
     }
     links
+}
+
+/// [`certinfo::read_cert_file`], parsing the certificates of a binary
+/// keyring in parallel (each starts at a primary key packet). Anything
+/// else, and any keyring one of whose certificates does not parse, is
+/// read by `read_cert_file` itself, for its checks and its errors.
+pub fn read_certs(path: &std::path::Path) -> Result<Vec<Cert>> {
+    use openpgp::parse::Parse;
+    let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= certinfo::MAX_CERT_FILE);
+    let bytes = if small {
+        std::fs::read(path).ok()
+    } else {
+        None
+    };
+    let Some(bytes) = bytes.filter(|b| b.first().is_some_and(|f| f & 0x80 != 0)) else {
+        return certinfo::read_cert_file(path);
+    };
+    let mut starts = Vec::new();
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        let Some((tag, hlen, len)) = crate::keyring::parse_header(&bytes[pos..]) else {
+            return certinfo::read_cert_file(path);
+        };
+        if matches!(tag, 5 | 6) {
+            starts.push(pos);
+        }
+        pos += hlen + len as usize;
+    }
+    if pos != bytes.len() || starts.first() != Some(&0) {
+        return certinfo::read_cert_file(path);
+    }
+    starts.push(bytes.len());
+    let parsed: Option<Vec<Cert>> = starts
+        .par_windows(2)
+        .map(|w| Cert::from_bytes(&bytes[w[0]..w[1]]).ok())
+        .collect();
+    match parsed {
+        Some(certs) if certs.iter().all(|c| c.primary_key().key().version() == 4) => Ok(certs),
+        _ => certinfo::read_cert_file(path),
+    }
 }

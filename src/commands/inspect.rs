@@ -13,7 +13,7 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
     // signatures) are described too.
     let mut sigs = Vec::new();
     for f in &args.files {
-        match certinfo::read_cert_file(f) {
+        match keycycle::inspect::read_certs(f) {
             Ok(c) => certs.extend(c),
             Err(e @ keycycle::Error::Input { .. }) => {
                 match std::fs::read(f)

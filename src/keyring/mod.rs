@@ -16,6 +16,8 @@
 
 mod scan;
 
+pub(crate) use scan::parse_header;
+
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

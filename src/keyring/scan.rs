@@ -307,7 +307,7 @@ impl Scanner {
 /// (tag, header length, body length) of an OpenPGP packet header; `None`
 /// for what cannot be a keyring packet (not a header, partial or
 /// indeterminate lengths, reserved tags).
-fn parse_header(b: &[u8]) -> Option<(u8, usize, u64)> {
+pub(crate) fn parse_header(b: &[u8]) -> Option<(u8, usize, u64)> {
     let first = *b.first()?;
     if first & 0x80 == 0 {
         return None;
