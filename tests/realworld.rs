@@ -430,6 +430,13 @@ fn release_gpg_needs_n_of_the_archive_signers() {
         Some(&f.join("Release.gpg")),
         &f.join("Release")
     ));
+}
+
+#[test]
+fn unknown_signers_are_listed_and_a_signature_beside_the_file_is_found() {
+    let f = fixtures();
+    let env = Env::new(FIXTURE_TIME);
+    let ring = f.join("debian-archive-keyring.gpg");
     // Only one of the archive keys given: the other two are listed as
     // unknown, not fatal with --signers 1, and name where to fetch them.
     let (ok, v) = keycycle(
@@ -584,6 +591,11 @@ fn inrelease_verifies_in_place_and_one_changed_byte_fails() {
         "{out}"
     );
     assert!(!gpgv(&env, &ring, None, &bad), "gpgv agrees");
+}
+
+#[test]
+fn cleartext_dash_escaping_round_trips_through_gpg_clearsign() {
+    let env = Env::new(FIXTURE_TIME);
     // Dash-escaping: a cleartext file whose text has lines starting with
     // '-' round-trips through gpg --clearsign and keycycle.
     let gpg = Gpg::new();
@@ -642,8 +654,9 @@ fn inrelease_verifies_in_place_and_one_changed_byte_fails() {
 fn a_keyring_with_broken_certificates_is_read_and_the_skips_counted() {
     let f = fixtures();
     let env = Env::new(FIXTURE_TIME);
-    // A good keyring, then junk, then a truncated copy of itself, then the
-    // keyring again: the broken parts are skipped and counted with -v.
+    // Junk, a good keyring, a corrupt packet and a truncated copy of the
+    // keyring: the junk is skipped and counted with -v, and the scan stops
+    // once the signers' keys are found.
     let good = std::fs::read(f.join("debian-archive-keyring.gpg")).unwrap();
     let mut ring = b"junk that is no packet at all".to_vec();
     ring.extend_from_slice(&good);
@@ -715,6 +728,13 @@ fn a_keyring_with_broken_certificates_is_read_and_the_skips_counted() {
         .parse()
         .unwrap();
     assert!(all >= 2, "{stderr}");
+}
+
+#[test]
+fn armored_keyrings_and_the_single_certificate_limit() {
+    let f = fixtures();
+    let env = Env::new(FIXTURE_TIME);
+    let good = std::fs::read(f.join("debian-archive-keyring.gpg")).unwrap();
     // Armored, several blocks with text around them.
     require("gpg");
     let armored = env.path("ring.asc");
