@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: interop peers (gnupg, sqv, sq, age, sks, ssh-keygen) and
+# Debian packages: interop peers (gnupg, gpgv, sqv, sq, age, sks, ssh-keygen),
+# /usr/bin/time (peak memory in tests/realworld.rs), xz (the corpus) and
 # what the crypto-openssl build needs.
-packages=(gnupg sqv sq age sks openssh-client pkg-config libssl-dev libclang1-14 libclang-common-14-dev)
+packages=(gnupg gpgv sqv sq age sks openssh-client time xz-utils pkg-config libssl-dev libclang1-14 libclang-common-14-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,7 +30,7 @@ if ((${#missing[@]})); then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${missing[@]}"
 fi
-for tool in gpg sqv sq age age-keygen ssh-keygen sks python3 openssl curl git flock; do
+for tool in gpg gpgv sqv sq age age-keygen ssh-keygen sks python3 openssl curl git flock /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
 done
 
@@ -92,6 +93,11 @@ PY
     exit 1
 }
 start_sks
+
+# The real-world verification corpus (tests/realworld.rs): fetched once with
+# apt into a cache outside git; a failed fetch fails the run.
+KEYCYCLE_CORPUS=$(scripts/fetch-corpus.sh)
+export KEYCYCLE_CORPUS
 
 echo "== cargo test (crypto-rust, the default build)"
 cargo test --locked 2>&1 | tee -a "$log"

@@ -387,7 +387,13 @@ pub fn user_id(config: &Config, cycle: &Cycle) -> String {
 
 /// `(Newton Cycle)`. Returns (release id, name).
 pub fn cycle_from_uid(uid: &str) -> Option<(Option<String>, String)> {
-    let re = regex::Regex::new(r"\((?:(\d{4}\.\d+)/)?([A-Za-z]+) [Cc]ycle\)").ok()?;
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if !uid.contains("ycle)") {
+        return None;
+    }
+    let re = RE
+        .get_or_init(|| regex::Regex::new(r"\((?:(\d{4}\.\d+)/)?([A-Za-z]+) [Cc]ycle\)").ok())
+        .as_ref()?;
     let caps = re.captures(uid)?;
     Some((
         caps.get(1).map(|m| m.as_str().to_string()),

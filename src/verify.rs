@@ -1,26 +1,28 @@
-//! Checking detached signatures before upload: good only if the signature
-//! is cryptographically valid, by a signing-capable key of one of the given
-//! cycle certs that was alive and not revoked when it signed, under the
-//! standard policy (no SHA-1). Streams each file in constant memory.
+//! Checking signatures before upload, and signatures others made: every
+//! signature of a file is reported (signer, key, time, good or why not),
+//! and a file passes when at least `signers` distinct certificates made
+//! good signatures over it — cryptographically valid, by a signing-capable
+//! key that was alive and not revoked when it signed, under the standard
+//! policy (no SHA-1). Detached signatures (`FILE.asc`, `.sig`, `.gpg`) and
+//! cleartext-signed files (`InRelease`, `.dsc`) are both read as streams.
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use openpgp::parse::stream::{
-    DetachedVerifierBuilder, GoodChecksum, MessageLayer, MessageStructure, VerificationError,
-    VerificationHelper,
-};
+use openpgp::parse::stream::DetachedVerifierBuilder;
 use openpgp::parse::{PacketParser, PacketParserResult, Parse};
 use openpgp::policy::{HashAlgoSecurity, StandardPolicy};
 use openpgp::types::HashAlgorithm;
-use openpgp::{Cert, KeyHandle, KeyID, Packet};
+use openpgp::Packet;
 use sequoia_openpgp as openpgp;
 
-use crate::certinfo;
+use crate::cleartext;
 use crate::clock::{self, Time};
-use crate::error::{Error, Result};
+pub use crate::keyring::Keyring;
+use crate::sigreport::{self, cutoff_date, first_line, Helper};
+pub use crate::sigreport::{SigReport, SHA1_RISK};
 
 /// The policy for data signatures. `as_of` rolls the algorithm cutoffs
 /// back to that date (for auditing artifacts of keys whose self-signatures
@@ -40,16 +42,92 @@ pub fn policy(as_of: Option<Time>) -> StandardPolicy<'static> {
     }
 }
 
+/// How files are judged.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The verification time (`--time`).
+    pub at: Time,
+    /// `--policy-as-of`.
+    pub as_of: Option<Time>,
+    /// How many distinct certificates must have made good signatures.
+    pub signers: usize,
+}
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// A file and its detached signature.
+    Detached { file: PathBuf, signature: PathBuf },
+    /// A cleartext-signed file, checked in place; the verified text goes
+    /// to `output` only when the file passes.
+    Cleartext {
+        file: PathBuf,
+        output: Option<PathBuf>,
+    },
+}
+
+/// Does the file use the cleartext signature framework?
+pub fn is_cleartext(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let text = &head[..n];
+    let skip = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(n);
+    text[skip..].starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----")
+}
+
+/// The job for `file`: its detached `signature` when given; the file
+/// itself when it is cleartext-signed; else the first of `FILE.asc`,
+/// `FILE.sig`, `FILE.gpg` that exists (`FILE.asc` when none does).
+pub fn job_for(file: &Path, signature: Option<&Path>, output: Option<&Path>) -> Job {
+    if let Some(s) = signature {
+        return Job::Detached {
+            file: file.to_path_buf(),
+            signature: s.to_path_buf(),
+        };
+    }
+    if is_cleartext(file) {
+        return Job::Cleartext {
+            file: file.to_path_buf(),
+            output: output.map(Path::to_path_buf),
+        };
+    }
+    let with = |ext: &str| {
+        let mut s = file.to_path_buf().into_os_string();
+        s.push(ext);
+        PathBuf::from(s)
+    };
+    let signature = [".asc", ".sig", ".gpg"]
+        .iter()
+        .map(|e| with(e))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| with(".asc"));
+    Job::Detached {
+        file: file.to_path_buf(),
+        signature,
+    }
+}
+
 /// One file's verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
     pub file: String,
+    /// The detached signature, or the file itself when cleartext-signed.
     pub signature: String,
+    pub cleartext: bool,
     pub good: bool,
     /// Why it is bad (one line), or empty.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub reason: String,
-    /// The cycle key that signed: `2026.2/Hibiscus (0x231F942F608DDEFF)`.
+    /// What to do about it (one line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The first good signer: `2026.2/Hibiscus (0x231F942F608DDEFF)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,179 +136,86 @@ pub struct Verdict {
     pub subkey: Option<String>,
     #[serde(with = "clock::serde_iso_opt", skip_serializing_if = "Option::is_none")]
     pub signed_at: Option<Time>,
+    /// Distinct certificates with a good signature, and how many the
+    /// policy needs.
+    pub good_signers: usize,
+    pub signers_needed: usize,
+    /// Every signature in the file.
+    pub signatures: Vec<SigReport>,
+    /// Where the verified text of a cleartext-signed file was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 impl Verdict {
-    fn new(file: String, signature: String) -> Verdict {
+    fn new(file: String, signature: String, needed: usize) -> Verdict {
         Verdict {
             file,
             signature,
+            cleartext: false,
             good: false,
             reason: String::new(),
+            hint: None,
             key: None,
             fingerprint: None,
             subkey: None,
             signed_at: None,
+            good_signers: 0,
+            signers_needed: needed,
+            signatures: Vec::new(),
+            output: None,
         }
     }
-}
 
-/// The certificates signatures are checked against.
-pub struct Keyring {
-    certs: Vec<Cert>,
-    /// `label()` of each cert, computed once (it evaluates the cert).
-    labels: std::collections::HashMap<openpgp::Fingerprint, String>,
-}
-
-impl Keyring {
-    pub fn new(certs: Vec<Cert>) -> Result<Keyring> {
-        if certs.is_empty() {
-            return Err(Error::input(
-                "no certificates to verify against",
-                "pass --cert FILE (a cycle key, a keyring, or a folder of keys), or a vault holding keys",
-            ));
-        }
-        let labels = certs
-            .iter()
-            .map(|c| (c.fingerprint(), certinfo::label(c)))
-            .collect();
-        Ok(Keyring { certs, labels })
-    }
-
-    /// Read files and folders of certificates (openstack/releases `.txt`
-    /// files too).
-    pub fn load(paths: &[PathBuf]) -> Result<Keyring> {
-        let mut certs = Vec::new();
-        for p in paths {
-            if p.is_dir() {
-                let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                    .map_err(|e| Error::io(p, e))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.is_file())
-                    .collect();
-                entries.sort();
-                for e in entries {
-                    certs.extend(certinfo::read_cert_file(&e)?);
-                }
-            } else {
-                certs.extend(certinfo::read_cert_file(p)?);
-            }
-        }
-        Keyring::new(
-            certs
-                .into_iter()
-                .map(Cert::strip_secret_key_material)
-                .collect(),
-        )
-    }
-
-    fn matching(&self, ids: &[KeyHandle]) -> Vec<Cert> {
-        self.certs
-            .iter()
-            .filter(|c| {
-                c.keys().any(|k| {
-                    ids.iter()
-                        .any(|h| h.aliases(KeyHandle::from(k.key().fingerprint())))
-                })
-            })
-            .cloned()
-            .collect()
-    }
-}
-
-struct Helper<'a> {
-    ring: &'a Keyring,
-    good: Option<(String, String, String, Option<Time>)>,
-    bad: Vec<String>,
-}
-
-fn first_line(e: &anyhow::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s.lines().next().unwrap_or_default().to_string()
-}
-
-impl VerificationHelper for Helper<'_> {
-    fn get_certs(&mut self, ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
-        Ok(self.ring.matching(ids))
-    }
-
-    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
-        for layer in structure.into_iter() {
-            let MessageLayer::SignatureGroup { results } = layer else {
-                continue;
-            };
-            for r in results {
-                match r {
-                    Ok(GoodChecksum { sig, ka }) => {
-                        if self.good.is_none() {
-                            let fpr = ka.cert().fingerprint();
-                            self.good = Some((
-                                self.ring
-                                    .labels
-                                    .get(&fpr)
-                                    .cloned()
-                                    .unwrap_or_else(|| certinfo::label(ka.cert())),
-                                ka.cert().fingerprint().to_hex(),
-                                ka.key().fingerprint().to_hex(),
-                                sig.signature_creation_time().map(clock::from_system),
-                            ));
-                        }
-                    }
-                    Err(e) => self.bad.push(describe(&e)),
+    /// Judge the reports: good when enough distinct certificates signed.
+    fn judge(&mut self, reports: Vec<SigReport>) {
+        let mut certs: Vec<&str> = Vec::new();
+        for r in reports.iter().filter(|r| r.good) {
+            if let Some(f) = r.fingerprint.as_deref() {
+                if !certs.contains(&f) {
+                    certs.push(f);
                 }
             }
         }
-        Ok(())
+        self.good_signers = certs.len();
+        self.good = self.good_signers >= self.signers_needed;
+        if let Some(g) = reports.iter().find(|r| r.good) {
+            self.key = g.signer.clone();
+            self.fingerprint = g.fingerprint.clone();
+            self.subkey = g.subkey.clone();
+            self.signed_at = g.signed_at;
+        }
+        let first_bad = reports.iter().find(|r| !r.good);
+        self.hint = first_bad.and_then(|r| r.hint.clone());
+        self.reason = if self.good {
+            String::new()
+        } else if self.good_signers > 0 || self.signers_needed > 1 {
+            self.hint =
+                Some("add the other signers' certificates with --cert, or lower --signers".into());
+            format!(
+                "{} of {} signatures good, from {} distinct certificates; --signers {} needs {}",
+                reports.iter().filter(|r| r.good).count(),
+                reports.len(),
+                self.good_signers,
+                self.signers_needed,
+                self.signers_needed
+            )
+        } else {
+            match (reports.len(), first_bad) {
+                (_, None) => "no signature in the file".into(),
+                (1, Some(b)) => b.reason.clone(),
+                (n, Some(b)) => format!("none of its {n} signatures is good: {}", b.reason),
+            }
+        };
+        self.signatures = reports;
     }
 }
 
-fn describe(e: &VerificationError) -> String {
-    match e {
-        VerificationError::MissingKey { sig } => format!(
-            "signed by a key that is not among the given certificates (issuer {})",
-            sig.get_issuers()
-                .first()
-                .map(|h| certinfo::keyid0x(&KeyID::from(h)))
-                .unwrap_or_else(|| "unknown".into())
-        ),
-        VerificationError::UnboundKey { cert, error, .. } => format!(
-            "the key of {} was not valid when the signature was made: {}",
-            certinfo::label(cert),
-            first_line(error)
-        ),
-        VerificationError::BadKey { ka, error, .. } => {
-            let why = first_line(error);
-            let label = certinfo::label(ka.cert());
-            if why.contains("revoked") || why.contains("Revoked") {
-                format!("made by a revoked key, {label}: {why}")
-            } else if why.contains("xpired") || why.contains("not live") {
-                format!("made when the key {label} was not live (expired or not yet valid): {why}")
-            } else {
-                format!("the key {label} could not make this signature: {why}")
-            }
-        }
-        VerificationError::BadSignature { error, .. } => {
-            let msg = first_line(error);
-            if msg.contains("manipulated") {
-                "bad signature: the file does not match it (modified or corrupt)".into()
-            } else {
-                format!("bad signature: {msg}")
-            }
-        }
-        VerificationError::MalformedSignature { error, .. } => {
-            format!("signature rejected: {}", first_line(error))
-        }
-        VerificationError::UnknownSignature { sig } => {
-            format!("unsupported signature: {}", sig.error())
-        }
-        _ => e.to_string(),
-    }
+/// Where the signed data comes from.
+#[derive(Clone, Copy)]
+enum Data<'a> {
+    Path(&'a Path),
+    Bytes(&'a [u8]),
 }
 
 /// What a signature file must hold: only signature packets.
@@ -267,118 +252,184 @@ fn check_signature_file(bytes: &[u8]) -> std::result::Result<(), String> {
         }
         ppr = pp.next().map_err(broken)?.1;
     }
-    if let PacketParserResult::EOF(eof) = &ppr {
-        if !eof.is_message().is_ok() && sigs == 0 {
-            return Err("not an OpenPGP signature".into());
-        }
-    }
     if sigs == 0 {
         return Err("not an OpenPGP signature".into());
     }
     Ok(())
 }
 
-/// Verify one file against its detached signature.
-pub fn verify_file(
+/// Run the detached verifier once under `as_of`'s policy.
+fn run_detached(
     ring: &Keyring,
-    file: &Path,
-    signature: &Path,
+    data: Data,
+    sig: &[u8],
     at: Time,
     as_of: Option<Time>,
-) -> Verdict {
-    let mut v = Verdict::new(file.display().to_string(), signature.display().to_string());
-    let sig = match std::fs::read(signature) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            v.reason = format!("missing signature {}", signature.display());
-            return v;
-        }
+) -> std::result::Result<Vec<SigReport>, String> {
+    let policy = policy(as_of);
+    let started = DetachedVerifierBuilder::from_bytes(sig)
+        .and_then(|b| b.with_policy(&policy, Some(clock::to_system(at)), Helper::new(ring)));
+    let mut verifier = match started {
+        Ok(v) => v,
         Err(e) => {
-            v.reason = format!("cannot read {}: {e}", signature.display());
-            return v;
+            let reason = format!("not a usable signature: {}", first_line(&e));
+            let reports = sigreport::unusable(ring, sig, &reason);
+            return if reports.is_empty() {
+                Err(reason)
+            } else {
+                Ok(reports)
+            };
         }
     };
-    if let Err(reason) = check_signature_file(&sig) {
-        v.reason = reason;
-        return v;
+    let done = match data {
+        Data::Bytes(b) => verifier.verify_bytes(b),
+        Data::Path(p) => match std::fs::File::open(p) {
+            Ok(f) => verifier.verify_reader(std::io::BufReader::with_capacity(1 << 16, f)),
+            Err(e) => return Err(format!("cannot read {}: {e}", p.display())),
+        },
+    };
+    done.map_err(|e| format!("verification failed: {}", first_line(&e)))?;
+    Ok(verifier.into_helper().reports)
+}
+
+/// Verify one job.
+pub fn verify_job(ring: &Keyring, job: &Job, opts: &Options) -> Verdict {
+    match job {
+        Job::Detached { file, signature } => {
+            let mut v = Verdict::new(
+                file.display().to_string(),
+                signature.display().to_string(),
+                opts.signers,
+            );
+            let sig = match std::fs::read(signature) {
+                Ok(s) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    v.reason = format!("missing signature {}", signature.display());
+                    v.hint = Some(
+                        "looked for FILE.asc, FILE.sig and FILE.gpg: give the signature with --signature".into(),
+                    );
+                    return v;
+                }
+                Err(e) => {
+                    v.reason = format!("cannot read {}: {e}", signature.display());
+                    return v;
+                }
+            };
+            if let Err(reason) = check_signature_file(&sig) {
+                v.reason = reason;
+                return v;
+            }
+            let run = |as_of| run_detached(ring, Data::Path(file), &sig, opts.at, as_of);
+            finish(&mut v, opts, run);
+            v
+        }
+        Job::Cleartext { file, output } => {
+            let mut v = Verdict::new(
+                file.display().to_string(),
+                file.display().to_string(),
+                opts.signers,
+            );
+            v.cleartext = true;
+            let mut out = match output.as_deref().map(cleartext::Output::create).transpose() {
+                Ok(o) => o,
+                Err(e) => {
+                    v.reason = e;
+                    return v;
+                }
+            };
+            let first = cleartext::run(ring, file, opts.at, opts.as_of, out.as_mut());
+            let mut once = Some(first);
+            finish(&mut v, opts, |as_of| match once.take() {
+                Some(r) => r,
+                None => cleartext::run(ring, file, opts.at, as_of, None),
+            });
+            if let (true, Some(o)) = (v.good, out) {
+                match o.persist() {
+                    Ok(p) => v.output = Some(p.display().to_string()),
+                    Err(e) => {
+                        v.good = false;
+                        v.reason = e;
+                    }
+                }
+            }
+            v
+        }
     }
-    let data = match std::fs::File::open(file) {
-        Ok(f) => f,
-        Err(e) => {
-            v.reason = format!("cannot read {}: {e}", file.display());
-            return v;
+}
+
+/// Run the verifier (`run(as_of)`), judge, and when signatures failed for
+/// SHA-1 binding signatures, check whether `--policy-as-of` their date
+/// makes them good — then say so with the date.
+fn finish<F>(v: &mut Verdict, opts: &Options, mut run: F)
+where
+    F: FnMut(Option<Time>) -> std::result::Result<Vec<SigReport>, String>,
+{
+    let mut reports = match run(opts.as_of) {
+        Ok(r) => r,
+        Err(reason) => {
+            v.reason = reason;
+            return;
         }
     };
-    check_reader(&mut v, ring, data, &sig, at, as_of);
-    v
+    let suspect = reports
+        .iter()
+        .filter(|r| r.sha1_binding && !r.good)
+        .filter_map(|r| r.signed_at)
+        .min();
+    let good = |rs: &[SigReport]| {
+        let mut probe = Verdict::new(String::new(), String::new(), opts.signers);
+        probe.judge(rs.to_vec());
+        probe.good
+    };
+    if let Some(t) = suspect.filter(|_| !good(&reports)) {
+        let day_t = clock::start_of_day(t.date_naive());
+        if opts.as_of.is_none_or(|a| a > day_t) {
+            if let Ok(again) = run(Some(day_t)) {
+                let day = clock::day(day_t);
+                for r in reports.iter_mut().filter(|r| r.sha1_binding && !r.good) {
+                    match again.iter().find(|a| a.same_signature(r)) {
+                        Some(a) if a.good => {
+                            let cutoff = cutoff_date(&r.detail);
+                            r.confirm_sha1(&day, &cutoff);
+                        }
+                        Some(a) => r.still_bad(&day, a),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+    v.judge(reports);
 }
 
 /// Verify `data` against the detached signature `sig` (for lints).
 pub fn verify_bytes(ring: &Keyring, data: &[u8], sig: &[u8], at: Time) -> Verdict {
-    let mut v = Verdict::new("<memory>".into(), "<memory>".into());
+    let mut v = Verdict::new("<memory>".into(), "<memory>".into(), 1);
     if let Err(reason) = check_signature_file(sig) {
         v.reason = reason;
         return v;
     }
-    check_reader(&mut v, ring, data, sig, at, None);
+    let opts = Options {
+        at,
+        as_of: None,
+        signers: 1,
+    };
+    finish(&mut v, &opts, |as_of| {
+        run_detached(ring, Data::Bytes(data), sig, at, as_of)
+    });
     v
 }
 
-fn check_reader<R: std::io::Read + Send + Sync>(
-    v: &mut Verdict,
-    ring: &Keyring,
-    data: R,
-    sig: &[u8],
-    at: Time,
-    as_of: Option<Time>,
-) {
-    let policy = policy(as_of);
-    let helper = Helper {
-        ring,
-        good: None,
-        bad: Vec::new(),
+/// Verify one file against its detached signature.
+pub fn verify_file(ring: &Keyring, file: &Path, signature: &Path, opts: &Options) -> Verdict {
+    let job = Job::Detached {
+        file: file.to_path_buf(),
+        signature: signature.to_path_buf(),
     };
-    let result = DetachedVerifierBuilder::from_bytes(sig)
-        .and_then(|b| b.with_policy(&policy, Some(clock::to_system(at)), helper));
-    let mut verifier = match result {
-        Ok(v) => v,
-        Err(e) => {
-            v.reason = format!("not a usable signature: {}", first_line(&e));
-            return;
-        }
-    };
-    if let Err(e) = verifier.verify_reader(data) {
-        v.reason = format!("verification failed: {}", first_line(&e));
-        return;
-    }
-    let helper = verifier.into_helper();
-    match helper.good {
-        Some((key, fpr, sub, t)) => {
-            v.good = true;
-            v.key = Some(key);
-            v.fingerprint = Some(fpr);
-            v.subkey = Some(sub);
-            v.signed_at = t;
-        }
-        None => {
-            v.reason = helper
-                .bad
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| "no signature in the file".into());
-        }
-    }
+    verify_job(ring, &job, opts)
 }
 
-/// Verify many files in parallel; `signature_for` maps a file to its
-/// signature path.
-pub fn verify_all(
-    ring: &Keyring,
-    jobs: &[(PathBuf, PathBuf)],
-    at: Time,
-    as_of: Option<Time>,
-) -> Vec<Verdict> {
-    jobs.par_iter()
-        .map(|(file, sig)| verify_file(ring, file, sig, at, as_of))
-        .collect()
+/// Verify many jobs in parallel.
+pub fn verify_all(ring: &Keyring, jobs: &[Job], opts: &Options) -> Vec<Verdict> {
+    jobs.par_iter().map(|j| verify_job(ring, j, opts)).collect()
 }

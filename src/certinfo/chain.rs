@@ -61,13 +61,17 @@ pub struct Custody {
 }
 
 pub fn custody(certs: &[Cert]) -> Custody {
+    custody_from(certs, &chain(certs))
+}
+
+/// [`custody`] from an already computed [`chain`] of `certs`.
+pub fn custody_from(certs: &[Cert], links: &[ChainLink]) -> Custody {
     let mut cycle: Vec<&Cert> = certs
         .iter()
         .filter(|c| cycle_from_uid(&primary_uid(c)).is_some())
         .collect();
     cycle.sort_by_key(|c| c.primary_key().key().creation_time());
     cycle.dedup_by_key(|c| c.fingerprint());
-    let links = chain(certs);
     let mut linked = Vec::new();
     let mut gaps = Vec::new();
     let mut run: Vec<String> = cycle.first().map(|c| vec![label(c)]).unwrap_or_default();

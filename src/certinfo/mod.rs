@@ -9,7 +9,7 @@ mod describe;
 mod releases;
 mod signature;
 
-pub use chain::{chain, custody, ChainLink, Custody};
+pub use chain::{chain, custody, custody_from, ChainLink, Custody};
 pub use describe::{describe, CertInfo, Certification, SubkeyInfo};
 pub use releases::releases_text;
 pub use signature::{describe_signature, parse_signatures, SigInfo};

@@ -3,10 +3,10 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Files to check against FILE.asc (or --signature)
+    /// Files to check against FILE.asc, .sig or .gpg (or --signature); a cleartext-signed FILE (InRelease, .dsc) is checked in place
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Certificates to trust: a cycle key, a keyring, or a folder of keys (repeatable); default: the vault's keys
+    /// Certificates to trust: a cycle key, a keyring of any size (binary or armored), or a folder of keys (repeatable); default: the vault's keys
     #[arg(long, value_name = "FILE")]
     pub cert: Vec<PathBuf>,
     /// The detached signature (one input file only)
@@ -15,4 +15,10 @@ pub struct VerifyArgs {
     /// Judge algorithms as of this date (for old keys with SHA-1 self-signatures); SHA-1 data signatures stay rejected
     #[arg(long, value_name = "DATE")]
     pub policy_as_of: Option<String>,
+    /// A file passes when at least N distinct certificates made good signatures over it
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub signers: u16,
+    /// Write the verified text of a cleartext-signed FILE here, only when it passes (one input file only)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

@@ -13,7 +13,7 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
     // signatures) are described too.
     let mut sigs = Vec::new();
     for f in &args.files {
-        match certinfo::read_cert_file(f) {
+        match keycycle::inspect::read_certs(f) {
             Ok(c) => certs.extend(c),
             Err(e @ keycycle::Error::Input { .. }) => {
                 match std::fs::read(f)
@@ -29,32 +29,27 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
     }
     // Issuers are named from the given files and, if there is a vault,
     // from its keys and roster.
-    let mut known = Known::default();
-    for c in &certs {
-        known.add(c);
-    }
+    let mut others = Vec::new();
     if let Ok(vault) = ctx.open_vault() {
         for k in vault.keys().unwrap_or_default() {
-            known.add(&k.cert);
+            others.push(k.cert);
         }
         if let Ok(roster) = vault.roster() {
             for m in roster.members {
                 if let Some(Some(c)) = m.fingerprint.map(|f| vault.roster_cert(&f).ok().flatten()) {
-                    known.add(&c);
+                    others.push(c);
                 }
             }
         }
     }
-    let infos: Vec<_> = certs
-        .iter()
-        .map(|c| certinfo::describe(c, ctx.at, &known))
-        .collect();
-    let chain = if certs.len() > 1 {
-        certinfo::chain(&certs)
-    } else {
-        Vec::new()
-    };
-    let custody = (certs.len() > 1).then(|| certinfo::custody(&certs));
+    let report = keycycle::inspect::inspect(&certs, &others, ctx.at);
+    let (infos, chain, custody) = (report.infos, report.chain, report.custody);
+    let mut known = Known::default();
+    if !sigs.is_empty() {
+        for c in certs.iter().chain(&others) {
+            known.add(c);
+        }
+    }
     let sig_infos: Vec<_> = sigs
         .iter()
         .map(|(f, s)| {

@@ -1,7 +1,7 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use keycycle::verify::{self, Keyring};
+use keycycle::verify::{self, Job, Keyring, Options, Verdict, SHA1_RISK};
 use keycycle::{clock, Error};
 
 use super::{Ctx, Outcome};
@@ -26,43 +26,62 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
         .as_deref()
         .map(clock::parse_time)
         .transpose()?;
-    let jobs: Vec<(PathBuf, PathBuf)> = match &args.signature {
-        Some(sig) if args.files.len() == 1 => vec![(args.files[0].clone(), sig.clone())],
-        Some(_) => {
-            return Err(Error::input(
-                "--signature takes one input file",
-                "drop --signature to use FILE.asc next to each file",
-            ))
-        }
-        None => args
-            .files
-            .iter()
-            .map(|f| {
-                let mut s = f.clone().into_os_string();
-                s.push(".asc");
-                (f.clone(), PathBuf::from(s))
-            })
-            .collect(),
+    if args.files.len() > 1 && (args.signature.is_some() || args.output.is_some()) {
+        return Err(Error::input(
+            "--signature and --output take one input file",
+            "drop --signature to use FILE.asc next to each file, or verify one file at a time",
+        ));
+    }
+    let jobs: Vec<Job> = args
+        .files
+        .iter()
+        .map(|f| verify::job_for(f, args.signature.as_deref(), args.output.as_deref()))
+        .collect();
+    if let (Some(out), [Job::Detached { file, .. }]) = (&args.output, &jobs[..]) {
+        return Err(Error::input(
+            format!(
+                "{} is not cleartext-signed: --output {} would have nothing to write",
+                file.display(),
+                out.display()
+            ),
+            "--output writes the verified text of a cleartext-signed file (InRelease, .dsc); drop it for detached signatures",
+        ));
+    }
+    let opts = Options {
+        at: ctx.at,
+        as_of,
+        signers: usize::from(args.signers),
     };
-    let verdicts = verify::verify_all(&ring, &jobs, ctx.at, as_of);
+    let verdicts = verify::verify_all(&ring, &jobs, &opts);
+    if ctx.verbose > 0 {
+        let s = ring.stats();
+        eprintln!(
+            "keyring: {} certificates indexed{}, {} skipped (unparseable or unsupported), {} parsed for these signatures",
+            s.certificates,
+            if s.complete { "" } else { " (read up to the last key needed)" },
+            s.skipped,
+            s.parsed
+        );
+    }
     let bad = verdicts.iter().filter(|v| !v.good).count();
     if ctx.json {
+        let files: Vec<serde_json::Value> = verdicts
+            .iter()
+            .map(|v| {
+                let mut j = serde_json::to_value(v).unwrap_or_default();
+                if let Some(cmd) = policy_as_of_command(args, v) {
+                    j["command"] = serde_json::Value::String(cmd);
+                }
+                j
+            })
+            .collect();
         ui::emit_json(
-            &serde_json::json!({ "good": verdicts.len() - bad, "bad": bad, "files": verdicts }),
+            &serde_json::json!({ "good": verdicts.len() - bad, "bad": bad, "files": files }),
         )?;
     } else {
         let mut out = String::new();
         for v in &verdicts {
-            if v.good {
-                out.push_str(&format!(
-                    "GOOD  {}  signed {} by {}\n",
-                    v.file,
-                    v.signed_at.map(clock::iso).unwrap_or_default(),
-                    v.key.as_deref().unwrap_or("?")
-                ));
-            } else {
-                out.push_str(&format!("BAD   {}  {}\n", v.file, v.reason));
-            }
+            render(&mut out, args, v, ctx.verbose > 0);
         }
         out.push_str(&format!(
             "verify: {} good, {} bad\n",
@@ -76,4 +95,109 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// One line per file; one more per signature when a file holds several;
+/// the hint (and, with `-v`, the detail) under a failure.
+fn render(out: &mut String, args: &VerifyArgs, v: &Verdict, verbose: bool) {
+    let signed = |t: Option<clock::Time>, who: Option<&str>| {
+        format!(
+            "signed {} by {}",
+            t.map(clock::iso).unwrap_or_default(),
+            who.unwrap_or("?")
+        )
+    };
+    let several = v.signatures.len() > 1;
+    if v.good && !several {
+        out.push_str(&format!(
+            "GOOD  {}  {}\n",
+            v.file,
+            signed(v.signed_at, v.key.as_deref())
+        ));
+    } else if v.good {
+        out.push_str(&format!(
+            "GOOD  {}  {} good signatures from {} certificates (--signers {})\n",
+            v.file,
+            v.signatures.iter().filter(|s| s.good).count(),
+            v.good_signers,
+            v.signers_needed
+        ));
+    } else {
+        out.push_str(&format!("BAD   {}  {}\n", v.file, v.reason));
+    }
+    if several {
+        for s in &v.signatures {
+            if s.good {
+                out.push_str(&format!(
+                    "      GOOD  {}\n",
+                    signed(s.signed_at, s.signer.as_deref())
+                ));
+            } else {
+                out.push_str(&format!("      BAD   {}\n", s.reason));
+            }
+            if verbose && !s.detail.is_empty() {
+                out.push_str(&format!("            detail: {}\n", s.detail));
+            }
+        }
+    } else if verbose {
+        if let Some(s) = v.signatures.first().filter(|s| !s.detail.is_empty()) {
+            out.push_str(&format!("      detail: {}\n", s.detail));
+        }
+    }
+    if v.good {
+        if let Some(o) = &v.output {
+            out.push_str(&format!("      verified text written to {o}\n"));
+        }
+        return;
+    }
+    if let Some(cmd) = policy_as_of_command(args, v) {
+        out.push_str(&format!("      hint: {cmd}\n"));
+        out.push_str(&format!("      {SHA1_RISK}\n"));
+    } else if let Some(h) = &v.hint {
+        out.push_str(&format!("      hint: {h}\n"));
+    }
+}
+
+/// The exact command that accepts the file's SHA-1 self-signatures, when
+/// `--policy-as-of` would make it pass.
+fn policy_as_of_command(args: &VerifyArgs, v: &Verdict) -> Option<String> {
+    if v.good {
+        return None;
+    }
+    let day = v
+        .signatures
+        .iter()
+        .filter_map(|s| s.policy_as_of.as_deref())
+        .min()?;
+    let mut cmd = String::from("keycycle verify");
+    for c in &args.cert {
+        cmd.push_str(&format!(" --cert {}", quote(c)));
+    }
+    if args.signers != 1 {
+        cmd.push_str(&format!(" --signers {}", args.signers));
+    }
+    if let Some(s) = &args.signature {
+        cmd.push_str(&format!(" --signature {}", quote(s)));
+    }
+    if let Some(o) = &args.output {
+        cmd.push_str(&format!(" --output {}", quote(o)));
+    }
+    cmd.push_str(&format!(
+        " --policy-as-of {day} {}",
+        quote(&PathBuf::from(&v.file))
+    ));
+    Some(cmd)
+}
+
+/// A path as a shell word.
+fn quote(p: &Path) -> String {
+    let s = p.display().to_string();
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-=:+@,~".contains(c));
+    if plain {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }
