@@ -14,6 +14,7 @@ pub const STEPS: &[&str] = &[
     "cross-sign",
     "export-public",
     "publish",
+    "announcement",
     "signing-subkey",
     "attestation-request",
 ];

@@ -3,6 +3,7 @@
 //! The library never prints, never prompts and never reads the clock: the
 //! binary decides what "now" is (`--time`) and how to talk to people.
 
+pub mod announce;
 pub mod attest;
 pub mod audit;
 pub mod ceremony;

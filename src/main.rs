@@ -38,6 +38,7 @@ fn run(cli: Cli) -> commands::Outcome {
         Command::Certify(a) => commands::attest::certify(&ctx, a),
         Command::Attestations(c) => commands::attest::attestations(&ctx, c),
         Command::Publish(a) => commands::publish::run(&ctx, a),
+        Command::Announce(a) => commands::announce::run(&ctx, a),
         Command::Party(c) => commands::party::run(&ctx, c),
         Command::Extend(a) => commands::maintain::extend(&ctx, a),
         Command::RotateSubkey(a) => commands::maintain::rotate(&ctx, a),

@@ -310,6 +310,31 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
                 )?;
                 rec.finish(&vault, step, servers.join(" "))?;
             }
+            "announcement" => {
+                if !rec.is_done("publish") {
+                    say(
+                        ctx,
+                        "The announcement waits until the key is published; the step stays open.",
+                    );
+                    continue;
+                }
+                identities(ctx, args, &mut ids)?;
+                let key = key_of(&vault, rec.fingerprint.as_deref().unwrap_or_default())?;
+                let dir = args
+                    .exports
+                    .clone()
+                    .unwrap_or_else(|| vault.root().join("exports"));
+                let (path, by) = super::announce::ceremony_step(
+                    &vault,
+                    &schedule,
+                    &key,
+                    ids.as_ref().expect("loaded"),
+                    &dir,
+                    ctx.at,
+                )?;
+                say(ctx, &format!("Announcement written to {}, signed by {by}: post it to the mailing list (after the attestation week, `keycycle announce {} -o …` lists the roots' certifications).", path.display(), cycle.id));
+                rec.finish(&vault, step, path.display().to_string())?;
+            }
             "signing-subkey" => {
                 let done = args.releases_done
                     || (!ctx.batch

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use keycycle::clock::Time;
 
+pub mod announce;
 pub mod attest;
 pub mod ceremony;
 pub mod cycles;
