@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: interop peers (gnupg, sqv, sq, age, sks, ssh-keygen) and
-# what the crypto-openssl build needs.
-packages=(gnupg sqv sq age sks openssh-client pkg-config libssl-dev libclang1-14 libclang-common-14-dev)
+# Debian packages: interop peers (gnupg, sqv, sq, age, sks, ssh-keygen), the
+# headless browser the key page is rendered in (chromium), and what the
+# crypto-openssl build needs.
+packages=(gnupg sqv sq age sks openssh-client chromium pkg-config libssl-dev libclang1-14 libclang-common-14-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,7 +30,7 @@ if ((${#missing[@]})); then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${missing[@]}"
 fi
-for tool in gpg sqv sq age age-keygen ssh-keygen sks python3 openssl curl git flock; do
+for tool in gpg sqv sq age age-keygen ssh-keygen sks chromium python3 openssl curl git flock; do
     command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
 done
 

@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod keygen;
 pub mod lifecycle;
 pub mod maintain;
+pub mod page;
 pub mod party;
 pub mod publish;
 pub mod roster;

@@ -38,6 +38,9 @@ pub fn write_output(
 }
 
 pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
+    if let ExportCommand::Page(args) = cmd {
+        return super::page::run(ctx, args);
+    }
     let vault = ctx.open_vault()?;
     let schedule = Schedule::from_config(&vault.config()?)?;
     match cmd {
@@ -125,6 +128,7 @@ pub fn run(ctx: &Ctx, cmd: &ExportCommand) -> Outcome {
                 );
             }
         }
+        ExportCommand::Page(_) => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ pub mod generate;
 pub mod init;
 pub mod inspect;
 pub mod maintain;
+pub mod page;
 pub mod party;
 pub mod publish;
 pub mod roster;
