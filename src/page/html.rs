@@ -202,8 +202,8 @@ for sig in dist/*.asc; do gpg --verify "$sig" "${{sig%.asc}}" || echo "BAD: $sig
 <p>sqv prints the signing key's fingerprint and exits 0 only for a good signature by a key in the keyring.</p>
 <h3>With keycycle</h3>
 <pre><code>keycycle verify --cert {file} FILE</code></pre>
-<pre><code>find dist -type f ! -name '*.asc' -exec keycycle verify --cert keys/ {{}} +</code></pre>
-<p>keycycle also checks that the key was alive and not revoked when it signed, refuses SHA-1, and names the cycle key that signed each file.</p>
+<pre><code>keycycle verify --cert keys/ dist/*.tar.gz dist/*.whl</code></pre>
+<p>keycycle finds <code>FILE.asc</code> next to each file and checks every file against the key of its cycle among <code>keys/</code>; it also checks that the key was alive and not revoked when it signed, refuses SHA-1, and names the cycle key that signed each file.</p>
 </section>"#,
         label = escape(k.cycle.as_deref().unwrap_or(&k.label)),
         grouped = escape(&k.fingerprint_grouped),
