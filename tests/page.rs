@@ -400,4 +400,28 @@ fn the_vault_page_shows_the_roots_attestations_and_refuses_to_overwrite() {
     let r = render(&dir);
     assert!(r.console.is_empty(), "console: {:?}", r.console);
     assert_eq!(chart(&r.dom).matches("data-fingerprint=").count(), 2);
+    // A revocation: the status says why, the bar is marked where.
+    env.ok(&[
+        "revoke",
+        "2026.2",
+        "--reason",
+        "compromised",
+        "--message",
+        "laptop stolen",
+        "--identity",
+        id.to_str().unwrap(),
+        "--yes",
+    ]);
+    env.ok(&["export", "page", "-o", dir.to_str().unwrap(), "--overwrite"]);
+    let r = render(&dir);
+    assert!(r.console.is_empty(), "console: {:?}", r.console);
+    let svg = chart(&r.dom);
+    assert!(svg.contains(r#"class="bar revoked""#), "{svg}");
+    assert!(svg.contains(r#"class="rev""#) && svg.contains(r#"class="void""#));
+    assert!(
+        r.dom.contains(
+            "revoked 2026-08-20 (compromised: every signature it made is void) — laptop stolen"
+        ),
+        "the reason"
+    );
 }

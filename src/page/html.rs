@@ -89,6 +89,7 @@ fn card(k: &PageKey) -> String {
             r#"<span class="no">no</span>: {} did not certify it (a gap in the chain)"#,
             e(p)
         ),
+        _ if k.cycle.is_none() => "— (its user ID names no cycle)".to_string(),
         _ => "— (the first key on this page)".to_string(),
     };
     let certified = if k.certified_by.is_empty() {
