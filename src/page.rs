@@ -373,7 +373,7 @@ pub fn build(inputs: &[Input], roots: &[Cert], schedule: &Schedule, title: &str,
             label,
         });
     }
-    keys.sort_by(|a, b| b.created.cmp(&a.created));
+    keys.sort_by_key(|k| std::cmp::Reverse(k.created));
     keys.dedup_by(|a, b| a.fingerprint == b.fingerprint);
     Page {
         title: title.to_string(),
