@@ -7,9 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: interop peers (gnupg, gpgv, sqv, sq, age, sks, ssh-keygen),
-# /usr/bin/time (peak memory in tests/realworld.rs), xz (the corpus) and
+# /usr/bin/time (peak memory in the real-world verification tests), xz (the
+# corpus), the headless browser the key page is rendered in (chromium), and
 # what the crypto-openssl build needs.
-packages=(gnupg gpgv sqv sq age sks openssh-client time xz-utils pkg-config libssl-dev libclang1-14 libclang-common-14-dev)
+packages=(gnupg gpgv sqv sq age sks openssh-client time xz-utils chromium pkg-config libssl-dev libclang1-14 libclang-common-14-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,7 +31,7 @@ if ((${#missing[@]})); then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${missing[@]}"
 fi
-for tool in gpg gpgv sqv sq age age-keygen ssh-keygen sks python3 openssl curl git flock /usr/bin/time; do
+for tool in gpg gpgv sqv sq age age-keygen ssh-keygen sks chromium python3 openssl curl git flock /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
 done
 

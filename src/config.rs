@@ -68,6 +68,15 @@ ladder_interval_days = 7
 
 [publish]
 keyservers = ["hkps://keyserver.ubuntu.com"]
+
+[announce]
+# Where people download the key file of the releases site; {fpr} is the
+# fingerprint in lower case.
+releases_url = "https://releases.openstack.org/_static/0x{fpr}.txt"
+# The wording of `keycycle announce`: a text file with {{placeholders}},
+# relative to this file; without it, the embedded text
+# (templates/announce.txt in keycycle's source lists every placeholder).
+# template = "announce.txt"
 "#;
 
 /// The largest `[expiry]` value in days (about 100 years).
@@ -103,6 +112,8 @@ pub struct Config {
     pub escrow: EscrowConfig,
     #[serde(default)]
     pub publish: PublishConfig,
+    #[serde(default)]
+    pub announce: AnnounceConfig,
 }
 
 /// When keys expire and when they should be made.
@@ -197,6 +208,25 @@ impl Default for PublishConfig {
     }
 }
 
+/// `keycycle announce`: the wording and where the key is published.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnnounceConfig {
+    /// A template replacing the embedded text.
+    pub template: Option<PathBuf>,
+    /// The key file on the releases site; `{fpr}`: lower-case fingerprint.
+    pub releases_url: String,
+}
+
+impl Default for AnnounceConfig {
+    fn default() -> Self {
+        AnnounceConfig {
+            template: None,
+            releases_url: "https://releases.openstack.org/_static/0x{fpr}.txt".into(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config::parse(DEFAULT_CONFIG, Path::new("<embedded>"))
@@ -243,6 +273,7 @@ impl Config {
             for p in [
                 &mut config.schedule.series_status,
                 &mut config.schedule.schedules_dir,
+                &mut config.announce.template,
             ]
             .into_iter()
             .flatten()

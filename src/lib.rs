@@ -5,6 +5,7 @@
 //! Secret keys are opened, turned into signers and stored back only in
 //! [`custody`].
 
+pub mod announce;
 pub mod attest;
 pub mod audit;
 pub mod ceremony;
@@ -19,6 +20,7 @@ pub mod inspect;
 pub mod keygen;
 pub mod keyring;
 pub mod maintain;
+pub mod page;
 pub mod party;
 pub mod publish;
 pub mod roster;

@@ -44,6 +44,14 @@ pub struct SigningKey {
     pub expires: Option<Time>,
 }
 
+impl SigningKey {
+    /// The key pair, for signers other than `sign_reader` (the
+    /// cleartext-signed announcement).
+    pub fn into_keypair(self) -> KeyPair {
+        self.keypair
+    }
+}
+
 fn not_usable(msg: String) -> Error {
     Error::input(
         msg,

@@ -76,6 +76,32 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     // Public exports in the vault.
     let lower = fpr.to_lowercase();
     assert!(env.vault.join(format!("exports/0x{lower}.txt")).exists());
+    // The announcement, signed by the previous cycle's key and the new one.
+    let ann = env.vault.join("exports/announce-2027.1.txt");
+    let g3 = Gpg::new();
+    let prev_cert = env.path("prev.asc");
+    env.ok(&[
+        "export",
+        "public",
+        "2026.2",
+        "-o",
+        prev_cert.to_str().unwrap(),
+    ]);
+    for cert in [env.vault.join(format!("exports/0x{lower}.asc")), prev_cert] {
+        g3.ok(&["--import", cert.to_str().unwrap()], None);
+    }
+    let v = g3.run(
+        &[
+            "--faked-system-time",
+            "20260815T120000!",
+            "--verify",
+            ann.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&v.stderr);
+    assert!(v.status.success(), "{err}");
+    assert_eq!(err.matches("Good signature").count(), 2, "{err}");
     // Running it again finds nothing left to do.
     let again = env
         .cmd()
@@ -132,7 +158,7 @@ fn an_interrupted_ceremony_resumes_with_the_same_key() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report["open"],
-        serde_json::json!(["publish", "signing-subkey"]),
+        serde_json::json!(["publish", "announcement", "signing-subkey"]),
         "{report}"
     );
 }

@@ -65,6 +65,8 @@ export VAULT="$WORK/vault" KEYCYCLE_VAULT="$WORK/vault"
 export ME=ada ME_AGE_ID="$DEMO/ada.agekey"
 export CYCLE=2027.1 PREV=2026.2
 export SECRETS="$WORK/secrets"
+# Where the key page for the release documentation is written.
+export PAGE_DIR="$WORK/site/keys"
 export SUBKEY_OUT="$WORK/secrets/signing-subkey.asc" MY_SECRET_KEY="$WORK/secrets/me.asc"
 # A roster change: Grace leaves, Hedy joins.
 export LEAVING=Grace NEW_NAME="Hedy Lamarr" NEW_EMAIL=hedy@demo.invalid

@@ -38,6 +38,8 @@ pub enum Step {
     ExportPublic,
     /// Send it to the keyservers and fetch it back.
     Publish,
+    /// The key transition announcement, signed by the old and the new key.
+    Announcement,
     /// Hand the signing subkey to CI (once the previous releases are done).
     SigningSubkey,
     /// Print what the roots must do to attest the key.
@@ -46,13 +48,14 @@ pub enum Step {
 
 impl Step {
     /// Every step, in order.
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 9] = [
         Step::Generate,
         Step::Fingerprint,
         Step::Drill,
         Step::CrossSign,
         Step::ExportPublic,
         Step::Publish,
+        Step::Announcement,
         Step::SigningSubkey,
         Step::AttestationRequest,
     ];
@@ -66,6 +69,7 @@ impl Step {
             Step::CrossSign => "cross-sign",
             Step::ExportPublic => "export-public",
             Step::Publish => "publish",
+            Step::Announcement => "announcement",
             Step::SigningSubkey => "signing-subkey",
             Step::AttestationRequest => "attestation-request",
         }

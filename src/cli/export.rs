@@ -1,4 +1,5 @@
 use clap::{Args, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
 use super::{IdentityArgs, KeyArg, OutputArgs, PassphraseArgs};
 
@@ -12,6 +13,31 @@ pub enum ExportCommand {
     ///
     /// Example: keycycle export signing-subkey 2027.1 --identity me.agekey -o subkey.asc
     SigningSubkey(ExportSubkeyArgs),
+    /// A static page for the release documentation: every key, a timeline, how to verify
+    ///
+    /// Writes DIR/index.html and DIR/keys/0x<fpr>.asc; no JavaScript, no external resources.
+    ///
+    /// Example: keycycle export page -o site/keys   (or, without a vault: keycycle export page --from-files doc/source/static/*.txt -o site/keys)
+    Page(ExportPageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportPageArgs {
+    /// Write index.html and keys/ into this directory (created if missing)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Every certificate in these files instead of the vault's keys (no vault needed)
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub from_files: Vec<PathBuf>,
+    /// The roots' certificates, to check and name their certifications (with --from-files)
+    #[arg(long, value_name = "FILE", requires = "from_files")]
+    pub roots: Vec<PathBuf>,
+    /// The page's title (default: "<organisation> release signing keys")
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Replace existing files in DIR
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

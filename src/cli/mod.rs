@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+mod announce;
 mod args;
 mod attestations;
 mod audit;
@@ -28,6 +29,7 @@ mod sign;
 mod status;
 mod verify;
 
+pub use announce::*;
 pub use args::*;
 pub use attestations::*;
 pub use audit::*;
@@ -148,6 +150,13 @@ pub enum Command {
     ///
     /// Example: keycycle publish 2027.1 --keyserver hkps://keyserver.ubuntu.com
     Publish(PublishArgs),
+    /// Write the key transition announcement, cleartext-signed by the previous and the new key
+    ///
+    /// The wording comes from `[announce] template` in keycycle.toml (or the embedded text);
+    /// --json prints the facts it states, unsigned.
+    ///
+    /// Example: keycycle announce next --identity me.agekey -o announce-2027.1.txt
+    Announce(AnnounceArgs),
     /// Keysigning parties
     ///
     /// Example: keycycle party sheet 2027.1 roots/*.asc

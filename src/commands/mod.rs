@@ -11,6 +11,7 @@ use keycycle::vault::{StoredKey, Vault};
 
 use crate::cli::Command;
 
+mod announce;
 mod attestations;
 mod audit;
 mod ceremony;
@@ -118,6 +119,7 @@ pub fn run(ctx: &Ctx, command: &Command) -> Outcome {
         Command::Certify(a) => certify::run(ctx, a),
         Command::Attestations(c) => attestations::run(ctx, c),
         Command::Publish(a) => publish::run(ctx, a),
+        Command::Announce(a) => announce::run(ctx, a),
         Command::Party(c) => party::run(ctx, c),
         Command::Extend(a) => extend::run(ctx, a),
         Command::RotateSubkey(a) => rotate_subkey::run(ctx, a),

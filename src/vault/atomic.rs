@@ -160,6 +160,17 @@ pub fn create_dir(dir: &Path) -> Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).with_path(dir)
 }
 
+/// Create a directory (and parents) with mode 0755: for files meant to be
+/// published (the key page), not for the vault.
+pub fn create_public_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .with_path(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).with_path(dir)
+}
+
 /// A file written under a temporary name in its final directory, not yet
 /// durable or visible: see [`commit`].
 pub struct Staged {

@@ -1,4 +1,4 @@
-//! Step 8: what the roots must do to attest the new key, with the exact
+//! Step 9: what the roots must do to attest the new key, with the exact
 //! gpg and keycycle commands.
 
 use super::super::{Cx, Outcome};

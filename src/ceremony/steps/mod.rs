@@ -1,5 +1,6 @@
 //! One file per ceremony step; [`run`] dispatches.
 
+mod announcement;
 mod attestation_request;
 mod cross_sign;
 mod drill;
@@ -21,6 +22,7 @@ pub(super) fn run(step: Step, cx: &mut Cx) -> Result<Outcome> {
         Step::CrossSign => cross_sign::run(cx),
         Step::ExportPublic => export_public::run(cx),
         Step::Publish => publish::run(cx),
+        Step::Announcement => announcement::run(cx),
         Step::SigningSubkey => signing_subkey::run(cx),
         Step::AttestationRequest => attestation_request::run(cx),
     }

@@ -1,4 +1,4 @@
-//! Step 7: hand the signing subkey to CI — only once the previous cycle's
+//! Step 8: hand the signing subkey to CI — only once the previous cycle's
 //! releases are done, so that none of them is signed with the new key.
 
 use super::super::{Cx, Outcome};
