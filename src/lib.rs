@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod escrow;
+pub mod escrow_plugin;
 pub mod fuzzing;
 pub mod keygen;
 pub mod lifecycle;
@@ -21,6 +22,7 @@ pub mod roster;
 pub mod schedule;
 pub mod status;
 pub mod subkey;
+pub mod token;
 pub mod vault;
 
 pub use error::{Error, Result};

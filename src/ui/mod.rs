@@ -6,6 +6,8 @@ use std::io::{IsTerminal, Write};
 
 use keycycle::Error;
 
+pub mod token;
+
 /// Whether we may prompt.
 pub fn interactive(batch: bool) -> bool {
     !batch && std::io::stderr().is_terminal() && std::io::stdin().is_terminal()
