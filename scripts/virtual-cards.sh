@@ -30,7 +30,10 @@
 
 VCARD_VERSION=0.2.0
 VCARD_CACHE=${KEYCYCLE_VCARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keycycle/ifd-jcecard-$VCARD_VERSION}
-VCARD_BUNDLE=$VCARD_CACHE/bundle/ifd-jcecard.bundle
+# The patch level of our build of the driver (see vcards_patch); a new
+# level rebuilds only the driver itself.
+VCARD_PATCH=1
+VCARD_BUNDLE=$VCARD_CACHE/bundle-p$VCARD_PATCH/ifd-jcecard.bundle
 VCARD_SO=$VCARD_BUNDLE/Contents/Linux/libifd_jcecard.so
 
 vcards_log() { echo "== virtual cards: $*" >&2; }
@@ -50,6 +53,30 @@ vcards_install() {
     fi
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# One fix to ifd-jcecard 0.2.0, so that clients which read the card's
+# Algorithm Information (DO FA) see what it supports: the card packs every
+# algorithm of a slot into one C1/C2/C3 value, where the OpenPGP card spec
+# (4.4.3.11) and real cards give each algorithm its own C1/C2/C3 TLV.
+# openpgp-card reads FA and refuses an Ed25519 import on the packed form
+# ("unsupported according to algo_info"); gpg 2.2 does not read it.
+vcards_patch() {
+    python3 - "$1/src/openpgp/applet.rs" <<'PY'
+import re, sys
+path = sys.argv[1]
+s = open(path).read()
+n = 0
+for kind, tag in (("sig", "0xC1"), ("dec", "0xC2"), ("aut", "0xC3")):
+    s, k = re.subn(r"%s_algos\.extend_from_slice\(&(\w+)\);" % kind,
+                   r"%s_algos.extend_from_slice(&TLVBuilder::new().add(%s, &\1).build());" % (kind, tag), s)
+    n += k
+    s, k = re.subn(r"\.add\(%s, &%s_algos\)" % (tag, kind), ".add_raw(&%s_algos)" % kind, s)
+    n += k
+if n != 24:
+    sys.exit("vcards_patch: ifd-jcecard's build_algorithm_information is not what this patch expects (%d edits)" % n)
+open(path, "w").write(s)
+PY
 }
 
 # Fetch ifd-jcecard's source from crates.io (through cargo) and build its
@@ -75,6 +102,10 @@ vcards_build() {
             rm -rf "$VCARD_CACHE/src.part"
             cp -r "$src" "$VCARD_CACHE/src.part"
             mv "$VCARD_CACHE/src.part" "$VCARD_CACHE/src"
+        fi
+        if [ ! -f "$VCARD_CACHE/src/.keycycle-patch-$VCARD_PATCH" ]; then
+            vcards_patch "$VCARD_CACHE/src"
+            touch "$VCARD_CACHE/src/.keycycle-patch-$VCARD_PATCH"
         fi
         CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} CARGO_TARGET_DIR=$VCARD_CACHE/target \
             nice -n 10 cargo build -q --release --locked --lib \
