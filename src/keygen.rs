@@ -139,10 +139,21 @@ pub fn revoke(
     at: Time,
 ) -> Result<Signature> {
     let mut signer = primary_signer(cert)?;
+    revoke_with(&mut signer, cert, reason, message, at)
+}
+
+/// [`revoke`] with the primary key's signer given (an OpenPGP card, say).
+pub fn revoke_with(
+    signer: &mut dyn openpgp::crypto::Signer,
+    cert: &Cert,
+    reason: ReasonForRevocation,
+    message: &str,
+    at: Time,
+) -> Result<Signature> {
     Ok(CertRevocationBuilder::new()
         .set_signature_creation_time(clock::to_system(at))?
         .set_reason_for_revocation(reason, message.as_bytes())?
-        .build(&mut signer, cert, None)?)
+        .build(signer, cert, None)?)
 }
 
 /// Soft (retired) revocations dated every `interval_days` after `from`,

@@ -65,6 +65,18 @@ fn after_self_signatures(full: &Cert, at: Time) -> std::time::SystemTime {
 /// New binding signatures, dated `at`, giving the primary and every live
 /// subkey the expiry `until`.
 pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
+    let mut signer = keygen::primary_signer(full)?;
+    extend_with(&mut signer, full, until, at)
+}
+
+/// [`extend`] with the primary key's signer given (an OpenPGP card, say):
+/// `full` may be the public cert.
+pub fn extend_with(
+    signer: &mut dyn openpgp::crypto::Signer,
+    full: &Cert,
+    until: Time,
+    at: Time,
+) -> Result<Cert> {
     if revoked(full, at) {
         return Err(Error::input(
             "the key is revoked",
@@ -89,7 +101,6 @@ pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
             ));
         }
     }
-    let mut signer = keygen::primary_signer(full)?;
     let primary = full.primary_key().key().clone();
     let validity = |created: std::time::SystemTime| -> Result<std::time::Duration> {
         clock::to_system(until)
@@ -113,14 +124,14 @@ pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
         let sig = SignatureBuilder::from(direct.clone())
             .set_signature_creation_time(t)?
             .set_key_validity_period(d)?
-            .sign_direct_key(&mut signer, primary.parts_as_public())?;
+            .sign_direct_key(&mut *signer, primary.parts_as_public())?;
         packets.push(sig.into());
     }
     for ua in vc.userids() {
         let sig = SignatureBuilder::from(ua.binding_signature().clone())
             .set_signature_creation_time(t)?
             .set_key_validity_period(d)?
-            .sign_userid_binding(&mut signer, primary.parts_as_public(), ua.userid())?;
+            .sign_userid_binding(&mut *signer, primary.parts_as_public(), ua.userid())?;
         packets.push(ua.userid().clone().into());
         packets.push(sig.into());
     }
@@ -129,7 +140,7 @@ pub fn extend(full: &Cert, until: Time, at: Time) -> Result<Cert> {
         let sig = SignatureBuilder::from(ka.binding_signature().clone())
             .set_signature_creation_time(t)?
             .set_key_validity_period(validity(key.creation_time())?)?
-            .sign_subkey_binding(&mut signer, primary.parts_as_public(), &key)?;
+            .sign_subkey_binding(&mut *signer, primary.parts_as_public(), &key)?;
         packets.push(Packet::from(key.parts_into_public()));
         packets.push(sig.into());
     }
