@@ -5,6 +5,8 @@
 
 pub mod attest;
 pub mod audit;
+#[cfg(feature = "card")]
+pub mod card;
 pub mod ceremony;
 pub mod certinfo;
 pub mod clock;
