@@ -301,7 +301,10 @@ fn ask_pin(ui: &dyn TokenUi, which: Pin, ident: &str) -> Result<SecretString> {
     .ok_or_else(|| {
         Error::input(
             format!("the {} of OpenPGP card {ident} is needed", which.name()),
-            "pass --pin-file (or set KEYCYCLE_PIN in --batch), or open the escrow with --identity",
+            match which {
+                Pin::User => "pass --pin-file (or set KEYCYCLE_PIN in --batch), or open the escrow with --identity",
+                Pin::Admin => "pass --pin-file with the card's admin PIN",
+            },
         )
     })
 }
@@ -333,6 +336,10 @@ fn pin_refused(
         (openpgp_card::Error::CardStatus(StatusBytes::PasswordNotChecked(n)), _) => Some(*n),
         _ => None,
     };
+    let check = match which {
+        Pin::User => "check --pin-file (or KEYCYCLE_PIN); do not retry blindly",
+        Pin::Admin => "check the admin PIN in --pin-file; do not retry blindly",
+    };
     match left {
         Some(0) => Error::input(
             format!(
@@ -347,11 +354,11 @@ fn pin_refused(
                 which.name(),
                 if n == 1 { "try" } else { "tries" }
             ),
-            "check --pin-file (or KEYCYCLE_PIN); do not retry blindly",
+            check,
         ),
         None => Error::input(
             format!("wrong {} for OpenPGP card {ident}", which.name()),
-            "check --pin-file (or KEYCYCLE_PIN); do not retry blindly",
+            check,
         ),
     }
 }
