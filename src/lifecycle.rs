@@ -175,6 +175,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
         state: "active".into(),
         escrow_recipients: recipients.iter().map(ToString::to_string).collect(),
         publish: Vec::new(),
+        cards: Vec::new(),
     };
     let dir = vault.add_key(
         &state,

@@ -46,6 +46,7 @@ fn run(cli: Cli) -> commands::Outcome {
         Command::Revoke(a) => commands::maintain::revoke(&ctx, a),
         Command::Escrow(c) => commands::maintain::escrow(&ctx, c),
         Command::Audit(c) => commands::maintain::audit(&ctx, c),
+        Command::Card(c) => commands::card::run(&ctx, c),
         Command::Sign(a) => commands::sign::run(&ctx, a),
         Command::Verify(a) => commands::verify::run(&ctx, a),
         Command::Completions { shell } => {

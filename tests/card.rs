@@ -126,6 +126,11 @@ fn no_card_is_one_line_naming_the_escrow_fallback() {
 }
 
 #[test]
+fn card_load_and_card_status_commands() {
+    on_card(Some("A"), "child_card_commands");
+}
+
+#[test]
 fn a_roots_gpg_key_moved_to_card_b_certifies() {
     on_card(Some("B"), "child_gpg_keytocard_certifies");
 }
@@ -749,5 +754,128 @@ fn child_gpg_keytocard_certifies() {
         sigs.lines()
             .any(|l| l.starts_with("sig:!:") && l.contains(&fpr[24..])),
         "{sigs}"
+    );
+}
+
+// ---- the commands: keycycle card load / card status ------------------------
+
+#[test]
+#[ignore = "run by card_load_and_card_status_commands"]
+fn child_card_commands() {
+    child();
+    let (env, roster) = two_cycles("ed25519");
+    let admin = env.path("admin-pin");
+    std::fs::write(&admin, format!("{ADMIN_PIN}\n")).unwrap();
+    let wrong = env.path("wrong-pin");
+    std::fs::write(&wrong, "00000000\n").unwrap();
+    let id = roster.age_id.to_str().unwrap();
+    let load = |key: &str, pin: &Path, extra: &[&str]| {
+        env.cmd()
+            .args(["card", "load", key, "--identity", id, "--pin-file"])
+            .arg(pin)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // Load 2026.2 (replacing whatever an earlier test left on the card).
+    let out = load("2026.2", &admin, &["--overwrite"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vault = Vault::open(&env.vault).unwrap();
+    let old = key(&vault, "2026.2");
+    let ident = format!("0000:{:08X}", serial("A"));
+    assert_eq!(old.state.cards.len(), 1);
+    assert_eq!(old.state.cards[0].ident, ident);
+    assert_eq!(old.state.cards[0].serial, serial("A"));
+    assert_eq!(old.state.cards[0].slot, "signature");
+    let toml = std::fs::read_to_string(old.dir.join("state.toml")).unwrap();
+    assert!(toml.contains("[[card]]"), "{toml}");
+
+    // card status: the card, and that it matches the vault.
+    let text = env.ok(&["card", "status"]);
+    assert!(text.contains(&format!("OpenPGP card {ident}")), "{text}");
+    assert!(
+        text.contains("2026.2 primary; matches the vault's record"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "card", "status"])).unwrap();
+    assert_eq!(json[0]["serial"], serial("A"));
+    assert_eq!(json[0]["matches"][0]["recorded"], true, "{json}");
+    assert_eq!(json[0]["matches"][0]["vault_key"], "2026.2 primary");
+
+    // Another key: refused without --overwrite; a wrong admin PIN is one
+    // line with the tries left; then loaded, and 2026.2's record goes.
+    let out = load("2027.1", &admin, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already holds key") && err.contains("--overwrite"),
+        "{err}"
+    );
+    let out = load("2027.1", &wrong, &["--overwrite"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert_eq!(
+        lines[0],
+        format!("error: wrong admin PIN for OpenPGP card {ident}: 2 tries left before it blocks")
+    );
+    let out = load("2027.1", &admin, &["--overwrite"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vault = Vault::open(&env.vault).unwrap();
+    assert!(key(&vault, "2026.2").state.cards.is_empty());
+    assert_eq!(key(&vault, "2027.1").state.cards[0].ident, ident);
+    // --batch without --pin-file: names the flag, asks nothing.
+    let out = env
+        .cmd()
+        .args(["card", "load", "2027.1", "--identity", id])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("admin PIN of OpenPGP card") && err.contains("--pin-file"),
+        "{err}"
+    );
+    // Outside any vault, the card is still shown.
+    let out = Command::new(BIN)
+        .args(["--batch", "--vault", "/nonexistent", "card", "status"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not a key in this vault"));
+}
+
+#[test]
+fn card_commands_without_a_card() {
+    let env = Env::new(GEN);
+    env.ok(&["init"]);
+    let out = env
+        .cmd()
+        .env("PCSCLITE_CSOCK_NAME", "/nonexistent/pcscd.comm")
+        .args(["card", "status"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "error: no OpenPGP card found: the PC/SC daemon (pcscd) is not reachable",
+            &format!("hint: {}", card::NO_CARD_HINT)
+        ],
+        "{err}"
     );
 }

@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 mod attest;
+mod card;
 mod ceremony;
 mod export;
 mod generate;
@@ -13,6 +14,7 @@ mod roster;
 mod sign;
 
 pub use attest::*;
+pub use card::*;
 pub use ceremony::*;
 pub use export::*;
 pub use generate::*;
@@ -143,6 +145,11 @@ pub enum Command {
     /// Example: keycycle audit verify
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// OpenPGP cards: what a card holds; load a cycle key's primary onto one
+    ///
+    /// Example: keycycle card status
+    #[command(subcommand)]
+    Card(CardCommand),
     /// Make detached ASCII-armored signatures (FILE.asc) of release artifacts
     ///
     /// Example: keycycle sign --key signing-subkey.asc dist/*.tar.gz

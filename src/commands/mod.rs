@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use keycycle::clock::Time;
 
 pub mod attest;
+pub mod card;
 pub mod ceremony;
 pub mod cycles;
 pub mod export;
