@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 # Debian packages: interop peers (gnupg, gpgv, sqv, sq, age, sks, ssh-keygen),
 # /usr/bin/time (peak memory in the real-world verification tests), xz (the
 # corpus), the headless browser the key page is rendered in (chromium), and
-# what the crypto-openssl build needs.
-packages=(gnupg gpgv sqv sq age sks openssh-client time xz-utils chromium pkg-config libssl-dev libclang1-14 libclang-common-14-dev)
+# what the crypto-openssl build needs, and the card feature's PC/SC
+# (libpcsclite-dev) with the virtual cards' daemon (pcscd) and gpg's card
+# daemon (scdaemon, the peer).
+packages=(gnupg gpgv sqv sq age sks openssh-client time xz-utils chromium pkg-config libssl-dev libclang1-14 libclang-common-14-dev
+    pcscd scdaemon libpcsclite-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,16 +34,18 @@ if ((${#missing[@]})); then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq "${missing[@]}"
 fi
-for tool in gpg gpgv sqv sq age age-keygen ssh-keygen sks chromium python3 openssl curl git flock /usr/bin/time; do
+for tool in gpg gpgv sqv sq age age-keygen ssh-keygen sks chromium python3 openssl curl git flock /usr/bin/time pcscd /usr/lib/gnupg/scdaemon; do
     command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
 done
 
 log=$(mktemp)
 sks_pid=""
 sks_dir=""
+vcard_dir=""
 cleanup() {
     [ -n "$sks_pid" ] && kill "$sks_pid" 2>/dev/null && wait "$sks_pid" 2>/dev/null
     [ -n "$sks_dir" ] && rm -rf "$sks_dir"
+    [ -n "$vcard_dir" ] && vcards_stop "$vcard_dir" && rm -rf "$vcard_dir"
     rm -f "$log"
 }
 trap cleanup EXIT
@@ -95,16 +100,44 @@ PY
 }
 start_sks
 
+# keycycle's test age plugin (tests/age-plugin-test, its own package and
+# lock): built here, never installed; the tests put its directory,
+# KEYCYCLE_TEST_PLUGIN_DIR, on PATH themselves.
+build_test_plugin() {
+    local start=$SECONDS target=${CARGO_TARGET_DIR:-$PWD/target}/age-plugin-test
+    cargo build --locked --quiet --manifest-path tests/age-plugin-test/Cargo.toml --target-dir "$target"
+    export KEYCYCLE_TEST_PLUGIN_DIR=$target/debug
+    echo "== test age plugin: $KEYCYCLE_TEST_PLUGIN_DIR/age-plugin-kctest ($((SECONDS - start)) s)"
+}
+build_test_plugin
+
 # The real-world verification corpus (tests/realworld.rs): fetched once with
 # apt into a cache outside git; a failed fetch fails the run.
 KEYCYCLE_CORPUS=$(scripts/fetch-corpus.sh)
 export KEYCYCLE_CORPUS
 
-echo "== cargo test (crypto-rust, the default build)"
-cargo test --locked 2>&1 | tee -a "$log"
+# Two virtual OpenPGP cards (scripts/virtual-cards.sh: the driver is built
+# once into a cache; each card under its own pcscd, stopped in cleanup).
+# The tests find their pcscd sockets in KEYCYCLE_TEST_CARD_A and
+# KEYCYCLE_TEST_CARD_B (serials in KEYCYCLE_TEST_CARD_A_SERIAL, _B_SERIAL).
+start_cards() {
+    local start=$SECONDS
+    # shellcheck source=scripts/virtual-cards.sh
+    source scripts/virtual-cards.sh
+    vcards_build
+    echo "== virtual card driver ready ($((SECONDS - start)) s)"
+    start=$SECONDS
+    vcard_dir=$(mktemp -d /tmp/vc.XXXXXX)   # short: unix socket paths stay < 108 bytes
+    vcards_start "$vcard_dir" A:101 B:102 >/dev/null
+    echo "== virtual cards A ($KEYCYCLE_TEST_CARD_A) and B ($KEYCYCLE_TEST_CARD_B) up ($((SECONDS - start)) s)"
+}
+start_cards
 
-echo "== cargo test (crypto-openssl, the production build)"
-cargo test --locked --no-default-features --features crypto-openssl 2>&1 | tee -a "$log"
+echo "== cargo test (crypto-rust, the default build, with OpenPGP cards)"
+cargo test --locked --features card 2>&1 | tee -a "$log"
+
+echo "== cargo test (crypto-openssl, the production build, with OpenPGP cards)"
+cargo test --locked --no-default-features --features crypto-openssl,card 2>&1 | tee -a "$log"
 
 # One closing line for both runs (pipefail above already failed on errors).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

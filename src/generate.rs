@@ -99,6 +99,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
         state: "active".into(),
         escrow_recipients: recipients.iter().map(ToString::to_string).collect(),
         publish: Vec::new(),
+        cards: Vec::new(),
     };
     let files = std::iter::once(public_file(&key.cert)?)
         .chain(escrow_files)

@@ -17,6 +17,8 @@ fn run(cli: Cli) -> commands::Outcome {
         Some(t) => keycycle::clock::parse_time(t)?,
         None => keycycle::clock::truncate(chrono::Utc::now()),
     };
+    // Tokens (age plugins, OpenPGP cards) ask through the UI layer.
+    ui::token::install(cli.batch, None)?;
     let ctx = Ctx {
         vault: cli.vault.clone(),
         batch: cli.batch,

@@ -45,6 +45,9 @@ impl Roster {
             ));
         }
         let recipient = Recipient::parse(&member.escrow_recipient)?;
+        if let Recipient::Plugin(p) = &recipient {
+            crate::custody::plugin::require_binary(p)?;
+        }
         for m in &self.members {
             let clash = if m.name.eq_ignore_ascii_case(&member.name) {
                 Some("name")

@@ -8,6 +8,7 @@ mod announce;
 mod args;
 mod attestations;
 mod audit;
+mod card;
 mod ceremony;
 mod certify;
 mod completions;
@@ -33,6 +34,7 @@ pub use announce::*;
 pub use args::*;
 pub use attestations::*;
 pub use audit::*;
+pub use card::*;
 pub use ceremony::*;
 pub use certify::*;
 pub use completions::*;
@@ -184,6 +186,11 @@ pub enum Command {
     /// Example: keycycle audit verify
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// OpenPGP cards: what a card holds; load a cycle key's primary onto one
+    ///
+    /// Example: keycycle card status
+    #[command(subcommand)]
+    Card(CardCommand),
     /// Make detached ASCII-armored signatures (FILE.asc) of release artifacts
     ///
     /// Example: keycycle sign --key signing-subkey.asc dist/*.tar.gz

@@ -14,6 +14,7 @@ use crate::cli::Command;
 mod announce;
 mod attestations;
 mod audit;
+mod card;
 mod ceremony;
 mod certify;
 mod completions;
@@ -126,6 +127,7 @@ pub fn run(ctx: &Ctx, command: &Command) -> Outcome {
         Command::Revoke(a) => revoke::run(ctx, a),
         Command::Escrow(c) => escrow::run(ctx, c),
         Command::Audit(c) => audit::run(ctx, c),
+        Command::Card(c) => card::run(ctx, c),
         Command::Sign(a) => sign::run(ctx, a),
         Command::Verify(a) => verify::run(ctx, a),
         Command::Completions(a) => completions::run(ctx, a),

@@ -6,16 +6,20 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::plugin;
 use super::shares::Share;
+use super::token::{self, TokenUi};
 use crate::error::{Error, IoContext, Result};
 
-/// An escrow recipient: an age X25519 key or an SSH public key.
+/// An escrow recipient: an age X25519 key, an SSH public key, or an age
+/// plugin recipient (`age1NAME1…`, a token; see `escrow_plugin`).
 #[derive(Clone)]
 pub enum Recipient {
     Age(age::x25519::Recipient),
@@ -24,6 +28,7 @@ pub enum Recipient {
         /// `ssh-ed25519 AAAA…` without the comment.
         line: String,
     },
+    Plugin(age::plugin::Recipient),
 }
 
 impl std::fmt::Debug for Recipient {
@@ -37,6 +42,7 @@ impl std::fmt::Display for Recipient {
         match self {
             Recipient::Age(r) => write!(f, "{r}"),
             Recipient::Ssh { line, .. } => f.write_str(line),
+            Recipient::Plugin(r) => write!(f, "{r}"),
         }
     }
 }
@@ -48,7 +54,7 @@ impl PartialEq for Recipient {
 }
 
 const RECIPIENT_HINT: &str =
-    "give an age X25519 recipient (age1…), an SSH public key line (ssh-ed25519 …, ssh-rsa …), or @FILE holding one";
+    "give an age X25519 recipient (age1…), an age plugin recipient (age1yubikey1…), an SSH public key line (ssh-ed25519 …, ssh-rsa …), or @FILE holding one";
 
 impl Recipient {
     /// Parse `age1…`, `ssh-ed25519 AAAA… [comment]`, `ssh-rsa AAAA…`, or
@@ -68,6 +74,9 @@ impl Recipient {
         let s = s.trim();
         let shown: String = s.chars().take(40).collect();
         if s.starts_with("age1") {
+            if let Some(r) = plugin::parse_recipient(s) {
+                return Ok(Recipient::Plugin(r));
+            }
             return age::x25519::Recipient::from_str(s)
                 .map(Recipient::Age)
                 .map_err(|e| {
@@ -110,16 +119,20 @@ impl Recipient {
         ))
     }
 
-    fn as_dyn(&self) -> &dyn age::Recipient {
+    /// The recipient as age takes it; `None` for a plugin recipient (age
+    /// reaches those through their plugin, see [`seal_with`]).
+    fn as_dyn(&self) -> Option<&dyn age::Recipient> {
         match self {
-            Recipient::Age(r) => r,
-            Recipient::Ssh { key, .. } => key,
+            Recipient::Age(r) => Some(r),
+            Recipient::Ssh { key, .. } => Some(key),
+            Recipient::Plugin(_) => None,
         }
     }
 
-    /// The stanza this recipient leaves in an age header.
-    fn stanza(&self) -> Stanza {
-        match self {
+    /// The stanza this recipient leaves in an age header; `None` for a
+    /// plugin recipient, whose stanza tag is the plugin's own.
+    fn stanza(&self) -> Option<Stanza> {
+        Some(match self {
             Recipient::Age(_) => Stanza::X25519,
             Recipient::Ssh { line, .. } => {
                 let mut fields = line.split_whitespace();
@@ -132,7 +145,8 @@ impl Recipient {
                 let tag = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&digest[..4]);
                 Stanza::Ssh { kind, tag }
             }
-        }
+            Recipient::Plugin(_) => return None,
+        })
     }
 }
 
@@ -140,25 +154,52 @@ impl Recipient {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stanza {
     X25519,
-    Ssh { kind: String, tag: String },
+    Ssh {
+        kind: String,
+        tag: String,
+    },
+    /// Any other tag (but age's `…-grease`): an age plugin's stanza.
+    Plugin {
+        tag: String,
+    },
 }
 
-/// Encrypt `plaintext` to every recipient, ASCII-armored.
+/// Encrypt `plaintext` to every recipient, ASCII-armored (plugins ask
+/// through the process's token UI, `token::default_ui`).
 pub fn seal(recipients: &[Recipient], plaintext: &[u8]) -> Result<Vec<u8>> {
+    seal_with(recipients, plaintext, &token::default_ui())
+}
+
+/// Encrypt `plaintext` to every recipient, ASCII-armored; plugin recipients'
+/// plugins ask through `ui`.
+pub fn seal_with(
+    recipients: &[Recipient],
+    plaintext: &[u8],
+    ui: &Arc<dyn TokenUi>,
+) -> Result<Vec<u8>> {
     if recipients.is_empty() {
         return Err(Error::input(
             "no escrow recipients",
             "add roots with `keycycle roster add` or pass --escrow-recipient",
         ));
     }
-    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(Recipient::as_dyn))
-        .map_err(|e| anyhow::anyhow!("age: {e}"))?;
+    let plugins: Vec<&age::plugin::Recipient> = recipients
+        .iter()
+        .filter_map(|r| match r {
+            Recipient::Plugin(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let wrappers = plugin::wrappers(&plugins, ui)?;
+    let all = recipients
+        .iter()
+        .filter_map(Recipient::as_dyn)
+        .chain(wrappers.iter().map(|w| w.as_ref() as &dyn age::Recipient));
+    let encryptor = age::Encryptor::with_recipients(all).map_err(plugin::encrypt_error)?;
     let mut out = Vec::new();
     let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor)
         .map_err(|e| anyhow::anyhow!("age armor: {e}"))?;
-    let mut w = encryptor
-        .wrap_output(armor)
-        .map_err(|e| anyhow::anyhow!("age: {e}"))?;
+    let mut w = encryptor.wrap_output(armor).map_err(plugin::io_error)?;
     w.write_all(plaintext)
         .and_then(|_| w.finish())
         .and_then(|armor| armor.finish())
@@ -198,24 +239,40 @@ pub fn stanzas(ciphertext: &[u8]) -> Result<Vec<Stanza>> {
                 kind: kind.to_string(),
                 tag: tag.to_string(),
             }),
+            (Some(tag), _) if !tag.is_empty() && !tag.ends_with("-grease") => {
+                found.push(Stanza::Plugin {
+                    tag: tag.to_string(),
+                })
+            }
             _ => {}
         }
     }
     Ok(found)
 }
 
-/// Invariant 4: the header names exactly the expected recipients.
+/// Invariant 4: the header names exactly the expected recipients. X25519
+/// and SSH stanzas are matched one for one; a plugin's stanzas cannot be
+/// matched to its recipient string, so there must be at least one per
+/// plugin recipient — and none when the roster has no plugin recipient.
 pub fn check_recipients(ciphertext: &[u8], recipients: &[Recipient]) -> Result<()> {
-    let mut want: Vec<Stanza> = recipients.iter().map(Recipient::stanza).collect();
-    let mut got = stanzas(ciphertext)?;
+    let mut want: Vec<Stanza> = recipients.iter().filter_map(Recipient::stanza).collect();
+    let plugins = recipients.len() - want.len();
+    let (mut got, other): (Vec<Stanza>, Vec<Stanza>) = stanzas(ciphertext)?
+        .into_iter()
+        .partition(|s| !matches!(s, Stanza::Plugin { .. }));
     want.sort();
     got.sort();
-    if want != got {
+    let plugins_ok = if plugins == 0 {
+        other.is_empty()
+    } else {
+        other.len() >= plugins
+    };
+    if want != got || !plugins_ok {
         return Err(Error::vault(
             format!(
                 "escrow header names {} recipient(s), the roster {}",
-                got.len(),
-                want.len()
+                got.len() + other.len(),
+                recipients.len()
             ),
             "re-encrypt the escrow for the current roster",
         ));
@@ -231,6 +288,12 @@ impl Identities {
     /// Load an age identity file (`AGE-SECRET-KEY-1…` lines) or an
     /// unencrypted OpenSSH private key.
     pub fn load(&mut self, path: &Path) -> Result<()> {
+        self.load_with(path, &token::default_ui())
+    }
+
+    /// Load an identity file; plugin identities (`AGE-PLUGIN-NAME-1…`
+    /// lines, a token) will ask through `ui` when they open something.
+    pub fn load_with(&mut self, path: &Path, ui: &Arc<dyn TokenUi>) -> Result<()> {
         let text = Zeroizing::new(std::fs::read_to_string(path).with_path(path)?);
         if text.starts_with("keycycle-share v1") {
             // A share already decrypted by its holder.
@@ -265,6 +328,10 @@ impl Identities {
             }
             return Ok(());
         }
+        if let Some(ids) = plugin::identities(&text, &path.display().to_string(), ui)? {
+            self.0.extend(ids);
+            return Ok(());
+        }
         let file = age::IdentityFile::from_buffer(text.as_bytes()).map_err(|e| {
             Error::input(
                 format!("{}: not an age identity file: {e}", path.display()),
@@ -286,9 +353,17 @@ impl Identities {
 
     /// Load every file (identities or decrypted share files).
     pub fn from_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Identities> {
+        Identities::from_paths_with(paths, &token::default_ui())
+    }
+
+    /// Load every file; plugin identities ask through `ui`.
+    pub fn from_paths_with<P: AsRef<Path>>(
+        paths: &[P],
+        ui: &Arc<dyn TokenUi>,
+    ) -> Result<Identities> {
         let mut ids = Identities::default();
         for p in paths {
-            ids.load(p.as_ref())?;
+            ids.load_with(p.as_ref(), ui)?;
         }
         Ok(ids)
     }
@@ -313,7 +388,7 @@ impl Identities {
                     "none of the given identities opens this escrow",
                     "pass the --identity of a root on the roster the key was escrowed to",
                 ),
-                e => anyhow::anyhow!("age: {e}").into(),
+                e => plugin::decrypt_error(e),
             })?;
         let mut plain = Zeroizing::new(Vec::new());
         reader

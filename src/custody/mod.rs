@@ -10,14 +10,22 @@
 //!   files, holders and recipients.
 //! - [`drill`]: the escrow drill.
 //! - [`own_key`]: a root's own secret key (`certify --with-key`).
+//! - [`plugin`]: age plugin recipients and identities (tokens).
+//! - [`token`]: what a token asks (PIN, touch), answered by the UI layer.
+//! - `card`: OpenPGP cards (the `card` feature); the only module that
+//!   talks to a card.
 //!
 //! Whom the escrow is sealed to is the caller's decision (the roster).
 
 pub mod age;
+#[cfg(feature = "card")]
+pub mod card;
 mod drill;
 pub mod escrow;
 pub mod own_key;
+pub mod plugin;
 pub mod shares;
+pub mod token;
 
 use openpgp::crypto::Signer;
 use sequoia_openpgp as openpgp;

@@ -7,6 +7,7 @@ mod operator;
 mod output;
 mod progress;
 mod prompt;
+pub mod token;
 
 pub use operator::Terminal;
 pub use output::write_output;

@@ -35,6 +35,23 @@ pub struct KeyState {
     pub escrow_recipients: Vec<String>,
     #[serde(default, rename = "publish")]
     pub publish: Vec<PublishRecord>,
+    /// OpenPGP cards that hold one of the key's secrets besides the escrow.
+    #[serde(default, rename = "card", skip_serializing_if = "Vec::is_empty")]
+    pub cards: Vec<CardRecord>,
+}
+
+/// An OpenPGP card holding one of a key's secrets (`keycycle card load`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardRecord {
+    /// `MMMM:SSSSSSSS`: manufacturer and serial, as gpg shows them.
+    pub ident: String,
+    pub serial: u32,
+    /// `signature`, `decryption` or `authentication`.
+    pub slot: String,
+    /// The (sub)key in that slot.
+    pub fingerprint: String,
+    #[serde(with = "clock::serde_iso")]
+    pub loaded: Time,
 }
 
 /// One publication of the key.

@@ -14,7 +14,9 @@ pub mod atomic;
 mod keys;
 mod lock;
 
-pub use keys::{KeyChange, KeyState, NewFile, PublishRecord, StoredKey, CERT_FILE, STATE_FILE};
+pub use keys::{
+    CardRecord, KeyChange, KeyState, NewFile, PublishRecord, StoredKey, CERT_FILE, STATE_FILE,
+};
 
 use std::path::{Path, PathBuf};
 
