@@ -169,9 +169,10 @@ pub fn facts(
     key: &StoredKey,
     at: Time,
 ) -> Result<Announcement> {
-    let all = vault.keys()?;
+    let state = crate::policy::load(vault, at)?;
+    let all = crate::policy::partition(vault, state.as_ref(), vault.keys()?)?.0;
     let cycle = cycle_of(schedule, key)?;
-    let st = status::key_status(vault, schedule, &all, key, at)?;
+    let st = status::key_status(vault, schedule, &all, key, state.as_ref(), at)?;
     let new = facts_of(key, &st, &cycle.label(), at);
     if let Some(why) = &new.cannot_sign {
         return Err(Error::input(
@@ -181,7 +182,7 @@ pub fn facts(
     }
     let previous = match previous_key(&all, schedule, cycle) {
         Some(prev) => {
-            let pst = status::key_status(vault, schedule, &all, &prev, at)?;
+            let pst = status::key_status(vault, schedule, &all, &prev, state.as_ref(), at)?;
             let pcycle = cycle_of(schedule, &prev)?.label();
             Some(Previous {
                 key: facts_of(&prev, &pst, &pcycle, at),

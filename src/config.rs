@@ -77,6 +77,12 @@ releases_url = "https://releases.openstack.org/_static/0x{fpr}.txt"
 # relative to this file; without it, the embedded text
 # (templates/announce.txt in keycycle's source lists every placeholder).
 # template = "announce.txt"
+
+[policy]
+# How many roots must sign a change of the vault policy (the roster, the
+# escrow threshold, the list of cycle keys); never below [escrow]
+# threshold. 0: the escrow threshold.
+threshold = 0
 "#;
 
 /// The largest `[expiry]` value in days (about 100 years).
@@ -114,6 +120,17 @@ pub struct Config {
     pub publish: PublishConfig,
     #[serde(default)]
     pub announce: AnnounceConfig,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+}
+
+/// The signed vault policy's own settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// How many roots must sign a policy change; never below the escrow
+    /// threshold (0: the escrow threshold).
+    pub threshold: u8,
 }
 
 /// When keys expire and when they should be made.

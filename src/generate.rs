@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::custody::{self, Recipient};
 use crate::error::{Error, Result};
 use crate::keygen::{self, KeySpec, Suite};
+use crate::policy;
 use crate::schedule::{self, Schedule};
 use crate::vault::{self, KeyState, NewFile, StoredKey, Vault};
 
@@ -52,7 +53,13 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     let schedule = Schedule::from_config(&config)?;
     let cycle = schedule.resolve(&req.cycle, req.at)?.clone();
     let expires = schedule.expiry(&cycle)?;
-    if let Some(k) = vault.keys_of(&cycle.id)?.last() {
+    // Only keys this machine trusts count: a key directory that appeared
+    // by commit is never adopted as "finished after an interruption".
+    let trusted: Vec<StoredKey> = policy::trusted_keys(vault, req.at)?
+        .into_iter()
+        .filter(|k| k.state.cycle == cycle.id)
+        .collect();
+    if let Some(k) = trusted.last() {
         if !req.force && !vault.audited("generate", &k.state.fingerprint, |_| true)? {
             // An earlier `generate` stored this key and was killed before it
             // logged it: finish that run instead of refusing.
@@ -69,7 +76,13 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
             ));
         }
     }
-    let recipients = recipients(vault, &req.extra_recipients)?;
+    let escrow = escrow_policy(vault, req.at)?;
+    let mut recipients = escrow.policy.recipients()?;
+    for r in &req.extra_recipients {
+        if !recipients.contains(r) {
+            recipients.push(r.clone());
+        }
+    }
     let suite = req.suite.unwrap_or(config.cipher_suite);
     let user_id = schedule::user_id(&config, &cycle);
     let key = keygen::generate(&KeySpec {
@@ -88,7 +101,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
         e => e,
     })?;
     // Secrets only ever leave this function sealed by custody.
-    let escrow_files = custody::seal_new(vault, &key, &recipients)?;
+    let escrow_files = custody::seal_new(vault, &key, &recipients, &escrow.policy)?;
     let state = KeyState {
         cycle: cycle.id.clone(),
         cycle_name: cycle.name.clone(),
@@ -104,6 +117,19 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     let files = std::iter::once(public_file(&key.cert)?)
         .chain(escrow_files)
         .collect();
+    if escrow.first {
+        // The vault's first policy: this roster, and this key.
+        let mut first = escrow.policy.clone();
+        first.keys.push(policy::PolicyKey {
+            cycle: state.cycle.clone(),
+            fingerprint: state.fingerprint.clone(),
+        });
+        policy::write(vault, &first)?;
+    } else {
+        vault
+            .trust()
+            .record_generated(vault.root(), &state.fingerprint)?;
+    }
     let dir = vault.add_key(&state, files)?;
     vault.audit(req.at, "generate", audit_details(&state, false))?;
     Ok(GenerateReport {
@@ -122,21 +148,39 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     })
 }
 
-/// Whom a new key is escrowed to: the roster, and any extra recipients.
-fn recipients(vault: &Vault, extra: &[Recipient]) -> Result<Vec<Recipient>> {
-    let mut recipients = vault.roster()?.recipients()?;
-    for r in extra {
-        if !recipients.contains(r) {
-            recipients.push(r.clone());
-        }
+/// The policy a new key is escrowed under, and whether it is the vault's
+/// first (a new vault: no policy, no keys; written with the key).
+struct EscrowPolicy {
+    policy: policy::Policy,
+    first: bool,
+}
+
+fn escrow_policy(vault: &Vault, at: Time) -> Result<EscrowPolicy> {
+    if let Some(state) = policy::load(vault, at)? {
+        return Ok(EscrowPolicy {
+            policy: state.policy,
+            first: false,
+        });
     }
-    if recipients.is_empty() {
+    if !vault.keys()?.is_empty() {
+        // Keys but no policy: a vault from before policies, or one whose
+        // policy was removed. Never guess whom to trust.
+        return Err(policy::require(vault, at).err().unwrap_or_else(|| {
+            Error::vault("the vault has no signed policy", "run keycycle policy init")
+        }));
+    }
+    if vault.roster()?.members.is_empty() {
         return Err(Error::input(
-            "nobody to escrow the key to: the roster is empty and no --escrow-recipient was given",
-            "add the roots with `keycycle roster add` or pass --escrow-recipient age1…",
+            "nobody to escrow the key to: the roster is empty",
+            "add the roots with `keycycle roster add`",
         ));
     }
-    Ok(recipients)
+    let draft = policy::draft(vault, None, &[])?;
+    draft.check()?;
+    Ok(EscrowPolicy {
+        policy: draft,
+        first: true,
+    })
 }
 
 /// cert.asc of a new key, checked to hold no secret.

@@ -22,6 +22,7 @@ pub mod keyring;
 pub mod maintain;
 pub mod page;
 pub mod party;
+pub mod policy;
 pub mod publish;
 pub mod roster;
 pub mod schedule;

@@ -12,6 +12,7 @@ use sequoia_openpgp as openpgp;
 use crate::certinfo::{self, Revocation};
 use crate::clock::{self, Time};
 use crate::error::Result;
+use crate::policy;
 use crate::roster::Roster;
 use crate::schedule::Schedule;
 use crate::vault::{StoredKey, Vault};
@@ -107,11 +108,12 @@ pub fn key_status(
     schedule: &Schedule,
     all: &[StoredKey],
     key: &StoredKey,
+    signed: Option<&policy::State>,
     at: Time,
 ) -> Result<KeyStatus> {
-    let policy = StandardPolicy::new();
+    let standard = StandardPolicy::new();
     let cert = &key.cert;
-    let vc = cert.with_policy(&policy, clock::to_system(at));
+    let vc = cert.with_policy(&standard, clock::to_system(at));
     let revocation = match vc.as_ref().map(|vc| vc.revocation_status()) {
         Ok(RevocationStatus::Revoked(sigs)) => sigs.first().map(|s| Revocation::from_sig(s)),
         _ => None,
@@ -140,8 +142,22 @@ pub fn key_status(
     let warn_days = i64::from(schedule.policy().warn_days);
     let mut findings = validity(key, revocation.as_ref(), days_left, &subkeys, warn_days, at);
     let roster = vault.roster()?;
-    if revocation.is_none() && days_left >= 0 {
-        findings.extend(escrow_against_roster(key, &roster));
+    let trusted = signed.is_some_and(|p| p.lists(&key.state.fingerprint))
+        || vault
+            .trust()
+            .entry(vault.root())?
+            .generated
+            .contains(&key.state.fingerprint);
+    if !trusted {
+        findings.push(finding(
+            Level::Critical,
+            format!(
+                "{} is not in the signed policy and was not generated here: it appeared by commit; keycycle will not use it",
+                key.dir.display()
+            ),
+        ));
+    } else if let (Some(p), true) = (signed, revocation.is_none() && days_left >= 0) {
+        findings.extend(escrow_against_policy(key, &p.policy));
     }
     let attestations = attestations(vault, &roster, cert)?;
     if attestations.of > 0 && !attestations.majority {
@@ -220,31 +236,23 @@ fn validity(
     findings
 }
 
-/// The escrow should match the roster: a root who joined cannot open it,
-/// one who left still can.
-fn escrow_against_roster(key: &StoredKey, roster: &Roster) -> Option<Finding> {
-    let on_roster: Vec<String> = roster
-        .recipients()
-        .map(|rs| rs.iter().map(ToString::to_string).collect())
-        .unwrap_or_default();
-    let joined = on_roster
-        .iter()
-        .filter(|r| !key.state.escrow_recipients.contains(r))
-        .count();
-    let left = key
-        .state
-        .escrow_recipients
-        .iter()
-        .filter(|r| !on_roster.contains(r))
-        .count();
-    (joined + left > 0).then(|| {
-        finding(
-            Level::Warning,
-            format!(
-                "escrow does not match the roster ({joined} on the roster cannot open it, {left} not on the roster can): run keycycle escrow rewrap"
-            ),
-        )
-    })
+/// The escrow must be sealed to the signed policy's roots: checked on the
+/// age header of the escrow file itself (state.toml is only a note).
+fn escrow_against_policy(key: &StoredKey, policy: &crate::policy::Policy) -> Option<Finding> {
+    let path = key.dir.join(crate::custody::escrow::PRIMARY_FILE);
+    if crate::custody::escrow::is_threshold(key) || !path.is_file() {
+        return None;
+    }
+    let recipients = policy.recipients().ok()?;
+    let sealed = std::fs::read(&path).ok()?;
+    crate::custody::age::check_recipients(&sealed, &recipients)
+        .err()
+        .map(|_| {
+            finding(
+                Level::Warning,
+                "the escrow is not sealed to the roots of the signed policy: run keycycle escrow rewrap",
+            )
+        })
 }
 
 /// Whether `issuer` certified a user ID of `cert` (verified).
@@ -280,6 +288,43 @@ fn attestations(vault: &Vault, roster: &Roster, cert: &Cert) -> Result<Attestati
     })
 }
 
+/// What the signed policy says about the vault as a whole: none yet, a
+/// version waiting for signatures, drafts that differ from it.
+fn policy_findings(vault: &Vault, state: Option<&policy::State>) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let Some(state) = state else {
+        if !vault.keys()?.is_empty() {
+            out.push(finding(
+                Level::Warning,
+                "the vault has no signed policy: run keycycle policy init, then the roots pin and sign it",
+            ));
+        }
+        return Ok(out);
+    };
+    if let Some(p) = &state.pending {
+        out.push(finding(
+            Level::Warning,
+            format!(
+                "policy version {} waits for signatures: {} of {} (keycycle policy status)",
+                p.policy.version,
+                p.signed_by.len(),
+                p.needed
+            ),
+        ));
+    }
+    let draft = policy::draft(vault, Some(state), &[])?;
+    if draft.roots != state.policy.roots
+        || draft.escrow_threshold != state.policy.escrow_threshold
+        || draft.policy_threshold != state.policy.policy_threshold
+    {
+        out.push(finding(
+            Level::Warning,
+            "the roster or the thresholds were changed but not signed: they have no effect until keycycle policy propose and the roots sign",
+        ));
+    }
+    Ok(out)
+}
+
 /// The whole report. With `only`, just that key; otherwise every key, and
 /// the checks that concern the current and next cycles.
 pub fn report(
@@ -291,13 +336,35 @@ pub fn report(
     let all = vault.keys()?;
     let current = schedule.resolve("current", at)?.clone();
     let mut findings = Vec::new();
+    let state = match policy::load(vault, at) {
+        Ok(s) => s,
+        Err(e) => {
+            findings.push(finding(
+                Level::Critical,
+                format!("the signed policy cannot be trusted: {e}"),
+            ));
+            None
+        }
+    };
+    findings.extend(policy_findings(vault, state.as_ref())?);
+    let (trusted, unknown) = policy::partition(vault, state.as_ref(), all.clone())?;
+    for k in &unknown {
+        findings.push(finding(
+            Level::Critical,
+            format!(
+                "{} appeared by commit: not in the signed policy, not generated here; keycycle will not use it",
+                k.dir.display()
+            ),
+        ));
+    }
     let keys: Vec<KeyStatus> = match only {
-        Some(k) => vec![key_status(vault, schedule, &all, k, at)?],
+        Some(k) => vec![key_status(vault, schedule, &all, k, state.as_ref(), at)?],
         None => all
             .iter()
-            .map(|k| key_status(vault, schedule, &all, k, at))
+            .map(|k| key_status(vault, schedule, &all, k, state.as_ref(), at))
             .collect::<Result<_>>()?,
     };
+    let is_trusted = |fpr: &str| trusted.iter().any(|t| t.state.fingerprint == fpr);
 
     let mut level = Level::Ok;
     // The key that matters is the newest of the current cycle (a revoked
@@ -306,7 +373,7 @@ pub fn report(
         keys.iter().collect()
     } else {
         keys.iter()
-            .filter(|k| k.cycle == current.id)
+            .filter(|k| k.cycle == current.id && is_trusted(&k.fingerprint))
             .max_by_key(|k| k.created)
             .into_iter()
             .collect()
@@ -321,7 +388,7 @@ pub fn report(
         }
         if let Some(next) = schedule.successor(&current) {
             let plan = schedule.plan(next)?;
-            let has_next = all.iter().any(|k| k.state.cycle == next.id);
+            let has_next = trusted.iter().any(|k| k.state.cycle == next.id);
             if !has_next && at.date_naive() >= plan.create_from {
                 let lvl = Level::Warning;
                 findings.push(finding(

@@ -17,6 +17,7 @@ use crate::clock::{self, Time};
 use crate::config::Config;
 use crate::custody::Identities;
 use crate::error::{Error, Result};
+use crate::policy;
 use crate::schedule::{Cycle, Schedule};
 use crate::vault::{StoredKey, Vault};
 
@@ -146,8 +147,8 @@ impl Cx<'_> {
     /// The ceremony's key (made by the generate step).
     pub fn key(&self) -> Result<StoredKey> {
         let fpr = self.record.fingerprint.as_deref().unwrap_or_default();
-        self.vault
-            .keys()?
+        // The record is a file anyone can commit: only a trusted key counts.
+        policy::trusted_keys(self.vault, self.at)?
             .into_iter()
             .find(|k| k.state.fingerprint == fpr)
             .ok_or_else(|| {
@@ -156,6 +157,11 @@ impl Cx<'_> {
                     "restore the key directory from git, or delete ceremonies/<cycle>.toml to start over",
                 )
             })
+    }
+
+    /// The keys of cycle `id` this machine trusts, oldest first.
+    pub fn trusted_of(&self, id: &str) -> Result<Vec<StoredKey>> {
+        trusted_of(self.vault, id, self.at)
     }
 
     /// The escrow identities of a root present: from `--identity`, or asked
@@ -179,6 +185,15 @@ impl Cx<'_> {
     }
 }
 
+/// The keys of cycle `id` this machine trusts (the policy lists them or
+/// they were generated here), oldest first.
+pub fn trusted_of(vault: &Vault, id: &str, at: Time) -> Result<Vec<StoredKey>> {
+    Ok(policy::trusted_keys(vault, at)?
+        .into_iter()
+        .filter(|k| k.state.cycle == id)
+        .collect())
+}
+
 /// A cycle the ceremony can be for, with why it is offered.
 #[derive(Debug, Clone)]
 pub struct Choice {
@@ -197,7 +212,7 @@ pub fn choices(vault: &Vault, schedule: &Schedule, at: Time) -> Result<Vec<Choic
         let Ok(exp) = schedule.expiry(c) else {
             continue;
         };
-        let keyless = which == "current" && vault.keys_of(&c.id)?.is_empty();
+        let keyless = which == "current" && trusted_of(vault, &c.id, at)?.is_empty();
         let choice = Choice {
             cycle: c.clone(),
             label: format!(

@@ -22,6 +22,7 @@ mod init;
 mod inspect;
 mod man;
 mod party;
+mod policy;
 mod publish;
 mod revoke;
 mod roster;
@@ -48,6 +49,7 @@ pub use init::*;
 pub use inspect::*;
 pub use man::*;
 pub use party::*;
+pub use policy::*;
 pub use publish::*;
 pub use revoke::*;
 pub use roster::*;
@@ -159,6 +161,11 @@ pub enum Command {
     ///
     /// Example: keycycle announce next --identity me.agekey -o announce-2027.1.txt
     Announce(AnnounceArgs),
+    /// The signed vault policy: roster, escrow threshold and cycle keys, as the roots authorised them
+    ///
+    /// Example: keycycle policy status
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Keysigning parties
     ///
     /// Example: keycycle party sheet 2027.1 roots/*.asc

@@ -17,7 +17,8 @@ pub fn run(ctx: &Ctx, args: &AnnounceArgs) -> Outcome {
     let vault = ctx.open_vault()?;
     let config = vault.config()?;
     let schedule = Schedule::from_config(&config)?;
-    let key = vault.find_key(
+    let key = keycycle::policy::find_trusted(
+        &vault,
         Some(args.key.as_deref().unwrap_or("next")),
         &schedule,
         ctx.at,

@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
             schedule.resolve(&id, ctx.at)?.clone()
         }
     };
-    if vault.keys_of(&cycle.id)?.is_empty() {
+    if ceremony::trusted_of(&vault, &cycle.id, ctx.at)?.is_empty() {
         if let Some(w) = ceremony::window_warning(&schedule, &cycle, ctx.at) {
             ui::warn(&w);
         }

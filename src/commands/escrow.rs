@@ -29,7 +29,10 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
     let vault = ctx.open_vault()?;
     let keys = match key {
         Some(k) => vec![ctx.find_key(&vault, Some(k))?],
-        None => vault.keys()?,
+        None => {
+            let state = keycycle::policy::load(&vault, ctx.at)?;
+            keycycle::policy::partition(&vault, state.as_ref(), vault.keys()?)?.0
+        }
     };
     let mut out = String::new();
     let mut drills = Vec::new();
@@ -57,9 +60,13 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
 
 fn rewrap(ctx: &Ctx, ids: &Identities) -> Outcome {
     let vault = ctx.lock_vault("escrow rewrap")?;
-    let recipients = vault.roster()?.recipients()?;
-    let keys = vault.keys()?;
-    custody::rewrap(&vault, &keys, ids, &recipients, ctx.at)?;
+    let state = keycycle::policy::require(&vault, ctx.at)?;
+    let (keys, unknown) = keycycle::policy::partition(&vault, Some(&state), vault.keys()?)?;
+    for k in &unknown {
+        ui::warn(&keycycle::policy::untrusted(k).to_string());
+    }
+    let recipients = state.policy.recipients()?;
+    custody::rewrap(&vault, &keys, ids, &state.policy, ctx.at)?;
     vault.audit(
         ctx.at,
         "escrow rewrap",

@@ -32,7 +32,7 @@ fn public(ctx: &Ctx, args: &ExportPublicArgs) -> Outcome {
         PublicFormat::Armor => certinfo::armored_public(&key.cert)?,
         PublicFormat::Releases => {
             let mut known = Known::default();
-            for k in vault.keys()? {
+            for k in keycycle::policy::trusted_keys(&vault, ctx.at)? {
                 known.add(&k.cert);
             }
             certinfo::releases_text(&key.cert, ctx.at, &known)?.into_bytes()
@@ -119,7 +119,8 @@ fn inputs(ctx: &Ctx, args: &ExportPageArgs) -> keycycle::Result<(Vec<Input>, Opt
         let vault = ctx.open_vault()?;
         let config = vault.config()?;
         let schedule = Schedule::from_config(&config)?;
-        let all = vault.keys()?;
+        let state = keycycle::policy::load(&vault, ctx.at)?;
+        let all = keycycle::policy::partition(&vault, state.as_ref(), vault.keys()?)?.0;
         if all.is_empty() {
             return Err(Error::input(
                 "the vault holds no key",
@@ -128,7 +129,7 @@ fn inputs(ctx: &Ctx, args: &ExportPageArgs) -> keycycle::Result<(Vec<Input>, Opt
         }
         let mut inputs = Vec::new();
         for k in &all {
-            let st = status::key_status(&vault, &schedule, &all, k, ctx.at)?;
+            let st = status::key_status(&vault, &schedule, &all, k, state.as_ref(), ctx.at)?;
             inputs.push(Input {
                 cert: k.cert.clone(),
                 cycle: Some(k.state.cycle.clone()),

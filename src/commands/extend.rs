@@ -11,7 +11,7 @@ use crate::ui;
 pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
     let vault = ctx.lock_vault("extend")?;
     let schedule = Schedule::from_config(&vault.config()?)?;
-    let key = vault.find_key(args.key.get(), &schedule, ctx.at)?;
+    let key = keycycle::policy::find_trusted(&vault, args.key.get(), &schedule, ctx.at)?;
     let until = match (&args.cycle, &args.until) {
         (Some(c), None) => schedule.expiry(schedule.resolve(c, ctx.at)?)?,
         (None, Some(d)) => clock::parse_time(d)?,
@@ -41,8 +41,8 @@ pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
     let ids = Identities::from_paths(&args.ids.identity)?;
     let secret = custody::open(&vault, &key, &ids)?;
     let extended = maintain::extend(&key.cert, &mut secret.primary_signer()?, until, ctx.at)?;
-    let recipients = custody::recipients_of(&key)?;
-    secret.store(&vault, &key, &extended, &recipients, ctx.at)?;
+    let policy = keycycle::policy::require(&vault, ctx.at)?.policy;
+    secret.store(&vault, &key, &extended, &policy, ctx.at)?;
     vault.audit(ctx.at, "extend", details)?;
     ui::emit(&format!(
         "{} now expires {} (primary and live subkeys); escrow and ladder re-made.\n{}Re-export the signing subkey for CI.\n",

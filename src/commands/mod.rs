@@ -28,6 +28,7 @@ mod init;
 mod inspect;
 mod man;
 mod party;
+mod policy;
 mod publish;
 mod revoke;
 mod roster;
@@ -59,10 +60,10 @@ impl Ctx {
     }
 
     /// A key of `vault` named on the command line (`None`: the current
-    /// cycle's).
+    /// cycle's), among those this machine trusts.
     pub fn find_key(&self, vault: &Vault, key: Option<&str>) -> keycycle::Result<StoredKey> {
         let schedule = Schedule::from_config(&vault.config()?)?;
-        vault.find_key(key, &schedule, self.at)
+        keycycle::policy::find_trusted(vault, key, &schedule, self.at)
     }
 }
 
@@ -122,6 +123,7 @@ pub fn run(ctx: &Ctx, command: &Command) -> Outcome {
         Command::Publish(a) => publish::run(ctx, a),
         Command::Announce(a) => announce::run(ctx, a),
         Command::Party(c) => party::run(ctx, c),
+        Command::Policy(c) => policy::run(ctx, c),
         Command::Extend(a) => extend::run(ctx, a),
         Command::RotateSubkey(a) => rotate_subkey::run(ctx, a),
         Command::Revoke(a) => revoke::run(ctx, a),

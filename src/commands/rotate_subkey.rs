@@ -21,8 +21,8 @@ pub fn run(ctx: &Ctx, args: &RotateArgs) -> Outcome {
         &args.message,
         ctx.at,
     )?;
-    let recipients = custody::recipients_of(&key)?;
-    secret.store(&vault, &key, &rotated, &recipients, ctx.at)?;
+    let policy = keycycle::policy::require(&vault, ctx.at)?.policy;
+    secret.store(&vault, &key, &rotated, &policy, ctx.at)?;
     vault.audit(
         ctx.at,
         "rotate-subkey",

@@ -14,7 +14,7 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
     let only = args
         .key
         .as_deref()
-        .map(|k| vault.find_key(Some(k), &schedule, ctx.at))
+        .map(|k| keycycle::policy::find_trusted(&vault, Some(k), &schedule, ctx.at))
         .transpose()?;
     let report = status::report(&vault, &schedule, only.as_ref(), ctx.at)?;
     if ctx.json {

@@ -17,7 +17,9 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
             ),
             e => e,
         })?;
-        Keyring::new(vault.keys()?.into_iter().map(|k| k.cert).collect())?
+        // Only the keys the roots' signed policy lists.
+        let keys = keycycle::policy::listed_keys(&vault, ctx.at)?;
+        Keyring::new(keys.into_iter().map(|k| k.cert).collect())?
     } else {
         Keyring::load(&args.cert)?
     };

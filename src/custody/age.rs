@@ -121,6 +121,28 @@ impl Recipient {
 
     /// The recipient as age takes it; `None` for a plugin recipient (age
     /// reaches those through their plugin, see [`seal_with`]).
+    /// Parse a recipient read from a stored file (the roster, a policy, a
+    /// key's state): the forms of [`Recipient::parse`] but `@FILE`, and an
+    /// error that never repeats what was there.
+    pub fn parse_stored(s: &str) -> Result<Recipient> {
+        let refuse = |why: &str| {
+            Error::input(
+                format!("a stored escrow recipient is {why}"),
+                "store the recipient itself (age1…, ssh-ed25519 …); fix the file or restore it from git",
+            )
+        };
+        let s = s.trim();
+        if s.starts_with('@') {
+            return Err(refuse(
+                "a file reference (@FILE), which is only accepted on the command line",
+            ));
+        }
+        if s.contains("SECRET") || s.contains("PRIVATE") {
+            return Err(refuse("secret key material, not a public recipient"));
+        }
+        Recipient::parse(s).map_err(|_| refuse("malformed"))
+    }
+
     fn as_dyn(&self) -> Option<&dyn age::Recipient> {
         match self {
             Recipient::Age(r) => Some(r),

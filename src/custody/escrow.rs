@@ -18,6 +18,7 @@ use super::Backend;
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
 use crate::keygen::{self, CycleKey};
+use crate::policy::Policy;
 use crate::vault::{KeyChange, NewFile, StoredKey, Vault};
 
 /// The sealed transferable secret key.
@@ -150,21 +151,20 @@ fn slug(name: &str) -> String {
     s.trim_matches('-').to_string()
 }
 
-/// A name per recipient, from the roster (for share file names).
-pub fn holder_names(vault: &Vault, recipients: &[Recipient]) -> Result<Vec<String>> {
-    let roster = vault.roster()?;
-    Ok(recipients
+/// A name per recipient, from the policy's roots (for share file names).
+pub fn holder_names(policy: &Policy, recipients: &[Recipient]) -> Vec<String> {
+    recipients
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            roster
-                .members
+            policy
+                .roots
                 .iter()
-                .find(|m| Recipient::parse(&m.escrow_recipient).ok().as_ref() == Some(r))
+                .find(|m| Recipient::parse_stored(&m.escrow_recipient).ok().as_ref() == Some(r))
                 .map(|m| m.name.clone())
                 .unwrap_or_else(|| format!("recipient {}", i + 1))
         })
-        .collect())
+        .collect()
 }
 
 /// The escrow files of a key: with threshold 1, three age files each
@@ -331,8 +331,9 @@ impl EscrowedKey {
     }
 
     /// Store `changed` (this key's certificate after an extension, a
-    /// rotation, a revocation…) back: the secrets re-escrowed to
-    /// `recipients` in the configured escrow mode, the ladder re-made from
+    /// rotation, a revocation…) back: the secrets re-escrowed to the roots
+    /// of `policy` (the signed policy in force; nothing else) in its escrow
+    /// mode, the ladder re-made from
     /// the key's creation to its new expiry, the public cert and state
     /// rewritten — all in one swap of the key directory.
     pub fn store(
@@ -340,10 +341,11 @@ impl EscrowedKey {
         vault: &Vault,
         key: &StoredKey,
         changed: &Cert,
-        recipients: &[Recipient],
+        policy: &Policy,
         at: Time,
     ) -> Result<()> {
         let config = vault.config()?;
+        let recipients = &policy.recipients()?;
         let full = changed.clone().merge_public_and_secret(self.cert.clone())?;
         let p = openpgp::policy::StandardPolicy::new();
         let expiry = full
@@ -370,13 +372,12 @@ impl EscrowedKey {
             revocation: self.bundle.revocation.clone(),
             ladder: armor_signatures(&ladder, LADDER_COMMENT)?,
         };
-        let names = holder_names(vault, recipients)?;
         let files = seal(
             &key.state.fingerprint,
             &bundle,
             recipients,
-            &names,
-            config.escrow.threshold,
+            &holder_names(policy, recipients),
+            policy.escrow_threshold,
         )?;
         let mut change = replace(key, files)?;
         change.files.extend(KeyChange::cert(&full)?.files);

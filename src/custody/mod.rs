@@ -36,6 +36,7 @@ pub use escrow::EscrowedKey;
 
 use crate::error::{Error, Result};
 use crate::keygen::CycleKey;
+use crate::policy::Policy;
 use crate::vault::{NewFile, StoredKey, Vault};
 
 /// A place where a cycle key's primary secret is held.
@@ -71,26 +72,21 @@ pub fn primary(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Box<d
 }
 
 /// The escrow files of a freshly generated key, sealed to `recipients`
-/// in the configured escrow mode (one file set, or M-of-N shares).
-pub fn seal_new(vault: &Vault, key: &CycleKey, recipients: &[Recipient]) -> Result<Vec<NewFile>> {
+/// in the escrow mode of `policy` (one file set, or M-of-N shares).
+pub fn seal_new(
+    _vault: &Vault,
+    key: &CycleKey,
+    recipients: &[Recipient],
+    policy: &Policy,
+) -> Result<Vec<NewFile>> {
     let bundle = escrow::Bundle::of_new_key(key)?;
-    let names = escrow::holder_names(vault, recipients)?;
     escrow::seal(
         &key.cert.fingerprint().to_hex(),
         &bundle,
         recipients,
-        &names,
-        vault.config()?.escrow.threshold,
+        &escrow::holder_names(policy, recipients),
+        policy.escrow_threshold,
     )
-}
-
-/// The recipients `key`'s escrow is sealed to (its state).
-pub fn recipients_of(key: &StoredKey) -> Result<Vec<Recipient>> {
-    key.state
-        .escrow_recipients
-        .iter()
-        .map(|r| Recipient::parse(r))
-        .collect()
 }
 
 /// The revocation to publish when the master is lost, from the escrow:
@@ -140,29 +136,23 @@ pub fn escrowed_revocation(
     }
 }
 
-/// Re-escrow every key in `keys` for `recipients`. Every key is opened
+/// Re-escrow every key in `keys` for the roots of `policy`. Every key is opened
 /// first: one that cannot be opened stops the run before anything is
 /// rewritten.
 pub fn rewrap(
     vault: &Vault,
     keys: &[StoredKey],
     ids: &Identities,
-    recipients: &[Recipient],
+    policy: &Policy,
     at: crate::clock::Time,
 ) -> Result<()> {
-    if recipients.is_empty() {
-        return Err(Error::input(
-            "the roster is empty",
-            "add roots before re-wrapping",
-        ));
-    }
     let opened = keys
         .iter()
         .map(|k| open(vault, k, ids))
         .collect::<Result<Vec<_>>>()?;
     for (k, secret) in keys.iter().zip(&opened) {
         let from = k.state.created.max(at.min(k.state.expires));
-        secret.store(vault, k, secret.cert(), recipients, from)?;
+        secret.store(vault, k, secret.cert(), policy, from)?;
     }
     Ok(())
 }

@@ -271,44 +271,9 @@ impl Vault {
         atomic::sync_dir(&key.dir)
     }
 
-    /// Find a key: a fingerprint, a 16-hex key id (`0x` optional), a cycle id
-    /// or name, or `None` for the current cycle's key. The newest key wins
-    /// when a cycle has several.
+    /// Find a key among all of the vault's: see [`find_in`].
     pub fn find_key(&self, spec: Option<&str>, schedule: &Schedule, at: Time) -> Result<StoredKey> {
-        let keys = self.keys()?;
-        let hex: String = spec
-            .unwrap_or("")
-            .trim()
-            .trim_start_matches("0x")
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_uppercase();
-        if spec.is_some()
-            && (hex.len() == 16 || hex.len() == 40)
-            && hex.chars().all(|c| c.is_ascii_hexdigit())
-        {
-            return keys
-                .into_iter()
-                .rev()
-                .find(|k| k.state.fingerprint.ends_with(&hex))
-                .ok_or_else(|| {
-                    Error::input(
-                        format!("no key {hex} in the vault"),
-                        "list the vault's keys with `keycycle status`",
-                    )
-                });
-        }
-        let cycle = schedule.resolve(spec.unwrap_or("current"), at)?;
-        keys.into_iter()
-            .rev()
-            .find(|k| k.state.cycle == cycle.id)
-            .ok_or_else(|| {
-                Error::input(
-                    format!("the vault holds no key for cycle {}", cycle.label()),
-                    format!("generate one: keycycle generate --cycle {}", cycle.id),
-                )
-            })
+        find_in(self.keys()?, spec, schedule, at)
     }
 
     /// Read one of a key's files.
@@ -372,4 +337,48 @@ fn apply(dir: &Path, change: &KeyChange, in_place: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Find a key: a fingerprint, a 16-hex key id (`0x` optional), a cycle id
+/// or name, or `None` for the current cycle's key. The newest key wins
+/// when a cycle has several.
+pub fn find_in(
+    keys: Vec<StoredKey>,
+    spec: Option<&str>,
+    schedule: &Schedule,
+    at: Time,
+) -> Result<StoredKey> {
+    let hex: String = spec
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    if spec.is_some()
+        && (hex.len() == 16 || hex.len() == 40)
+        && hex.chars().all(|c| c.is_ascii_hexdigit())
+    {
+        return keys
+            .into_iter()
+            .rev()
+            .find(|k| k.state.fingerprint.ends_with(&hex))
+            .ok_or_else(|| {
+                Error::input(
+                    format!("no key {hex} in the vault"),
+                    "list the vault's keys with `keycycle status`",
+                )
+            });
+    }
+    let cycle = schedule.resolve(spec.unwrap_or("current"), at)?;
+    keys.into_iter()
+        .rev()
+        .find(|k| k.state.cycle == cycle.id)
+        .ok_or_else(|| {
+            Error::input(
+                format!("the vault holds no key for cycle {}", cycle.label()),
+                format!("generate one: keycycle generate --cycle {}", cycle.id),
+            )
+        })
 }

@@ -15,7 +15,8 @@ mod keys;
 mod lock;
 
 pub use keys::{
-    CardRecord, KeyChange, KeyState, NewFile, PublishRecord, StoredKey, CERT_FILE, STATE_FILE,
+    find_in, CardRecord, KeyChange, KeyState, NewFile, PublishRecord, StoredKey, CERT_FILE,
+    STATE_FILE,
 };
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use crate::audit;
 use crate::clock::Time;
 use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
 use crate::error::{Error, Result};
+use crate::policy::trust::TrustStore;
 use crate::roster::Roster;
 
 /// A vault on disk.
@@ -39,6 +41,8 @@ pub struct Vault {
     lock: Option<std::sync::Arc<std::fs::File>>,
     /// keycycle.toml as read once by [`Vault::open`].
     config: Option<Config>,
+    /// The operator's local trust store (outside the vault).
+    trust: Option<TrustStore>,
 }
 
 /// The lock file; `.tmp-*` are temporaries a killed process may leave.
@@ -55,6 +59,7 @@ impl Vault {
             operator: None,
             lock: None,
             config: None,
+            trust: None,
         };
         if !root.is_dir() {
             return Err(Error::vault(
@@ -83,6 +88,7 @@ impl Vault {
             operator: None,
             lock: None,
             config: None,
+            trust: None,
         };
         if vault.config_path().exists() && !force {
             return Err(Error::vault(
@@ -103,6 +109,19 @@ impl Vault {
         )?;
         atomic::write(&vault.config_path(), text.as_bytes(), atomic::PUBLIC_MODE)?;
         Ok(vault)
+    }
+
+    /// Use `trust` as this machine's trust store.
+    pub fn with_trust(mut self, trust: TrustStore) -> Vault {
+        self.trust = Some(trust);
+        self
+    }
+
+    /// This machine's trust store (default: [`TrustStore::default_location`]).
+    pub fn trust(&self) -> TrustStore {
+        self.trust
+            .clone()
+            .unwrap_or_else(TrustStore::default_location)
     }
 
     /// Record `operator` as the actor in audit entries.

@@ -10,7 +10,7 @@ use crate::error::Result;
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let key = cx.key()?;
     let prev = match cx.schedule.predecessor(cx.cycle) {
-        Some(p) => cx.vault.keys_of(&p.id)?.pop(),
+        Some(p) => cx.trusted_of(&p.id)?.pop(),
         None => None,
     };
     let Some(prev) = prev else {

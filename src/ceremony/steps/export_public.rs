@@ -16,7 +16,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     atomic::create_dir(&dir)?;
     let base = format!("0x{}", key.state.fingerprint.to_lowercase());
     let mut known = Known::default();
-    for k in cx.vault.keys()? {
+    for k in crate::policy::trusted_keys(cx.vault, cx.at)? {
         known.add(&k.cert);
     }
     atomic::write(

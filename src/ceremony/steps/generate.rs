@@ -6,17 +6,37 @@ use crate::error::{Error, Result};
 use crate::generate::{self, GenerateRequest};
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
-    let roster = cx.vault.roster()?;
-    if roster.members.is_empty() {
+    let signed = crate::policy::load(cx.vault, cx.at)?;
+    let (roots, source) = match &signed {
+        Some(st) => (
+            st.policy.roots.clone(),
+            format!(
+                "the signed policy, version {} ({}; version 1 pinned here as {})",
+                st.policy.version, st.digest, st.pin
+            ),
+        ),
+        None => (
+            crate::policy::draft(cx.vault, None, &[])?.roots,
+            "the roster: it becomes the vault's first policy (version 1) with this key".into(),
+        ),
+    };
+    if roots.is_empty() {
         return Err(Error::input(
             "the roster is empty",
             "add the roots first: keycycle roster add",
         ));
     }
-    cx.op
-        .say(&format!("Roots on the roster ({}):", roster.members.len()));
-    for m in &roster.members {
-        cx.op.say(&format!("  {} <{}>", m.name, m.email));
+    cx.op.say(&format!(
+        "The key will be escrowed to these {} roots, from {source}:",
+        roots.len()
+    ));
+    for r in &roots {
+        cx.op.say(&format!(
+            "  {} <{}>  {}",
+            crate::certinfo::printable(&r.name),
+            crate::certinfo::printable(&r.email),
+            crate::certinfo::printable(&r.escrow_recipient)
+        ));
     }
     if !cx.answers.confirm_roster
         && !cx.op.confirm(
@@ -30,7 +50,13 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         ));
     }
     // Adopt a key made for this cycle by an earlier, interrupted run.
-    let fpr = match cx.vault.keys_of(&cx.cycle.id)?.pop() {
+    for k in cx.vault.keys_of(&cx.cycle.id)? {
+        if cx.trusted_of(&cx.cycle.id)?.iter().all(|t| t.dir != k.dir) {
+            cx.op
+                .say(&format!("warning: {}", crate::policy::untrusted(&k)));
+        }
+    }
+    let fpr = match cx.trusted_of(&cx.cycle.id)?.pop() {
         Some(k) => k.state.fingerprint,
         None => {
             generate::generate(

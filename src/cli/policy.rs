@@ -1,0 +1,51 @@
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+use super::PassphraseArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Show exactly what the roots are asked to sign: the pending version (else the one in force), recipients included
+    ///
+    /// Example: keycycle policy show
+    Show {
+        /// This version instead
+        #[arg(long, value_name = "N")]
+        version: Option<u32>,
+    },
+    /// Which version is in force, which signatures a pending one still needs, what differs from the drafts
+    ///
+    /// Example: keycycle policy status
+    Status,
+    /// Write version 1 from the roster and the vault's keys, for a vault made before policies; pins it here
+    ///
+    /// Example: keycycle policy init   (then every root: keycycle policy pin DIGEST, and signs it)
+    Init,
+    /// Write the next version from the drafts (roster/roster.toml, [escrow] and [policy] threshold, new keys)
+    ///
+    /// Example: keycycle policy propose   (then M roots: keycycle policy sign --with-key me.asc)
+    Propose,
+    /// Sign the pending version (or --version N) with your own OpenPGP key
+    ///
+    /// Example: keycycle policy sign --with-key my-secret.asc   (or: gpg --armor --detach-sign -o policy/v2.sig/FPR.asc policy/v2.toml)
+    Sign(PolicySignArgs),
+    /// Pin the vault's policy version 1 on this machine, after comparing its digest out of band
+    ///
+    /// Example: keycycle policy pin sha256:3f1c…
+    Pin {
+        /// The digest your roots recorded (`sha256:…`, as `policy status` prints it)
+        digest: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PolicySignArgs {
+    /// Your own secret key (e.g. `gpg --export-secret-keys --armor YOU`)
+    #[arg(long, value_name = "FILE")]
+    pub with_key: PathBuf,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// Sign this version (default: the pending one)
+    #[arg(long, value_name = "N")]
+    pub version: Option<u32>,
+}

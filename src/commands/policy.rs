@@ -1,0 +1,293 @@
+use std::process::ExitCode;
+
+use keycycle::certinfo;
+use keycycle::custody::{self, own_key};
+use keycycle::policy::{self, Policy, State};
+use keycycle::Error;
+
+use super::{Ctx, Outcome};
+use crate::cli::{PolicyCommand, PolicySignArgs};
+use crate::ui;
+
+pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> Outcome {
+    match cmd {
+        PolicyCommand::Show { version } => show(ctx, *version),
+        PolicyCommand::Status => status(ctx),
+        PolicyCommand::Init => init(ctx),
+        PolicyCommand::Propose => propose(ctx),
+        PolicyCommand::Sign(args) => sign(ctx, args),
+        PolicyCommand::Pin { digest } => pin(ctx, digest),
+    }
+}
+
+/// One policy as people read it: every root with their recipient.
+fn describe(p: &Policy, digest: &str) -> String {
+    let mut out = format!(
+        "policy version {} ({digest})\n  escrow: {} of {} roots; a change needs {} root signature(s)\n",
+        p.version,
+        p.escrow_threshold,
+        p.roots.len(),
+        p.policy_threshold
+    );
+    for r in &p.roots {
+        out.push_str(&format!(
+            "  root  {} <{}>\n        OpenPGP {}\n        escrow  {}\n",
+            certinfo::printable(&r.name),
+            certinfo::printable(&r.email),
+            r.fingerprint
+                .as_deref()
+                .unwrap_or("none (cannot sign policy changes)"),
+            certinfo::printable(&r.escrow_recipient)
+        ));
+    }
+    for k in &p.keys {
+        out.push_str(&format!("  key   {} {}\n", k.cycle, k.fingerprint));
+    }
+    out
+}
+
+fn show(ctx: &Ctx, version: Option<u32>) -> Outcome {
+    let vault = ctx.open_vault()?;
+    let state = policy::load(&vault, ctx.at)?;
+    let n = match (version, &state) {
+        (Some(n), _) => n,
+        (None, Some(s)) => s
+            .pending
+            .as_ref()
+            .map_or(s.policy.version, |p| p.policy.version),
+        (None, None) => return Err(policy::require(&vault, ctx.at).unwrap_err()),
+    };
+    let bytes = policy::version_bytes(&vault, n)?;
+    let p = Policy::parse(&bytes, &policy::version_path(&vault, n))?;
+    if ctx.json {
+        ui::emit_json(&serde_json::json!({ "digest": policy::digest(&bytes), "policy": p }))?;
+    } else {
+        ui::emit(&describe(&p, &policy::digest(&bytes)));
+        ui::emit(&format!(
+            "file to sign: {}\n",
+            policy::version_path(&vault, n).display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(ctx: &Ctx) -> Outcome {
+    let vault = ctx.open_vault()?;
+    let state = policy::require(&vault, ctx.at)?;
+    let (trusted, unknown) = policy::partition(&vault, Some(&state), vault.keys()?)?;
+    let unlisted: Vec<_> = trusted
+        .iter()
+        .filter(|k| !state.lists(&k.state.fingerprint))
+        .collect();
+    let draft = policy::draft(&vault, Some(&state), &[])?;
+    let drafts_differ = differs(&draft, &state.policy);
+    if ctx.json {
+        return ui::emit_json(&serde_json::json!({
+            "in_force": state,
+            "drafts_differ": drafts_differ,
+            "generated_here_unlisted": unlisted.iter().map(|k| &k.state.fingerprint).collect::<Vec<_>>(),
+            "appeared_by_commit": unknown.iter().map(|k| k.dir.display().to_string()).collect::<Vec<_>>(),
+        }))
+        .map(|_| ExitCode::SUCCESS);
+    }
+    let mut out = format!("in force: {}", describe(&state.policy, &state.digest));
+    out.push_str(&format!("pinned version 1: {}\n", state.pin));
+    if state.policy.version == 1 {
+        let bytes = policy::version_bytes(&vault, 1)?;
+        let (good, missing, _) = policy::signatures(&vault, 1, &bytes, &state.policy, ctx.at);
+        out.push_str(&format!(
+            "version 1 signed by {} root(s){}{}\n",
+            good.len(),
+            if good.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", good.join(", "))
+            },
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!("; not yet: {}", missing.join(", "))
+            }
+        ));
+    }
+    if let Some(p) = &state.pending {
+        out.push_str(&format!(
+            "pending: version {} ({}): {} of {} signatures{}{}{}\n",
+            p.policy.version,
+            p.digest,
+            p.signed_by.len(),
+            p.needed,
+            if p.signed_by.is_empty() {
+                String::new()
+            } else {
+                format!(" (by {})", p.signed_by.join(", "))
+            },
+            if p.missing.is_empty() {
+                String::new()
+            } else {
+                format!("; missing: {}", p.missing.join(", "))
+            },
+            if p.bad.is_empty() {
+                String::new()
+            } else {
+                format!("; BAD: {}", p.bad.join("; "))
+            },
+        ));
+    }
+    if drafts_differ {
+        out.push_str("the drafts (roster/roster.toml, [escrow]/[policy] threshold) differ from the policy in force: they have no effect until keycycle policy propose and the roots sign\n");
+    }
+    for k in &unlisted {
+        out.push_str(&format!(
+            "generated here, not in the policy yet: {} {} (keycycle policy propose)\n",
+            k.state.cycle, k.state.fingerprint
+        ));
+    }
+    for k in &unknown {
+        out.push_str(&format!(
+            "NOT TRUSTED: {} appeared by commit (not in the policy, not generated here)\n",
+            k.dir.display()
+        ));
+    }
+    ui::emit(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `draft` asks for anything the policy in force does not say.
+fn differs(draft: &Policy, p: &Policy) -> bool {
+    draft.roots != p.roots
+        || draft.escrow_threshold != p.escrow_threshold
+        || draft.policy_threshold != p.policy_threshold
+        || draft.keys != p.keys
+}
+
+fn written(ctx: &Ctx, p: &Policy, digest: &str) -> Outcome {
+    if ctx.json {
+        ui::emit_json(&serde_json::json!({ "version": p.version, "digest": digest, "policy": p }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    ui::emit(&describe(p, digest));
+    ui::emit(&format!(
+        "Wrote policy/v{v}.toml. Each root checks it (keycycle policy show) and signs it:\n  keycycle policy sign --with-key YOUR-SECRET-KEY.asc\n  (or gpg --armor --detach-sign --output policy/v{v}.sig/YOUR-FINGERPRINT.asc policy/v{v}.toml)\n",
+        v = p.version
+    ));
+    if p.version == 1 {
+        ui::emit(&format!(
+            "Pinned here. Every other root compares this digest out of band and runs:\n  keycycle policy pin {digest}\n"
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init(ctx: &Ctx) -> Outcome {
+    let vault = ctx.lock_vault("policy init")?;
+    if policy::exists(&vault) {
+        return Err(Error::input(
+            "the vault already has a policy",
+            "change it with keycycle policy propose",
+        ));
+    }
+    let keys = vault.keys()?;
+    let first = policy::draft(&vault, None, &keys)?;
+    let digest = policy::write(&vault, &first)?;
+    vault.audit(
+        ctx.at,
+        "policy init",
+        serde_json::json!({ "digest": digest, "keys": keys.len() }),
+    )?;
+    written(ctx, &first, &digest)
+}
+
+fn propose(ctx: &Ctx) -> Outcome {
+    let vault = ctx.lock_vault("policy propose")?;
+    let state = policy::require(&vault, ctx.at)?;
+    if let Some(p) = &state.pending {
+        return Err(Error::input(
+            format!(
+                "version {} is still waiting for signatures ({} of {})",
+                p.policy.version,
+                p.signed_by.len(),
+                p.needed
+            ),
+            "have the roots sign it (keycycle policy status), or remove that file before proposing another",
+        ));
+    }
+    let (trusted, _) = policy::partition(&vault, Some(&state), vault.keys()?)?;
+    let next = policy::draft(&vault, Some(&state), &trusted)?;
+    if !differs(&next, &state.policy) {
+        return Err(Error::input(
+            "the drafts say nothing new: the policy in force already has this roster, these thresholds and these keys",
+            "change the roster or the thresholds first, or generate the key to add",
+        ));
+    }
+    let digest = policy::write(&vault, &next)?;
+    vault.audit(
+        ctx.at,
+        "policy propose",
+        serde_json::json!({ "version": next.version, "digest": digest }),
+    )?;
+    written(ctx, &next, &digest)
+}
+
+fn pending_or(state: &State, version: Option<u32>) -> keycycle::Result<u32> {
+    match (version, &state.pending) {
+        (Some(n), _) => Ok(n),
+        (None, Some(p)) => Ok(p.policy.version),
+        (None, None) => Err(Error::input(
+            format!(
+                "nothing waits for signatures: version {} is in force",
+                state.policy.version
+            ),
+            "pass --version N to sign a version anyway",
+        )),
+    }
+}
+
+fn sign(ctx: &Ctx, args: &PolicySignArgs) -> Outcome {
+    let vault = ctx.lock_vault("policy sign")?;
+    let state = policy::require(&vault, ctx.at)?;
+    let n = pending_or(&state, args.version)?;
+    let mine = certinfo::read_cert_file(&args.with_key)?.remove(0);
+    let passphrase = match &args.passphrase.passphrase_file {
+        Some(p) if own_key::needs_passphrase(&mine) => Some(custody::read_passphrase(p)?),
+        _ => None,
+    };
+    let path = policy::sign(&vault, n, &mine, passphrase.as_ref(), ctx.at)?;
+    vault.audit(
+        ctx.at,
+        "policy sign",
+        serde_json::json!({ "version": n, "fingerprint": mine.fingerprint().to_hex() }),
+    )?;
+    let after = policy::require(&vault, ctx.at)?;
+    ui::emit(&format!(
+        "Signed policy version {n} as {}: {}\n{}\n",
+        certinfo::primary_uid(&mine),
+        path.display(),
+        if after.policy.version >= n {
+            format!("Version {n} is in force.")
+        } else {
+            after
+                .pending
+                .map(|p| format!("{} of {} signatures.", p.signed_by.len(), p.needed))
+                .unwrap_or_default()
+        }
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pin(ctx: &Ctx, digest: &str) -> Outcome {
+    let vault = ctx.open_vault()?;
+    let bytes = policy::version_bytes(&vault, 1)?;
+    let actual = policy::digest(&bytes);
+    if actual != digest.trim() {
+        return Err(Error::input(
+            format!("policy/v1.toml is {actual}, not the digest given"),
+            "do not pin it: the vault's policy is not the one your roots recorded; find out who changed it",
+        ));
+    }
+    vault.trust().pin(vault.root(), &actual)?;
+    ui::emit(&format!(
+        "Pinned the vault's policy version 1 ({actual}) on this machine.\n"
+    ));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,252 @@
+//! One policy version as a file: its fields, the canonical text keycycle
+//! writes (what the roots sign, byte for byte) and its digest.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::custody::Recipient;
+use crate::error::{Error, Result};
+
+/// The layout of a policy file.
+pub const FORMAT: u32 = 1;
+
+/// One version of the vault policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub format: u32,
+    pub version: u32,
+    /// `sha256:…` of version `version - 1` (absent in version 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    /// How many roots of this version must sign the next one.
+    pub policy_threshold: u8,
+    /// M of the M-of-N escrow (1: every root opens it alone).
+    pub escrow_threshold: u8,
+    #[serde(default, rename = "root")]
+    pub roots: Vec<Root>,
+    #[serde(default, rename = "key")]
+    pub keys: Vec<PolicyKey>,
+}
+
+/// A root as the policy authorises them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Root {
+    pub name: String,
+    pub email: String,
+    /// Their OpenPGP certificate (`roster/<FINGERPRINT>.asc`); without
+    /// one they cannot sign policy changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// What their escrow share or copy is sealed to.
+    pub escrow_recipient: String,
+}
+
+/// A cycle key of the vault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyKey {
+    pub cycle: String,
+    pub fingerprint: String,
+}
+
+/// `sha256:<hex>` of a file's bytes.
+pub fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+impl Policy {
+    /// The canonical text: a header saying how to sign it, then the fields.
+    pub fn text(&self) -> Result<String> {
+        let body = toml::to_string(self).map_err(anyhow::Error::from)?;
+        Ok(format!(
+            "# keycycle vault policy, version {v}: what the roots authorise.\n\
+             # Check every line (`keycycle policy show`), then sign this file as it is:\n\
+             #   gpg --armor --detach-sign --output policy/v{v}.sig/<YOUR-FINGERPRINT>.asc policy/v{v}.toml\n\
+             # or: keycycle policy sign --with-key YOUR-SECRET-KEY.asc\n\n{body}",
+            v = self.version
+        ))
+    }
+
+    /// Parse a version file. Errors name the file and line, never its
+    /// contents.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Policy> {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            Error::vault(
+                format!("{}: not UTF-8 text", path.display()),
+                "restore it from the vault's git history",
+            )
+        })?;
+        let policy: Policy = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(1);
+            Error::vault(
+                format!("{}:{line}: not a keycycle policy", path.display()),
+                "restore it from the vault's git history",
+            )
+        })?;
+        if policy.format != FORMAT {
+            return Err(Error::vault(
+                format!(
+                    "{}: policy format {} (this keycycle reads {FORMAT})",
+                    path.display(),
+                    policy.format
+                ),
+                "upgrade keycycle before touching this vault",
+            ));
+        }
+        Ok(policy)
+    }
+
+    /// The thresholds make sense for the roots listed.
+    pub fn check(&self) -> Result<()> {
+        let n = self.roots.len();
+        let signers = self
+            .roots
+            .iter()
+            .filter(|r| r.fingerprint.is_some())
+            .count();
+        if n == 0 {
+            return Err(Error::input(
+                "the policy would list no root",
+                "add the roots first: keycycle roster add",
+            ));
+        }
+        if self.escrow_threshold == 0 || usize::from(self.escrow_threshold) > n {
+            return Err(Error::input(
+                format!(
+                    "escrow threshold {} of {n} roots is not possible",
+                    self.escrow_threshold
+                ),
+                "set [escrow] threshold between 1 and the number of roots",
+            ));
+        }
+        if self.policy_threshold < self.escrow_threshold {
+            return Err(Error::input(
+                format!(
+                    "policy threshold {} is below the escrow threshold {}",
+                    self.policy_threshold, self.escrow_threshold
+                ),
+                "a policy change must need at least as many roots as opening the escrow",
+            ));
+        }
+        if self.version > 1 && usize::from(self.policy_threshold) > signers {
+            return Err(Error::input(
+                format!(
+                    "policy threshold {} but only {signers} roots have an OpenPGP certificate to sign with",
+                    self.policy_threshold
+                ),
+                "add the roots' certificates (roster add --cert), or lower [policy] threshold",
+            ));
+        }
+        for r in &self.roots {
+            Recipient::parse_stored(&r.escrow_recipient)
+                .map_err(|e| e.context(format!("root {}", r.name)))?;
+        }
+        Ok(())
+    }
+
+    /// Every root's escrow recipient.
+    pub fn recipients(&self) -> Result<Vec<Recipient>> {
+        self.roots
+            .iter()
+            .map(|r| Recipient::parse_stored(&r.escrow_recipient))
+            .collect()
+    }
+
+    /// The roots' names, in recipient order (share file names).
+    pub fn holder_names(&self) -> Vec<String> {
+        self.roots.iter().map(|r| r.name.clone()).collect()
+    }
+
+    /// Whether `fingerprint` is one of the vault's cycle keys.
+    pub fn lists(&self, fingerprint: &str) -> bool {
+        self.keys.iter().any(|k| k.fingerprint == fingerprint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            format: FORMAT,
+            version: 2,
+            previous: Some(digest(b"v1")),
+            policy_threshold: 2,
+            escrow_threshold: 1,
+            roots: vec![
+                Root {
+                    name: "Ada".into(),
+                    email: "ada@example.org".into(),
+                    fingerprint: Some("A".repeat(40)),
+                    escrow_recipient:
+                        "age1u9mvrzlw2frft08dussxl6wyh4gvn57agkym358jktfgrszg9cvq6rz9g3".into(),
+                },
+                Root {
+                    name: "Bob".into(),
+                    email: "bob@example.org".into(),
+                    fingerprint: Some("B".repeat(40)),
+                    escrow_recipient:
+                        "age1u9mvrzlw2frft08dussxl6wyh4gvn57agkym358jktfgrszg9cvq6rz9g3".into(),
+                },
+            ],
+            keys: vec![PolicyKey {
+                cycle: "2027.1".into(),
+                fingerprint: "C".repeat(40),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_canonical_text_round_trips_and_is_stable() {
+        let p = policy();
+        let text = p.text().unwrap();
+        assert_eq!(
+            Policy::parse(text.as_bytes(), Path::new("v2.toml")).unwrap(),
+            p
+        );
+        assert_eq!(p.text().unwrap(), text);
+        assert!(text.contains("gpg --armor --detach-sign --output policy/v2.sig/"));
+        assert_ne!(
+            digest(text.as_bytes()),
+            digest(text.replace("Bob", "Eve").as_bytes())
+        );
+    }
+
+    #[test]
+    fn impossible_thresholds_are_refused() {
+        let mut p = policy();
+        p.policy_threshold = 3;
+        assert!(
+            p.check().is_err(),
+            "more signers needed than roots with certs"
+        );
+        let mut p = policy();
+        p.escrow_threshold = 3;
+        p.policy_threshold = 3;
+        assert!(p.check().is_err());
+        let mut p = policy();
+        p.policy_threshold = 0;
+        assert!(p.check().is_err(), "below the escrow threshold");
+        assert!(policy().check().is_ok());
+    }
+
+    #[test]
+    fn a_garbled_file_is_named_not_echoed() {
+        let e = Policy::parse(
+            b"format = 1\nversion = AGE-SECRET-KEY-1XYZ\n",
+            Path::new("v1.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("v1.toml:2"), "{e}");
+        assert!(!e.contains("AGE-SECRET"), "{e}");
+    }
+}
