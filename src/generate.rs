@@ -76,7 +76,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
             ));
         }
     }
-    let escrow = escrow_policy(vault, req.at)?;
+    let escrow = escrow_policy(vault, req.at, !req.extra_recipients.is_empty())?;
     let mut recipients = escrow.policy.recipients()?;
     for r in &req.extra_recipients {
         if !recipients.contains(r) {
@@ -155,7 +155,7 @@ struct EscrowPolicy {
     first: bool,
 }
 
-fn escrow_policy(vault: &Vault, at: Time) -> Result<EscrowPolicy> {
+fn escrow_policy(vault: &Vault, at: Time, extras: bool) -> Result<EscrowPolicy> {
     if let Some(state) = policy::load(vault, at)? {
         return Ok(EscrowPolicy {
             policy: state.policy,
@@ -170,9 +170,17 @@ fn escrow_policy(vault: &Vault, at: Time) -> Result<EscrowPolicy> {
         }));
     }
     if vault.roster()?.members.is_empty() {
+        if extras {
+            // No roots at all: the key goes only to the recipients given,
+            // and no policy is made from an empty roster.
+            return Ok(EscrowPolicy {
+                policy: policy::draft(vault, None, &[])?,
+                first: false,
+            });
+        }
         return Err(Error::input(
-            "nobody to escrow the key to: the roster is empty",
-            "add the roots with `keycycle roster add`",
+            "nobody to escrow the key to: the roster is empty and no --escrow-recipient was given",
+            "add the roots with `keycycle roster add` or pass --escrow-recipient age1…",
         ));
     }
     let draft = policy::draft(vault, None, &[])?;

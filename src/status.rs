@@ -143,11 +143,7 @@ pub fn key_status(
     let mut findings = validity(key, revocation.as_ref(), days_left, &subkeys, warn_days, at);
     let roster = vault.roster()?;
     let trusted = signed.is_some_and(|p| p.lists(&key.state.fingerprint))
-        || vault
-            .trust()
-            .entry(vault.root())?
-            .generated
-            .contains(&key.state.fingerprint);
+        || vault.trust().generated_here(&key.state.fingerprint)?;
     if !trusted {
         findings.push(finding(
             Level::Critical,

@@ -10,8 +10,8 @@ pub enum PolicyCommand {
     /// Example: keycycle policy show
     Show {
         /// This version instead
-        #[arg(long, value_name = "N")]
-        version: Option<u32>,
+        #[arg(value_name = "N")]
+        number: Option<u32>,
     },
     /// Which version is in force, which signatures a pending one still needs, what differs from the drafts
     ///
@@ -25,7 +25,7 @@ pub enum PolicyCommand {
     ///
     /// Example: keycycle policy propose   (then M roots: keycycle policy sign --with-key me.asc)
     Propose,
-    /// Sign the pending version (or --version N) with your own OpenPGP key
+    /// Sign the pending version (or --policy-version N) with your own OpenPGP key
     ///
     /// Example: keycycle policy sign --with-key my-secret.asc   (or: gpg --armor --detach-sign -o policy/v2.sig/FPR.asc policy/v2.toml)
     Sign(PolicySignArgs),
@@ -46,6 +46,6 @@ pub struct PolicySignArgs {
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
     /// Sign this version (default: the pending one)
-    #[arg(long, value_name = "N")]
-    pub version: Option<u32>,
+    #[arg(long = "policy-version", value_name = "N")]
+    pub number: Option<u32>,
 }

@@ -11,7 +11,7 @@ use crate::ui;
 
 pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> Outcome {
     match cmd {
-        PolicyCommand::Show { version } => show(ctx, *version),
+        PolicyCommand::Show { number } => show(ctx, *number),
         PolicyCommand::Status => status(ctx),
         PolicyCommand::Init => init(ctx),
         PolicyCommand::Propose => propose(ctx),
@@ -238,7 +238,7 @@ fn pending_or(state: &State, version: Option<u32>) -> keycycle::Result<u32> {
                 "nothing waits for signatures: version {} is in force",
                 state.policy.version
             ),
-            "pass --version N to sign a version anyway",
+            "pass --policy-version N to sign a version anyway",
         )),
     }
 }
@@ -246,7 +246,7 @@ fn pending_or(state: &State, version: Option<u32>) -> keycycle::Result<u32> {
 fn sign(ctx: &Ctx, args: &PolicySignArgs) -> Outcome {
     let vault = ctx.lock_vault("policy sign")?;
     let state = policy::require(&vault, ctx.at)?;
-    let n = pending_or(&state, args.version)?;
+    let n = pending_or(&state, args.number)?;
     let mine = certinfo::read_cert_file(&args.with_key)?.remove(0);
     let passphrase = match &args.passphrase.passphrase_file {
         Some(p) if own_key::needs_passphrase(&mine) => Some(custody::read_passphrase(p)?),

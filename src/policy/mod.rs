@@ -293,11 +293,19 @@ pub fn partition(
     state: Option<&State>,
     keys: Vec<StoredKey>,
 ) -> Result<(Vec<StoredKey>, Vec<StoredKey>)> {
-    let entry = vault.trust().entry(vault.root())?;
-    Ok(keys.into_iter().partition(|k| {
-        state.is_some_and(|s| s.lists(&k.state.fingerprint))
-            || entry.generated.contains(&k.state.fingerprint)
-    }))
+    let trust = vault.trust();
+    let mut trusted = Vec::new();
+    let mut unknown = Vec::new();
+    for k in keys {
+        if state.is_some_and(|s| s.lists(&k.state.fingerprint))
+            || trust.generated_here(&k.state.fingerprint)?
+        {
+            trusted.push(k);
+        } else {
+            unknown.push(k);
+        }
+    }
+    Ok((trusted, unknown))
 }
 
 /// The keys this machine trusts (see [`partition`]).

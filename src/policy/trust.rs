@@ -28,15 +28,15 @@ pub struct Entry {
     /// `sha256:…` of the vault's policy version 1, pinned here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
-    /// Fingerprints of keys generated here, trusted here before a signed
-    /// policy lists them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub generated: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    /// Fingerprints of keys generated on this machine, trusted here (in
+    /// any copy of their vault) before a signed policy lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    generated: Vec<String>,
     #[serde(default, rename = "vault")]
     vaults: Vec<Entry>,
 }
@@ -114,8 +114,17 @@ impl TrustStore {
             .any(|v| v.policy.as_deref() == Some(digest)))
     }
 
-    /// Change the vault's entry under the store's lock.
-    fn update(&self, vault_root: &Path, change: impl FnOnce(&mut Entry)) -> Result<()> {
+    /// Whether `fingerprint` was generated on this machine.
+    pub fn generated_here(&self, fingerprint: &str) -> Result<bool> {
+        Ok(self.read()?.generated.iter().any(|f| f == fingerprint))
+    }
+
+    /// Change the store under its lock.
+    fn update(
+        &self,
+        vault_root: &Path,
+        change: impl FnOnce(&mut Entry, &mut Vec<String>),
+    ) -> Result<()> {
         atomic::create_dir(&self.dir)?;
         let lock_path = self.dir.join(".lock");
         let lock = std::fs::OpenOptions::new()
@@ -141,7 +150,7 @@ impl TrustStore {
                 file.vaults.len() - 1
             }
         };
-        change(&mut file.vaults[pos]);
+        change(&mut file.vaults[pos], &mut file.generated);
         let text = toml::to_string(&file).map_err(anyhow::Error::from)?;
         atomic::write(
             &self.path(),
@@ -155,14 +164,14 @@ impl TrustStore {
 
     /// Pin `digest` as the vault's policy version 1.
     pub fn pin(&self, vault_root: &Path, digest: &str) -> Result<()> {
-        self.update(vault_root, |e| e.policy = Some(digest.to_string()))
+        self.update(vault_root, |e, _| e.policy = Some(digest.to_string()))
     }
 
     /// Record that `fingerprint` was generated on this machine.
     pub fn record_generated(&self, vault_root: &Path, fingerprint: &str) -> Result<()> {
-        self.update(vault_root, |e| {
-            if !e.generated.iter().any(|f| f == fingerprint) {
-                e.generated.push(fingerprint.to_string());
+        self.update(vault_root, |_, generated| {
+            if !generated.iter().any(|f| f == fingerprint) {
+                generated.push(fingerprint.to_string());
             }
         })
     }
@@ -190,11 +199,9 @@ mod tests {
         t.record_generated(v2.path(), "F2").unwrap();
         let e = t.entry(v1.path()).unwrap();
         assert_eq!(e.policy.as_deref(), Some("sha256:aa"));
-        assert_eq!(e.generated, vec!["F1".to_string()]);
-        assert_eq!(
-            t.entry(v2.path()).unwrap().generated,
-            vec!["F2".to_string()]
-        );
+        assert_eq!(t.entry(v2.path()).unwrap().policy, None);
+        assert!(t.generated_here("F1").unwrap() && t.generated_here("F2").unwrap());
+        assert!(!t.generated_here("F3").unwrap());
         assert!(t.pinned_anywhere("sha256:aa").unwrap());
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(home.path().join("kc/trust.toml"))
