@@ -227,12 +227,6 @@ pub fn tail_groups(fpr: &openpgp::Fingerprint, n: usize) -> String {
 /// Whether `typed` names `fpr` (a full fingerprint, or its trailing groups,
 /// spaces and case ignored, at least 16 hex digits).
 pub fn fingerprint_matches(fpr: &openpgp::Fingerprint, typed: &str) -> bool {
-    let t: String = typed
-        .trim()
-        .trim_start_matches("0x")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
+    let t = certinfo::normalize_hex(typed);
     t.len() >= 16 && fpr.to_hex().ends_with(&t)
 }

@@ -262,6 +262,18 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// A fingerprint or key id as typed (`0x…`, groups, any case): upper-case
+/// hex without spaces.
+pub fn normalize_hex(typed: &str) -> String {
+    typed
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase()
+}
+
 /// A user ID as text to show ([`printable`]).
 pub fn uid_text(uid: &openpgp::packet::UserID) -> String {
     printable(&String::from_utf8_lossy(uid.value()))

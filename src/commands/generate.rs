@@ -50,37 +50,33 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
     )?;
     if ctx.json {
         ui::emit_json(&report)?;
-    } else if std::path::Path::new(&report.directory)
+        return Ok(ExitCode::SUCCESS);
+    }
+    let escrowed = if std::path::Path::new(&report.directory)
         .join(escrow::SHARES_DIR)
         .is_dir()
     {
-        let threshold = vault.config()?.escrow.threshold;
-        ui::emit(&format!(
-            "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  escrowed in {} shares, any {} of which open it (shares/; {} dated rungs)\n  in {}\n",
-            report.cycle_label,
-            report.cipher_suite,
-            report.user_id,
-            report.fingerprint_grouped,
-            keycycle::clock::day(report.expires),
-            report.signing_subkey,
+        format!(
+            "escrowed in {} shares, any {} of which open it (shares/; {} dated rungs)",
             report.escrow_recipients,
-            threshold,
-            report.ladder_rungs,
-            report.directory
-        ));
+            vault.config()?.escrow.threshold,
+            report.ladder_rungs
+        )
     } else {
-        ui::emit(&format!(
-            "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  escrowed to {} recipients: primary.age, revocation.age, revocation-retired.age ({} dated rungs)\n  in {}\n",
-            report.cycle_label,
-            report.cipher_suite,
-            report.user_id,
-            report.fingerprint_grouped,
-            keycycle::clock::day(report.expires),
-            report.signing_subkey,
-            report.escrow_recipients,
-            report.ladder_rungs,
-            report.directory
-        ));
-    }
+        format!(
+            "escrowed to {} recipients: primary.age, revocation.age, revocation-retired.age ({} dated rungs)",
+            report.escrow_recipients, report.ladder_rungs
+        )
+    };
+    ui::emit(&format!(
+        "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  {escrowed}\n  in {}\n",
+        report.cycle_label,
+        report.cipher_suite,
+        report.user_id,
+        report.fingerprint_grouped,
+        keycycle::clock::day(report.expires),
+        report.signing_subkey,
+        report.directory
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -17,19 +17,13 @@ pub const DIR_MODE: u32 = 0o700;
 
 /// Write `bytes` to `path` atomically with the given mode.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = parent(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(fs::Permissions::from_mode(mode))
-        .tempfile_in(dir)
-        .with_path(dir)?;
-    // The umask may have narrowed the mode; set it exactly.
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).with_path(tmp.path())?;
-    tmp.write_all(bytes).with_path(path)?;
-    tmp.as_file().sync_all().with_path(path)?;
+    let Staged { tmp, path: target } = stage(path, bytes, mode)?;
+    tmp.as_file().sync_all().with_path(&target)?;
     failpoint();
-    tmp.persist(path).map_err(|e| e.error).with_path(path)?;
-    sync_dir(dir)
+    tmp.persist(&target)
+        .map_err(|e| e.error)
+        .with_path(&target)?;
+    sync_dir(parent(&target))
 }
 
 /// Write a file the user asked for (`-o FILE`): atomically, and an

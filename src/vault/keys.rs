@@ -348,14 +348,7 @@ pub fn find_in(
     schedule: &Schedule,
     at: Time,
 ) -> Result<StoredKey> {
-    let hex: String = spec
-        .unwrap_or("")
-        .trim()
-        .trim_start_matches("0x")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
+    let hex = crate::certinfo::normalize_hex(spec.unwrap_or(""));
     if spec.is_some()
         && (hex.len() == 16 || hex.len() == 40)
         && hex.chars().all(|c| c.is_ascii_hexdigit())
