@@ -1,35 +1,28 @@
 //! Between ceremonies: extend, rotate-subkey, revoke, escrow drill and
 //! re-wrap, and the audit log's hash chain.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 
 const GEN: &str = "2026-08-01T12:00:00Z";
 
-struct K {
-    env: Env,
-    roster: Roster,
-    fpr: String,
-}
+/// The shared fixture: a vault with the 2027.1 key generated at GEN.
+type K = Keyed;
 
 fn key() -> K {
-    let env = Env::new(GEN);
-    let roster = env.vault_with_roster();
-    let j: serde_json::Value =
-        serde_json::from_str(&env.ok(&["--json", "generate", "--cycle", "next"])).unwrap();
-    K {
-        fpr: j["fingerprint"].as_str().unwrap().into(),
-        env,
-        roster,
-    }
+    vault_with_key(GEN)
 }
 
-impl K {
-    fn id(&self) -> String {
-        self.roster.age_id.display().to_string()
-    }
+/// What these tests do with the key: export, sign, verify, list.
+trait Maintain {
+    fn export(&self, at: &str, name: &str) -> PathBuf;
+    fn sign(&self, at: &str, key: &Path, name: &str) -> PathBuf;
+    fn verifies(&self, at: &str, f: &Path) -> bool;
+    fn gpg_listing(&self) -> String;
+}
+
+impl Maintain for K {
     fn export(&self, at: &str, name: &str) -> PathBuf {
         let p = self.env.path(name);
         self.env

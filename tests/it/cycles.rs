@@ -1,8 +1,7 @@
 //! The cycle schedule: embedded, from a series_status.yaml path, or custom.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 fn cycles(env: &Env, args: &[&str]) -> serde_json::Value {
     let mut a = vec!["--json", "cycles"];

@@ -1,9 +1,8 @@
 //! Bad input: a one-line error with a hint, a non-zero exit, no panic, and
 //! the vault byte-for-byte unchanged.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 const T: &str = "2026-08-01T12:00:00Z";
 
@@ -27,18 +26,7 @@ fn refused(env: &Env, args: &[&str]) -> String {
 
 fn ready() -> (Env, String) {
     let env = Env::new(T);
-    env.ok(&["init"]);
-    let (_, r) = env.age_identity("ada");
-    env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Ada",
-        "--email",
-        "ada@example.org",
-        "--escrow-recipient",
-        &r,
-    ]);
+    let (_, r) = env.vault_with_ada();
     (env, r)
 }
 

@@ -1,9 +1,8 @@
 //! The signing node: export signing-subkey → gpg (sec#), sign → gpg and
 //! sqv accept, verify → rejects each kind of bad signature with its reason.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
@@ -25,15 +24,16 @@ struct Node {
     roster: Roster,
     subkey: PathBuf,
     cert: PathBuf,
-    fpr: String,
     sub_fpr: String,
 }
 
 fn node() -> Node {
-    let env = Env::new(GEN);
-    let roster = env.vault_with_roster();
-    let json: serde_json::Value =
-        serde_json::from_str(&env.ok(&["--json", "generate", "--cycle", "next"])).unwrap();
+    let Keyed {
+        env,
+        roster,
+        sub_fpr,
+        ..
+    } = vault_with_key(GEN);
     let subkey = env.path("signing-subkey.asc");
     let id = roster.age_id.display().to_string();
     env.cmd_at(EXPORT)
@@ -50,8 +50,7 @@ fn node() -> Node {
         .success();
     let cert = env.key_dir().join("cert.asc");
     Node {
-        fpr: json["fingerprint"].as_str().unwrap().to_string(),
-        sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
+        sub_fpr,
         env,
         roster,
         subkey,
@@ -451,9 +450,12 @@ fn verify_rejects_each_bad_case_with_its_own_reason() {
     let f = case("tampered.tar.gz", b"the real artifact!\n", Some(&good_sig));
     expect(f, &[&n.cert], VERIFY, "does not match");
     // A signature by another key.
-    let other = Env::new(GEN);
-    let r2 = other.vault_with_roster();
-    other.ok(&["generate", "--cycle", "next"]);
+    // (its own vault and key: the shared fixture, generated anew)
+    let Keyed {
+        env: other,
+        roster: r2,
+        ..
+    } = vault_with_key(GEN);
     let other_sub = other.path("other.asc");
     other
         .cmd_at(EXPORT)

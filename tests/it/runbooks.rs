@@ -17,9 +17,8 @@
 //! `$ME_AGE_ID`, `$KEYSERVER`, ...). The keyserver is the real loopback sks
 //! from `KEYCYCLE_TEST_KEYSERVER` (scripts/test.sh starts it).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 

@@ -5,9 +5,8 @@
 //! `status --check` gives the documented code. Weekly artifacts are then
 //! verified in one call against the hard/soft revocation rules.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
 

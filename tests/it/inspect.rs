@@ -1,8 +1,7 @@
 //! inspect and export on the 21 real OpenStack cycle keys (2016–2026).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
@@ -382,9 +381,7 @@ fn chain_of_custody_is_unbroken_from_yoga_and_absent_before() {
 /// described and checked against the vault's key.
 #[test]
 fn inspect_describes_revocation_certificates() {
-    let env = Env::new("2026-09-01");
-    let roster = env.vault_with_roster();
-    env.ok(&["generate", "--cycle", "next"]);
+    let Keyed { env, roster, .. } = vault_with_key("2026-09-01");
     let dir = env.key_dir();
     let hard = env.path("revocation.asc");
     std::fs::write(

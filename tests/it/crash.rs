@@ -7,8 +7,7 @@
 //! and running the command again must complete and leave no temporaries.
 //! Also: the vault lock, held by another process, refuses a second writer
 //! clearly; concurrent writers never interleave.
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;

@@ -1,9 +1,8 @@
 //! The guided ceremony: unattended with flags, resumable after an
 //! interruption, and refusing to guess a missing answer in --batch.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 const T: &str = "2026-08-15T10:00:00Z";
 

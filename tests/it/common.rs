@@ -122,32 +122,40 @@ impl Env {
         (path.clone(), path.with_extension("pub"))
     }
 
-    /// init + a roster of one age root and one SSH root.
-    pub fn vault_with_roster(&self) -> Roster {
+    /// init + a roster of one root, Ada, with a new age identity:
+    /// (identity file, recipient).
+    pub fn vault_with_ada(&self) -> (PathBuf, String) {
         self.ok(&["init"]);
         let (age_id, age_r) = self.age_identity("ada");
+        self.roster_add("Ada", "ada@example.org", &age_r);
+        (age_id, age_r)
+    }
+
+    /// `roster add --name NAME --email EMAIL --escrow-recipient R`.
+    pub fn roster_add(&self, name: &str, email: &str, recipient: &str) -> String {
+        self.ok(&[
+            "roster",
+            "add",
+            "--name",
+            name,
+            "--email",
+            email,
+            "--escrow-recipient",
+            recipient,
+        ])
+    }
+
+    /// `--json generate --cycle CYCLE`: the report.
+    pub fn generate(&self, cycle: &str) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["--json", "generate", "--cycle", cycle])).unwrap()
+    }
+
+    /// init + a roster of one age root and one SSH root.
+    pub fn vault_with_roster(&self) -> Roster {
+        let (age_id, age_r) = self.vault_with_ada();
         let (ssh_id, ssh_pub) = self.ssh_key("bob_ssh", "ed25519");
-        self.ok(&[
-            "roster",
-            "add",
-            "--name",
-            "Ada",
-            "--email",
-            "ada@example.org",
-            "--escrow-recipient",
-            &age_r,
-        ]);
         let at = format!("@{}", ssh_pub.display());
-        self.ok(&[
-            "roster",
-            "add",
-            "--name",
-            "Bob",
-            "--email",
-            "bob@example.org",
-            "--escrow-recipient",
-            &at,
-        ]);
+        self.roster_add("Bob", "bob@example.org", &at);
         Roster {
             age_id,
             age_r,
@@ -171,6 +179,64 @@ pub struct Roster {
     pub age_id: PathBuf,
     pub age_r: String,
     pub ssh_id: PathBuf,
+}
+
+/// The shared fixture "a vault with a generated key": the two-root roster
+/// of [`Env::vault_with_roster`] (Ada: age, Bob: SSH) and the key for the
+/// `next` cycle generated at the Env's time.
+pub struct Keyed {
+    pub env: Env,
+    pub roster: Roster,
+    /// `generate --json`'s report.
+    pub json: serde_json::Value,
+    pub fpr: String,
+    pub sub_fpr: String,
+}
+
+impl Keyed {
+    /// Ada's age identity, as an argument.
+    pub fn id(&self) -> String {
+        self.roster.age_id.display().to_string()
+    }
+}
+
+/// A fresh vault with a roster and a key for `next`, generated at `time`.
+pub fn vault_with_key(time: &str) -> Keyed {
+    let env = Env::new(time);
+    let roster = env.vault_with_roster();
+    let json = env.generate("next");
+    Keyed {
+        fpr: json["fingerprint"].as_str().unwrap().to_string(),
+        sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
+        json,
+        env,
+        roster,
+    }
+}
+
+/// A loopback port that refuses connections: bound but never listening,
+/// and held for the life of the test process (binding a listener and
+/// dropping it would free the port for the next server to take — in a
+/// test binary whose tests share the process, another test's server).
+pub fn closed_port() -> u16 {
+    // SAFETY: plain socket calls on a fresh descriptor with correctly
+    // sized arguments; the descriptor is deliberately leaked.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        addr.sin_port = 0;
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let rc = libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len);
+        assert_eq!(rc, 0, "bind");
+        let mut got: libc::sockaddr_in = std::mem::zeroed();
+        let mut glen = len;
+        let rc = libc::getsockname(fd, &mut got as *mut _ as *mut libc::sockaddr, &mut glen);
+        assert_eq!(rc, 0, "getsockname");
+        u16::from_be(got.sin_port)
+    }
 }
 
 /// A throwaway GnuPG home.

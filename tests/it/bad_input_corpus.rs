@@ -3,8 +3,7 @@
 //! unchanged. `verify` reports per file instead (one line per failing file,
 //! exit 1); its cases are checked for that shape.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -134,20 +133,8 @@ fn signature(key: &Cert, data: &[u8], hash: HashAlgorithm) -> Vec<u8> {
 #[test]
 fn sixty_plus_bad_inputs_are_refused_cleanly() {
     let env = Env::new(T);
-    env.ok(&["init"]);
-    let (age_id, r) = env.age_identity("ada");
-    env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Ada",
-        "--email",
-        "ada@example.org",
-        "--escrow-recipient",
-        &r,
-    ]);
-    let j: serde_json::Value =
-        serde_json::from_str(&env.ok(&["--json", "generate", "--cycle", "next"])).unwrap();
+    let (age_id, r) = env.vault_with_ada();
+    let j = env.generate("next");
     let key_fpr = j["fingerprint"].as_str().unwrap().to_string();
     let mut c = Corpus {
         env,

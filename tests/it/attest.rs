@@ -1,9 +1,8 @@
 //! Attestation and publication against real GnuPG roots and a real HKP
 //! keyserver (sks on loopback, started by scripts/test.sh).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -435,10 +434,7 @@ fn fake_server(response: Option<&'static str>) -> String {
 #[test]
 fn keyserver_faults_fail_clearly_and_leave_the_vault_unchanged() {
     let c = ceremony(1);
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("hkp://127.0.0.1:{}", l.local_addr().unwrap().port())
-    };
+    let closed = format!("hkp://127.0.0.1:{}", closed_port());
     let cases = [
         (closed, "nothing listening"),
         (fake_server(Some("HTTP/1.0 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops\n")), "HTTP 500"),

@@ -1,10 +1,8 @@
 //! generate → vault → GnuPG, age and sqv: the key's shape, the escrow, the
 //! revocation certificate, and the vault's security invariants.
 
-mod common;
 
-use common::*;
-use std::os::unix::fs::PermissionsExt;
+use crate::common::*;
 
 use openpgp::parse::{PacketParser, PacketParserResult, Parse};
 use sequoia_openpgp as openpgp;
@@ -25,11 +23,8 @@ fn colons(listing: &str, kind: &str) -> Vec<Vec<String>> {
 }
 
 fn generated() -> (Env, Roster, serde_json::Value) {
-    let env = Env::new(T);
-    let roster = env.vault_with_roster();
-    let out = env.ok(&["--json", "generate", "--cycle", "next"]);
-    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
-    (env, roster, json)
+    let k = vault_with_key(T);
+    (k.env, k.roster, k.json)
 }
 
 #[test]

@@ -5,8 +5,7 @@
 //! secret (the primary's secret scalar, an age identity, an SSH private
 //! key, an export passphrase) appears in any output, `--json` output, error
 //! message or the audit log. Core dumps are off while the secret is held.
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

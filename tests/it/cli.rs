@@ -1,8 +1,7 @@
 //! Help, completions and man pages come from the binary itself.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {

@@ -1,0 +1,25 @@
+//! The integration tests: one test binary (`cargo test --test it`), one
+//! module per area, the shared harness in `common`. One binary links
+//! sequoia once instead of once per file; its tests share one pool of
+//! test threads. `cargo test --test it MODULE::` runs one area.
+
+mod common;
+
+mod attest;
+mod bad_input;
+mod bad_input_corpus;
+mod ceremony;
+mod cli;
+mod crash;
+mod cycles;
+mod examples;
+mod fuzz_smoke;
+mod generate;
+mod inspect;
+mod interop;
+mod keyserver_faults;
+mod maintain;
+mod runbooks;
+mod secret_hygiene;
+mod signing;
+mod ten_years;
