@@ -1,31 +1,8 @@
-//! Help, completions and man pages come from the binary itself.
+//! Completions and man pages come from the binary itself. (Every
+//! subcommand's help: `tests/cmd/help/`, checked in `cmd.rs`.)
 
 
 use crate::common::*;
-
-#[test]
-fn every_subcommand_has_help_with_an_example() {
-    let env = Env::new("2026-08-01");
-    let top = env.ok(&["--help"]);
-    let subs: Vec<String> = top
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
-        .filter(|l| !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next().map(String::from))
-        .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
-        .filter(|s| s != "help")
-        .collect();
-    assert!(subs.len() >= 20, "{subs:?}");
-    for s in subs {
-        let help = env.ok(&[&s, "--help"]);
-        assert!(
-            help.contains("Example"),
-            "{s} --help has no example:\n{help}"
-        );
-    }
-}
 
 #[test]
 fn bash_completions_load_and_man_renders() {

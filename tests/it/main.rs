@@ -7,9 +7,9 @@ mod common;
 
 mod attest;
 mod bad_input;
-mod bad_input_corpus;
 mod ceremony;
 mod cli;
+mod cmd;
 mod crash;
 mod cycles;
 mod examples;
