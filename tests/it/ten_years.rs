@@ -24,10 +24,14 @@ struct World {
     env: Env,
     age_id: PathBuf,
     root_secret: PathBuf,
+    /// Commands run so far: the vault changes only through them, so what
+    /// the daily checks read from it is reloaded only when this moved.
+    commands: std::cell::Cell<u64>,
 }
 
 impl World {
     fn at(&self, t: Time, args: &[&str]) -> String {
+        self.commands.set(self.commands.get() + 1);
         let out = self.env.cmd_at(&clock::iso(t)).args(args).output().unwrap();
         assert!(
             out.status.success(),
@@ -145,16 +149,24 @@ fn ten_years_of_cycles() {
         env,
         age_id,
         root_secret,
+        commands: std::cell::Cell::new(0),
     };
 
     let vault = Vault::open(&w.env.vault).unwrap();
     let schedule = Schedule::from_config(&vault.config().unwrap()).unwrap();
     let first = schedule.resolve("next", start).unwrap().clone();
 
-    // cycle id -> (fingerprint of its current key, exported subkey merged
-    // with the vault's public cert is checked daily).
-    let mut active: HashMap<String, (String, Cert)> = HashMap::new();
+    // cycle id -> (fingerprint of its current key, its export: an index
+    // into `exported`; the export merged with the vault's public cert is
+    // checked daily).
+    let mut active: HashMap<String, (String, usize)> = HashMap::new();
     let mut exported: Vec<(String, Cert, Time)> = Vec::new(); // (fpr, subkey cert, expiry)
+    // The vault's keys and each export merged with its public cert, as of
+    // `loaded` commands (the same values the daily checks would read and
+    // merge anew each day).
+    let mut loaded = u64::MAX;
+    let mut keys = Vec::new();
+    let mut merged: Vec<Option<Cert>> = Vec::new();
     let mut made: HashMap<String, String> = HashMap::new(); // cycle -> fpr
     let mut gap: Option<(Time, Time)> = None;
     let mut gaps = Vec::new();
@@ -205,8 +217,8 @@ fn ten_years_of_cycles() {
                     .key_expiration_time()
                     .unwrap(),
                 );
-                exported.push((fpr.clone(), sub.clone(), exp));
-                active.insert(cur.id.clone(), (fpr.clone(), sub));
+                exported.push((fpr.clone(), sub, exp));
+                active.insert(cur.id.clone(), (fpr.clone(), exported.len() - 1));
                 cycle_no += 1;
             }
         }
@@ -232,8 +244,8 @@ fn ten_years_of_cycles() {
                     for e in exported.iter_mut().filter(|e| e.0 == fpr) {
                         e.2 = exp + Duration::days(30);
                     }
-                    exported.push((fpr.clone(), sub.clone(), exp + Duration::days(30)));
-                    active.insert(cur.id.clone(), (fpr.clone(), sub));
+                    exported.push((fpr.clone(), sub, exp + Duration::days(30)));
+                    active.insert(cur.id.clone(), (fpr.clone(), exported.len() - 1));
                 }
                 // Cycle 6: a CI node may have been exposed.
                 (6, 40) => {
@@ -250,8 +262,8 @@ fn ten_years_of_cycles() {
                     );
                     let sub = w.export(day, &fpr);
                     let exp = exported.iter().rev().find(|e| e.0 == fpr).unwrap().2;
-                    exported.push((fpr.clone(), sub.clone(), exp));
-                    active.insert(cur.id.clone(), (fpr.clone(), sub));
+                    exported.push((fpr.clone(), sub, exp));
+                    active.insert(cur.id.clone(), (fpr.clone(), exported.len() - 1));
                 }
                 // Cycle 9 superseded, cycle 12 compromised: a two-day gap
                 // until the replacement key closes it.
@@ -303,8 +315,8 @@ fn ten_years_of_cycles() {
                     .key_expiration_time()
                     .unwrap(),
                 );
-                exported.push((fpr.clone(), sub.clone(), exp));
-                active.insert(cur.id.clone(), (fpr, sub));
+                exported.push((fpr.clone(), sub, exp));
+                active.insert(cur.id.clone(), (fpr, exported.len() - 1));
                 gap = None;
             } else {
                 assert!(day >= from);
@@ -312,20 +324,32 @@ fn ten_years_of_cycles() {
         }
 
         // Daily: the current cycle's key can sign, unless in a gap.
-        let keys = vault.keys().unwrap();
-        let public = |fpr: &str| {
-            keys.iter()
-                .find(|k| k.state.fingerprint == fpr)
-                .unwrap()
-                .cert
+        if loaded != w.commands.get() {
+            loaded = w.commands.get();
+            keys = vault.keys().unwrap();
+            merged.clear();
+        }
+        merged.resize(exported.len(), None);
+        let mut merged_export = |i: usize| -> Cert {
+            merged[i]
+                .get_or_insert_with(|| {
+                    let (fpr, sub, _) = &exported[i];
+                    keys.iter()
+                        .find(|k| k.state.fingerprint == *fpr)
+                        .unwrap()
+                        .cert
+                        .clone()
+                        .merge_public_and_secret(sub.clone())
+                        .unwrap()
+                })
                 .clone()
         };
         let in_gap = gap.is_some();
         if day >= clock::start_of_day(first.start) {
-            let (fpr, sub) = active
+            let (fpr, i) = active
                 .get(&cur.id)
                 .unwrap_or_else(|| panic!("{}: no active key for {}", clock::iso(day), cur.id));
-            let merged = public(fpr).merge_public_and_secret(sub.clone()).unwrap();
+            let merged = merged_export(*i);
             let can = keycycle::sign::signing_key(&merged, day, None);
             assert_eq!(
                 can.is_ok(),
@@ -348,9 +372,9 @@ fn ten_years_of_cycles() {
             }
         }
         // No key signs past its expiry.
-        for (fpr, sub, exp) in &exported {
+        for (i, (fpr, _, exp)) in exported.iter().enumerate() {
             if day >= *exp {
-                let merged = public(fpr).merge_public_and_secret(sub.clone()).unwrap();
+                let merged = merged_export(i);
                 assert!(
                     keycycle::sign::signing_key(&merged, day, None).is_err(),
                     "{}: {fpr} signs past {}",
