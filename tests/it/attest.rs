@@ -34,18 +34,7 @@ fn ceremony(n: usize) -> Ceremony {
         let (id, r) = env.age_identity(name);
         age_id = id;
         let email = format!("{}@example.org", name.to_lowercase());
-        env.ok(&[
-            "roster",
-            "add",
-            "--name",
-            name,
-            "--email",
-            &email,
-            "--cert",
-            root.public.to_str().unwrap(),
-            "--escrow-recipient",
-            &r,
-        ]);
+        env.roster_add_root(name, &email, &root.public, &r);
         roots.push(root);
     }
     let json: serde_json::Value =
@@ -225,19 +214,7 @@ fn tampered_rejected_outsider_flagged_and_imports_are_idempotent() {
 }
 
 fn sks_recv(fpr: &str) -> (Gpg, String) {
-    let gpg = Gpg::new();
-    let ks = keyserver();
-    gpg.ok(
-        &[
-            "--keyserver",
-            &ks,
-            "--keyserver-options",
-            "no-self-sigs-only",
-            "--recv-keys",
-            fpr,
-        ],
-        None,
-    );
+    let gpg = Gpg::from_keyserver(fpr);
     let sigs = gpg.ok(&["--check-sigs", "--with-colons", fpr], None);
     (gpg, sigs)
 }

@@ -51,18 +51,7 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     assert_eq!(report["open"], serde_json::json!([]), "{report}");
     let fpr = report["fingerprint"].as_str().unwrap();
     // On the keyserver, with the previous key's certification.
-    let gpg = Gpg::new();
-    gpg.ok(
-        &[
-            "--keyserver",
-            &ks,
-            "--keyserver-options",
-            "no-self-sigs-only",
-            "--recv-keys",
-            fpr,
-        ],
-        None,
-    );
+    let gpg = Gpg::from_keyserver(fpr);
     let sigs = gpg.ok(&["--list-sigs", "--with-colons", fpr], None);
     assert!(
         sigs.contains(&prev["fingerprint"].as_str().unwrap()[24..]),

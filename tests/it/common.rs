@@ -133,16 +133,12 @@ impl Env {
 
     /// `roster add --name NAME --email EMAIL --escrow-recipient R`.
     pub fn roster_add(&self, name: &str, email: &str, recipient: &str) -> String {
-        self.ok(&[
-            "roster",
-            "add",
-            "--name",
-            name,
-            "--email",
-            email,
-            "--escrow-recipient",
-            recipient,
-        ])
+        self.ok(&strs(&roster_add_args(name, email, recipient, None)))
+    }
+
+    /// The same for a root with an OpenPGP certificate (`--cert CERT`).
+    pub fn roster_add_root(&self, name: &str, email: &str, cert: &Path, recipient: &str) -> String {
+        self.ok(&strs(&roster_add_args(name, email, recipient, Some(cert))))
     }
 
     /// `--json generate --cycle CYCLE`: the report.
@@ -173,6 +169,25 @@ impl Env {
         assert_eq!(dirs.len(), 1, "{dirs:?}");
         dirs.remove(0)
     }
+}
+
+/// The arguments of `roster add --name NAME --email EMAIL [--cert CERT]
+/// --escrow-recipient R`.
+pub fn roster_add_args(name: &str, email: &str, recipient: &str, cert: Option<&Path>) -> Vec<String> {
+    let mut a: Vec<String> = ["roster", "add", "--name", name, "--email", email]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if let Some(c) = cert {
+        a.extend(["--cert".to_string(), c.display().to_string()]);
+    }
+    a.extend(["--escrow-recipient".to_string(), recipient.to_string()]);
+    a
+}
+
+/// `&[String]` as `Vec<&str>`, for the `&[&str]` helpers.
+pub fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
 pub struct Roster {
@@ -277,6 +292,24 @@ impl Gpg {
             drop(child.stdin.take());
         }
         child.wait_with_output().unwrap()
+    }
+
+    /// A fresh home holding `fpr` as the test keyserver serves it, with
+    /// every certification (`no-self-sigs-only`).
+    pub fn from_keyserver(fpr: &str) -> Gpg {
+        let gpg = Gpg::new();
+        gpg.ok(
+            &[
+                "--keyserver",
+                &keyserver(),
+                "--keyserver-options",
+                "no-self-sigs-only",
+                "--recv-keys",
+                fpr,
+            ],
+            None,
+        );
+        gpg
     }
 
     pub fn ok(&self, args: &[&str], stdin: Option<&[u8]>) -> String {

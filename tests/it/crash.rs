@@ -218,18 +218,7 @@ fn every_vault_write_step_survives_a_kill() {
     let root = gpg_root(&env, "Alice");
     env.ok(&["init"]);
     let (age_id, age_r) = env.age_identity("ada");
-    env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Alice",
-        "--email",
-        "alice@example.org",
-        "--cert",
-        root.public.to_str().unwrap(),
-        "--escrow-recipient",
-        &age_r,
-    ]);
+    env.roster_add_root("Alice", "alice@example.org", &root.public, &age_r);
     let gen = |cycle: &str| -> String {
         let j: serde_json::Value =
             serde_json::from_str(&env.ok(&["--json", "generate", "--cycle", cycle])).unwrap();
@@ -326,16 +315,7 @@ fn every_vault_write_step_survives_a_kill() {
     let out = kc(
         &rewrap_base,
         T0,
-        &s(&[
-            "roster",
-            "add",
-            "--name",
-            "Carol",
-            "--email",
-            "carol@example.org",
-            "--escrow-recipient",
-            &carol_r,
-        ]),
+        &roster_add_args("Carol", "carol@example.org", &carol_r, None),
         None,
     );
     assert!(

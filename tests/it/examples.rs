@@ -43,16 +43,7 @@ fn demo_roster(env: &Env) {
     ] {
         let email = format!("{}@demo.invalid", name.to_lowercase());
         let at = format!("@{}", demo(recipient));
-        env.ok(&[
-            "roster",
-            "add",
-            "--name",
-            name,
-            "--email",
-            &email,
-            "--escrow-recipient",
-            &at,
-        ]);
+        env.roster_add(name, &email, &at);
     }
 }
 

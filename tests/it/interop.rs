@@ -260,18 +260,12 @@ fn interop_matrix() {
             keycycle(
                 &env,
                 T0,
-                &[
-                    "roster",
-                    "add",
-                    "--name",
+                &strs(&roster_add_args(
                     "Gina",
-                    "--email",
                     "gina@example.org",
-                    "--cert",
-                    s(&gina_pub),
-                    "--escrow-recipient",
                     &gr,
-                ],
+                    Some(&gina_pub),
+                )),
             ),
         )?;
         let j = json(&need(
@@ -308,18 +302,12 @@ fn interop_matrix() {
             keycycle(
                 &env,
                 T0,
-                &[
-                    "roster",
-                    "add",
-                    "--name",
+                &strs(&roster_add_args(
                     "Sam",
-                    "--email",
                     "sam@example.org",
-                    "--cert",
-                    s(&sam_pub),
-                    "--escrow-recipient",
                     &sr,
-                ],
+                    Some(&sam_pub),
+                )),
             ),
         )?;
         let j = json(&need(

@@ -295,16 +295,7 @@ fn escrow_drill_and_rewrap_after_a_root_leaves() {
     // Bob (the SSH root) leaves; Carol joins; re-wrap.
     let (carol, carol_r) = k.env.age_identity("carol");
     k.env.ok(&["roster", "remove", "Bob"]);
-    k.env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Carol",
-        "--email",
-        "carol@example.org",
-        "--escrow-recipient",
-        &carol_r,
-    ]);
+    k.env.roster_add("Carol", "carol@example.org", &carol_r);
     k.env
         .cmd_at("2026-09-02")
         .args(["escrow", "rewrap", "--identity", &k.id()])
@@ -389,16 +380,7 @@ fn threshold_two_of_three() {
     for name in ["Ann", "Ben", "Cat"] {
         let (id, r) = env.age_identity(name);
         let email = format!("{}@example.org", name.to_lowercase());
-        env.ok(&[
-            "roster",
-            "add",
-            "--name",
-            name,
-            "--email",
-            &email,
-            "--escrow-recipient",
-            &r,
-        ]);
+        env.roster_add(name, &email, &r);
         ids.push(id);
     }
     env.ok(&["generate", "--cycle", "next"]);
@@ -634,16 +616,7 @@ fn status_warns_until_the_escrow_matches_the_roster() {
     let (code, text) = check("2026-10-01");
     assert!(!text.contains("escrow does not match"), "{text}");
     let (_, carol_r) = k.env.age_identity("carol");
-    k.env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Carol",
-        "--email",
-        "carol@example.org",
-        "--escrow-recipient",
-        &carol_r,
-    ]);
+    k.env.roster_add("Carol", "carol@example.org", &carol_r);
     let (code2, text2) = check("2026-10-01");
     assert!(text2.contains("escrow does not match the roster (1 on the roster cannot open it, 0 not on the roster can)"), "{text2}");
     assert!(code2 >= Some(1) && code2 >= code, "{code2:?}");

@@ -115,32 +115,22 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
     r.kc(T0, &["init"], true);
     r.kc(
         T0,
-        &[
-            "roster",
-            "add",
-            "--name",
+        &strs(&roster_add_args(
             "Alice",
-            "--email",
             "alice@example.org",
-            "--cert",
-            root.public.to_str().unwrap(),
-            "--escrow-recipient",
             &ada_r,
-        ],
+            Some(&root.public),
+        )),
         true,
     );
     r.kc(
         T0,
-        &[
-            "roster",
-            "add",
-            "--name",
+        &strs(&roster_add_args(
             "Bob",
-            "--email",
             "bob@example.org",
-            "--escrow-recipient",
             &format!("@{}", bob_pub.display()),
-        ],
+            None,
+        )),
         true,
     );
     r.kc(T0, &["--json", "generate", "--cycle", "2026.2"], true);
@@ -290,16 +280,7 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
     );
     r.kc(
         T1,
-        &[
-            "roster",
-            "add",
-            "--name",
-            "Carol",
-            "--email",
-            "carol@example.org",
-            "--escrow-recipient",
-            &carol_r,
-        ],
+        &strs(&roster_add_args("Carol", "carol@example.org", &carol_r, None)),
         true,
     );
     r.kc(T1, &["escrow", "rewrap", "--identity", &id], true);

@@ -133,18 +133,7 @@ fn ten_years_of_cycles() {
     root.armored()
         .serialize(&mut std::fs::File::create(&root_public).unwrap())
         .unwrap();
-    env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Root",
-        "--email",
-        "root@example.org",
-        "--cert",
-        root_public.to_str().unwrap(),
-        "--escrow-recipient",
-        &age_r,
-    ]);
+    env.roster_add_root("Root", "root@example.org", &root_public, &age_r);
     let w = World {
         env,
         age_id,
