@@ -1,0 +1,238 @@
+//! The guided ceremony: unattended with flags, resumable after an
+//! interruption, and refusing to guess a missing answer in --batch.
+
+
+use crate::common::*;
+
+const T: &str = "2026-08-15T10:00:00Z";
+
+fn setup() -> (Env, Roster) {
+    let env = Env::new(T);
+    let r = env.vault_with_roster();
+    (env, r)
+}
+
+#[test]
+fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
+    let ks = keyserver();
+    let (env, r) = setup();
+    // Last cycle's key is in the vault: the ceremony cross-signs with it.
+    let prev: serde_json::Value = serde_json::from_slice(
+        &env.cmd_at("2026-03-01")
+            .args(["--json", "generate", "--cycle", "2026.2"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let sub = env.path("signing-subkey.asc");
+    let out = env
+        .cmd()
+        .args([
+            "--json",
+            "ceremony",
+            "--cycle",
+            "next",
+            "--confirm-roster",
+            "--fingerprint-read",
+            "--identity",
+        ])
+        .arg(&r.age_id)
+        .args(["--keyserver", &ks, "--releases-done", "--subkey-out"])
+        .arg(&sub)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["open"], serde_json::json!([]), "{report}");
+    let fpr = report["fingerprint"].as_str().unwrap();
+    // On the keyserver, with the previous key's certification.
+    let gpg = Gpg::from_keyserver(fpr);
+    let sigs = gpg.ok(&["--list-sigs", "--with-colons", fpr], None);
+    assert!(
+        sigs.contains(&prev["fingerprint"].as_str().unwrap()[24..]),
+        "cross-signature on the server: {sigs}"
+    );
+    // The subkey for CI: sec# in gpg.
+    let g2 = Gpg::new();
+    g2.ok(&["--import", sub.to_str().unwrap()], None);
+    assert!(g2.ok(&["--list-secret-keys"], None).contains("sec#"));
+    // Public exports in the vault.
+    let lower = fpr.to_lowercase();
+    assert!(env.vault.join(format!("exports/0x{lower}.txt")).exists());
+    // The announcement, signed by the previous cycle's key and the new one.
+    let ann = env.vault.join("exports/announce-2027.1.txt");
+    let g3 = Gpg::new();
+    let prev_cert = env.path("prev.asc");
+    env.ok(&[
+        "export",
+        "public",
+        "2026.2",
+        "-o",
+        prev_cert.to_str().unwrap(),
+    ]);
+    for cert in [env.vault.join(format!("exports/0x{lower}.asc")), prev_cert] {
+        g3.ok(&["--import", cert.to_str().unwrap()], None);
+    }
+    let v = g3.run(
+        &[
+            "--faked-system-time",
+            "20260815T120000!",
+            "--verify",
+            ann.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&v.stderr);
+    assert!(v.status.success(), "{err}");
+    assert_eq!(err.matches("Good signature").count(), 2, "{err}");
+    // Running it again finds nothing left to do.
+    let again = env
+        .cmd()
+        .args(["--json", "ceremony", "--cycle", "next"])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn an_interrupted_ceremony_resumes_with_the_same_key() {
+    let (env, r) = setup();
+    // Stops after generate: the fingerprint was not confirmed.
+    let out = env
+        .cmd()
+        .args(["ceremony", "--cycle", "next", "--confirm-roster"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --fingerprint-read"));
+    let dirs = || std::fs::read_dir(env.vault.join("keys")).unwrap().count();
+    assert_eq!(dirs(), 1);
+    let first = env.key_dir();
+    let out = env
+        .cmd()
+        .args([
+            "--json",
+            "ceremony",
+            "--cycle",
+            "next",
+            "--fingerprint-read",
+            "--no-publish",
+            "--identity",
+        ])
+        .arg(&r.age_id)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("Resuming the 2027.1/Indri ceremony at step 'fingerprint'"),
+        "{e}"
+    );
+    assert_eq!(dirs(), 1, "no second key");
+    assert_eq!(env.key_dir(), first);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["open"],
+        serde_json::json!(["publish", "announcement", "signing-subkey"]),
+        "{report}"
+    );
+}
+
+#[test]
+fn batch_names_each_missing_answer() {
+    let (env, _) = setup();
+    let e = String::from_utf8_lossy(&env.cmd().args(["ceremony"]).output().unwrap().stderr)
+        .into_owned();
+    assert!(e.contains("pass --cycle CYCLE"), "{e}");
+    let e = String::from_utf8_lossy(
+        &env.cmd()
+            .args(["ceremony", "--cycle", "next"])
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .into_owned();
+    assert!(e.contains("pass --confirm-roster"), "{e}");
+    let e = String::from_utf8_lossy(
+        &env.cmd()
+            .args([
+                "ceremony",
+                "--cycle",
+                "next",
+                "--confirm-roster",
+                "--fingerprint-read",
+            ])
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .into_owned();
+    assert!(e.contains("pass --identity FILE"), "{e}");
+}
+
+/// Drive the interactive ceremony through a pseudo-terminal, answering the
+/// prompts like an operator.
+#[test]
+fn interactive_ceremony_through_a_pty() {
+    use expectrl::{Expect, Session};
+    use std::time::Duration;
+    let ks = keyserver();
+    let (env, r) = setup();
+    let sub = env.path("ci-subkey.asc");
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.env("TERM", "xterm-256color")
+        .env("KEYCYCLE_HOME", trust_home())
+        .env_remove("KEYCYCLE_VAULT")
+        .arg("--vault")
+        .arg(&env.vault)
+        .args(["--time", T, "ceremony", "--keyserver", &ks]);
+    let mut p = Session::spawn(cmd).expect("spawn in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    let settle = || std::thread::sleep(Duration::from_millis(300));
+    p.expect("Which cycle is the key for?").unwrap();
+    // The current cycle has no key: it is offered first, saying why.
+    p.expect("offered first: the current cycle has no key yet")
+        .unwrap();
+    settle();
+    p.send("\x1b[B").unwrap(); // down to the second entry: next (2027.1/Indri)
+    settle();
+    p.send("\r").unwrap();
+    p.expect("Is this roster correct").unwrap();
+    settle();
+    p.send("y").unwrap();
+    p.expect("Has the fingerprint been read aloud?").unwrap();
+    settle();
+    p.send("y").unwrap();
+    p.expect("Path to the escrow identity").unwrap();
+    settle();
+    p.send(format!("{}\r", r.age_id.display())).unwrap();
+    p.expect("Escrow drill passed").unwrap();
+    p.expect("Published to").unwrap();
+    p.expect("Are the previous cycle's releases done").unwrap();
+    settle();
+    p.send("y").unwrap();
+    p.expect("Write the signing subkey for CI to").unwrap();
+    settle();
+    p.send(format!("{}\r", sub.display())).unwrap();
+    p.expect("Attestation request").unwrap();
+    p.expect("ceremony is complete").unwrap();
+    // A published key and the CI subkey.
+    let fpr = std::fs::read_to_string(env.vault.join("ceremonies/2027.1.toml")).unwrap();
+    assert!(fpr.contains("publish = "), "{fpr}");
+    let gpg = Gpg::new();
+    gpg.ok(&["--import", sub.to_str().unwrap()], None);
+    assert!(gpg.ok(&["--list-secret-keys"], None).contains("sec#"));
+}

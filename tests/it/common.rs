@@ -1,0 +1,454 @@
+//! Test harness: the binary runs in a temporary vault with `--batch` and a
+//! fixed `--time`; gpg runs in a throwaway home. Interop tools are required:
+//! a missing one fails the test loudly (scripts/test.sh installs them).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Std, Output};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_keycycle");
+
+/// The local trust store (`KEYCYCLE_HOME`) every keycycle the tests run
+/// uses: one per test process, as one operator's machine, never the real
+/// `~/.config/keycycle`. A test that plays another machine (an attacker's,
+/// a root's fresh laptop) passes its own.
+pub fn trust_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// Fail loudly when an interop tool is missing.
+pub fn require(tool: &str) {
+    let found = Std::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{tool} is not installed: run the test suite with scripts/test.sh, which installs it"
+    );
+}
+
+pub struct Env {
+    pub dir: TempDir,
+    pub vault: PathBuf,
+    pub time: String,
+}
+
+impl Env {
+    pub fn new(time: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("vault");
+        Env {
+            dir,
+            vault,
+            time: time.to_string(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `keycycle --batch --vault V --time T`.
+    pub fn cmd(&self) -> Command {
+        self.cmd_at(&self.time)
+    }
+
+    /// The same at another time.
+    pub fn cmd_at(&self, time: &str) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--batch")
+            .arg("--vault")
+            .arg(&self.vault)
+            .arg("--time")
+            .arg(time)
+            .env_remove("KEYCYCLE_VAULT")
+            .env("KEYCYCLE_HOME", trust_home())
+            .current_dir(self.dir.path());
+        c
+    }
+
+    /// Run and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "keycycle {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Run and require failure; returns the output.
+    pub fn fails(&self, args: &[&str]) -> Output {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            !out.status.success(),
+            "keycycle {args:?} should have failed"
+        );
+        out
+    }
+
+    /// A new age identity: (identity file, recipient).
+    pub fn age_identity(&self, name: &str) -> (PathBuf, String) {
+        require("age-keygen");
+        let path = self.path(&format!("{name}.agekey"));
+        let out = Std::new("age-keygen")
+            .arg("-o")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let r = Std::new("age-keygen")
+            .arg("-y")
+            .arg(&path)
+            .output()
+            .unwrap();
+        (
+            path,
+            String::from_utf8(r.stdout).unwrap().trim().to_string(),
+        )
+    }
+
+    /// A new unencrypted SSH key: (private key, public key file).
+    pub fn ssh_key(&self, name: &str, kind: &str) -> (PathBuf, PathBuf) {
+        require("ssh-keygen");
+        let path = self.path(name);
+        let mut c = Std::new("ssh-keygen");
+        c.args(["-q", "-t", kind, "-N", "", "-C", name, "-f"])
+            .arg(&path);
+        if kind == "rsa" {
+            c.args(["-b", "2048"]);
+        }
+        assert!(c.status().unwrap().success());
+        (path.clone(), path.with_extension("pub"))
+    }
+
+    /// init + a roster of one root, Ada, with a new age identity:
+    /// (identity file, recipient).
+    pub fn vault_with_ada(&self) -> (PathBuf, String) {
+        self.ok(&["init"]);
+        let (age_id, age_r) = self.age_identity("ada");
+        self.roster_add("Ada", "ada@example.org", &age_r);
+        (age_id, age_r)
+    }
+
+    /// `roster add --name NAME --email EMAIL --escrow-recipient R`.
+    pub fn roster_add(&self, name: &str, email: &str, recipient: &str) -> String {
+        self.ok(&strs(&roster_add_args(name, email, recipient, None)))
+    }
+
+    /// The same for a root with an OpenPGP certificate (`--cert CERT`).
+    pub fn roster_add_root(&self, name: &str, email: &str, cert: &Path, recipient: &str) -> String {
+        self.ok(&strs(&roster_add_args(name, email, recipient, Some(cert))))
+    }
+
+    /// `--json generate --cycle CYCLE`: the report.
+    pub fn generate(&self, cycle: &str) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["--json", "generate", "--cycle", cycle])).unwrap()
+    }
+
+    /// init + a roster of one age root and one SSH root.
+    pub fn vault_with_roster(&self) -> Roster {
+        let (age_id, age_r) = self.vault_with_ada();
+        let (ssh_id, ssh_pub) = self.ssh_key("bob_ssh", "ed25519");
+        let at = format!("@{}", ssh_pub.display());
+        self.roster_add("Bob", "bob@example.org", &at);
+        Roster {
+            age_id,
+            age_r,
+            ssh_id,
+        }
+    }
+
+    /// The single key directory in the vault.
+    pub fn key_dir(&self) -> PathBuf {
+        let mut dirs: Vec<_> = std::fs::read_dir(self.vault.join("keys"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        assert_eq!(dirs.len(), 1, "{dirs:?}");
+        dirs.remove(0)
+    }
+}
+
+/// The arguments of `roster add --name NAME --email EMAIL [--cert CERT]
+/// --escrow-recipient R`.
+pub fn roster_add_args(name: &str, email: &str, recipient: &str, cert: Option<&Path>) -> Vec<String> {
+    let mut a: Vec<String> = ["roster", "add", "--name", name, "--email", email]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if let Some(c) = cert {
+        a.extend(["--cert".to_string(), c.display().to_string()]);
+    }
+    a.extend(["--escrow-recipient".to_string(), recipient.to_string()]);
+    a
+}
+
+/// `&[String]` as `Vec<&str>`, for the `&[&str]` helpers.
+pub fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+pub struct Roster {
+    pub age_id: PathBuf,
+    pub age_r: String,
+    pub ssh_id: PathBuf,
+}
+
+/// The shared fixture "a vault with a generated key": the two-root roster
+/// of [`Env::vault_with_roster`] (Ada: age, Bob: SSH) and the key for the
+/// `next` cycle generated at the Env's time.
+pub struct Keyed {
+    pub env: Env,
+    pub roster: Roster,
+    /// `generate --json`'s report.
+    pub json: serde_json::Value,
+    pub fpr: String,
+    pub sub_fpr: String,
+}
+
+impl Keyed {
+    /// Ada's age identity, as an argument.
+    pub fn id(&self) -> String {
+        self.roster.age_id.display().to_string()
+    }
+}
+
+/// A fresh vault with a roster and a key for `next`, generated at `time`.
+pub fn vault_with_key(time: &str) -> Keyed {
+    let env = Env::new(time);
+    let roster = env.vault_with_roster();
+    let json = env.generate("next");
+    Keyed {
+        fpr: json["fingerprint"].as_str().unwrap().to_string(),
+        sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
+        json,
+        env,
+        roster,
+    }
+}
+
+/// A loopback port that refuses connections: bound but never listening,
+/// and held for the life of the test process (binding a listener and
+/// dropping it would free the port for the next server to take — in a
+/// test binary whose tests share the process, another test's server).
+pub fn closed_port() -> u16 {
+    // SAFETY: plain socket calls on a fresh descriptor with correctly
+    // sized arguments; the descriptor is deliberately leaked.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        addr.sin_port = 0;
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let rc = libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len);
+        assert_eq!(rc, 0, "bind");
+        let mut got: libc::sockaddr_in = std::mem::zeroed();
+        let mut glen = len;
+        let rc = libc::getsockname(fd, &mut got as *mut _ as *mut libc::sockaddr, &mut glen);
+        assert_eq!(rc, 0, "getsockname");
+        u16::from_be(got.sin_port)
+    }
+}
+
+/// A throwaway GnuPG home.
+pub struct Gpg {
+    pub home: TempDir,
+}
+
+impl Gpg {
+    pub fn new() -> Gpg {
+        require("gpg");
+        let home = tempfile::tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        Gpg { home }
+    }
+
+    pub fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        use std::io::Write;
+        let mut c = Std::new("gpg");
+        c.env("GNUPGHOME", self.home.path())
+            .env("TZ", "UTC")
+            .args([
+                "--batch",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input).unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    /// A fresh home holding `fpr` as the test keyserver serves it, with
+    /// every certification (`no-self-sigs-only`).
+    pub fn from_keyserver(fpr: &str) -> Gpg {
+        let gpg = Gpg::new();
+        gpg.ok(
+            &[
+                "--keyserver",
+                &keyserver(),
+                "--keyserver-options",
+                "no-self-sigs-only",
+                "--recv-keys",
+                fpr,
+            ],
+            None,
+        );
+        gpg
+    }
+
+    pub fn ok(&self, args: &[&str], stdin: Option<&[u8]>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "gpg {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// age -d -i IDENTITY FILE, with the real age CLI.
+pub fn age_decrypt(identity: &Path, file: &Path) -> Vec<u8> {
+    require("age");
+    let out = Std::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(identity)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "age -d failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Every file under `dir` with its bytes and mode (but the vault's lock
+/// file, which a locking command creates and leaves: it is not state).
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut map = BTreeMap::new();
+    if !dir.exists() {
+        return map;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name().is_some_and(|n| n == ".lock") {
+                continue;
+            }
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            if p.is_dir() {
+                map.insert(p.clone(), (Vec::new(), mode));
+                stack.push(p);
+            } else {
+                map.insert(p.clone(), (std::fs::read(&p).unwrap(), mode));
+            }
+        }
+    }
+    map
+}
+
+/// A fixture key from tests/fixtures/keys.
+pub fn fixture(fpr: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/keys")
+        .join(format!("0x{}.txt", fpr.to_lowercase()))
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Std::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--kill", "all"])
+            .output();
+    }
+}
+
+/// The loopback HKP keyserver started by scripts/test.sh.
+pub fn keyserver() -> String {
+    std::env::var("KEYCYCLE_TEST_KEYSERVER").expect(
+        "KEYCYCLE_TEST_KEYSERVER is not set: run the suite with scripts/test.sh, which starts sks",
+    )
+}
+
+/// A root with a real GnuPG home holding their own key (made with sequoia
+/// for speed; gpg makes all their certifications).
+pub struct GpgRoot {
+    pub gpg: Gpg,
+    pub name: String,
+    pub fpr: String,
+    pub public: PathBuf,
+}
+
+pub fn gpg_root(env: &Env, name: &str) -> GpgRoot {
+    use openpgp::serialize::Serialize;
+    use sequoia_openpgp as openpgp;
+    let email = format!("{}@example.org", name.to_lowercase());
+    let (cert, _) = openpgp::cert::CertBuilder::general_purpose(Some(format!("{name} <{email}>")))
+        .set_creation_time(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600)) // 2026-01-01
+        .generate()
+        .unwrap();
+    let mut tsk = Vec::new();
+    cert.as_tsk().armored().serialize(&mut tsk).unwrap();
+    let gpg = Gpg::new();
+    gpg.ok(&["--import"], Some(&tsk));
+    let public = env.path(&format!("{name}.pub.asc"));
+    let mut f = std::fs::File::create(&public).unwrap();
+    cert.armored().serialize(&mut f).unwrap();
+    GpgRoot {
+        gpg,
+        name: name.to_string(),
+        fpr: cert.fingerprint().to_hex(),
+        public,
+    }
+}
+
+impl GpgRoot {
+    /// `gpg --quick-sign-key` the cert in `file`; returns the export.
+    pub fn certify(&self, env: &Env, file: &Path, fpr: &str) -> PathBuf {
+        self.gpg.ok(&["--import", file.to_str().unwrap()], None);
+        self.gpg.ok(
+            &[
+                "--faked-system-time",
+                "20260901T000000!",
+                "--quick-sign-key",
+                fpr,
+            ],
+            None,
+        );
+        let out = env.path(&format!("{}-signed-{}.asc", self.name, &fpr[32..]));
+        std::fs::write(&out, self.gpg.ok(&["--armor", "--export", fpr], None)).unwrap();
+        out
+    }
+}

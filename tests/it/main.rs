@@ -1,0 +1,31 @@
+//! The integration tests: one test binary (`cargo test --test it`), one
+//! module per area, the shared harness in `common`. One binary links
+//! sequoia once instead of once per file; its tests share one pool of
+//! test threads. `cargo test --test it MODULE::` runs one area.
+
+mod common;
+
+mod announce;
+mod attest;
+mod bad_input;
+#[cfg(feature = "card")]
+mod card;
+mod ceremony;
+mod cli;
+mod cmd;
+mod crash;
+mod cycles;
+mod escrow_plugin;
+mod examples;
+mod fuzz_smoke;
+mod generate;
+mod inspect;
+mod interop;
+mod keyserver_faults;
+mod maintain;
+mod page;
+mod realworld;
+mod runbooks;
+mod secret_hygiene;
+mod signing;
+mod ten_years;
