@@ -40,7 +40,7 @@ pub struct OutputArgs {
 /// `--passphrase-file FILE`.
 #[derive(Debug, Args)]
 pub struct PassphraseArgs {
-    /// File holding the passphrase (its first line)
+    /// File holding the passphrase (a trailing newline is ignored)
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 }

@@ -15,11 +15,18 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_keycycle");
 
 /// The local trust store (`KEYCYCLE_HOME`) every keycycle the tests run
 /// uses: one per test process, as one operator's machine, never the real
-/// `~/.config/keycycle`. A test that plays another machine (an attacker's,
+/// `~/.config/keycycle`; it starts with the pins of tests/cmd/fixtures. A test that plays another machine (an attacker's,
 /// a root's fresh laptop) passes its own.
 pub fn trust_home() -> &'static Path {
     static HOME: std::sync::OnceLock<TempDir> = std::sync::OnceLock::new();
-    HOME.get_or_init(|| tempfile::tempdir().unwrap()).path()
+    HOME.get_or_init(|| {
+        let home = tempfile::tempdir().unwrap();
+        // The command-line cases' fixture vaults have their policy pinned.
+        let pins = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cmd/fixtures/trust/trust.toml");
+        std::fs::copy(pins, home.path().join("trust.toml")).unwrap();
+        home
+    })
+    .path()
 }
 
 /// Fail loudly when an interop tool is missing.
