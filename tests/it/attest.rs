@@ -1,7 +1,6 @@
 //! Attestation and publication against real GnuPG roots and a real HKP
 //! keyserver (sks on loopback, started by scripts/test.sh).
 
-
 use crate::common::*;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

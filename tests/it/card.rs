@@ -8,7 +8,6 @@
 //! directly) with the card's socket, one scenario per card at a time.
 //! Without KEYCYCLE_TEST_CARD_A / _B these tests fail: run scripts/test.sh.
 
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -78,6 +77,7 @@ fn on_card(card: Option<&str>, child: &str) {
         ])
         .env("PCSCLITE_CSOCK_NAME", &sock)
         .env("KEYCYCLE_CARD_CHILD", card.unwrap_or("none"))
+        .env("KEYCYCLE_TEST_TRUST_HOME", trust_home())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -314,7 +314,7 @@ fn child_cycle_on_card() {
 }
 
 fn cycle_on_card(env: &Env, roster: &Roster, name: &str) {
-    let vault = Vault::open(&env.vault).unwrap();
+    let vault = open_vault(&env.vault);
     let old = key(&vault, "2026.2");
     let new = key(&vault, "2027.1");
     let ids = Identities::from_paths(&[&roster.age_id]).unwrap();
@@ -717,7 +717,7 @@ fn child_gpg_keytocard_certifies() {
         &age_r,
     ]);
     env.ok(&["generate", "--cycle", "next"]);
-    let vault = Vault::open(&env.vault).unwrap();
+    let vault = open_vault(&env.vault);
     let target = key(&vault, "2027.1");
 
     // keycycle certifies with the card-held key: no secret key file, no gpg.
@@ -784,7 +784,7 @@ fn child_card_commands() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let vault = Vault::open(&env.vault).unwrap();
+    let vault = open_vault(&env.vault);
     let old = key(&vault, "2026.2");
     let ident = format!("0000:{:08X}", serial("A"));
     assert_eq!(old.state.cards.len(), 1);
@@ -830,7 +830,7 @@ fn child_card_commands() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let vault = Vault::open(&env.vault).unwrap();
+    let vault = open_vault(&env.vault);
     assert!(key(&vault, "2026.2").state.cards.is_empty());
     assert_eq!(key(&vault, "2027.1").state.cards[0].ident, ident);
     // --batch without --pin-file: names the flag, asks nothing.

@@ -1,7 +1,6 @@
 //! The guided ceremony: unattended with flags, resumable after an
 //! interruption, and refusing to guess a missing answer in --batch.
 
-
 use crate::common::*;
 
 const T: &str = "2026-08-15T10:00:00Z";

@@ -1,7 +1,6 @@
 //! Completions and man pages come from the binary itself. (Every
 //! subcommand's help: `tests/cmd/help/`, checked in `cmd.rs`.)
 
-
 use crate::common::*;
 
 #[test]

@@ -98,13 +98,17 @@ fn cases(kind: &str) -> Vec<Case> {
                 .map(|a| a.as_str().unwrap().to_string())
                 .collect();
             assert_eq!(
-                v.get("bin").and_then(|b| b.get("name")).and_then(|n| n.as_str()),
+                v.get("bin")
+                    .and_then(|b| b.get("name"))
+                    .and_then(|n| n.as_str()),
                 Some("keycycle"),
                 "{}",
                 file.display()
             );
             assert_eq!(
-                v.get("fs").and_then(|f| f.get("sandbox")).and_then(|s| s.as_bool()),
+                v.get("fs")
+                    .and_then(|f| f.get("sandbox"))
+                    .and_then(|s| s.as_bool()),
                 Some(true),
                 "{}: every case runs in a sandbox",
                 file.display()
@@ -212,10 +216,7 @@ fn bad_input_cases_fail_cleanly_and_leave_the_vault_unchanged() {
     // With the two cases that cannot be files (bad_input.rs): the corpus
     // of docs/hardening.md.
     assert!(ran.len() >= 100, "only {} bad-input cases", ran.len());
-    eprintln!(
-        "bad-input cases: {}, 0 panics, 0 vault changes",
-        ran.len()
-    );
+    eprintln!("bad-input cases: {}, 0 panics, 0 vault changes", ran.len());
 }
 
 #[test]
@@ -227,7 +228,11 @@ fn verify_cases_report_the_file_and_leave_the_vault_unchanged() {
         assert_eq!(r.code, Some(1), "{:?}: {all}", c.args);
         assert!(!all.contains("panicked"), "{:?}: {all}", c.args);
         let file = c.args.last().unwrap();
-        assert!(all.contains(file.as_str()), "{:?}: names {file}: {all}", c.args);
+        assert!(
+            all.contains(file.as_str()),
+            "{:?}: names {file}: {all}",
+            c.args
+        );
         assert!(!r.vault_changed, "{:?} changed the vault", c.args);
     }
 }
@@ -290,14 +295,23 @@ fn every_subcommand_at_every_depth_has_a_help_case_with_an_example() {
                 .filter(|a| !a.starts_with('-'))
                 .cloned()
                 .collect();
-            assert_eq!(c.args.last().map(String::as_str), Some("--help"), "{c:?}", c = c.file);
+            assert_eq!(
+                c.args.last().map(String::as_str),
+                Some("--help"),
+                "{c:?}",
+                c = c.file
+            );
             (words, c.file.with_extension("stdout"))
         })
         .collect();
     let mut missing = Vec::new();
     for p in &all {
         match cases.get(p) {
-            None => missing.push(format!("{}: no case help/{}.toml", p.join(" "), p.join("-"))),
+            None => missing.push(format!(
+                "{}: no case help/{}.toml",
+                p.join(" "),
+                p.join("-")
+            )),
             Some(stdout) => {
                 let text = std::fs::read_to_string(stdout).unwrap_or_default();
                 if !text.contains("Example: keycycle") {
@@ -364,7 +378,11 @@ mod fixtures {
             .unwrap()
             .status
             .success());
-        let r = Command::new("age-keygen").arg("-y").arg(&path).output().unwrap();
+        let r = Command::new("age-keygen")
+            .arg("-y")
+            .arg(&path)
+            .output()
+            .unwrap();
         String::from_utf8(r.stdout).unwrap().trim().to_string()
     }
 
@@ -430,8 +448,7 @@ mod fixtures {
             .sign_message(&mut signer, data)
             .unwrap();
         let mut out = Vec::new();
-        let mut w =
-            openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature).unwrap();
+        let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature).unwrap();
         Packet::from(sig).serialize(&mut w).unwrap();
         w.finalize().unwrap();
         out
@@ -449,7 +466,11 @@ mod fixtures {
         keep(&fresh(dir.join("not-a-vault")).join("vault"));
         let corrupt = fresh(dir.join("corrupt-config"));
         std::fs::create_dir_all(corrupt.join("vault")).unwrap();
-        write(&corrupt.join("vault"), "keycycle.toml", b"organisation = \n[[[");
+        write(
+            &corrupt.join("vault"),
+            "keycycle.toml",
+            b"organisation = \n[[[",
+        );
         // init only: nobody to escrow to.
         kc(&fresh(dir.join("init")), &["init"]);
 
@@ -461,8 +482,14 @@ mod fixtures {
         kc(
             roster,
             &[
-                "roster", "add", "--name", "Ada", "--email", "ada@example.org",
-                "--escrow-recipient", &ada,
+                "roster",
+                "add",
+                "--name",
+                "Ada",
+                "--email",
+                "ada@example.org",
+                "--escrow-recipient",
+                &ada,
             ],
         );
         copy_vault(roster, &dir.join("roster-overlap-days-string"), |t| {
@@ -483,7 +510,11 @@ mod fixtures {
             .generate()
             .unwrap();
         write(key, "good.asc", &armored(&good));
-        write(key, "good-secret.asc", &good.as_tsk().armored().to_vec().unwrap());
+        write(
+            key,
+            "good-secret.asc",
+            &good.as_tsk().armored().to_vec().unwrap(),
+        );
         write(
             key,
             "malformed.asc",
@@ -553,13 +584,29 @@ mod fixtures {
         write(key, "my keys.asc", b"not a key");
         // Config type errors and a newer vault, each in a copy.
         for (name, edit) in [
-            ("overlap-days-string", &(|t: &str| t.replace("overlap_days = 60", "overlap_days = \"sixty\"")) as &dyn Fn(&str) -> String),
-            ("threshold-negative", &|t: &str| t.replace("threshold = 1", "threshold = -1")),
-            ("cipher-suite-rot13", &|t: &str| t.replace("cipher_suite = \"ed25519\"", "cipher_suite = \"rot13\"")),
-            ("organisation-array", &|t: &str| t.replace("organisation = ", "organisation = [1, 2]\nx = ")),
-            ("unknown-table", &|t: &str| format!("{t}\n[unknown_table]\nx = 1\n")),
-            ("unclosed-table", &|t: &str| t.replace("[expiry]", "[expiry")),
-            ("newer-format", &|t: &str| t.replace("format = 1", "format = 7")),
+            (
+                "overlap-days-string",
+                &(|t: &str| t.replace("overlap_days = 60", "overlap_days = \"sixty\""))
+                    as &dyn Fn(&str) -> String,
+            ),
+            ("threshold-negative", &|t: &str| {
+                t.replace("threshold = 1", "threshold = -1")
+            }),
+            ("cipher-suite-rot13", &|t: &str| {
+                t.replace("cipher_suite = \"ed25519\"", "cipher_suite = \"rot13\"")
+            }),
+            ("organisation-array", &|t: &str| {
+                t.replace("organisation = ", "organisation = [1, 2]\nx = ")
+            }),
+            ("unknown-table", &|t: &str| {
+                format!("{t}\n[unknown_table]\nx = 1\n")
+            }),
+            ("unclosed-table", &|t: &str| {
+                t.replace("[expiry]", "[expiry")
+            }),
+            ("newer-format", &|t: &str| {
+                t.replace("format = 1", "format = 7")
+            }),
         ] {
             copy_vault(key, &dir.join(format!("key-{name}")), edit);
         }

@@ -18,15 +18,31 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_keycycle");
 /// `~/.config/keycycle`; it starts with the pins of tests/cmd/fixtures. A test that plays another machine (an attacker's,
 /// a root's fresh laptop) passes its own.
 pub fn trust_home() -> &'static Path {
+    // A child test process (tests/it/card.rs) shares its parent's.
+    static INHERITED: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    if let Some(p) =
+        INHERITED.get_or_init(|| std::env::var_os("KEYCYCLE_TEST_TRUST_HOME").map(PathBuf::from))
+    {
+        return p;
+    }
     static HOME: std::sync::OnceLock<TempDir> = std::sync::OnceLock::new();
     HOME.get_or_init(|| {
         let home = tempfile::tempdir().unwrap();
         // The command-line cases' fixture vaults have their policy pinned.
-        let pins = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cmd/fixtures/trust/trust.toml");
+        let pins =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cmd/fixtures/trust/trust.toml");
         std::fs::copy(pins, home.path().join("trust.toml")).unwrap();
         home
     })
     .path()
+}
+
+/// The vault at `path` opened in this process as the tests' keycycle
+/// sees it (the tests' trust store).
+pub fn open_vault(path: &Path) -> keycycle::vault::Vault {
+    keycycle::vault::Vault::open(path)
+        .unwrap()
+        .with_trust(keycycle::policy::trust::TrustStore::at(trust_home()))
 }
 
 /// Fail loudly when an interop tool is missing.
@@ -176,6 +192,49 @@ impl Env {
         }
     }
 
+    /// init + a roster whose roots can sign policy changes: Ada (age
+    /// identity and an OpenPGP key in a gpg home) and Bob (SSH, and his own
+    /// OpenPGP key).
+    pub fn vault_with_signing_roster(&self) -> (Roster, GpgRoot, GpgRoot) {
+        self.ok(&["init"]);
+        let ada = gpg_root(self, "Ada");
+        let bob = gpg_root(self, "Bob");
+        let (age_id, age_r) = self.age_identity("ada");
+        self.roster_add_root("Ada", "ada@example.org", &ada.public, &age_r);
+        let (ssh_id, ssh_pub) = self.ssh_key("bob_ssh", "ed25519");
+        self.roster_add_root(
+            "Bob",
+            "bob@example.org",
+            &bob.public,
+            &format!("@{}", ssh_pub.display()),
+        );
+        (
+            Roster {
+                age_id,
+                age_r,
+                ssh_id,
+            },
+            ada,
+            bob,
+        )
+    }
+
+    /// `policy propose`: the version number it wrote.
+    pub fn propose(&self, at: &str) -> u32 {
+        let out = self
+            .cmd_at(at)
+            .args(["--json", "policy", "propose"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "policy propose failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["version"].as_u64().unwrap() as u32
+    }
+
     /// The single key directory in the vault.
     pub fn key_dir(&self) -> PathBuf {
         let mut dirs: Vec<_> = std::fs::read_dir(self.vault.join("keys"))
@@ -190,7 +249,12 @@ impl Env {
 
 /// The arguments of `roster add --name NAME --email EMAIL [--cert CERT]
 /// --escrow-recipient R`.
-pub fn roster_add_args(name: &str, email: &str, recipient: &str, cert: Option<&Path>) -> Vec<String> {
+pub fn roster_add_args(
+    name: &str,
+    email: &str,
+    recipient: &str,
+    cert: Option<&Path>,
+) -> Vec<String> {
     let mut a: Vec<String> = ["roster", "add", "--name", name, "--email", email]
         .iter()
         .map(|s| s.to_string())
@@ -230,6 +294,25 @@ impl Keyed {
     pub fn id(&self) -> String {
         self.roster.age_id.display().to_string()
     }
+}
+
+/// [`vault_with_key`] with roots who can sign policy changes (Ada and Bob
+/// have OpenPGP keys; the policy threshold is 1).
+pub fn vault_with_signed_key(time: &str) -> (Keyed, GpgRoot, GpgRoot) {
+    let env = Env::new(time);
+    let (roster, ada, bob) = env.vault_with_signing_roster();
+    let json = env.generate("next");
+    (
+        Keyed {
+            fpr: json["fingerprint"].as_str().unwrap().to_string(),
+            sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
+            json,
+            env,
+            roster,
+        },
+        ada,
+        bob,
+    )
 }
 
 /// A fresh vault with a roster and a key for `next`, generated at `time`.
@@ -416,6 +499,8 @@ pub struct GpgRoot {
     pub name: String,
     pub fpr: String,
     pub public: PathBuf,
+    /// Their secret key as a file (for `--with-key`).
+    pub secret: PathBuf,
 }
 
 pub fn gpg_root(env: &Env, name: &str) -> GpgRoot {
@@ -433,15 +518,50 @@ pub fn gpg_root(env: &Env, name: &str) -> GpgRoot {
     let public = env.path(&format!("{name}.pub.asc"));
     let mut f = std::fs::File::create(&public).unwrap();
     cert.armored().serialize(&mut f).unwrap();
+    let secret = env.path(&format!("{name}.secret.asc"));
+    std::fs::write(&secret, &tsk).unwrap();
     GpgRoot {
         gpg,
         name: name.to_string(),
         fpr: cert.fingerprint().to_hex(),
         public,
+        secret,
     }
 }
 
 impl GpgRoot {
+    /// Sign the vault's policy version `n` with gpg alone, as a root who
+    /// does not use keycycle for it: `gpg --armor --detach-sign`.
+    pub fn sign_policy_with_gpg(&self, env: &Env, n: u32) {
+        let file = env.vault.join(format!("policy/v{n}.toml"));
+        let dir = env.vault.join(format!("policy/v{n}.sig"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join(format!("{}.asc", self.fpr));
+        self.gpg.ok(
+            &[
+                "--faked-system-time",
+                "20260901T000000!",
+                "--armor",
+                "--detach-sign",
+                "--local-user",
+                &self.fpr,
+                "--output",
+                out.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ],
+            None,
+        );
+    }
+
+    /// `keycycle policy sign --with-key` with this root's secret key.
+    pub fn sign_policy(&self, env: &Env, at: &str) {
+        env.cmd_at(at)
+            .args(["policy", "sign", "--with-key"])
+            .arg(&self.secret)
+            .assert()
+            .success();
+    }
+
     /// `gpg --quick-sign-key` the cert in `file`; returns the export.
     pub fn certify(&self, env: &Env, file: &Path, fpr: &str) -> PathBuf {
         self.gpg.ok(&["--import", file.to_str().unwrap()], None);

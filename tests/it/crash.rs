@@ -63,7 +63,8 @@ fn copy_vault(from: &Path, to: &Path) {
 
 fn kc(vault: &Path, time: &str, args: &[String], crash_at: Option<usize>) -> std::process::Output {
     let mut c = Command::new(BIN);
-    c.env("KEYCYCLE_HOME", trust_home()).arg("--batch")
+    c.env("KEYCYCLE_HOME", trust_home())
+        .arg("--batch")
         .arg("--vault")
         .arg(vault)
         .arg("--time")

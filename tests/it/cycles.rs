@@ -1,6 +1,5 @@
 //! The cycle schedule: embedded, from a series_status.yaml path, or custom.
 
-
 use crate::common::*;
 
 fn cycles(env: &Env, args: &[&str]) -> serde_json::Value {

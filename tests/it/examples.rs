@@ -7,7 +7,6 @@
 //! The playbooks run `keycycle` from PATH; the tests put a wrapper first in
 //! PATH that adds `--time` (a fixed instant), as a node's clock would.
 
-
 use crate::common::*;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;

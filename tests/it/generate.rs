@@ -1,7 +1,6 @@
 //! generate → vault → GnuPG, age and sqv: the key's shape, the escrow, the
 //! revocation certificate, and the vault's security invariants.
 
-
 use crate::common::*;
 
 use openpgp::parse::{PacketParser, PacketParserResult, Parse};

@@ -1,6 +1,5 @@
 //! inspect and export on the 21 real OpenStack cycle keys (2016–2026).
 
-
 use crate::common::*;
 
 use openpgp::Cert;

@@ -6,7 +6,6 @@
 //! ed25519 (2027.1). Every cell runs, the table goes to
 //! docs/interop-matrix.md, then every cell must have passed.
 
-
 use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Output};

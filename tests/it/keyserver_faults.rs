@@ -4,7 +4,6 @@
 //! error naming the server, and the vault byte-for-byte unchanged (no
 //! publish record, no audit entry). The run writes docs/keyserver-faults.md.
 
-
 use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,7 +1,6 @@
 //! Between ceremonies: extend, rotate-subkey, revoke, escrow drill and
 //! re-wrap, and the audit log's hash chain.
 
-
 use crate::common::*;
 use std::path::{Path, PathBuf};
 
@@ -266,7 +265,7 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
 
 #[test]
 fn escrow_drill_and_rewrap_after_a_root_leaves() {
-    let k = key();
+    let (k, ada, _bob) = vault_with_signed_key(GEN);
     for id in [&k.roster.age_id, &k.roster.ssh_id] {
         let out = k
             .env
@@ -292,24 +291,38 @@ fn escrow_drill_and_rewrap_after_a_root_leaves() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("none of the given identities"));
-    // Bob (the SSH root) leaves; Carol joins; re-wrap.
+    // Bob (the SSH root) leaves; Carol joins. The roster is only a draft:
+    // a rewrap before the roots sign the change seals to the same roots.
     let (carol, carol_r) = k.env.age_identity("carol");
     k.env.ok(&["roster", "remove", "Bob"]);
     k.env.roster_add("Carol", "carol@example.org", &carol_r);
-    k.env
-        .cmd_at("2026-09-02")
-        .args(["escrow", "rewrap", "--identity", &k.id()])
-        .assert()
-        .success();
+    let rewrap = || {
+        k.env
+            .cmd_at("2026-09-02")
+            .args(["escrow", "rewrap", "--identity", &k.id()])
+            .assert()
+            .success();
+    };
+    rewrap();
     let primary = k.env.key_dir().join("primary.age");
-    let out = std::process::Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(&k.roster.ssh_id)
-        .arg(&primary)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "Bob no longer opens the escrow");
+    let bob_opens = || {
+        std::process::Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(&k.roster.ssh_id)
+            .arg(&primary)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(bob_opens(), "an unsigned roster change changes no escrow");
+    assert!(!String::from_utf8_lossy(&std::fs::read(&primary).unwrap()).is_empty());
+    // Proposed and signed by Ada (the policy threshold is 1): in force.
+    assert_eq!(k.env.propose("2026-09-02"), 2);
+    ada.sign_policy(&k.env, "2026-09-02");
+    rewrap();
+    assert!(!bob_opens(), "Bob no longer opens the escrow");
     for id in [&k.roster.age_id, &carol] {
         assert!(String::from_utf8_lossy(&age_decrypt(id, &primary)).contains("PRIVATE KEY BLOCK"));
         k.env
@@ -600,7 +613,7 @@ fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
 /// joined or left) until `escrow rewrap`; past cycles' keys are notes.
 #[test]
 fn status_warns_until_the_escrow_matches_the_roster() {
-    let k = key();
+    let (k, ada, _bob) = vault_with_signed_key(GEN);
     let check = |at: &str| {
         let out = k
             .env
@@ -615,19 +628,38 @@ fn status_warns_until_the_escrow_matches_the_roster() {
     };
     let (code, text) = check("2026-10-01");
     assert!(!text.contains("escrow does not match"), "{text}");
+    assert!(
+        !text.contains("not signed") && !text.contains("escrow is not sealed"),
+        "{text}"
+    );
     let (_, carol_r) = k.env.age_identity("carol");
     k.env.roster_add("Carol", "carol@example.org", &carol_r);
     let (code2, text2) = check("2026-10-01");
-    assert!(text2.contains("escrow does not match the roster (1 on the roster cannot open it, 0 not on the roster can)"), "{text2}");
+    assert!(
+        text2.contains("the roster or the thresholds were changed but not signed"),
+        "{text2}"
+    );
     assert!(code2 >= Some(1) && code2 >= code, "{code2:?}");
-    k.env
-        .cmd_at("2026-10-01")
-        .args(["escrow", "rewrap", "--identity", &k.id()])
-        .assert()
-        .success();
+    let rewrap = || {
+        k.env
+            .cmd_at("2026-10-01")
+            .args(["escrow", "rewrap", "--identity", &k.id()])
+            .assert()
+            .success();
+    };
+    // Signed: the escrow no longer matches the policy in force until rewrap.
+    k.env.propose("2026-10-01");
+    ada.sign_policy(&k.env, "2026-10-01");
     let (code3, text3) = check("2026-10-01");
-    assert!(!text3.contains("escrow does not match"), "{text3}");
-    assert_eq!(code3, code);
+    assert!(text3.contains("the escrow is not sealed to the roots of the signed policy: run keycycle escrow rewrap"), "{text3}");
+    assert!(code3 >= Some(1), "{code3:?}");
+    rewrap();
+    let (code4, text4) = check("2026-10-01");
+    assert!(
+        !text4.contains("not signed") && !text4.contains("escrow is not sealed"),
+        "{text4}"
+    );
+    assert_eq!(code4, code);
     // Long after: the 2027.1 key is a past cycle's; its expiry is a note.
     let out = k
         .env

@@ -17,7 +17,6 @@
 //! `$ME_AGE_ID`, `$KEYSERVER`, ...). The keyserver is the real loopback sks
 //! from `KEYCYCLE_TEST_KEYSERVER` (scripts/test.sh starts it).
 
-
 use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
@@ -149,6 +148,11 @@ setup_attested() {
 setup_released() {
     setup_attested
     kc_at 2026-08-20 attestations import "$INBOX"/*.asc
+    # The roots authorise the key in the signed vault policy (Ada signs).
+    kc_at 2026-08-20 policy propose
+    gpg_as "$HOME/.gnupg" 20260820T000000 --armor --export-secret-keys ada@demo.invalid > "$SECRETS/ada-policy.asc"
+    kc_at 2026-08-20 policy sign --with-key "$SECRETS/ada-policy.asc"
+    rm -f "$SECRETS/ada-policy.asc"
     kc_at 2026-08-20 publish "$CYCLE" --keyserver "$KEYSERVER"
     local site="$WORK/site"
     mkdir -p "$site/tarballs" "$site/static"

@@ -253,6 +253,20 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
         ],
         true,
     );
+    // The roots authorise the new key in the signed vault policy (Alice
+    // signs with her own secret key; nothing of it may be printed).
+    r.kc(T1, &["--json", "policy", "propose"], true);
+    r.kc(
+        T1,
+        &[
+            "policy",
+            "sign",
+            "--with-key",
+            root.secret.to_str().unwrap(),
+        ],
+        true,
+    );
+    r.kc(T1, &["policy", "status"], true);
     r.kc(T1, &["--json", "verify", &o("artifact.tar.gz")], true);
     r.kc(
         T1,
@@ -280,7 +294,12 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
     );
     r.kc(
         T1,
-        &strs(&roster_add_args("Carol", "carol@example.org", &carol_r, None)),
+        &strs(&roster_add_args(
+            "Carol",
+            "carol@example.org",
+            &carol_r,
+            None,
+        )),
         true,
     );
     r.kc(T1, &["escrow", "rewrap", "--identity", &id], true);

@@ -1,7 +1,6 @@
 //! The signing node: export signing-subkey → gpg (sec#), sign → gpg and
 //! sqv accept, verify → rejects each kind of bad signature with its reason.
 
-
 use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;

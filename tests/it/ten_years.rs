@@ -5,7 +5,6 @@
 //! `status --check` gives the documented code. Weekly artifacts are then
 //! verified in one call against the hard/soft revocation rules.
 
-
 use crate::common::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -83,6 +82,26 @@ impl World {
             ],
         );
         self.at(t, &["attestations", "import", certified.to_str().unwrap()]);
+        // The root authorises the key in the signed vault policy (what
+        // `verify` without --cert trusts).
+        // (The vault's first key is in its first policy already.)
+        let status: serde_json::Value =
+            serde_json::from_str(&self.at(t, &["--json", "policy", "status"])).unwrap();
+        if status["generated_here_unlisted"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            self.at(t, &["policy", "propose"]);
+            self.at(
+                t,
+                &[
+                    "policy",
+                    "sign",
+                    "--with-key",
+                    self.root_secret.to_str().unwrap(),
+                ],
+            );
+        }
         fpr
     }
     /// Export the signing subkey of `fpr` at `t` (the CI hand-off).
@@ -122,6 +141,8 @@ fn ten_years_of_cycles() {
     // The root's own OpenPGP key, to attest with.
     let (root, _) = openpgp::cert::CertBuilder::general_purpose(Some("Root <root@example.org>"))
         .set_creation_time(clock::to_system(clock::parse_time("2026-01-01").unwrap()))
+        // A root's own key that lasts the ten years (it signs policies).
+        .set_validity_period(None)
         .generate()
         .unwrap();
     let root_secret = env.path("root-secret.asc");
@@ -141,7 +162,7 @@ fn ten_years_of_cycles() {
         commands: std::cell::Cell::new(0),
     };
 
-    let vault = Vault::open(&w.env.vault).unwrap();
+    let vault = open_vault(&w.env.vault);
     let schedule = Schedule::from_config(&vault.config().unwrap()).unwrap();
     let first = schedule.resolve("next", start).unwrap().clone();
 
@@ -150,9 +171,9 @@ fn ten_years_of_cycles() {
     // checked daily).
     let mut active: HashMap<String, (String, usize)> = HashMap::new();
     let mut exported: Vec<(String, Cert, Time)> = Vec::new(); // (fpr, subkey cert, expiry)
-    // The vault's keys and each export merged with its public cert, as of
-    // `loaded` commands (the same values the daily checks would read and
-    // merge anew each day).
+                                                              // The vault's keys and each export merged with its public cert, as of
+                                                              // `loaded` commands (the same values the daily checks would read and
+                                                              // merge anew each day).
     let mut loaded = u64::MAX;
     let mut keys = Vec::new();
     let mut merged: Vec<Option<Cert>> = Vec::new();
