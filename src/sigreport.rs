@@ -235,7 +235,12 @@ pub fn describe(ring: &Keyring, e: &VerificationError) -> SigReport {
             r.detail = chain(error);
             // The cryptographic check failed (backends word it
             // differently); only a policy refusal says something else.
-            r.reason = if r.detail.contains("olicy") || r.detail.contains("secure") {
+            r.reason = if r.detail.contains("Not live until") {
+                format!(
+                    "bad signature: it is dated {}, after the time it is checked at (--time)",
+                    day(r.signed_at)
+                )
+            } else if r.detail.contains("olicy") || r.detail.contains("secure") {
                 format!("bad signature: {}", short(&r.detail))
             } else {
                 "bad signature: the file does not match it (modified or corrupt)".into()

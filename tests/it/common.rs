@@ -540,7 +540,8 @@ impl GpgRoot {
         self.gpg.ok(
             &[
                 "--faked-system-time",
-                "20260901T000000!",
+                "20260815T000000!",
+                "--yes",
                 "--armor",
                 "--detach-sign",
                 "--local-user",

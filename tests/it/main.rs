@@ -24,6 +24,7 @@ mod interop;
 mod keyserver_faults;
 mod maintain;
 mod page;
+mod policy;
 mod realworld;
 mod runbooks;
 mod secret_hygiene;
