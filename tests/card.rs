@@ -726,10 +726,48 @@ fn child_gpg_keytocard_certifies() {
     let vault = Vault::open(&env.vault).unwrap();
     let target = key(&vault, "2027.1");
 
-    // keycycle certifies with the card-held key, through the binary: no
-    // secret key file, no gpg. The root's cert comes from the roster (the
-    // card's signature slot names it), or from --with-key PUBLIC.
     let root_cert = Cert::from_bytes(public.as_bytes()).unwrap();
+    certify_with_the_card(&env, &target, &pub_file, &fpr);
+    let out = env.path("certified.asc");
+    let certified = Cert::from_file(&out).unwrap();
+
+    // keycycle's import counts it as the root's attestation …
+    let report: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "attestations", "import", out.to_str().unwrap()]))
+            .unwrap();
+    let accepted: Vec<&serde_json::Value> = report["certifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["outcome"] == "accepted")
+        .collect();
+    assert_eq!(accepted.len(), 1, "{report}");
+    assert!(
+        accepted[0]["issuer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Root B"),
+        "{report}"
+    );
+    let st = env.ok(&["status", "2027.1"]);
+    assert!(
+        st.contains("attestations  1 of 1 roots, majority reached"),
+        "{st}"
+    );
+    // … and gpg, elsewhere, accepts it.
+    let (_g, _, sigs) = gpg_view(&[&root_cert, &certified], &target.state.fingerprint);
+    assert!(
+        sigs.lines()
+            .any(|l| l.starts_with("sig:!:") && l.contains(&fpr[24..])),
+        "{sigs}"
+    );
+}
+
+/// keycycle certifies with the card-held key, through the binary: no
+/// secret key file, no gpg. The root's cert comes from the roster (the
+/// card's signature slot names it), or from --with-key PUBLIC; another
+/// root's cert is refused. Writes certified.asc.
+fn certify_with_the_card(env: &Env, target: &StoredKey, pub_file: &Path, fpr: &str) {
     let user_pin = env.path("user-pin");
     std::fs::write(&user_pin, format!("{USER_PIN}\n")).unwrap();
     let certify = |extra: &[&str], out: &str| {
@@ -778,39 +816,6 @@ fn child_gpg_keytocard_certifies() {
         "{err}"
     );
     assert!(!env.path("certified-3.asc").exists());
-    let out = env.path("certified.asc");
-    let certified = Cert::from_file(&out).unwrap();
-
-    // keycycle's import counts it as the root's attestation …
-    let report: serde_json::Value =
-        serde_json::from_str(&env.ok(&["--json", "attestations", "import", out.to_str().unwrap()]))
-            .unwrap();
-    let accepted: Vec<&serde_json::Value> = report["certifications"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["outcome"] == "accepted")
-        .collect();
-    assert_eq!(accepted.len(), 1, "{report}");
-    assert!(
-        accepted[0]["issuer"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Root B"),
-        "{report}"
-    );
-    let st = env.ok(&["status", "2027.1"]);
-    assert!(
-        st.contains("attestations  1 of 1 roots, majority reached"),
-        "{st}"
-    );
-    // … and gpg, elsewhere, accepts it.
-    let (_g, _, sigs) = gpg_view(&[&root_cert, &certified], &target.state.fingerprint);
-    assert!(
-        sigs.lines()
-            .any(|l| l.starts_with("sig:!:") && l.contains(&fpr[24..])),
-        "{sigs}"
-    );
 }
 
 // ---- the commands: keycycle card load / card status ------------------------

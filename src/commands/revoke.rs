@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
     )?;
     ctx.publish_after(&vault, &key.state.fingerprint, &args.publish)?;
     ui::emit(&format!(
-        "Revoked {}{} ({}, dated {}, with the {with}).{}\n",
+        "Revoked {}{} ({}, dated {}), with the {with}.{}\n",
         key.state.cycle,
         args.subkey
             .as_deref()

@@ -124,6 +124,67 @@ fn cert_of(vault: &Path, cycle: &str) -> Cert {
     key(&Vault::open(vault).unwrap(), cycle).cert
 }
 
+/// The card's vault and the escrow's copy, side by side.
+struct Twins<'a> {
+    env: &'a Env,
+    vault: PathBuf,
+    copy: PathBuf,
+    ada: &'a Path,
+    pin: PathBuf,
+    ident: String,
+}
+
+impl Twins<'_> {
+    /// `args` at `at`: with the card (no --identity) on the vault, with the
+    /// escrow on the copy (no card reachable at all); then gpg's view of
+    /// both vaults' certs, which must be the same. Returns the card
+    /// vault's gpg home and its `--check-sigs` of 2027.1.
+    fn step(&self, at: &str, args: &[&str]) -> (Gpg, String) {
+        let mut with_card = vec!["--pin-file", self.pin.to_str().unwrap()];
+        with_card.extend(args);
+        let out = run_ok(kc(self.env, &self.vault, at, Some("A")), &with_card);
+        assert!(
+            out.contains(&format!("card {}", self.ident)),
+            "{args:?}: {out}"
+        );
+        let mut with_escrow = args.to_vec();
+        with_escrow.extend(["--identity", self.ada.to_str().unwrap()]);
+        let out = run_ok(kc(self.env, &self.copy, at, None), &with_escrow);
+        assert!(out.contains("escrow"), "{args:?}: {out}");
+        let (hw_old, hw_new) = (
+            cert_of(&self.vault, "2026.2"),
+            cert_of(&self.vault, "2027.1"),
+        );
+        let (sw_old, sw_new) = (cert_of(&self.copy, "2026.2"), cert_of(&self.copy, "2027.1"));
+        let new_fpr = hw_new.fingerprint().to_hex();
+        let (g_hw, list_hw, sigs_hw) = gpg_view(&[&hw_old, &hw_new], &new_fpr);
+        let (_g_sw, list_sw, sigs_sw) = gpg_view(&[&sw_old, &sw_new], &new_fpr);
+        // (Not byte for byte: sequoia salts every signature it builds.)
+        assert_eq!(
+            sigs_hw, sigs_sw,
+            "{args:?}: the card and the escrow, as gpg sees them"
+        );
+        assert_eq!(list_hw, list_sw);
+        (g_hw, sigs_hw)
+    }
+
+    /// The escrow drill on `v` (JSON).
+    fn drill(&self, v: &Path) -> serde_json::Value {
+        let text = run_ok(
+            kc(self.env, v, "2026-08-03T12:00:00Z", None),
+            &[
+                "--json",
+                "escrow",
+                "verify",
+                "2026.2",
+                "--identity",
+                self.ada.to_str().unwrap(),
+            ],
+        );
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()[0].clone()
+    }
+}
+
 /// The cycle of the brief, through the binary: the 2026.2 key on card A
 /// signs the cross-signature, the extension (and its new ladder) and the
 /// revocation; the escrow, on a copy of the vault made before the load,
@@ -133,48 +194,45 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
     let _card = take("A");
     let start = std::time::Instant::now();
     let (env, roster) = two_cycles("ed25519");
-    let vault = env.vault.clone();
     let copy = env.path("vault-escrow");
-    copy_tree(&vault, &copy);
-    let ada = roster.age_id.as_path();
-    let pin = write(&env, "user-pin", &format!("{USER_PIN}\n"));
-    let pin_s = pin.to_str().unwrap();
-    let ident = format!("0000:{:08X}", serial("A"));
+    copy_tree(&env.vault, &copy);
+    let tw = Twins {
+        env: &env,
+        vault: env.vault.clone(),
+        copy,
+        ada: roster.age_id.as_path(),
+        pin: write(&env, "user-pin", &format!("{USER_PIN}\n")),
+        ident: format!("0000:{:08X}", serial("A")),
+    };
+    let (vault, ident) = (&tw.vault, &tw.ident);
 
-    card_load(&env, &vault, "2026.2", &[ada], "A");
-    let status = run_ok(kc(&env, &vault, GEN, None), &["status", "2026.2"]);
-    assert!(
-        status.contains(&format!(
-            "secret        escrow + card serial {} ({ident}",
-            serial("A")
-        )),
-        "{status}"
+    card_load(&env, vault, "2026.2", &[tw.ada], "A");
+    let status = run_ok(kc(&env, vault, GEN, None), &["status", "2026.2"]);
+    let line = format!(
+        "secret        escrow + card serial {} ({ident}",
+        serial("A")
     );
-    let status = run_ok(kc(&env, &copy, GEN, None), &["status", "2026.2"]);
+    assert!(status.contains(&line), "{status}");
+    let status = run_ok(kc(&env, &tw.copy, GEN, None), &["status", "2026.2"]);
     assert!(status.contains("secret        escrow only"), "{status}");
-    let count = card_json(&env, &vault, "A")["signature_count"]
+    let count = card_json(&env, vault, "A")["signature_count"]
         .as_u64()
         .unwrap();
-    let (primary_age, revocation_age, ladder_age) = (
-        key_file(&vault, "2026.2", "primary.age"),
-        key_file(&vault, "2026.2", "revocation.age"),
-        key_file(&vault, "2026.2", "revocation-retired.age"),
-    );
+    let escrow_files = ["primary.age", "revocation.age", "revocation-retired.age"]
+        .map(|f| key_file(vault, "2026.2", f));
 
-    // The same three commands: with the card (no --identity), and with the
-    // escrow on the copy (no card reachable at all).
-    let steps: [(&str, Vec<&str>); 3] = [
-        (
+    let views = [
+        tw.step(
             "2026-08-02T00:00:00Z",
-            vec!["cross-sign", "--from", "2026.2", "--to", "2027.1"],
+            &["cross-sign", "--from", "2026.2", "--to", "2027.1"],
         ),
-        (
+        tw.step(
             "2026-08-03T00:00:00Z",
-            vec!["extend", "2026.2", "--until", "2027-06-01"],
+            &["extend", "2026.2", "--until", "2027-06-01"],
         ),
-        (
+        tw.step(
             "2026-08-04T00:00:00Z",
-            vec![
+            &[
                 "revoke",
                 "2026.2",
                 "--reason",
@@ -185,44 +243,18 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
             ],
         ),
     ];
-    let mut views = Vec::new();
-    for (at, args) in &steps {
-        let mut with_card = vec!["--pin-file", pin_s];
-        with_card.extend(args.iter().copied());
-        let out = run_ok(kc(&env, &vault, at, Some("A")), &with_card);
-        assert!(out.contains(&format!("card {ident}")), "{args:?}: {out}");
-        let mut with_escrow = args.clone();
-        with_escrow.extend(["--identity", ada.to_str().unwrap()]);
-        let out = run_ok(kc(&env, &copy, at, None), &with_escrow);
-        assert!(out.contains("escrow"), "{args:?}: {out}");
-        // After each step, gpg's view of both vaults' certs.
-        let (hw_old, hw_new) = (cert_of(&vault, "2026.2"), cert_of(&vault, "2027.1"));
-        let (sw_old, sw_new) = (cert_of(&copy, "2026.2"), cert_of(&copy, "2027.1"));
-        let (g_hw, list_hw, sigs_hw) =
-            gpg_view(&[&hw_old, &hw_new], &hw_new.fingerprint().to_hex());
-        let (_g_sw, list_sw, sigs_sw) =
-            gpg_view(&[&sw_old, &sw_new], &sw_new.fingerprint().to_hex());
-        assert_eq!(
-            sigs_hw, sigs_sw,
-            "{args:?}: the card and the escrow, as gpg sees them"
-        );
-        assert_eq!(list_hw, list_sw);
-        // (Not byte for byte: sequoia salts every signature it builds.)
-        views.push((g_hw, sigs_hw));
-    }
-    let old_fpr = cert_of(&vault, "2026.2").fingerprint().to_hex();
-    let old_id = &old_fpr[24..];
+    let old_fpr = cert_of(vault, "2026.2").fingerprint().to_hex();
     // After the cross-sign and the extension gpg checks the card's
     // certification of 2027.1 as good ("!"); after the revocation it no
     // longer checks what the revoked key signed, for both alike.
     for (_, sigs) in &views[..2] {
         assert!(
             sigs.lines()
-                .any(|l| l.starts_with("sig:!:") && l.contains(old_id)),
+                .any(|l| l.starts_with("sig:!:") && l.contains(&old_fpr[24..])),
             "gpg accepts the card's cross-signature:\n{sigs}"
         );
     }
-    let (_g, list, sigs) = gpg_view(&[&cert_of(&vault, "2026.2")], &old_fpr);
+    let (_g, list, sigs) = gpg_view(&[&cert_of(vault, "2026.2")], &old_fpr);
     assert!(
         list.lines().any(|l| l.starts_with("pub:r:")),
         "revoked:\n{list}"
@@ -249,7 +281,7 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
 
     // The card made them: one certification, the bindings and the whole
     // ladder re-made to the new expiry, one revocation.
-    let made = card_json(&env, &vault, "A")["signature_count"]
+    let made = card_json(&env, vault, "A")["signature_count"]
         .as_u64()
         .unwrap()
         - count;
@@ -257,27 +289,13 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
     // With the card, extend re-sealed only the ladder: the escrowed key and
     // hard revocation are the very same files; the drill still passes, with
     // as many rungs as the escrow's own re-made ladder.
-    assert_eq!(key_file(&vault, "2026.2", "primary.age"), primary_age);
-    assert_eq!(key_file(&vault, "2026.2", "revocation.age"), revocation_age);
+    assert_eq!(key_file(vault, "2026.2", "primary.age"), escrow_files[0]);
+    assert_eq!(key_file(vault, "2026.2", "revocation.age"), escrow_files[1]);
     assert_ne!(
-        key_file(&vault, "2026.2", "revocation-retired.age"),
-        ladder_age
+        key_file(vault, "2026.2", "revocation-retired.age"),
+        escrow_files[2]
     );
-    let drill = |v: &Path| -> serde_json::Value {
-        let text = run_ok(
-            kc(&env, v, "2026-08-03T12:00:00Z", None),
-            &[
-                "--json",
-                "escrow",
-                "verify",
-                "2026.2",
-                "--identity",
-                ada.to_str().unwrap(),
-            ],
-        );
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()[0].clone()
-    };
-    let (d_hw, d_sw) = (drill(&vault), drill(&copy));
+    let (d_hw, d_sw) = (tw.drill(vault), tw.drill(&tw.copy));
     assert_eq!(d_hw["secret_matches"], true);
     assert_eq!(d_hw["ladder_rungs"], d_sw["ladder_rungs"], "{d_hw} {d_sw}");
     // The audit log says what signed.
@@ -290,12 +308,9 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
 
     // Nothing secret reached the disk: the test's directory (both vaults,
     // the PIN files, the binary's TMPDIR) and the gpg homes.
-    let escrowed = custody_mod::open(
-        &Vault::open(&copy).unwrap(),
-        &key(&Vault::open(&copy).unwrap(), "2026.2"),
-        &Identities::from_paths(&[ada]).unwrap(),
-    )
-    .unwrap();
+    let copy_vault = Vault::open(&tw.copy).unwrap();
+    let ids = Identities::from_paths(&[tw.ada]).unwrap();
+    let escrowed = custody_mod::open(&copy_vault, &key(&copy_vault, "2026.2"), &ids).unwrap();
     let secret = secret_bytes(escrowed.cert());
     nowhere_on_disk(env.dir.path(), &secret);
     for (g, _) in &views {
