@@ -35,7 +35,19 @@ pub enum Error {
 
     /// Anything from the OpenPGP or age layers.
     #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    Other(anyhow::Error),
+}
+
+/// Our own errors come back whole (with their hints) from the layers that
+/// carry them as `anyhow::Error`: a card signer's refusal inside sequoia's
+/// signature builder, say.
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<Error>() {
+            Ok(ours) => ours,
+            Err(e) => Error::Other(e),
+        }
+    }
 }
 
 impl Error {

@@ -18,7 +18,7 @@ fn run(cli: Cli) -> commands::Outcome {
         None => keycycle::clock::truncate(chrono::Utc::now()),
     };
     // Tokens (age plugins, OpenPGP cards) ask through the UI layer.
-    ui::token::install(cli.batch, None)?;
+    ui::token::install(cli.batch, cli.pin_file.as_deref())?;
     let ctx = Ctx {
         vault: cli.vault.clone(),
         batch: cli.batch,

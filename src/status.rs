@@ -78,6 +78,12 @@ pub struct KeyStatus {
     /// `None` when the vault holds no previous key.
     pub cross_signed: Option<bool>,
     pub escrow_recipients: Vec<String>,
+    /// Where the primary's secret lives: "escrow only", or "escrow + card
+    /// serial 101" for the cards the vault records (`card load`; not
+    /// probed: `card status` checks a card against the vault).
+    pub secret: String,
+    /// The vault's records of cards holding the primary.
+    pub cards: Vec<crate::vault::CardRecord>,
     #[serde(with = "clock::serde_iso_opt")]
     pub last_publish: Option<Time>,
     pub level: Level,
@@ -188,10 +194,31 @@ pub fn key_status(
         attestations,
         cross_signed,
         escrow_recipients: key.state.escrow_recipients.clone(),
+        secret: secret_location(key),
+        cards: crate::custody::card_records(key)
+            .into_iter()
+            .cloned()
+            .collect(),
         last_publish: key.state.publish.iter().map(|p| p.time).max(),
         level,
         findings,
     })
+}
+
+/// "escrow only", "escrow + card serial 101", "escrow + cards serial 101, 102".
+fn secret_location(key: &StoredKey) -> String {
+    let cards = crate::custody::card_records(key);
+    match cards.as_slice() {
+        [] => "escrow only".into(),
+        [one] => format!("escrow + card serial {}", one.serial),
+        many => format!(
+            "escrow + cards serial {}",
+            many.iter()
+                .map(|c| c.serial.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// Revoked, expired or about to, no usable signing subkey.

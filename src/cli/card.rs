@@ -11,7 +11,7 @@ pub enum CardCommand {
     Status(CardStatusArgs),
     /// Write a cycle key's primary (certify) key onto an OpenPGP card, opened from the escrow
     ///
-    /// Example: keycycle --batch card load 2027.1 --identity me.agekey --pin-file admin-pin.txt
+    /// Example: keycycle --batch card load 2027.1 --identity me.agekey --admin-pin-file admin-pin.txt
     Load(CardLoadArgs),
 }
 
@@ -30,7 +30,7 @@ pub struct CardLoadArgs {
     pub ids: IdentityArgs,
     /// The card's admin PIN, on the file's first line (else asked; required with --batch)
     #[arg(long, value_name = "FILE")]
-    pub pin_file: Option<PathBuf>,
+    pub admin_pin_file: Option<PathBuf>,
     /// The card's ident (MMMM:SSSSSSSS), when several cards are present
     #[arg(long, value_name = "IDENT")]
     pub card: Option<String>,

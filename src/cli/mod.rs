@@ -97,6 +97,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "KEYCYCLE_OPERATOR", value_name = "NAME")]
     pub operator: Option<String>,
 
+    /// A token's PIN on the file's first line: the OpenPGP card's user PIN (or an age plugin's), never prompted (else asked; with --batch, $KEYCYCLE_PIN)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -137,13 +141,13 @@ pub enum Command {
     /// Example: keycycle export public 2027.1 --format releases
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Certify the new cycle key with the previous cycle's key
+    /// Certify the new cycle key with the previous cycle's key (its card, or the escrow)
     ///
     /// Example: keycycle cross-sign --from 2026.2 --to 2027.1 --identity me.agekey
     CrossSign(CrossSignArgs),
-    /// Certify a key with your own key after checking its fingerprint
+    /// Certify a key with your own key (a secret key file, or your OpenPGP card) after checking its fingerprint
     ///
-    /// Example: keycycle certify 0x<fpr>.txt --with-key me-secret.asc -o certified.asc
+    /// Example: keycycle certify 0x<fpr>.txt --with-key me-secret.asc -o certified.asc   (or: --card)
     Certify(CertifyArgs),
     /// Collect the roots' certifications: verify each, merge the valid ones
     ///
@@ -171,11 +175,11 @@ pub enum Command {
     /// Example: keycycle party sheet 2027.1 roots/*.asc
     #[command(subcommand)]
     Party(PartyCommand),
-    /// Extend a key's expiry (primary and live subkeys); re-escrows
+    /// Extend a key's expiry (primary and live subkeys); re-escrows (with the card: the ladder only)
     ///
     /// Example: keycycle extend 2027.1 --until 2027-08-01 --identity me.agekey
     Extend(ExtendArgs),
-    /// Revoke the signing subkey as superseded and bind a fresh one
+    /// Revoke the signing subkey as superseded and bind a fresh one (needs the escrow)
     ///
     /// Example: keycycle rotate-subkey 2027.1 --message "CI node exposed" --identity me.agekey
     RotateSubkey(RotateArgs),
@@ -193,7 +197,7 @@ pub enum Command {
     /// Example: keycycle audit verify
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// OpenPGP cards: what a card holds; load a cycle key's primary onto one
+    /// OpenPGP cards: what a card holds; load a cycle key's primary onto one, which then signs for it
     ///
     /// Example: keycycle card status
     #[command(subcommand)]

@@ -155,10 +155,10 @@ mod with_card {
         Ok(ExitCode::SUCCESS)
     }
 
-    /// The admin PIN comes from --pin-file, or a prompt; never from
-    /// KEYCYCLE_PIN (that is the user PIN).
+    /// The admin PIN comes from --admin-pin-file, or a prompt; never from
+    /// --pin-file or KEYCYCLE_PIN (those are the user PIN).
     fn admin_pin_ui(ctx: &Ctx, args: &CardLoadArgs) -> Result<Arc<dyn TokenUi>, Error> {
-        match &args.pin_file {
+        match &args.admin_pin_file {
             Some(f) => ui::token::for_run(ctx.batch, Some(f)),
             None if ui::interactive(ctx.batch) => ui::token::for_run(ctx.batch, None),
             None => Ok(Arc::new(BatchUi::default())),

@@ -1,5 +1,8 @@
 use std::process::ExitCode;
 
+use sequoia_openpgp::crypto::Signer;
+use sequoia_openpgp::Cert;
+
 use keycycle::custody::{self, own_key};
 use keycycle::vault::atomic;
 use keycycle::{attest, certinfo, Error};
@@ -46,13 +49,8 @@ pub fn run(ctx: &Ctx, args: &CertifyArgs) -> Outcome {
             "do not certify: compare with the fingerprint the key's owner gave you out of band",
         ));
     }
-    let mine = certinfo::read_cert_file(&args.with_key)?.remove(0);
-    let passphrase = match &args.passphrase.passphrase_file {
-        Some(p) if own_key::needs_passphrase(&mine) => Some(custody::read_passphrase(p)?),
-        _ => None,
-    };
-    let mut signer = own_key::signer(&mine, &args.with_key, passphrase.as_ref())?;
-    let certified = attest::certify_all(&mut signer, &target, ctx.at)?;
+    let (mine, mut signer) = my_signer(ctx, args)?;
+    let certified = attest::certify_all(&mut *signer, &target, ctx.at)?;
     let bytes = certinfo::armored_public(&certified)?;
     ui::write_output(
         args.out.output.as_deref(),
@@ -62,11 +60,62 @@ pub fn run(ctx: &Ctx, args: &CertifyArgs) -> Outcome {
     )?;
     if args.out.output.is_some() {
         ui::say(&format!(
-            "Certified {} user ID(s) of {} with {}. Send the file back or import it: keycycle attestations import FILE",
+            "Certified {} user ID(s) of {} with {}{}. Send the file back or import it: keycycle attestations import FILE",
             uids.len(),
             fpr,
-            certinfo::primary_uid(&mine)
+            certinfo::primary_uid(&mine),
+            if args.card { " (on your OpenPGP card)" } else { "" }
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Your cert and your primary as a signer: from `--with-key` (a secret key
+/// file), or with `--card` from your OpenPGP card — your cert then from
+/// `--with-key` (public is enough) or, without it, the vault roster's cert
+/// of the key in the card's signature slot.
+fn my_signer(
+    ctx: &Ctx,
+    args: &CertifyArgs,
+) -> keycycle::Result<(Cert, Box<dyn Signer + Send + Sync>)> {
+    if !args.card {
+        let path = args.with_key.as_deref().ok_or_else(|| {
+            Error::input(
+                "say which key certifies",
+                "pass --with-key YOUR-SECRET-KEY.asc, or --card",
+            )
+        })?;
+        let mine = certinfo::read_cert_file(path)?.remove(0);
+        let passphrase = match &args.passphrase.passphrase_file {
+            Some(p) if own_key::needs_passphrase(&mine) => Some(custody::read_passphrase(p)?),
+            _ => None,
+        };
+        let signer = own_key::signer(&mine, path, passphrase.as_ref())?;
+        return Ok((mine, Box::new(signer)));
+    }
+    let mine = match &args.with_key {
+        Some(path) => certinfo::read_cert_file(path)?
+            .remove(0)
+            .strip_secret_key_material(),
+        None => {
+            let fpr = own_key::card_key_fingerprint()?;
+            let vault = ctx.open_vault().map_err(|_| {
+                Error::input(
+                    "no vault to find your cert in",
+                    "pass --with-key YOUR-PUBLIC-CERT.asc (your public cert is enough with --card)",
+                )
+            })?;
+            vault
+                .roster_cert(&fpr)?
+                .filter(|c| c.fingerprint().to_hex() == fpr)
+                .ok_or_else(|| {
+                    Error::input(
+                        format!("the key on the OpenPGP card, {fpr}, has no cert on the roster"),
+                        "pass --with-key YOUR-PUBLIC-CERT.asc (your public cert is enough with --card)",
+                    )
+                })?
+        }
+    };
+    let signer = own_key::card_signer(&mine)?;
+    Ok((mine, signer))
 }

@@ -21,15 +21,20 @@ pub fn run(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
     let primary = custody::primary(&vault, &old, &ids)?;
     let certified = attest::certify_all(&mut primary.primary_signer()?, &new.cert, ctx.at)?;
     attest::save_cert(&vault, &new, &certified)?;
-    let details = serde_json::json!({ "from": old.state.fingerprint, "to": new.state.fingerprint });
+    let details = serde_json::json!({
+        "from": old.state.fingerprint,
+        "to": new.state.fingerprint,
+        "with": primary.location(),
+    });
     vault.audit(ctx.at, "cross-sign", details.clone())?;
     if ctx.json {
         ui::emit_json(&details)?;
     } else {
         ui::emit(&format!(
-            "{} now certifies {}. Publish it: keycycle publish {}\n",
+            "{} now certifies {} (signed with the {}). Publish it: keycycle publish {}\n",
             certinfo::label(&old.cert),
             certinfo::label(&new.cert),
+            primary.location(),
             new.state.cycle
         ));
     }

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::custody::{self, Backend, Identities};
+use keycycle::custody::{self, Identities};
 use keycycle::schedule::Schedule;
 use keycycle::{clock, maintain, Error};
 
@@ -39,15 +39,23 @@ pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     }
     let ids = Identities::from_paths(&args.ids.identity)?;
-    let secret = custody::open(&vault, &key, &ids)?;
-    let extended = maintain::extend(&key.cert, &mut secret.primary_signer()?, until, ctx.at)?;
     let policy = keycycle::policy::require(&vault, ctx.at)?.policy;
-    secret.store(&vault, &key, &extended, &policy, ctx.at)?;
+    let primary = custody::primary_to_extend(&vault, &key, &ids, &policy)?;
+    let extended = maintain::extend(&key.cert, &mut primary.primary_signer()?, until, ctx.at)?;
+    primary.store(&vault, &key, &extended, &policy, ctx.at)?;
+    let mut details = details;
+    details["with"] = primary.location().into();
     vault.audit(ctx.at, "extend", details)?;
+    let escrow = if primary.location().starts_with("card") {
+        "signed by the card; the ladder re-made and re-sealed (the escrowed key and hard revocation are unchanged)"
+    } else {
+        "escrow and ladder re-made"
+    };
     ui::emit(&format!(
-        "{} now expires {} (primary and live subkeys); escrow and ladder re-made.\n{}Re-export the signing subkey for CI.\n",
+        "{} now expires {} (primary and live subkeys), with the {}; {escrow}.\n{}Re-export the signing subkey for CI.\n",
         key.state.cycle,
         clock::day(until),
+        primary.location(),
         if args.publish.publish {
             String::new()
         } else {

@@ -30,19 +30,21 @@ pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
         }
     }
     let ids = Identities::from_paths(&args.ids.identity)?;
-    let sig = if args.escrowed_certificate {
+    let (sig, with) = if args.escrowed_certificate {
         // The master is lost: publish what was escrowed at creation.
-        custody::escrowed_revocation(&vault, &key, &ids, reason, ctx.at)?
+        let sig = custody::escrowed_revocation(&vault, &key, &ids, reason, ctx.at)?;
+        (sig, "escrowed certificate".to_string())
     } else {
         let primary = custody::primary(&vault, &key, &ids)?;
-        maintain::revoke_with_master(
+        let sig = maintain::revoke_with_master(
             &key.cert,
             &mut primary.primary_signer()?,
             reason,
             &args.message,
             args.subkey.as_deref(),
             ctx.at,
-        )?
+        )?;
+        (sig, primary.location())
     };
     let sig_time = sig
         .signature_creation_time()
@@ -63,13 +65,14 @@ pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
             "fingerprint": key.state.fingerprint,
             "reason": args.reason,
             "escrowed_certificate": args.escrowed_certificate,
+            "with": with,
             "dated": clock::iso(sig_time),
             "subkey": args.subkey,
         }),
     )?;
     ctx.publish_after(&vault, &key.state.fingerprint, &args.publish)?;
     ui::emit(&format!(
-        "Revoked {}{} ({}, dated {}).{}\n",
+        "Revoked {}{} ({}, dated {}), with the {with}.{}\n",
         key.state.cycle,
         args.subkey
             .as_deref()

@@ -115,6 +115,21 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
         "  escrow        {} recipients\n",
         k.escrow_recipients.len()
     ));
+    let on = k
+        .cards
+        .iter()
+        .map(|c| format!("{}, loaded {}", c.ident, clock::day(c.loaded)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    out.push_str(&format!(
+        "  secret        {}{}\n",
+        k.secret,
+        if on.is_empty() {
+            String::new()
+        } else {
+            format!(" ({on})")
+        }
+    ));
     if verbose > 0 {
         for r in &k.escrow_recipients {
             out.push_str(&format!("                {r}\n"));

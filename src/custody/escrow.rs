@@ -292,6 +292,8 @@ fn replace(key: &StoredKey, files: Vec<NewFile>) -> Result<KeyChange> {
 pub struct EscrowedKey {
     cert: Cert,
     bundle: Bundle,
+    /// Why the escrow is used although the vault records a card.
+    instead_of_card: Option<String>,
 }
 
 impl EscrowedKey {
@@ -312,7 +314,18 @@ impl EscrowedKey {
             ));
         }
         let cert = key.cert.clone().merge_public_and_secret(secret)?;
-        Ok(EscrowedKey { cert, bundle })
+        Ok(EscrowedKey {
+            cert,
+            bundle,
+            instead_of_card: None,
+        })
+    }
+
+    /// The escrow used in place of a recorded card, and why ("card
+    /// 0000:00000065 is not present"): shown by [`Backend::location`].
+    pub fn instead_of_card(mut self, why: String) -> EscrowedKey {
+        self.instead_of_card = Some(why);
+        self
     }
 
     /// The certificate with its secret keys.
@@ -347,13 +360,7 @@ impl EscrowedKey {
         let config = vault.config()?;
         let recipients = &policy.recipients()?;
         let full = changed.clone().merge_public_and_secret(self.cert.clone())?;
-        let p = openpgp::policy::StandardPolicy::new();
-        let expiry = full
-            .with_policy(&p, keygen::after_self_signatures(&full, at))
-            .ok()
-            .and_then(|vc| vc.primary_key().key_expiration_time())
-            .map(clock::from_system)
-            .unwrap_or(key.state.expires);
+        let expiry = expiry_of(&full, key, at);
         // The whole ladder again, from the key's creation: the rungs already
         // dated in the past must stay available (a master lost tomorrow
         // needs the newest rung not after tomorrow), and new ones cover the
@@ -388,9 +395,97 @@ impl EscrowedKey {
     }
 }
 
+/// The primary's expiry in `changed` (as of its newest self-signatures).
+fn expiry_of(changed: &Cert, key: &StoredKey, at: Time) -> Time {
+    let p = openpgp::policy::StandardPolicy::new();
+    changed
+        .with_policy(&p, keygen::after_self_signatures(changed, at))
+        .ok()
+        .and_then(|vc| vc.primary_key().key_expiration_time())
+        .map(clock::from_system)
+        .unwrap_or(key.state.expires)
+}
+
+/// Whether `key`'s escrow lets its ladder be re-made and re-sealed alone,
+/// without the secret (an extension signed by a card): the escrow must be
+/// one file set (M-of-N shares hold the ladder with the secret) sealed to
+/// exactly the roots of `policy` (the ladder may not go to other roots than
+/// the key and its hard revocation).
+pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<()> {
+    if is_threshold(key) {
+        return Err(Error::input(
+            format!(
+                "the escrow of {} is split into shares, which hold the revocation ladder together with the secret: extending re-makes the ladder, so the shares must be opened even with the primary on a card",
+                key.state.cycle
+            ),
+            "pass --identity with the shares of enough roots",
+        ));
+    }
+    let recipients = policy.recipients()?;
+    for name in [PRIMARY_FILE, REVOCATION_FILE] {
+        if age::check_recipients(&vault.read_key_file(key, name)?, &recipients).is_err() {
+            return Err(Error::input(
+                format!(
+                    "the escrow of {} is not sealed to the roots of the signed policy: with the card only the ladder would be re-sealed, to other roots than {name}",
+                    key.state.cycle
+                ),
+                "re-seal the whole escrow: pass --identity (or run keycycle escrow rewrap --identity FILE first)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Store `changed` (an extension signed by `signer`, e.g. a card) with a
+/// ladder re-made by `signer` from the key's creation to its new expiry and
+/// sealed to the roots of `policy`; `primary.age` and `revocation.age` stay
+/// as they are. Check [`ladder_alone`] first. One swap of the key directory.
+pub fn store_ladder(
+    vault: &Vault,
+    key: &StoredKey,
+    changed: &Cert,
+    signer: &mut dyn Signer,
+    policy: &Policy,
+    at: Time,
+) -> Result<()> {
+    let config = vault.config()?;
+    let recipients = policy.recipients()?;
+    let public = changed.clone().strip_secret_key_material();
+    let expiry = expiry_of(&public, key, at);
+    let ladder = keygen::ladder(
+        signer,
+        &public,
+        key.state.created,
+        expiry,
+        config.escrow.ladder_interval_days,
+    )?;
+    let armored = armor_signatures(&ladder, LADDER_COMMENT)?;
+    let mut change = KeyChange::cert(&public)?;
+    change
+        .files
+        .push(sealed_file(LADDER_FILE.into(), &armored, &recipients)?);
+    let mut state = key.state.clone();
+    state.expires = expiry;
+    vault.update_key(key, change.with_state(&state))
+}
+
 impl Backend for EscrowedKey {
     fn location(&self) -> String {
-        "escrow".into()
+        match &self.instead_of_card {
+            Some(why) => format!("escrow ({why})"),
+            None => "escrow".into(),
+        }
+    }
+
+    fn store(
+        &self,
+        vault: &Vault,
+        key: &StoredKey,
+        changed: &Cert,
+        policy: &Policy,
+        at: Time,
+    ) -> Result<()> {
+        EscrowedKey::store(self, vault, key, changed, policy, at)
     }
 
     fn primary_signer(&self) -> Result<Box<dyn Signer + Send + Sync>> {

@@ -13,7 +13,9 @@
 //! - [`plugin`]: age plugin recipients and identities (tokens).
 //! - [`token`]: what a token asks (PIN, touch), answered by the UI layer.
 //! - `card`: OpenPGP cards (the `card` feature); the only module that
-//!   talks to a card.
+//!   talks to a card. A key loaded onto one (`card load`) is signed for by
+//!   the card when it is present ([`primary`]); the escrow stays the
+//!   recovery path.
 //!
 //! Whom the escrow is sealed to is the caller's decision (the roster).
 
@@ -37,14 +39,88 @@ pub use escrow::EscrowedKey;
 use crate::error::{Error, Result};
 use crate::keygen::CycleKey;
 use crate::policy::Policy;
-use crate::vault::{NewFile, StoredKey, Vault};
+use crate::vault::{CardRecord, NewFile, StoredKey, Vault};
 
 /// A place where a cycle key's primary secret is held.
 pub trait Backend {
-    /// Where the secret lives, for people ("escrow").
+    /// Where the secret lives, for people ("escrow", "card 0000:00000065").
     fn location(&self) -> String;
     /// The primary key as a signer: certifications, bindings, revocations.
     fn primary_signer(&self) -> Result<Box<dyn Signer + Send + Sync>>;
+    /// Store `changed` (this key's certificate extended with
+    /// [`Backend::primary_signer`]) back, the escrowed ladder of soft
+    /// revocations re-made to its new expiry and sealed to the roots of
+    /// `policy`: the escrow re-seals everything; a card re-makes and
+    /// re-seals only the ladder (see [`primary_to_extend`]).
+    fn store(
+        &self,
+        vault: &Vault,
+        key: &StoredKey,
+        changed: &openpgp::Cert,
+        policy: &Policy,
+        at: crate::clock::Time,
+    ) -> Result<()>;
+}
+
+/// The slot name of a card record for a primary.
+const SIGNATURE_SLOT: &str = "signature";
+
+/// The vault's records (`card load`) of OpenPGP cards holding `key`'s
+/// primary in their signature slot. A record is only a hint: a card is
+/// used only when it really holds the key (see `card::find_primary`).
+pub fn card_records(key: &StoredKey) -> Vec<&CardRecord> {
+    let fpr = key.cert.fingerprint().to_hex();
+    key.state
+        .cards
+        .iter()
+        .filter(|c| c.slot == SIGNATURE_SLOT && c.fingerprint.eq_ignore_ascii_case(&fpr))
+        .collect()
+}
+
+/// `0000:00000065`, or `0000:00000065 or 0000:00000066`.
+pub fn card_idents(records: &[&CardRecord]) -> String {
+    records
+        .iter()
+        .map(|c| c.ident.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// Whether a card serves `key`'s primary now: the card backend, or why
+/// not (an error naming `--identity`, and the same in a few words).
+enum OnCard {
+    NotRecorded,
+    #[cfg_attr(not(feature = "card"), allow(dead_code))]
+    Present(Box<dyn Backend>),
+    Unusable(Error, String),
+}
+
+#[cfg(feature = "card")]
+fn on_card(key: &StoredKey) -> Result<OnCard> {
+    Ok(match card::find_primary(key, token::default_ui())? {
+        card::Found::NotRecorded => OnCard::NotRecorded,
+        card::Found::Present(c) => OnCard::Present(c),
+        card::Found::Unusable(e, why) => OnCard::Unusable(e, why),
+    })
+}
+
+#[cfg(not(feature = "card"))]
+fn on_card(key: &StoredKey) -> Result<OnCard> {
+    let recorded = card_records(key);
+    if recorded.is_empty() {
+        return Ok(OnCard::NotRecorded);
+    }
+    let on = card_idents(&recorded);
+    Ok(OnCard::Unusable(
+        Error::input(
+            format!(
+                "the primary of {} is on OpenPGP card {on}, and this keycycle was built without OpenPGP card support",
+                key.state.cycle
+            ),
+            "open the escrow with --identity, or use a keycycle built with `--features card`",
+        ),
+        "this keycycle has no card support".into(),
+    ))
 }
 
 /// Read a passphrase file (its first line; the trailing newline dropped).
@@ -66,9 +142,45 @@ pub fn open(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Escrowed
     EscrowedKey::open(vault, key, ids)
 }
 
-/// The primary of `key` from wherever it is held (today: the escrow).
+/// The primary of `key` from wherever it is held: the OpenPGP card the
+/// vault records for it (`card load`), when a card present really holds it
+/// — its user PIN asked through the token UI, a wrong PIN an error; else
+/// the escrow, opened with `ids`. With no card usable and no identity,
+/// one line naming `--identity` as the fallback.
 pub fn primary(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Box<dyn Backend>> {
-    Ok(Box::new(open(vault, key, ids)?))
+    match on_card(key)? {
+        OnCard::Present(card) => Ok(card),
+        OnCard::Unusable(e, _) if ids.is_empty() => Err(e),
+        OnCard::Unusable(_, why) => Ok(Box::new(open(vault, key, ids)?.instead_of_card(why))),
+        OnCard::NotRecorded => Ok(Box::new(open(vault, key, ids)?)),
+    }
+}
+
+/// The primary of `key` for an extension, which re-makes the escrowed
+/// ladder ([`Backend::store`]): as [`primary`], but the card only when the
+/// escrow lets the ladder be re-sealed without the secret
+/// ([`escrow::ladder_alone`]: one file set, sealed to the roots of
+/// `policy`); otherwise the escrow, which then needs `ids`.
+pub fn primary_to_extend(
+    vault: &Vault,
+    key: &StoredKey,
+    ids: &Identities,
+    policy: &Policy,
+) -> Result<Box<dyn Backend>> {
+    if !card_records(key).is_empty() {
+        if let Err(e) = escrow::ladder_alone(vault, key, policy) {
+            if ids.is_empty() {
+                return Err(e);
+            }
+            let why = if escrow::is_threshold(key) {
+                "threshold escrow: the shares hold the ladder"
+            } else {
+                "the escrow is not sealed to the policy's roots"
+            };
+            return Ok(Box::new(open(vault, key, ids)?.instead_of_card(why.into())));
+        }
+    }
+    primary(vault, key, ids)
 }
 
 /// The escrow files of a freshly generated key, sealed to `recipients`

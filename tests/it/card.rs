@@ -8,6 +8,9 @@
 //! directly) with the card's socket, one scenario per card at a time.
 //! Without KEYCYCLE_TEST_CARD_A / _B these tests fail: run scripts/test.sh.
 
+#[path = "card_cli.rs"]
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -720,15 +723,10 @@ fn child_gpg_keytocard_certifies() {
     let vault = open_vault(&env.vault);
     let target = key(&vault, "2027.1");
 
-    // keycycle certifies with the card-held key: no secret key file, no gpg.
     let root_cert = Cert::from_bytes(public.as_bytes()).unwrap();
-    let mut signer = CardSigner::open(root_cert.primary_key().key(), None, pin(USER_PIN)).unwrap();
-    assert_eq!(signer.ident(), format!("0000:{:08X}", serial("B")));
-    let certified =
-        attest::certify_all(&mut signer, &target.cert, t("2026-08-02T00:00:00Z")).unwrap();
-    drop(signer);
+    certify_with_the_card(&env, &target, &pub_file, &fpr);
     let out = env.path("certified.asc");
-    std::fs::write(&out, armored(&certified)).unwrap();
+    let certified = Cert::from_file(&out).unwrap();
 
     // keycycle's import counts it as the root's attestation …
     let report: serde_json::Value =
@@ -748,6 +746,11 @@ fn child_gpg_keytocard_certifies() {
             .contains("Root B"),
         "{report}"
     );
+    let st = env.ok(&["status", "2027.1"]);
+    assert!(
+        st.contains("attestations  1 of 1 roots, majority reached"),
+        "{st}"
+    );
     // … and gpg, elsewhere, accepts it.
     let (_g, _, sigs) = gpg_view(&[&root_cert, &certified], &target.state.fingerprint);
     assert!(
@@ -755,6 +758,61 @@ fn child_gpg_keytocard_certifies() {
             .any(|l| l.starts_with("sig:!:") && l.contains(&fpr[24..])),
         "{sigs}"
     );
+}
+
+/// keycycle certifies with the card-held key, through the binary: no
+/// secret key file, no gpg. The root's cert comes from the roster (the
+/// card's signature slot names it), or from --with-key PUBLIC; another
+/// root's cert is refused. Writes certified.asc.
+fn certify_with_the_card(env: &Env, target: &StoredKey, pub_file: &Path, fpr: &str) {
+    let user_pin = env.path("user-pin");
+    std::fs::write(&user_pin, format!("{USER_PIN}\n")).unwrap();
+    let certify = |extra: &[&str], out: &str| {
+        env.cmd_at("2026-08-02")
+            .arg("--pin-file")
+            .arg(&user_pin)
+            .args([
+                "certify",
+                "2027.1",
+                "--card",
+                "--fingerprint",
+                &target.state.fingerprint,
+                "-o",
+                out,
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = certify(&[], "certified.asc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("with Root B <root-b@example.org> (on your OpenPGP card)"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = certify(
+        &["--with-key", pub_file.to_str().unwrap()],
+        "certified-2.asc",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Another root's cert: the card does not hold that key; one line.
+    let (stranger, _) = openpgp::cert::CertBuilder::general_purpose(Some("Eve <eve@example.org>"))
+        .generate()
+        .unwrap();
+    let eve = env.path("eve.asc");
+    std::fs::write(&eve, armored(&stranger)).unwrap();
+    let o = certify(&["--with-key", eve.to_str().unwrap()], "certified-3.asc");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.lines().next().unwrap().contains(&format!(
+            "the OpenPGP card's signature slot holds {fpr}, not your key"
+        )),
+        "{err}"
+    );
+    assert!(!env.path("certified-3.asc").exists());
 }
 
 // ---- the commands: keycycle card load / card status ------------------------
@@ -771,7 +829,7 @@ fn child_card_commands() {
     let id = roster.age_id.to_str().unwrap();
     let load = |key: &str, pin: &Path, extra: &[&str]| {
         env.cmd()
-            .args(["card", "load", key, "--identity", id, "--pin-file"])
+            .args(["card", "load", key, "--identity", id, "--admin-pin-file"])
             .arg(pin)
             .args(extra)
             .output()
@@ -833,7 +891,7 @@ fn child_card_commands() {
     let vault = open_vault(&env.vault);
     assert!(key(&vault, "2026.2").state.cards.is_empty());
     assert_eq!(key(&vault, "2027.1").state.cards[0].ident, ident);
-    // --batch without --pin-file: names the flag, asks nothing.
+    // --batch without --admin-pin-file: names the flag, asks nothing.
     let out = env
         .cmd()
         .args(["card", "load", "2027.1", "--identity", id])
@@ -841,7 +899,7 @@ fn child_card_commands() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("admin PIN of OpenPGP card") && err.contains("--pin-file"),
+        err.contains("admin PIN of OpenPGP card") && err.contains("--admin-pin-file"),
         "{err}"
     );
     // Outside any vault, the card is still shown.

@@ -412,8 +412,16 @@ fn a_policy_change_takes_effect_only_with_m_root_signatures() {
     };
     env.generate("next");
     let status_now = || {
-        let out = env.cmd_at(LATER).args(["policy", "status"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = env
+            .cmd_at(LATER)
+            .args(["policy", "status"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let (carol, carol_r) = env.age_identity("carol");

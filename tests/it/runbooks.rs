@@ -16,6 +16,14 @@
 //! documents and that the prelude sets (`$VAULT`, `$CYCLE`, `$FPR`,
 //! `$ME_AGE_ID`, `$KEYSERVER`, ...). The keyserver is the real loopback sks
 //! from `KEYCYCLE_TEST_KEYSERVER` (scripts/test.sh starts it).
+//!
+//! Hardware tokens (runbooks/hardware-tokens.md, marker field `card=A`
+//! or `card=B`): the prelude puts the test age plugin
+//! (`KEYCYCLE_TEST_PLUGIN_DIR`) on PATH as the stand-in for
+//! age-plugin-yubikey and binds `PCSCLITE_CSOCK_NAME` to virtual card A or
+//! B (`KEYCYCLE_TEST_CARD_A`/`_B`, scripts/test.sh starts them). Such
+//! scenarios exist only in a build with the `card` feature, as
+//! tests/card.rs does; they are never skipped there.
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
@@ -49,6 +57,22 @@ gpg() {
 }
 sqv() { command sqv --not-after "$KC_TIME" "$@"; }
 export -f keycycle gpg gpg_time sqv
+
+# Hardware tokens (runbooks/hardware-tokens.md): the test age plugin is
+# the stand-in for age-plugin-yubikey; the virtual cards for OpenPGP cards
+# (user PIN 123456, admin PIN 12345678, as a factory-fresh card).
+if [ -n "${KEYCYCLE_TEST_PLUGIN_DIR:-}" ]; then
+    export PATH="$KEYCYCLE_TEST_PLUGIN_DIR:$PATH" TOKEN_PLUGIN=kctest
+    export TOKEN_ID="$WORK/secrets/token.agekey"
+    age-plugin-kctest --generate > "$TOKEN_ID"
+    TOKEN_RECIPIENT=$(sed -n 's/^# recipient: //p' "$TOKEN_ID")
+    export TOKEN_RECIPIENT
+fi
+export PIN_FILE="$WORK/secrets/pin" ADMIN_PIN_FILE="$WORK/secrets/admin-pin"
+printf '123456\n' > "$PIN_FILE"
+printf '12345678\n' > "$ADMIN_PIN_FILE"
+export CARD_A="${KEYCYCLE_TEST_CARD_A:-}" CARD_B="${KEYCYCLE_TEST_CARD_B:-}"
+export NEXT=2027.2
 
 # The prelude's own calls, at explicit instants.
 kc_at() { local t="$1"; shift; "$KEYCYCLE_BIN" --batch --time "$t" "$@" >/dev/null; }
@@ -171,6 +195,8 @@ struct Scenario {
     line: usize,
     setup: String,
     time: String,
+    /// `card=A` / `card=B`: the scenario uses that virtual card (`card` feature).
+    card: Option<String>,
     /// (line of the opening fence, code)
     blocks: Vec<(usize, String)>,
 }
@@ -212,10 +238,12 @@ fn parse(file: &str, text: &str) -> Result<Vec<Scenario>, String> {
             let m = m.trim_end_matches("-->");
             let mut setup = None;
             let mut time = None;
+            let mut card = None;
             for kv in m.split_whitespace() {
                 match kv.split_once('=') {
                     Some(("setup", v)) => setup = Some(v.to_string()),
                     Some(("time", v)) => time = Some(v.to_string()),
+                    Some(("card", v)) if v == "A" || v == "B" => card = Some(v.to_string()),
                     _ => return Err(format!("{file}:{n}: unknown marker field {kv}")),
                 }
             }
@@ -230,6 +258,7 @@ fn parse(file: &str, text: &str) -> Result<Vec<Scenario>, String> {
                 line: n,
                 setup,
                 time: time.ok_or(format!("{file}:{n}: marker without time="))?,
+                card,
                 blocks: Vec::new(),
             });
         }
@@ -254,6 +283,12 @@ fn root() -> PathBuf {
 
 fn script(s: &Scenario) -> String {
     let mut sc = String::from(PRELUDE);
+    if let Some(c) = &s.card {
+        // The scenario's card: its pcscd socket, as for a reader.
+        sc.push_str(&format!(
+            "\nexport PCSCLITE_CSOCK_NAME=\"$CARD_{c}\"\n[ -S \"$PCSCLITE_CSOCK_NAME\" ] || {{ echo \"virtual card {c} is not running: run scripts/test.sh\" >&2; exit 1; }}\n"
+        ));
+    }
     sc.push_str(&format!(
         "\nsetup_{}\nexport KC_TIME='{}'\nexport NOW=$(date -u -d \"$KC_TIME\" +%s)\ncd \"$WORK\"\nset -x\n",
         s.setup, s.time
@@ -280,11 +315,31 @@ fn run(s: &Scenario) -> Result<(), String> {
     work.disable_cleanup(std::env::var("RUNBOOK_KEEP").is_ok());
     let path = work.path().join("runbook.sh");
     std::fs::write(&path, script(s)).unwrap();
-    let out = Std::new("timeout")
+    let mut cmd = Std::new("timeout");
+    cmd.env_clear();
+    // The hardware stand-ins, for the scenarios that use them.
+    for var in [
+        "KEYCYCLE_TEST_PLUGIN_DIR",
+        "KEYCYCLE_TEST_CARD_A",
+        "KEYCYCLE_TEST_CARD_B",
+    ] {
+        match std::env::var(var) {
+            Ok(v) => {
+                cmd.env(var, v);
+            }
+            Err(_) if s.card.is_some() => {
+                return Err(format!(
+                    "runbooks/{}:{}: {var} is not set: run the suite with scripts/test.sh (the test plugin, the virtual cards)",
+                    s.file, s.line
+                ))
+            }
+            Err(_) => {}
+        }
+    }
+    let out = cmd
         .arg("300")
         .arg("bash")
         .arg(&path)
-        .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("WORK", work.path())
         .env("KEYCYCLE_BIN", BIN)
@@ -359,6 +414,8 @@ fn every_sh_block_of_every_runbook_runs_against_a_scratch_vault() {
         }
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // Card scenarios need a keycycle with the `card` feature.
+    scenarios.retain(|s| s.card.is_none() || cfg!(feature = "card"));
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = scenarios
             .iter()

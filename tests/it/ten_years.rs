@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use chrono::Duration;
 use keycycle::clock::{self, Time};
 use keycycle::schedule::Schedule;
-use keycycle::vault::Vault;
+
 use openpgp::serialize::Serialize;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
