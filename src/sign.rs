@@ -254,7 +254,8 @@ pub fn sign_all(
     overwrite: bool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<(Job, Result<Signed>)> {
-    let made: Vec<(Job, Result<(Signed, Option<atomic::Staged>)>)> = jobs
+    type Made = (Job, Result<(Signed, Option<atomic::Staged>)>);
+    let made: Vec<Made> = jobs
         .par_iter()
         .map_init(
             || key.clone(),

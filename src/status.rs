@@ -402,12 +402,11 @@ pub fn report(
             .collect()
     };
     if only.is_none() {
-        match relevant.last() {
-            None => findings.push(finding(
+        if relevant.is_empty() {
+            findings.push(finding(
                 Level::Critical,
                 format!("no key for the current cycle {}", current.label()),
-            )),
-            Some(_) => {}
+            ));
         }
         if let Some(next) = schedule.successor(&current) {
             let plan = schedule.plan(next)?;

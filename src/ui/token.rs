@@ -27,7 +27,7 @@ impl TokenUi for TerminalUi {
         let items = [yes, no.unwrap_or("no")];
         dialoguer::Select::new()
             .with_prompt(message)
-            .items(&items)
+            .items(items)
             .default(0)
             .interact()
             .ok()

@@ -42,7 +42,7 @@ fn every_real_key_is_read_with_its_cycle_and_expiry() {
         let file = fixture(k["fingerprint"].as_str().unwrap())
             .display()
             .to_string();
-        let report = inspect(&env, &[file.clone()]);
+        let report = inspect(&env, std::slice::from_ref(&file));
         let c = &report["certificates"][0];
         assert_eq!(c["fingerprint"], k["fingerprint"], "{file}");
         let series = k["series"].as_str().unwrap();
@@ -100,7 +100,7 @@ fn the_gazpacho_subkey_rotation_is_shown() {
     let file = fixture("B8E9315F48553EC5AFF9FFE5E69D97DA9EFB5AFF")
         .display()
         .to_string();
-    let report = inspect(&env, &[file.clone()]);
+    let report = inspect(&env, std::slice::from_ref(&file));
     let subkeys = report["certificates"][0]["subkeys"]
         .as_array()
         .unwrap()
