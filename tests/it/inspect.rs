@@ -228,7 +228,7 @@ fn a_tampered_certification_is_not_a_chain_link() {
         .find(|s| {
             s.get_issuers()
                 .iter()
-                .any(|h| h.aliases(&openpgp::KeyHandle::from(gaz.fingerprint())))
+                .any(|h| h.aliases(openpgp::KeyHandle::from(gaz.fingerprint())))
         })
         .unwrap()
         .clone();
