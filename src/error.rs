@@ -114,6 +114,21 @@ impl Error {
     }
 }
 
+/// An error and its causes on one line, each cause once.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = c.source();
+    }
+    s
+}
+
 /// Attach a path to an I/O result.
 pub trait IoContext<T> {
     fn with_path(self, path: impl Into<PathBuf>) -> Result<T>;

@@ -167,17 +167,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn chain(e: &anyhow::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = c.source();
-    }
-    s
+    crate::error::chain(e.as_ref())
 }
 
 /// What went wrong with one attempt, and whether another may help.

@@ -167,17 +167,10 @@ fn issuer_key_id(sig: &openpgp::packet::Signature, fallback: Option<&KeyID>) -> 
 
 /// The whole error chain on one line.
 pub fn chain(e: &anyhow::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = c.source();
-    }
-    s.lines().collect::<Vec<_>>().join(" ")
+    crate::error::chain(e.as_ref())
+        .lines()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The first line of the error chain.

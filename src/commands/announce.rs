@@ -44,12 +44,7 @@ pub fn run(ctx: &Ctx, args: &AnnounceArgs) -> Outcome {
     let vault = vault.lock("announce")?;
     let ids = Identities::from_paths(&paths)?;
     let signed = announce::signed(&vault, &config, &facts, &ids, ctx.at)?;
-    ui::write_output(
-        args.out.output.as_deref(),
-        &signed,
-        args.out.overwrite,
-        atomic::PUBLIC_MODE,
-    )?;
+    ui::write_to(&args.out, &signed, atomic::PUBLIC_MODE)?;
     vault.audit(
         ctx.at,
         "announce",

@@ -52,12 +52,7 @@ pub fn run(ctx: &Ctx, args: &CertifyArgs) -> Outcome {
     let (mine, mut signer) = my_signer(ctx, args)?;
     let certified = attest::certify_all(&mut *signer, &target, ctx.at)?;
     let bytes = certinfo::armored_public(&certified)?;
-    ui::write_output(
-        args.out.output.as_deref(),
-        &bytes,
-        args.out.overwrite,
-        atomic::PUBLIC_MODE,
-    )?;
+    ui::write_to(&args.out, &bytes, atomic::PUBLIC_MODE)?;
     if args.out.output.is_some() {
         ui::say(&format!(
             "Certified {} user ID(s) of {} with {}{}. Send the file back or import it: keycycle attestations import FILE",

@@ -38,12 +38,7 @@ fn public(ctx: &Ctx, args: &ExportPublicArgs) -> Outcome {
             certinfo::releases_text(&key.cert, ctx.at, &known)?.into_bytes()
         }
     };
-    ui::write_output(
-        args.out.output.as_deref(),
-        &bytes,
-        args.out.overwrite,
-        atomic::PUBLIC_MODE,
-    )?;
+    ui::write_to(&args.out, &bytes, atomic::PUBLIC_MODE)?;
     Ok(ExitCode::SUCCESS)
 }
 

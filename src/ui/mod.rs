@@ -10,7 +10,7 @@ mod prompt;
 pub mod token;
 
 pub use operator::Terminal;
-pub use output::write_output;
+pub use output::{write_output, write_to};
 pub use progress::progress;
 pub use prompt::{confirm, input, interactive, select};
 
@@ -55,16 +55,7 @@ pub fn error(msg: &str) {
 /// The command's error: the message with its causes on one line, then the
 /// hint.
 pub fn report_error(e: &Error) {
-    let mut msg = format!("error: {e}");
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !msg.contains(&s_text) {
-            msg.push_str(&format!(": {s_text}"));
-        }
-        source = s.source();
-    }
-    eprintln!("{msg}");
+    eprintln!("error: {}", keycycle::error::chain(e));
     if let Some(h) = e.hint() {
         eprintln!("hint: {h}");
     }

@@ -6,6 +6,11 @@ use std::path::Path;
 
 use keycycle::vault::atomic;
 
+/// [`write_output`] as `-o FILE`/`--overwrite` say.
+pub fn write_to(out: &crate::cli::OutputArgs, bytes: &[u8], mode: u32) -> keycycle::Result<()> {
+    write_output(out.output.as_deref(), bytes, out.overwrite, mode)
+}
+
 /// Write `bytes` to `path` with `mode`, or to stdout without a path.
 pub fn write_output(
     path: Option<&Path>,
