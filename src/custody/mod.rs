@@ -84,13 +84,20 @@ pub fn seal_new(vault: &Vault, key: &CycleKey, recipients: &[Recipient]) -> Resu
     )
 }
 
-/// The recipients `key`'s escrow is sealed to (its state).
+/// The recipients `key`'s escrow is sealed to (its state; never `@FILE`).
 pub fn recipients_of(key: &StoredKey) -> Result<Vec<Recipient>> {
     key.state
         .escrow_recipients
         .iter()
-        .map(|r| Recipient::parse(r))
+        .map(|r| Recipient::parse_stored(r).map_err(|e| stored_error(key, e)))
         .collect()
+}
+
+/// A stored recipient's error, naming the state file it is in.
+fn stored_error(key: &StoredKey, e: Error) -> Error {
+    let path = key.dir.join(crate::vault::STATE_FILE);
+    let hint = e.hint().unwrap_or_default().to_string();
+    Error::vault(format!("{}: {e}", path.display()), hint)
 }
 
 /// The revocation to publish when the master is lost, from the escrow:
