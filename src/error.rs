@@ -133,9 +133,11 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// may be something else than the configuration it was named as — an
 /// identity, a private key — and its content must not reach a terminal or
 /// a CI log. Kept: what the parser expected (from keycycle's own schema),
-/// field names serde reports missing or duplicated, and quoted
-/// punctuation (`=`); the location suffix is dropped (the caller gives
-/// line and column).
+/// field names serde reports missing or duplicated, quoted punctuation
+/// (`=`), and the name of an unknown field or variant when it looks like
+/// one (lower case, `_`/`-`, at most 32 characters: a typo such as
+/// `warn_dayz`, never a key or a secret); the location suffix is dropped
+/// (the caller gives line and column).
 pub fn quoteless(msg: &str) -> String {
     let msg = msg.trim().lines().next().unwrap_or("").trim();
     let msg = match msg.find(" at line ") {
@@ -158,6 +160,13 @@ pub fn quoteless(msg: &str) -> String {
         Some(i) => msg.split_at(i),
         None => (msg, ""),
     };
+    let typo = head.starts_with("unknown field `") || head.starts_with("unknown variant `");
+    let name_like = |t: &str| {
+        (1..=32).contains(&t.len())
+            && t.starts_with(|c: char| c.is_ascii_lowercase())
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    };
     let mut out = String::new();
     let mut rest = head;
     while let Some(i) = rest.find(['"', '`', '\'']) {
@@ -169,7 +178,8 @@ pub fn quoteless(msg: &str) -> String {
             break;
         };
         let inner = &after[..end];
-        if inner.len() <= 3 && !inner.chars().any(char::is_alphanumeric) {
+        let punctuation = inner.len() <= 3 && !inner.chars().any(char::is_alphanumeric);
+        if punctuation || (typo && q == '`' && name_like(inner)) {
             out.push(q);
             out.push_str(inner);
             out.push(q);
@@ -214,6 +224,18 @@ mod tests {
                 "unknown variant, expected one of `embedded`, `custom`",
             ),
             ("missing field `name`", "missing field `name`"),
+            (
+                "unknown field `warn_dayz`, expected one of `warn_days`",
+                "unknown field `warn_dayz`, expected one of `warn_days`",
+            ),
+            (
+                "unknown field `AGE-SECRET-KEY-1QQQ`, expected `a`",
+                "unknown field, expected `a`",
+            ),
+            (
+                "unknown field `age-secret-key-1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq`, expected `a`",
+                "unknown field, expected `a`",
+            ),
             ("duplicate key `AGE-SECRET-KEY-1QQQ`", "duplicate key"),
             ("expected `=`", "expected `=`"),
             ("invalid date 'AGE-SECRET-KEY-1'", "invalid date"),
