@@ -224,9 +224,8 @@ fn attack_secret_echo_series_status() {
     );
 }
 
-/// `@FILE` recipients are read from the command line only: stored in
-/// roster.toml or a key's state.toml they are refused, and no malformed
-/// recipient is ever shown (a pasted identity least of all).
+/// `@FILE` recipients are read from the command line only: stored ones are
+/// refused, and no malformed recipient is shown (a pasted identity least).
 #[test]
 fn attack_secret_echo_recipient() {
     let v = vault_with_key();
@@ -253,11 +252,11 @@ fn attack_secret_echo_recipient() {
             format!("roster add --name Eve --email eve@example.org --escrow-recipient {eve}"),
         ] {
             let e = v.refused(&cmd);
-            assert!(
-                e.contains("member Mallory") && e.contains("escrow recipient"),
-                "{e}"
-            );
+            assert!(e.contains("member Mallory"), "{e}");
         }
+        let list = v.env.ok(&["roster", "list"]);
+        assert!(list.contains("MALFORMED"), "{list}");
+        assert!(v.secrets().iter().all(|s| !list.contains(s)), "{list}");
     }
     std::fs::write(&roster, clean).unwrap();
     // A key's state.toml.
