@@ -472,6 +472,7 @@ pub fn signer_names(facts: &Announcement) -> String {
 pub fn load_template(config: &Config) -> Result<String> {
     match &config.announce.template {
         None => Ok(DEFAULT_TEMPLATE.to_string()),
-        Some(p) => std::fs::read_to_string(p).map_err(|e| Error::io(p, e)),
+        // A vault file (config::Config::check): not through a link.
+        Some(p) => crate::vault::fsx::read_to_string(p),
     }
 }

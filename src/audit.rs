@@ -51,7 +51,10 @@ pub fn append(
         Some(line) => {
             let e: Entry = serde_json::from_str(line).map_err(|e| {
                 Error::vault(
-                    format!("audit.log: last entry is not valid: {e}"),
+                    format!(
+                        "audit.log: last entry is not valid: {}",
+                        crate::error::quoteless(&e.to_string())
+                    ),
                     "restore audit.log from the vault's git history",
                 )
             })?;
@@ -84,7 +87,8 @@ pub fn verify(log: &str) -> Result<Vec<Entry>> {
                 "the log was edited or truncated: compare it with the vault's git history",
             )
         };
-        let e: Entry = serde_json::from_str(line).map_err(|e| broken(e.to_string()))?;
+        let e: Entry = serde_json::from_str(line)
+            .map_err(|e| broken(crate::error::quoteless(&e.to_string())))?;
         if e.prev != prev {
             return Err(broken("hash chain broken".into()));
         }

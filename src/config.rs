@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{line_col, Error, Result};
 use crate::keygen::Suite;
 
 /// The configuration file name inside the vault.
@@ -268,22 +268,17 @@ impl Config {
                 }
             }
         }
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            Error::Config {
-                path: path.to_owned(),
-                line,
-                column,
-                msg: e.message().trim().to_string(),
-            }
-        })?;
+        // The message without what it quotes from the file.
+        let config: Config = toml::from_str(text)
+            .map_err(|e| Error::parse(path, text, e.span().map(|s| s.start), e.message()))?;
         config.check(text, path)?;
         Ok(config)
     }
 
-    /// Read and parse `path`.
+    /// Read and parse `path` (a regular file, not a link: see
+    /// [`crate::vault::fsx`]).
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).with_path(path)?;
+        let text = crate::vault::fsx::read_to_string(path)?;
         let mut config = Config::parse(&text, path)?;
         // Relative schedule paths are relative to the config file.
         if let Some(dir) = path.parent() {
@@ -299,6 +294,10 @@ impl Config {
                     *p = dir.join(&*p);
                 }
             }
+        }
+        // The template is a vault file (see `check`): no link on the way.
+        if let (Some(dir), Some(t)) = (path.parent(), &config.announce.template) {
+            crate::vault::fsx::check_dirs(dir, t.parent().unwrap_or(dir))?;
         }
         Ok(config)
     }
@@ -352,6 +351,33 @@ impl Config {
                 &format!("projected must be at most {MAX_PROJECTED}"),
             );
         }
+        // Cycle ids become file names (ceremonies/<id>.toml, keys/<id>-…).
+        for c in &self.schedule.cycles {
+            if !crate::vault::fsx::is_safe_component(&c.id) {
+                let at = text.find(&format!("\"{}\"", c.id)).map(|o| o + 1);
+                let (line, column) = line_col(text, at.unwrap_or(0));
+                return Err(Error::Config {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    msg: format!(
+                        "cycle id \"{}\" is not one file name: use letters, digits, '.', '_', '-' or '+', not starting with '.'",
+                        crate::vault::fsx::shown(&c.id)
+                    ),
+                });
+            }
+        }
+        // The template is read and printed: it must be a file of the vault.
+        if let Some(t) = &self.announce.template {
+            if t.components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return fail(
+                    "template",
+                    "[announce] template must be a path inside the vault, relative to keycycle.toml, without '..'",
+                );
+            }
+        }
         if self.escrow.ladder_interval_days == 0 {
             return fail(
                 "ladder_interval_days",
@@ -360,14 +386,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

@@ -20,6 +20,23 @@ pub struct Member {
     pub escrow_recipient: String,
 }
 
+impl Member {
+    /// The member's escrow recipient as stored (never `@FILE`; an error
+    /// names the member, not the value: see `Recipient::parse_stored`).
+    pub fn recipient(&self) -> Result<Recipient> {
+        Recipient::parse_stored(&self.escrow_recipient).map_err(|e| {
+            let hint = e.hint().unwrap_or_default().to_string();
+            Error::vault(
+                format!(
+                    "roster/roster.toml: member {}: {e}",
+                    crate::certinfo::printable(&self.name)
+                ),
+                hint,
+            )
+        })
+    }
+}
+
 /// `roster/roster.toml`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +72,7 @@ impl Roster {
                 Some("e-mail")
             } else if member.fingerprint.is_some() && m.fingerprint == member.fingerprint {
                 Some("OpenPGP fingerprint")
-            } else if Recipient::parse(&m.escrow_recipient).ok().as_ref() == Some(&recipient) {
+            } else if m.recipient()? == recipient {
                 Some("escrow recipient")
             } else {
                 None
@@ -102,9 +119,6 @@ impl Roster {
 
     /// Every member's escrow recipient.
     pub fn recipients(&self) -> Result<Vec<Recipient>> {
-        self.members
-            .iter()
-            .map(|m| Recipient::parse(&m.escrow_recipient))
-            .collect()
+        self.members.iter().map(Member::recipient).collect()
     }
 }

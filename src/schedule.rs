@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{self, Time};
 use crate::config::{Config, ExpiryPolicy, ScheduleSource};
 use crate::error::{Error, IoContext, Result};
+use crate::vault::fsx;
 
 /// One development cycle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -112,6 +113,32 @@ fn monday_after(d: NaiveDate) -> NaiveDate {
     n
 }
 
+/// The error for a cycle id (or series name) that is not one safe file
+/// name: see [`fsx::is_safe_component`].
+fn unsafe_id(what: &str, id: &str) -> Error {
+    Error::input(
+        format!(
+            "{what} \"{}\" is not one file name (it names files in the vault)",
+            fsx::shown(id)
+        ),
+        "use letters, digits, '.', '_', '-' or '+', not starting with '.'",
+    )
+}
+
+/// A file the configuration names: its text, read through links (it may
+/// be an openstack/releases checkout outside the vault) but only from a
+/// regular file; errors show none of it.
+fn read_named(path: &std::path::Path) -> Result<String> {
+    let meta = std::fs::metadata(path).with_path(path)?;
+    if !meta.is_file() {
+        return Err(Error::input(
+            format!("{}: is not a regular file", path.display()),
+            "point [schedule] series_status / schedules_dir at openstack/releases' data files",
+        ));
+    }
+    std::fs::read_to_string(path).with_path(path)
+}
+
 fn next_release_id(id: &str) -> Option<String> {
     let (year, half) = id.split_once('.')?;
     let year: u32 = year.parse().ok()?;
@@ -140,7 +167,7 @@ impl Schedule {
                         "set [schedule] series_status = \"path/to/series_status.yaml\"",
                     )
                 })?;
-                let text = std::fs::read_to_string(path).with_path(path)?;
+                let text = read_named(path)?;
                 let dir = s.schedules_dir.clone();
                 Self::parse_series_status(&text, |name| {
                     let dir = dir.as_deref()?;
@@ -149,7 +176,7 @@ impl Schedule {
                         dir.join(name).join("schedule.yaml"),
                     ]
                     .iter()
-                    .find_map(|p| std::fs::read_to_string(p).ok())
+                    .find_map(|p| read_named(p).ok())
                 })
                 .map_err(|e| e.context(path.display()))?
             }
@@ -157,6 +184,9 @@ impl Schedule {
                 .cycles
                 .iter()
                 .map(|c| {
+                    if !fsx::is_safe_component(&c.id) {
+                        return Err(unsafe_id("[[schedule.cycles]] id", &c.id));
+                    }
                     Ok(Cycle {
                         id: c.id.clone(),
                         name: c.name.clone(),
@@ -182,23 +212,41 @@ impl Schedule {
         text: &str,
         schedule_for: impl Fn(&str) -> Option<String>,
     ) -> Result<Vec<Cycle>> {
+        // The parser's message without what it quotes: the file may be
+        // anything the configuration names (an identity, say).
         let series: Vec<Series> = serde_yaml_ng::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
             Error::input(
-                format!("not a series_status.yaml: {e}"),
+                format!(
+                    "not a series_status.yaml: line {line}, column {column}: {}",
+                    crate::error::quoteless(&e.to_string())
+                ),
                 "give openstack/releases' data/series_status.yaml: a list of series with name and initial-release",
             )
         })?;
         let mut dated = Vec::new();
-        for s in series {
+        for (n, s) in series.into_iter().enumerate() {
             let Some(release) = s.initial_release.as_deref() else {
                 continue;
             };
-            let release = clock::parse_date(release)?;
+            let release = clock::parse_date(release).map_err(|_| {
+                Error::input(
+                    format!("series {}: initial-release is not a date", n + 1),
+                    "write the date as YYYY-MM-DD, e.g. 2027-03-24",
+                )
+            })?;
             let id = match s.release_id {
                 Some(serde_yaml_ng::Value::String(id)) => id,
                 Some(serde_yaml_ng::Value::Number(n)) => n.to_string(),
                 _ => s.name.to_lowercase(),
             };
+            // The id and the name become file names (ceremony records,
+            // key directories, a series' schedule file).
+            for (what, v) in [("release-id", &id), ("name", &s.name)] {
+                if !fsx::is_safe_component(v) {
+                    return Err(unsafe_id(&format!("series {}: {what}", n + 1), v));
+                }
+            }
             let start = schedule_for(&s.name)
                 .and_then(|t| serde_yaml_ng::from_str::<SeriesSchedule>(&t).ok())
                 .and_then(|sch| sch.start_week)

@@ -263,7 +263,7 @@ fn validity(
 /// age header of the escrow file itself (state.toml is only a note).
 fn escrow_against_policy(key: &StoredKey, policy: &crate::policy::Policy) -> Option<Finding> {
     let path = key.dir.join(crate::custody::escrow::PRIMARY_FILE);
-    if crate::custody::escrow::is_threshold(key) || !path.is_file() {
+    if crate::custody::escrow::is_threshold(key).unwrap_or(true) || !path.is_file() {
         return None;
     }
     let recipients = policy.recipients().ok()?;

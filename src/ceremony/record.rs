@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Step;
 use crate::error::{Error, Result};
-use crate::vault::{atomic, Vault};
+use crate::vault::{atomic, fsx, Vault};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Record {
@@ -20,28 +20,39 @@ pub struct Record {
 }
 
 impl Record {
-    fn path(vault: &Vault, cycle: &str) -> std::path::PathBuf {
-        vault
-            .root()
-            .join("ceremonies")
-            .join(format!("{cycle}.toml"))
+    /// `ceremonies/<cycle>.toml`; the cycle id is one safe file name (the
+    /// schedule refuses others; checked again before the path is built).
+    fn path(vault: &Vault, cycle: &str) -> Result<std::path::PathBuf> {
+        if !fsx::is_safe_component(cycle) {
+            return Err(Error::input(
+                format!("cycle id \"{}\" is not one file name", fsx::shown(cycle)),
+                "use letters, digits, '.', '_', '-' or '+' in cycle ids, not starting with '.'",
+            ));
+        }
+        let dir = vault.root().join("ceremonies");
+        fsx::check_dir(&dir)?;
+        Ok(dir.join(format!("{cycle}.toml")))
     }
 
     /// The record for `cycle`, or a fresh one.
     pub fn load(vault: &Vault, cycle: &str) -> Result<Record> {
-        let path = Self::path(vault, cycle);
-        match std::fs::read_to_string(&path) {
-            Ok(t) => toml::from_str(&t).map_err(|e| {
+        let path = Self::path(vault, cycle)?;
+        match fsx::read_string_optional(&path)? {
+            Some(t) => toml::from_str(&t).map_err(|e| {
+                let (line, _) = crate::error::line_col(&t, e.span().map_or(0, |s| s.start));
                 Error::vault(
-                    format!("{}: {}", path.display(), e.message()),
+                    format!(
+                        "{}:{line}: {}",
+                        path.display(),
+                        crate::error::quoteless(e.message())
+                    ),
                     "restore it from git, or delete it to start the ceremony over",
                 )
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Record {
+            None => Ok(Record {
                 cycle: cycle.to_string(),
                 ..Record::default()
             }),
-            Err(e) => Err(Error::io(path, e)),
         }
     }
 
@@ -52,7 +63,7 @@ impl Record {
     /// Mark a step finished and write the record atomically.
     pub fn finish(&mut self, vault: &Vault, step: Step, note: impl Into<String>) -> Result<()> {
         self.done.insert(step, note.into());
-        let path = Self::path(vault, &self.cycle);
+        let path = Self::path(vault, &self.cycle)?;
         let dir = vault.root().join("ceremonies");
         atomic::create_dir(&dir)?;
         let text = toml::to_string(self).map_err(anyhow::Error::from)?;

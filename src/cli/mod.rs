@@ -179,9 +179,9 @@ pub enum Command {
     ///
     /// Example: keycycle extend 2027.1 --until 2027-08-01 --identity me.agekey
     Extend(ExtendArgs),
-    /// Revoke the signing subkey as superseded and bind a fresh one (needs the escrow)
+    /// Revoke the signing subkey (compromised or superseded) and bind a fresh one (needs the escrow)
     ///
-    /// Example: keycycle rotate-subkey 2027.1 --message "CI node exposed" --identity me.agekey
+    /// Example: keycycle rotate-subkey 2027.1 --reason compromised --message "CI node exposed" --identity me.agekey
     RotateSubkey(RotateArgs),
     /// Revoke a key or a subkey (with the master, or the escrowed certificate)
     ///

@@ -6,7 +6,7 @@ pub struct VerifyArgs {
     /// Files to check against FILE.asc, .sig or .gpg (or --signature); a cleartext-signed FILE (InRelease, .dsc) is checked in place
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Certificates to trust: a cycle key, a keyring of any size (binary or armored), or a folder of keys (repeatable); default: the vault's keys
+    /// Certificates to trust: a cycle key, a keyring of any size (binary or armored), or a folder of keys (repeatable; every regular file directly in it is read and every certificate in them trusted; symbolic links there are skipped, not followed); default: the vault's keys
     #[arg(long, value_name = "FILE")]
     pub cert: Vec<PathBuf>,
     /// The detached signature (one input file only)

@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use keycycle::Error;
-
 use super::{Ctx, Outcome};
 use crate::cli::AuditCommand;
 use crate::ui;
@@ -10,7 +8,7 @@ pub fn run(ctx: &Ctx, cmd: &AuditCommand) -> Outcome {
     let AuditCommand::Verify = cmd;
     let vault = ctx.open_vault()?;
     let path = vault.root().join(keycycle::vault::AUDIT_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let text = keycycle::vault::fsx::read_to_string(&path)?;
     let entries = keycycle::audit::verify(&text)?;
     ui::emit(&format!(
         "audit.log: {} entries, hash chain intact\n",

@@ -65,17 +65,24 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
             } else {
                 let mut out = String::new();
                 for m in &roster.members {
-                    let kind = if m.escrow_recipient.starts_with("age1") {
-                        "age"
-                    } else {
-                        "ssh"
+                    // roster.toml may be anyone's commit: names escaped, and
+                    // a recipient shown only once it parses as one.
+                    let escrow = match m.recipient() {
+                        Ok(r) => {
+                            let r = r.to_string();
+                            let kind = if r.starts_with("age1") { "age" } else { "ssh" };
+                            format!("{kind} {}…", r.chars().take(32).collect::<String>())
+                        }
+                        Err(_) => "MALFORMED (not shown; `keycycle escrow rewrap` says why)".into(),
                     };
                     out.push_str(&format!(
-                        "{} <{}>\n  cert: {}\n  escrow: {kind} {}…\n",
-                        m.name,
-                        m.email,
-                        m.fingerprint.as_deref().unwrap_or("none (cannot attest)"),
-                        m.escrow_recipient.chars().take(32).collect::<String>()
+                        "{} <{}>\n  cert: {}\n  escrow: {escrow}\n",
+                        certinfo::printable(&m.name),
+                        certinfo::printable(&m.email),
+                        m.fingerprint
+                            .as_deref()
+                            .map(certinfo::printable)
+                            .unwrap_or_else(|| "none (cannot attest)".into()),
                     ));
                 }
                 ui::emit(&out);

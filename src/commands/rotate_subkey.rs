@@ -6,10 +6,55 @@ use keycycle::custody::{self, Backend, Identities};
 use keycycle::{maintain, Error};
 
 use super::{Ctx, Outcome};
-use crate::cli::RotateArgs;
+use crate::cli::{RotateArgs, RotateReason};
 use crate::ui;
 
+/// What each reason does to the old subkey's signatures, for people.
+fn effect(reason: RotateReason) -> &'static str {
+    match reason {
+        RotateReason::Compromised => {
+            "revoked as compromised: every signature it ever made is now void, including those made before today"
+        }
+        RotateReason::Superseded => {
+            "revoked as superseded: signatures it made before now stay valid (so would a backdated one made by whoever holds it)"
+        }
+    }
+}
+
+fn name(reason: RotateReason) -> &'static str {
+    match reason {
+        RotateReason::Compromised => "compromised",
+        RotateReason::Superseded => "superseded",
+    }
+}
+
+/// The reason from `--reason`, or asked at a terminal with what each does.
+fn reason(ctx: &Ctx, args: &RotateArgs) -> keycycle::Result<RotateReason> {
+    if let Some(r) = args.reason {
+        return Ok(r);
+    }
+    if !ui::interactive(ctx.batch) {
+        return Err(Error::input(
+            "rotate-subkey needs --reason (there is no default): compromised or superseded",
+            "pass --reason compromised if the subkey may be exposed (voids every signature it made), or --reason superseded (keeps the signatures made before now)",
+        ));
+    }
+    let all = [RotateReason::Compromised, RotateReason::Superseded];
+    let items = all.map(|r| (format!("{}: {}", name(r), effect(r)), name(r).to_string()));
+    let picked = ui::select(
+        ctx.batch,
+        "--reason",
+        "Why is the old signing subkey revoked? (compromised if it may be exposed)",
+        &items,
+    )?;
+    Ok(all
+        .into_iter()
+        .find(|r| name(*r) == picked)
+        .unwrap_or(RotateReason::Compromised))
+}
+
 pub fn run(ctx: &Ctx, args: &RotateArgs) -> Outcome {
+    let why = reason(ctx, args)?;
     let vault = ctx.lock_vault("rotate-subkey")?;
     let key = ctx.find_key(&vault, args.key.get())?;
     let ids = Identities::from_paths(&args.ids.identity)?;
@@ -28,7 +73,10 @@ pub fn run(ctx: &Ctx, args: &RotateArgs) -> Outcome {
     let (rotated, new) = maintain::rotate_subkey(
         &key.cert,
         secret.primary_signer()?,
-        ReasonForRevocation::KeySuperseded,
+        match why {
+            RotateReason::Compromised => ReasonForRevocation::KeyCompromised,
+            RotateReason::Superseded => ReasonForRevocation::KeySuperseded,
+        },
         &args.message,
         ctx.at,
     )?;
@@ -37,11 +85,13 @@ pub fn run(ctx: &Ctx, args: &RotateArgs) -> Outcome {
     vault.audit(
         ctx.at,
         "rotate-subkey",
-        serde_json::json!({ "fingerprint": key.state.fingerprint, "new_subkey": new, "message": args.message }),
+        serde_json::json!({ "fingerprint": key.state.fingerprint, "new_subkey": new, "reason": name(why), "message": args.message }),
     )?;
     ui::emit(&format!(
-        "New signing subkey {new}; the old one is revoked as superseded.\nRe-export it for CI (keycycle export signing-subkey {}) and publish (keycycle publish {}).\n",
-        key.state.cycle, key.state.cycle
+        "New signing subkey {new}; the old one is {}.\nRe-export it for CI (keycycle export signing-subkey {}) and publish (keycycle publish {}).\n",
+        effect(why),
+        key.state.cycle,
+        key.state.cycle
     ));
     Ok(ExitCode::SUCCESS)
 }

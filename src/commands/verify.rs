@@ -21,7 +21,16 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
         let keys = keycycle::policy::listed_keys(&vault, ctx.at)?;
         Keyring::new(keys.into_iter().map(|k| k.cert).collect())?
     } else {
-        Keyring::load(&args.cert)?
+        let ring = Keyring::load(&args.cert)?;
+        if let Some(first) = ring.skipped_links().first() {
+            ui::warn(&format!(
+                "skipped {} symbolic link(s) in the --cert folder ({}{}): links there are not followed; pass a file itself to use it",
+                ring.skipped_links().len(),
+                first.display(),
+                if ring.skipped_links().len() > 1 { ", …" } else { "" }
+            ));
+        }
+        ring
     };
     let as_of = args
         .policy_as_of

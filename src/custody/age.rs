@@ -57,11 +57,12 @@ const RECIPIENT_HINT: &str =
     "give an age X25519 recipient (age1…), an age plugin recipient (age1yubikey1…), an SSH public key line (ssh-ed25519 …, ssh-rsa …), or @FILE holding one";
 
 impl Recipient {
-    /// Parse `age1…`, `ssh-ed25519 AAAA… [comment]`, `ssh-rsa AAAA…`, or
-    /// `@FILE` holding one of them.
+    /// Parse a recipient given on the command line: `age1…`,
+    /// `ssh-ed25519 AAAA… [comment]`, `ssh-rsa AAAA…`, or `@FILE` holding
+    /// one of them (read here, never stored: the vault keeps the value).
     pub fn parse(s: &str) -> Result<Recipient> {
         if let Some(path) = s.strip_prefix('@') {
-            let text = std::fs::read_to_string(path).with_path(path)?;
+            let text = Zeroizing::new(std::fs::read_to_string(path).with_path(path)?);
             let line = text
                 .lines()
                 .map(str::trim)
@@ -69,10 +70,32 @@ impl Recipient {
                 .ok_or_else(|| {
                     Error::input(format!("{path} holds no escrow recipient"), RECIPIENT_HINT)
                 })?;
-            return Recipient::parse(line);
+            return Recipient::parse_value(line).map_err(|e| e.context(path));
         }
+        Recipient::parse_value(s)
+    }
+
+    /// Parse a recipient read from the vault (`roster.toml`, a key's
+    /// `state.toml`): the value itself, never `@FILE` — a stored value
+    /// naming a file would make keycycle read a file of whoever runs it.
+    pub fn parse_stored(s: &str) -> Result<Recipient> {
+        if s.trim_start().starts_with('@') {
+            return Err(Error::vault(
+                "a stored escrow recipient names a file (@FILE); only --escrow-recipient on the command line may",
+                "put the recipient itself (age1…, ssh-ed25519 …) in roster.toml or the key's state.toml, or restore them from the vault's git history",
+            ));
+        }
+        Recipient::parse_value(s)
+    }
+
+    /// Parse the recipient text itself. Errors show only what kind of value
+    /// it was, never the value: a mistaken one may be a secret.
+    fn parse_value(s: &str) -> Result<Recipient> {
         let s = s.trim();
-        let shown: String = s.chars().take(40).collect();
+        if let Some(e) = secret_instead(s) {
+            return Err(e);
+        }
+        let shown = kind_of(s);
         if s.starts_with("age1") {
             if let Some(r) = plugin::parse_recipient(s) {
                 return Ok(Recipient::Plugin(r));
@@ -81,7 +104,7 @@ impl Recipient {
                 .map(Recipient::Age)
                 .map_err(|e| {
                     Error::input(
-                        format!("malformed escrow recipient '{shown}': {e}"),
+                        format!("malformed escrow recipient ({shown}): {e}"),
                         RECIPIENT_HINT,
                     )
                 });
@@ -96,53 +119,31 @@ impl Recipient {
                 .map(|key| Recipient::Ssh { key, line })
                 .map_err(|e| {
                     let why = match e {
-                        age::ssh::ParseRecipientKeyError::Unsupported(kind) => {
-                            format!("SSH key type {kind} is not supported by age")
+                        age::ssh::ParseRecipientKeyError::Unsupported(_) => {
+                            "this SSH key type is not supported by age"
                         }
                         age::ssh::ParseRecipientKeyError::RsaModulusTooSmall => {
-                            "the RSA key is too small (age needs at least 2048 bits)".into()
+                            "the RSA key is too small (age needs at least 2048 bits)"
                         }
                         age::ssh::ParseRecipientKeyError::RsaModulusTooLarge => {
-                            "the RSA key is too large".into()
+                            "the RSA key is too large"
                         }
-                        _ => "not a valid SSH public key".into(),
+                        _ => "not a valid SSH public key",
                     };
                     Error::input(
-                        format!("malformed escrow recipient '{shown}': {why}"),
+                        format!("malformed escrow recipient ({shown}): {why}"),
                         RECIPIENT_HINT,
                     )
                 });
         }
         Err(Error::input(
-            format!("malformed escrow recipient '{shown}'"),
+            format!("malformed escrow recipient ({shown})"),
             RECIPIENT_HINT,
         ))
     }
 
     /// The recipient as age takes it; `None` for a plugin recipient (age
     /// reaches those through their plugin, see [`seal_with`]).
-    /// Parse a recipient read from a stored file (the roster, a policy, a
-    /// key's state): the forms of [`Recipient::parse`] but `@FILE`, and an
-    /// error that never repeats what was there.
-    pub fn parse_stored(s: &str) -> Result<Recipient> {
-        let refuse = |why: &str| {
-            Error::input(
-                format!("a stored escrow recipient is {why}"),
-                "store the recipient itself (age1…, ssh-ed25519 …); fix the file or restore it from git",
-            )
-        };
-        let s = s.trim();
-        if s.starts_with('@') {
-            return Err(refuse(
-                "a file reference (@FILE), which is only accepted on the command line",
-            ));
-        }
-        if s.contains("SECRET") || s.contains("PRIVATE") {
-            return Err(refuse("secret key material, not a public recipient"));
-        }
-        Recipient::parse(s).map_err(|_| refuse("malformed"))
-    }
-
     fn as_dyn(&self) -> Option<&dyn age::Recipient> {
         match self {
             Recipient::Age(r) => Some(r),
@@ -300,6 +301,48 @@ pub fn check_recipients(ciphertext: &[u8], recipients: &[Recipient]) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// What a recipient value is, for an error: its known prefix (`age1…`,
+/// the SSH key type) and its length — never the value itself.
+fn kind_of(s: &str) -> String {
+    let n = s.chars().count();
+    let first = s.split_whitespace().next().unwrap_or("");
+    let safe = |t: &str| {
+        t.len() <= 40
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'@' | b'.'))
+    };
+    if s.starts_with("age1") {
+        format!("age1…, {n} characters")
+    } else if (first.starts_with("ssh-") || first.starts_with("ecdsa-") || first.starts_with("sk-"))
+        && safe(first)
+    {
+        format!("{first} …, {n} characters")
+    } else if s.is_empty() {
+        "empty".into()
+    } else {
+        format!("{n} characters, neither age1… nor an SSH public key")
+    }
+}
+
+/// The error for a secret given where a recipient belongs (an age or
+/// plugin identity, a private key), which is never shown.
+fn secret_instead(s: &str) -> Option<Error> {
+    let upper = s.to_ascii_uppercase();
+    let what = if upper.starts_with("AGE-SECRET-KEY-") {
+        "an age identity (a secret key)"
+    } else if upper.starts_with("AGE-PLUGIN-") {
+        "an age plugin identity"
+    } else if upper.contains("PRIVATE KEY") {
+        "a private key"
+    } else {
+        return None;
+    };
+    Some(Error::input(
+        format!("malformed escrow recipient: this is {what}, not a recipient"),
+        "give the public recipient (age-keygen -y FILE, or the .pub of an SSH key); if the secret was stored or shared, treat it as exposed",
+    ))
 }
 
 /// Identities that can open escrow: age identity files and SSH private keys.
@@ -469,6 +512,38 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn recipient_errors_never_show_the_value() {
+        let id = age::x25519::Identity::generate();
+        let secret = id.to_string().expose_secret().to_string();
+        for bad in [
+            secret.clone(),
+            secret.to_lowercase(),
+            format!("age1{}", &secret[16..]),
+            format!("ssh-ed25519 {}", &secret[16..]),
+            format!("x{}", &secret[16..]),
+        ] {
+            let e = Recipient::parse_stored(&bad).unwrap_err().to_string();
+            assert!(e.contains("malformed escrow recipient"), "{e}");
+            assert!(!e.contains(&secret[16..24]), "{e}");
+            assert!(!e.to_uppercase().contains(&secret[16..24]), "{e}");
+        }
+        let tmp = identity_file(&id);
+        let at = format!("@{}", tmp.path().display());
+        let e = Recipient::parse_stored(&at).unwrap_err().to_string();
+        assert!(
+            e.contains("names a file") && !e.contains("AGE-SECRET"),
+            "{e}"
+        );
+        let e = Recipient::parse(&at).unwrap_err().to_string();
+        assert!(
+            e.contains("age identity") && !e.contains("AGE-SECRET"),
+            "{e}"
+        );
+        let ok = id.to_public().to_string();
+        assert_eq!(Recipient::parse_stored(&ok).unwrap().to_string(), ok);
     }
 
     fn identity_file(id: &age::x25519::Identity) -> tempfile::NamedTempFile {

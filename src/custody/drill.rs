@@ -32,7 +32,7 @@ pub struct Drill {
 
 /// Open the escrow with `ids` and check it against the cert; change nothing.
 pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> {
-    if escrow::is_threshold(key) {
+    if escrow::is_threshold(key)? {
         return drill_shares(key, ids);
     }
     let opened = EscrowedKey::open(vault, key, ids)?;
@@ -67,7 +67,10 @@ pub fn hard_revocation(key: &StoredKey, opened: &EscrowedKey) -> Result<Signatur
         .next()
         .ok_or_else(|| {
             Error::vault(
-                format!("{}: holds no signature", escrow::REVOCATION_FILE),
+                format!(
+                    "{}: holds no signature",
+                    key.dir.join(escrow::REVOCATION_FILE).display()
+                ),
                 "restore it from git",
             )
         })?;
@@ -75,7 +78,7 @@ pub fn hard_revocation(key: &StoredKey, opened: &EscrowedKey) -> Result<Signatur
         return Err(Error::vault(
             format!(
                 "{}: the escrowed revocation certificate is not valid for this key",
-                escrow::REVOCATION_FILE
+                key.dir.join(escrow::REVOCATION_FILE).display()
             ),
             "restore revocation.age from git",
         ));
@@ -90,7 +93,7 @@ pub fn ladder(key: &StoredKey, opened: &EscrowedKey) -> Result<Vec<Signature>> {
         return Err(Error::vault(
             format!(
                 "{}: a rung of the soft-revocation ladder is not valid for this key",
-                escrow::LADDER_FILE
+                key.dir.join(escrow::LADDER_FILE).display()
             ),
             "restore revocation-retired.age from git",
         ));

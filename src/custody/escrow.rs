@@ -19,7 +19,7 @@ use crate::clock::{self, Time};
 use crate::error::{Error, Result};
 use crate::keygen::{self, CycleKey};
 use crate::policy::Policy;
-use crate::vault::{KeyChange, NewFile, StoredKey, Vault};
+use crate::vault::{fsx, KeyChange, NewFile, StoredKey, Vault};
 
 /// The sealed transferable secret key.
 pub const PRIMARY_FILE: &str = "primary.age";
@@ -210,28 +210,27 @@ fn sealed_file(name: String, plain: &[u8], recipients: &[Recipient]) -> Result<N
     })
 }
 
-/// Whether `key` is escrowed in shares.
-pub fn is_threshold(key: &StoredKey) -> bool {
-    key.dir.join(SHARES_DIR).is_dir()
+/// Whether `key` is escrowed in shares (`shares/`, a directory — a link
+/// there is an error).
+pub fn is_threshold(key: &StoredKey) -> Result<bool> {
+    fsx::check_dir(&key.dir.join(SHARES_DIR))
 }
 
-/// The sealed share files of `key`, in name order.
+/// The sealed share files of `key`, in name order (regular files only:
+/// anything else in `shares/` is an error naming it).
 pub fn share_files(key: &StoredKey) -> Result<Vec<std::path::PathBuf>> {
-    let dir = key.dir.join(SHARES_DIR);
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .map_err(|e| Error::io(&dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "age"))
-        .collect();
-    entries.sort();
-    Ok(entries)
+    Ok(fsx::entries(&key.dir.join(SHARES_DIR), false)?
+        .into_iter()
+        .filter(|(p, k)| *k == fsx::Kind::File && p.extension().is_some_and(|x| x == "age"))
+        .map(|(p, _)| p)
+        .collect())
 }
 
 /// The shares of `key` that `ids` open (plus those handed in as files).
 pub fn open_shares(key: &StoredKey, ids: &Identities) -> Result<Vec<(std::path::PathBuf, Share)>> {
     let mut found = Vec::new();
     for p in share_files(key)? {
-        let sealed = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        let sealed = fsx::read_file(&p)?;
         if let Some(plain) = ids.try_open(&sealed)? {
             found.push((p, Share::parse(&plain)?));
         }
@@ -241,7 +240,7 @@ pub fn open_shares(key: &StoredKey, ids: &Identities) -> Result<Vec<(std::path::
 
 /// Open a key's escrow: the three age files, or enough shares.
 pub fn open_bundle(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Bundle> {
-    if is_threshold(key) {
+    if is_threshold(key)? {
         let mut shares = ids.shares().to_vec();
         shares.extend(open_shares(key, ids)?.into_iter().map(|(_, s)| s));
         return Bundle::from_bytes(&shares::combine(&key.state.fingerprint, &shares)?);
@@ -266,7 +265,7 @@ fn replace(key: &StoredKey, files: Vec<NewFile>) -> Result<KeyChange> {
     let mut remove = Vec::new();
     if threshold {
         remove.extend([PRIMARY_FILE, REVOCATION_FILE, LADDER_FILE].map(String::from));
-        if is_threshold(key) {
+        if is_threshold(key)? {
             for p in share_files(key)? {
                 let name = format!(
                     "{SHARES_DIR}/{}",
@@ -412,7 +411,7 @@ fn expiry_of(changed: &Cert, key: &StoredKey, at: Time) -> Time {
 /// exactly the roots of `policy` (the ladder may not go to other roots than
 /// the key and its hard revocation).
 pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<()> {
-    if is_threshold(key) {
+    if is_threshold(key)? {
         return Err(Error::input(
             format!(
                 "the escrow of {} is split into shares, which hold the revocation ladder together with the secret: extending re-makes the ladder, so the shares must be opened even with the primary on a card",

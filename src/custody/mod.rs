@@ -172,7 +172,7 @@ pub fn primary_to_extend(
             if ids.is_empty() {
                 return Err(e);
             }
-            let why = if escrow::is_threshold(key) {
+            let why = if escrow::is_threshold(key)? {
                 "threshold escrow: the shares hold the ladder"
             } else {
                 "the escrow is not sealed to the policy's roots"

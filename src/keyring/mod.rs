@@ -69,6 +69,8 @@ struct State {
 
 /// The certificates signatures are checked against.
 pub struct Keyring {
+    /// Symbolic links in folders, skipped (see [`Keyring::load`]).
+    links: Vec<PathBuf>,
     files: Vec<File>,
     state: Mutex<State>,
     failed: AtomicUsize,
@@ -91,18 +93,28 @@ impl Keyring {
 
     /// Read files and folders of certificates: binary or armored keyrings
     /// of any size, openstack/releases `.txt` files, folders of those.
+    ///
+    /// A folder is read one level deep: every regular file in it, in name
+    /// order, and every certificate in each file is trusted. Symbolic links
+    /// (and subfolders, FIFOs, devices) in it are skipped, never followed —
+    /// a link planted in a shared folder must not make keycycle read and
+    /// trust a file from elsewhere; [`Keyring::skipped_links`] names them. A
+    /// path given itself is read as given.
     pub fn load(paths: &[PathBuf]) -> Result<Keyring> {
         let mut ring = Keyring::empty();
         for p in paths {
             if p.is_dir() {
-                let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(p)
                     .map_err(|e| Error::io(p, e))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.is_file())
+                    .filter_map(|e| e.ok().and_then(|e| Some((e.path(), e.file_type().ok()?))))
                     .collect();
-                entries.sort();
-                for e in entries {
-                    ring.add_file(&e)?;
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                for (e, t) in entries {
+                    if t.is_symlink() {
+                        ring.links.push(e);
+                    } else if t.is_file() {
+                        ring.add_file(&e)?;
+                    }
                 }
             } else {
                 ring.add_file(p)?;
@@ -112,8 +124,14 @@ impl Keyring {
         Ok(ring)
     }
 
+    /// The symbolic links skipped in folders given to [`Keyring::load`].
+    pub fn skipped_links(&self) -> &[PathBuf] {
+        &self.links
+    }
+
     fn empty() -> Keyring {
         Keyring {
+            links: Vec::new(),
             files: Vec::new(),
             state: Mutex::new(State::default()),
             failed: AtomicUsize::new(0),
@@ -127,6 +145,15 @@ impl Keyring {
 
     fn require_some(&self) -> Result<()> {
         if self.lock().entries.is_empty() {
+            if let Some(l) = self.links.first() {
+                return Err(Error::input(
+                    format!(
+                        "no certificates to verify against: {} is a symbolic link, and links in a --cert folder are not followed",
+                        l.display()
+                    ),
+                    "pass the certificate file itself with --cert FILE, or copy it into the folder",
+                ));
+            }
             return Err(Error::input(
                 "no certificates to verify against",
                 "pass --cert FILE (a cycle key, a keyring, or a folder of keys), or a vault holding keys",

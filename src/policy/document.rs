@@ -111,6 +111,12 @@ impl Policy {
             .iter()
             .filter(|r| r.fingerprint.is_some())
             .count();
+        for r in &self.roots {
+            Recipient::parse_stored(&r.escrow_recipient).map_err(|e| {
+                let hint = e.hint().unwrap_or_default().to_string();
+                Error::vault(format!("member {}: {e}", r.name), hint)
+            })?;
+        }
         if n == 0 {
             return Err(Error::input(
                 "the policy would list no root",
@@ -143,10 +149,6 @@ impl Policy {
                 ),
                 "add the roots' certificates (roster add --cert), or lower [policy] threshold",
             ));
-        }
-        for r in &self.roots {
-            Recipient::parse_stored(&r.escrow_recipient)
-                .map_err(|e| e.context(format!("root {}", r.name)))?;
         }
         Ok(())
     }

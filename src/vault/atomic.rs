@@ -110,24 +110,44 @@ pub fn exchange(a: &Path, b: &Path) -> Result<bool> {
     }
 }
 
-/// Copy a directory tree (files keep their modes; directories get 0700).
+/// Copy a directory tree of the vault (files keep their modes; directories
+/// get 0700). Regular files and directories only: a symbolic link or a
+/// special file anywhere in it is an error naming it (never followed, never
+/// skipped — a link copied as the file it points to would put an
+/// operator's file into the vault). Temporaries (`.tmp-*`) are left out;
+/// other regular files are copied, whatever their name.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    if !super::fsx::check_dir(from)? {
+        return Err(std::io::Error::from(std::io::ErrorKind::NotFound)).with_path(from);
+    }
     create_dir(to)?;
-    for entry in fs::read_dir(from).with_path(from)? {
-        let entry = entry.with_path(from)?;
-        let name = entry.file_name();
+    for (src, kind) in super::fsx::entries(from, true)? {
+        let name = src.file_name().unwrap_or_default();
         if name.to_string_lossy().starts_with(".tmp-") {
             continue;
         }
-        let src = entry.path();
-        let dst = to.join(&name);
-        if entry.file_type().with_path(&src)?.is_dir() {
-            copy_tree(&src, &dst)?;
-        } else {
-            fs::copy(&src, &dst).with_path(&src)?;
+        let dst = to.join(name);
+        match kind {
+            super::fsx::Kind::Dir => copy_tree(&src, &dst)?,
+            super::fsx::Kind::File => copy_file(&src, &dst)?,
         }
     }
     Ok(())
+}
+
+/// Copy one regular file (opened without following a link) to a new file.
+fn copy_file(src: &Path, dst: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut from = super::fsx::open_nofollow(src)?;
+    let mode = from.metadata().with_path(src)?.permissions().mode() & 0o7777;
+    let mut to = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(dst)
+        .with_path(dst)?;
+    std::io::copy(&mut from, &mut to).with_path(dst)?;
+    fs::set_permissions(dst, fs::Permissions::from_mode(mode)).with_path(dst)
 }
 
 /// Sync a whole filesystem through one of its files or directories.
@@ -241,4 +261,66 @@ fn sync_filesystem(f: &fs::File) {
 #[cfg(not(target_os = "linux"))]
 fn sync_filesystem(f: &fs::File) {
     let _ = f.sync_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn a_write_replaces_a_link_at_its_name_and_never_writes_through_it() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("identity");
+        fs::write(&target, "AGE-SECRET-KEY-1").unwrap();
+        let name = d.path().join("audit.log");
+        symlink(&target, &name).unwrap();
+        write(&name, b"new", PUBLIC_MODE).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"AGE-SECRET-KEY-1");
+        let meta = fs::symlink_metadata(&name).unwrap();
+        assert!(meta.file_type().is_file(), "the link was replaced");
+        assert_eq!(fs::read(&name).unwrap(), b"new");
+        // The same for a dangling link: its target is not created.
+        let dangling = d.path().join("state.toml");
+        symlink(d.path().join("elsewhere"), &dangling).unwrap();
+        let staged = stage(&dangling, b"s", PUBLIC_MODE).unwrap();
+        assert!(commit(vec![staged]).into_iter().all(|r| r.is_ok()));
+        assert!(!d.path().join("elsewhere").exists());
+        assert!(fs::symlink_metadata(&dangling).unwrap().is_file());
+    }
+
+    #[test]
+    fn copy_tree_refuses_links_and_special_files_by_name() {
+        let d = tempfile::tempdir().unwrap();
+        let from = d.path().join("key");
+        create_dir(&from.join("shares")).unwrap();
+        fs::write(from.join("cert.asc"), "c").unwrap();
+        fs::write(from.join("shares/01-ada.age"), "s").unwrap();
+        fs::write(from.join("NOTES"), "n").unwrap();
+        copy_tree(&from, &d.path().join("copy")).unwrap();
+        assert_eq!(
+            fs::read(d.path().join("copy/shares/01-ada.age")).unwrap(),
+            b"s"
+        );
+        assert_eq!(fs::read(d.path().join("copy/NOTES")).unwrap(), b"n");
+        let secret = d.path().join("alice.key");
+        fs::write(&secret, "AGE-SECRET-KEY-1").unwrap();
+        symlink(&secret, from.join("shares/README")).unwrap();
+        let e = copy_tree(&from, &d.path().join("copy2"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("shares/README") && e.contains("symbolic link"),
+            "{e}"
+        );
+        assert!(!e.contains("AGE-SECRET"), "{e}");
+        fs::remove_file(from.join("shares/README")).unwrap();
+        let fifo = std::ffi::CString::new(from.join("pipe").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let e = copy_tree(&from, &d.path().join("copy3"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pipe") && e.contains("FIFO"), "{e}");
+    }
 }

@@ -9,7 +9,7 @@ use openpgp::parse::Parse;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use super::{atomic, Vault, TMP_PREFIX};
+use super::{atomic, fsx, Vault, TMP_PREFIX};
 use crate::clock::{self, Time};
 use crate::error::{Error, IoContext, Result};
 use crate::schedule::Schedule;
@@ -123,18 +123,9 @@ impl Vault {
     pub fn keys(&self) -> Result<Vec<StoredKey>> {
         let dir = self.root.join("keys");
         let mut keys = Vec::new();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
-            Err(e) => return Err(Error::io(dir, e)),
-        };
-        for entry in entries {
-            let entry = entry.with_path(&dir)?;
-            let name = entry.file_name();
-            if name.to_string_lossy().starts_with('.') || !entry.path().is_dir() {
-                continue;
-            }
-            keys.push(self.load_key(&entry.path())?);
+        // Directories only, never through a link (fsx); files are skipped.
+        for entry in fsx::subdirs(&dir)? {
+            keys.push(self.load_key(&entry)?);
         }
         keys.sort_by_key(|k| (k.state.created, k.state.fingerprint.clone()));
         Ok(keys)
@@ -142,18 +133,22 @@ impl Vault {
 
     fn load_key(&self, dir: &Path) -> Result<StoredKey> {
         let state_path = dir.join(STATE_FILE);
-        let text = std::fs::read_to_string(&state_path).with_path(&state_path)?;
-        let state: KeyState = toml::from_str(&text).map_err(|e| Error::Config {
-            path: state_path.clone(),
-            line: e
-                .span()
-                .map(|s| text[..s.start].matches('\n').count() + 1)
-                .unwrap_or(1),
-            column: 1,
-            msg: e.message().to_string(),
+        let text = fsx::read_to_string(&state_path)?;
+        let state: KeyState = toml::from_str(&text).map_err(|e| {
+            Error::parse(&state_path, &text, e.span().map(|s| s.start), e.message())
         })?;
+        if !fsx::is_safe_component(&state.cycle) {
+            return Err(Error::vault(
+                format!(
+                    "{}: cycle \"{}\" is not a cycle id",
+                    state_path.display(),
+                    fsx::shown(&state.cycle)
+                ),
+                "restore the key directory from the vault's git history",
+            ));
+        }
         let cert_path = dir.join(CERT_FILE);
-        let cert = Cert::from_file(&cert_path).map_err(|e| {
+        let cert = Cert::from_bytes(&fsx::read_file(&cert_path)?).map_err(|e| {
             Error::vault(
                 format!("{}: not a certificate: {e}", cert_path.display()),
                 "restore the file from the vault's git history",
@@ -180,6 +175,7 @@ impl Vault {
     pub fn add_key(&self, state: &KeyState, files: Vec<NewFile>) -> Result<PathBuf> {
         self.require_lock()?;
         let keys = self.root.join("keys");
+        fsx::check_dir(&keys)?;
         atomic::create_dir(&keys)?;
         let name = format!(
             "{}-{}",
@@ -187,7 +183,7 @@ impl Vault {
             &state.fingerprint[state.fingerprint.len() - 16..]
         );
         let target = keys.join(&name);
-        if target.exists() {
+        if fsx::kind(&target)?.is_some() {
             return Err(Error::vault(
                 format!("{} already exists", target.display()),
                 "this exact key is already in the vault",
@@ -246,6 +242,7 @@ impl Vault {
     pub fn update_key(&self, key: &StoredKey, change: KeyChange) -> Result<()> {
         self.require_lock()?;
         let keys = self.root.join("keys");
+        fsx::check_dirs(&self.root, &key.dir)?;
         let name = key
             .dir
             .file_name()
@@ -278,8 +275,7 @@ impl Vault {
 
     /// Read one of a key's files.
     pub fn read_key_file(&self, key: &StoredKey, name: &str) -> Result<Vec<u8>> {
-        let path = key.dir.join(name);
-        std::fs::read(&path).with_path(path)
+        fsx::read_file(&key.dir.join(name))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{atomic, Vault, LOCK_FILE, TMP_PREFIX};
+use super::{atomic, fsx, Vault, LOCK_FILE, TMP_PREFIX};
 use crate::error::{Error, IoContext, Result};
 
 impl Vault {
@@ -19,14 +19,25 @@ impl Vault {
             return Ok(self);
         }
         let path = self.root.join(LOCK_FILE);
+        // Never through a link (a committed `.lock -> FILE` would be
+        // truncated and overwritten below), and only a regular file
+        // (O_NONBLOCK: a FIFO fails instead of blocking).
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(atomic::SECRET_MODE)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
-            .with_path(&path)?;
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => fsx::not_plain(&path, "a symbolic link"),
+                Some(libc::ENXIO) => fsx::not_plain(&path, "a FIFO"),
+                _ => Error::io(&path, e),
+            })?;
+        if !file.metadata().with_path(&path)?.is_file() {
+            return Err(fsx::not_plain(&path, "not a regular file"));
+        }
         // SAFETY: flock on a descriptor we own.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             let e = std::io::Error::last_os_error();

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod atomic;
+pub mod fsx;
 mod keys;
 mod lock;
 
@@ -67,7 +68,7 @@ impl Vault {
                 "run `keycycle init` first, or point --vault / KEYCYCLE_VAULT at the vault",
             ));
         }
-        if !vault.config_path().is_file() {
+        if fsx::kind(&vault.config_path())?.is_none() {
             return Err(Error::vault(
                 format!(
                     "{} has no {CONFIG_FILE}: not a keycycle vault",
@@ -99,8 +100,10 @@ impl Vault {
         let text = config_text.unwrap_or(DEFAULT_CONFIG);
         Config::parse(text, &vault.config_path())?;
         atomic::create_dir(root)?;
-        atomic::create_dir(&root.join("keys"))?;
-        atomic::create_dir(&root.join("roster"))?;
+        for dir in ["keys", "roster"] {
+            fsx::check_dir(&root.join(dir))?;
+            atomic::create_dir(&root.join(dir))?;
+        }
         let vault = vault.lock("init")?;
         atomic::write(
             &root.join(".gitignore"),
@@ -152,27 +155,18 @@ impl Vault {
     /// The roster (empty when none was written yet).
     pub fn roster(&self) -> Result<Roster> {
         let path = self.roster_dir().join("roster.toml");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| {
-                let line = e
-                    .span()
-                    .map(|s| text[..s.start].matches('\n').count() + 1)
-                    .unwrap_or(1);
-                Error::Config {
-                    path: path.clone(),
-                    line,
-                    column: 1,
-                    msg: e.message().to_string(),
-                }
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Roster::default()),
-            Err(e) => Err(Error::io(path, e)),
+        fsx::check_dir(&self.roster_dir())?;
+        match fsx::read_string_optional(&path)? {
+            Some(text) => toml::from_str(&text)
+                .map_err(|e| Error::parse(&path, &text, e.span().map(|s| s.start), e.message())),
+            None => Ok(Roster::default()),
         }
     }
 
     /// Write the roster, and a root's certificate when given.
     pub fn save_roster(&self, roster: &Roster, cert: Option<&Cert>) -> Result<()> {
         self.require_lock()?;
+        fsx::check_dir(&self.roster_dir())?;
         atomic::create_dir(&self.roster_dir())?;
         if let Some(cert) = cert {
             let bytes = crate::certinfo::armored_public(cert)?;
@@ -189,15 +183,47 @@ impl Vault {
         )
     }
 
-    /// A root's stored certificate.
+    /// A root's stored certificate, `roster/<FINGERPRINT>.asc`: a file
+    /// whose certificate has another fingerprint than its name is refused.
     pub fn roster_cert(&self, fingerprint: &str) -> Result<Option<Cert>> {
-        let path = self.roster_dir().join(format!("{fingerprint}.asc"));
-        if !path.exists() {
-            return Ok(None);
+        let hex = fingerprint.len() == 40 || fingerprint.len() == 64;
+        if !hex || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::vault(
+                format!(
+                    "roster/roster.toml: '{}' is not an OpenPGP fingerprint",
+                    fsx::shown(fingerprint)
+                ),
+                "give the root's 40-hex-digit fingerprint (`keycycle roster add --cert FILE` fills it in), or restore roster.toml from git",
+            ));
         }
-        Cert::from_file(&path)
-            .map(Some)
-            .map_err(|e| Error::vault(format!("{}: {e}", path.display()), "restore it from git"))
+        fsx::check_dir(&self.roster_dir())?;
+        let path = self
+            .roster_dir()
+            .join(format!("{}.asc", fingerprint.to_uppercase()));
+        let Some(bytes) = fsx::read_optional(&path)? else {
+            return Ok(None);
+        };
+        let cert = Cert::from_bytes(&bytes).map_err(|e| {
+            Error::vault(
+                format!("{}: not a certificate: {e}", path.display()),
+                "restore it from git",
+            )
+        })?;
+        if !cert
+            .fingerprint()
+            .to_hex()
+            .eq_ignore_ascii_case(fingerprint)
+        {
+            return Err(Error::vault(
+                format!(
+                    "{}: holds the certificate {}, not the one its name says",
+                    path.display(),
+                    cert.fingerprint().to_hex()
+                ),
+                "the roster was mixed up or tampered with: restore the file from git, or add the root again with `keycycle roster add --cert FILE`",
+            ));
+        }
+        Ok(Some(cert))
     }
 
     /// Append an entry to the hash-chained audit log.
@@ -214,12 +240,7 @@ impl Vault {
 
     /// The audit log's text (empty before the first entry).
     pub fn audit_log(&self) -> Result<String> {
-        let path = self.root.join(AUDIT_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(t) => Ok(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-            Err(e) => Err(Error::io(path, e)),
-        }
+        Ok(fsx::read_string_optional(&self.root.join(AUDIT_FILE))?.unwrap_or_default())
     }
 
     /// Whether the audit log records `action` for `fingerprint` with

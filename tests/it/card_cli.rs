@@ -410,7 +410,14 @@ fn wrong_pin_no_pin_no_card_and_rotate_through_the_binary() {
 
     // rotate-subkey needs the escrow even with the card: said so in one
     // line; with --identity it works (the escrow's primary signs).
-    let rotate = ["rotate-subkey", "2026.2", "--message", "CI node exposed"];
+    let rotate = [
+        "rotate-subkey",
+        "--reason",
+        "superseded",
+        "2026.2",
+        "--message",
+        "CI node exposed",
+    ];
     let mut c = kc(&env, &vault, GEN, Some("A"));
     c.env("KEYCYCLE_PIN", USER_PIN);
     let err = run_fails(c, &rotate);

@@ -286,6 +286,8 @@ fn every_vault_write_step_survives_a_kill() {
             args: s(&[
                 "rotate-subkey",
                 &new,
+                "--reason",
+                "compromised",
                 "--message",
                 "drill",
                 "--identity",

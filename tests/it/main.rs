@@ -30,3 +30,4 @@ mod runbooks;
 mod secret_hygiene;
 mod signing;
 mod ten_years;
+mod vault_attacks;

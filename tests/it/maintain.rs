@@ -139,6 +139,8 @@ fn rotation_keeps_earlier_signatures_and_stops_later_ones() {
         .args([
             "rotate-subkey",
             "2027.1",
+            "--reason",
+            "superseded",
             "--message",
             "Unscheduled subkey rotation",
             "--identity",

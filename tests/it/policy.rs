@@ -285,6 +285,8 @@ fn attack_state_recipient_seals_nothing_to_the_attacker() {
         .args([
             "rotate-subkey",
             "2027.1",
+            "--reason",
+            "superseded",
             "--message",
             "test",
             "--identity",

@@ -279,6 +279,8 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
             "--json",
             "rotate-subkey",
             &fpr,
+            "--reason",
+            "compromised",
             "--message",
             "drill",
             "--identity",

@@ -264,6 +264,8 @@ fn ten_years_of_cycles() {
                         &[
                             "rotate-subkey",
                             &fpr,
+                            "--reason",
+                            "superseded",
                             "--message",
                             "rotation drill",
                             "--identity",

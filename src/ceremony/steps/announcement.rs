@@ -23,6 +23,8 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         .exports
         .clone()
         .unwrap_or_else(|| vault.root().join("exports"));
+    // In the vault (the default), not through a link.
+    crate::vault::fsx::check_dirs(vault.root(), &dir)?;
     atomic::create_dir(&dir)?;
     let path = dir.join(format!("announce-{}.txt", facts.cycle));
     atomic::write(&path, &signed, atomic::PUBLIC_MODE)?;

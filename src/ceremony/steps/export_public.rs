@@ -13,6 +13,8 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         .exports
         .clone()
         .unwrap_or_else(|| cx.vault.root().join("exports"));
+    // In the vault (the default), not through a link.
+    crate::vault::fsx::check_dirs(cx.vault.root(), &dir)?;
     atomic::create_dir(&dir)?;
     let base = format!("0x{}", key.state.fingerprint.to_lowercase());
     let mut known = Known::default();
