@@ -44,15 +44,10 @@ pub const DIGEST: HashAlgorithm = HashAlgorithm::SHA256;
 /// What the announcement says about one key.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyFacts {
-    /// `2027.1/Indri (0x61A53B8B5ED75305)`.
-    pub label: String,
+    #[serde(flatten)]
+    pub name: certinfo::KeyName,
     /// The cycle's label, `2027.1/Indri`.
     pub cycle: String,
-    pub uid: String,
-    pub fingerprint: String,
-    pub fingerprint_grouped: String,
-    pub key_id: String,
-    pub algorithm: String,
     #[serde(with = "clock::serde_iso")]
     pub created: Time,
     #[serde(with = "clock::serde_iso")]
@@ -147,13 +142,8 @@ fn facts_of(key: &StoredKey, st: &status::KeyStatus, cycle: &str, at: Time) -> K
         .map(|s| s.fingerprint.clone())
         .next_back();
     KeyFacts {
-        label: certinfo::label(cert),
+        name: certinfo::KeyName::of(cert),
         cycle: cycle.to_string(),
-        uid: certinfo::primary_uid(cert),
-        fingerprint: cert.fingerprint().to_hex(),
-        fingerprint_grouped: certinfo::grouped(&cert.fingerprint()),
-        key_id: certinfo::keyid0x(&cert.keyid()),
-        algorithm: certinfo::algorithm(cert.primary_key().key()),
         created: st.created,
         expires: st.expires,
         signing_subkey: signing,
@@ -176,7 +166,11 @@ pub fn facts(
     let new = facts_of(key, &st, &cycle.label(), at);
     if let Some(why) = &new.cannot_sign {
         return Err(Error::input(
-            format!("{} cannot sign at {}: {why}", new.label, clock::iso(at)),
+            format!(
+                "{} cannot sign at {}: {why}",
+                new.name.label,
+                clock::iso(at)
+            ),
             "announce a key that is valid now (check `keycycle status`)",
         ));
     }
@@ -193,9 +187,9 @@ pub fn facts(
     };
     let mut signers = Vec::new();
     if let Some(p) = previous.as_ref().filter(|p| p.key.cannot_sign.is_none()) {
-        signers.push(p.key.fingerprint.clone());
+        signers.push(p.key.name.fingerprint.clone());
     }
-    signers.push(new.fingerprint.clone());
+    signers.push(new.name.fingerprint.clone());
     let wkd_url = sequoia_net::wkd::Url::from(&config.email)
         .ok()
         .map(|u| u.build(sequoia_net::wkd::Variant::Advanced));
@@ -210,7 +204,7 @@ pub fn facts(
         releases_url: config
             .announce
             .releases_url
-            .replace("{fpr}", &new.fingerprint.to_lowercase()),
+            .replace("{fpr}", &new.name.fingerprint.to_lowercase()),
         key: new,
         previous,
         roots: st.attestations,
@@ -228,10 +222,10 @@ fn subkey_id(fpr: &str) -> String {
 /// Who signs, in words: the previous key and the new key, or the new key
 /// alone and why.
 fn signed_by(a: &Announcement) -> String {
-    let new = format!("the new {} key ({})", a.key.cycle, a.key.key_id);
+    let new = format!("the new {} key ({})", a.key.cycle, a.key.name.key_id);
     match &a.previous {
         Some(p) if p.key.cannot_sign.is_none() => {
-            format!("the {} key ({}) and {new}", p.key.cycle, p.key.key_id)
+            format!("the {} key ({}) and {new}", p.key.cycle, p.key.name.key_id)
         }
         Some(p) => format!(
             "{new} alone (the {} key is {})",
@@ -254,12 +248,12 @@ pub fn context(a: &Announcement) -> Context {
     c.value("cycle_id", &a.cycle);
     c.value("cycle_start", a.cycle_start.to_string());
     c.value("cycle_release", a.cycle_release.to_string());
-    c.value("uid", &k.uid);
-    c.value("fingerprint", &k.fingerprint);
-    c.value("fingerprint_grouped", &k.fingerprint_grouped);
-    c.value("fpr_lower", k.fingerprint.to_lowercase());
-    c.value("key_id", &k.key_id);
-    c.value("algorithm", &k.algorithm);
+    c.value("uid", &k.name.uid);
+    c.value("fingerprint", &k.name.fingerprint);
+    c.value("fingerprint_grouped", &k.name.fingerprint_grouped);
+    c.value("fpr_lower", k.name.fingerprint.to_lowercase());
+    c.value("key_id", &k.name.key_id);
+    c.value("algorithm", &k.name.algorithm);
     c.value("created", day(k.created));
     c.value("expires", day(k.expires));
     c.value(
@@ -276,14 +270,17 @@ pub fn context(a: &Announcement) -> Context {
     let p = a.previous.as_ref().map(|p| &p.key);
     let pv = |f: fn(&KeyFacts) -> String| p.map(f).unwrap_or_default();
     c.value("previous_cycle", pv(|p| p.cycle.clone()));
-    c.value("previous_uid", pv(|p| p.uid.clone()));
-    c.value("previous_fingerprint", pv(|p| p.fingerprint.clone()));
+    c.value("previous_uid", pv(|p| p.name.uid.clone()));
+    c.value("previous_fingerprint", pv(|p| p.name.fingerprint.clone()));
     c.value(
         "previous_fingerprint_grouped",
-        pv(|p| p.fingerprint_grouped.clone()),
+        pv(|p| p.name.fingerprint_grouped.clone()),
     );
-    c.value("previous_fpr_lower", pv(|p| p.fingerprint.to_lowercase()));
-    c.value("previous_key_id", pv(|p| p.key_id.clone()));
+    c.value(
+        "previous_fpr_lower",
+        pv(|p| p.name.fingerprint.to_lowercase()),
+    );
+    c.value("previous_key_id", pv(|p| p.name.key_id.clone()));
     c.value("previous_expires", pv(|p| clock::day(p.expires)));
     c.value(
         "previous_state",
@@ -460,11 +457,11 @@ pub fn signed(
 pub fn signer_names(facts: &Announcement) -> String {
     let mut names = Vec::new();
     if let Some(p) = &facts.previous {
-        if facts.signers.contains(&p.key.fingerprint) {
-            names.push(p.key.label.clone());
+        if facts.signers.contains(&p.key.name.fingerprint) {
+            names.push(p.key.name.label.clone());
         }
     }
-    names.push(facts.key.label.clone());
+    names.push(facts.key.name.label.clone());
     names.join(" and ")
 }
 

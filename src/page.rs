@@ -74,16 +74,11 @@ pub struct Event {
 /// One key as the page shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PageKey {
-    /// `2026.2/Hibiscus (0x231F942F608DDEFF)`.
-    pub label: String,
+    #[serde(flatten)]
+    pub name: certinfo::KeyName,
     /// The cycle (`2026.2/Hibiscus`), from the vault or the user ID.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycle: Option<String>,
-    pub uid: String,
-    pub fingerprint: String,
-    pub fingerprint_grouped: String,
-    pub key_id: String,
-    pub algorithm: String,
     #[serde(with = "clock::serde_iso")]
     pub created: Time,
     #[serde(with = "clock::serde_iso_opt")]
@@ -161,7 +156,7 @@ fn status_of(
     at: Time,
 ) -> (Status, String, Option<Time>) {
     let day = |t: Time| clock::day(t);
-    if let Some(r) = info.revocations.first() {
+    if let Some(r) = info.primary.revocations.first() {
         let mut text = format!(
             "revoked{} ({}{})",
             r.time.map(|t| format!(" {}", day(t))).unwrap_or_default(),
@@ -177,17 +172,18 @@ fn status_of(
         }
         return (Status::Revoked, text, r.time);
     }
-    if info.created > at {
+    if info.primary.created > at {
         return (
             Status::NotYetValid,
-            format!("not yet valid: created {}", day(info.created)),
+            format!("not yet valid: created {}", day(info.primary.created)),
             None,
         );
     }
-    if let Some(e) = info.expires.filter(|e| *e <= at) {
+    if let Some(e) = info.primary.expires.filter(|e| *e <= at) {
         return (Status::Expired, format!("expired {}", day(e)), None);
     }
     let until = info
+        .primary
         .expires
         .map(|e| format!("valid until {}", day(e)))
         .unwrap_or_else(|| "valid, no expiry".into());
@@ -222,7 +218,7 @@ fn events_of(info: &CertInfo) -> Vec<Event> {
     let mut events = Vec::new();
     let mut signing_seen: Vec<&str> = Vec::new();
     for s in &info.subkeys {
-        let late = (s.created - info.created).num_seconds() > 86_400;
+        let late = (s.created - info.primary.created).num_seconds() > 86_400;
         if s.flags.contains('S') {
             if late {
                 let text = match signing_seen.last() {
@@ -249,9 +245,9 @@ fn events_of(info: &CertInfo) -> Vec<Event> {
             });
         }
     }
-    for r in &info.revocations {
+    for r in &info.primary.revocations {
         events.push(Event {
-            time: r.time.unwrap_or(info.created),
+            time: r.time.unwrap_or(info.primary.created),
             kind: "revoked",
             text: format!("key revoked ({})", r.reason),
         });
@@ -289,7 +285,7 @@ fn certifiers(
     for c in &info.certifications {
         if c.issuer_fingerprint
             .as_ref()
-            .is_some_and(|f| cycle_keys.contains(f) || *f == info.fingerprint)
+            .is_some_and(|f| cycle_keys.contains(f) || *f == info.primary.fingerprint)
         {
             continue;
         }
@@ -332,15 +328,16 @@ pub fn build(inputs: &[Input], roots: &[Cert], schedule: &Schedule, title: &str,
         let cert = &input.cert;
         // A key made after `at` is described as of its creation.
         let created = clock::from_system(cert.primary_key().key().creation_time());
-        let info = certinfo::describe(cert, at.max(created), &known);
-        let info = CertInfo { created, ..info };
+        let mut info = certinfo::describe(cert, at.max(created), &known);
+        info.primary.created = created;
         let cycle = cycle_for(schedule, input, &info);
         let (status, status_text, revoked_at) = status_of(&info, cycle, schedule, at);
-        let label = certinfo::label(cert);
+        let name = certinfo::KeyName::of(cert);
+        let label = &name.label;
         let (predecessor, cross_signed, cross_signed_at) =
-            match custody.linked.iter().find(|l| l.subject == label) {
+            match custody.linked.iter().find(|l| &l.subject == label) {
                 Some(l) => (Some(l.issuer.clone()), Some(true), l.date),
-                None => match custody.gaps.iter().find(|(k, _)| *k == label) {
+                None => match custody.gaps.iter().find(|(k, _)| k == label) {
                     Some((_, prev)) => (Some(prev.clone()), Some(false), None),
                     None => (None, None, None),
                 },
@@ -353,13 +350,9 @@ pub fn build(inputs: &[Input], roots: &[Cert], schedule: &Schedule, title: &str,
                     None => n.clone(),
                 })
             }),
-            uid: certinfo::primary_uid(cert),
-            fingerprint: info.fingerprint.clone(),
-            fingerprint_grouped: certinfo::grouped(&cert.fingerprint()),
-            key_id: info.key_id.clone(),
-            algorithm: info.algorithm.clone(),
+            name,
             created,
-            expires: info.expires,
+            expires: info.primary.expires,
             revoked_at,
             status,
             status_text,
@@ -369,12 +362,11 @@ pub fn build(inputs: &[Input], roots: &[Cert], schedule: &Schedule, title: &str,
             cross_signed,
             cross_signed_at,
             events: events_of(&info),
-            file: key_file(&info.fingerprint),
-            label,
+            file: key_file(&info.primary.fingerprint),
         });
     }
     keys.sort_by_key(|k| std::cmp::Reverse(k.created));
-    keys.dedup_by(|a, b| a.fingerprint == b.fingerprint);
+    keys.dedup_by(|a, b| a.name.fingerprint == b.name.fingerprint);
     Page {
         title: title.to_string(),
         time: at,

@@ -13,15 +13,17 @@ use super::*;
 use crate::clock::{self, Time};
 use crate::schedule::cycle_from_uid;
 
+/// One key of a certificate: the primary or a subkey.
 #[derive(Debug, Clone, Serialize)]
-pub struct SubkeyInfo {
+pub struct KeyInfo {
     pub fingerprint: String,
     pub key_id: String,
     pub algorithm: String,
     pub flags: String,
     #[serde(with = "clock::serde_iso")]
     pub created: Time,
-    /// The subkey's own expiry; `None` means bounded only by the primary.
+    /// The key's own expiry; `None` means never for the primary, and
+    /// bounded only by the primary for a subkey.
     #[serde(with = "clock::serde_iso_opt")]
     pub expires: Option<Time>,
     pub revocations: Vec<Revocation>,
@@ -45,22 +47,16 @@ pub struct Certification {
 /// Everything `inspect` shows of one certificate.
 #[derive(Debug, Clone, Serialize)]
 pub struct CertInfo {
-    pub fingerprint: String,
-    pub key_id: String,
+    /// The primary key.
+    #[serde(flatten)]
+    pub primary: KeyInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycle_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycle_name: Option<String>,
     pub user_ids: Vec<String>,
-    pub algorithm: String,
-    pub flags: String,
-    #[serde(with = "clock::serde_iso")]
-    pub created: Time,
-    #[serde(with = "clock::serde_iso_opt")]
-    pub expires: Option<Time>,
     pub expired: bool,
-    pub revocations: Vec<Revocation>,
-    pub subkeys: Vec<SubkeyInfo>,
+    pub subkeys: Vec<KeyInfo>,
     pub certifications: Vec<Certification>,
     /// Weak hashes and other findings.
     pub warnings: Vec<String>,
@@ -88,17 +84,19 @@ pub fn describe(cert: &Cert, at: Time, known: &Known) -> CertInfo {
     let primary = cert.primary_key().key();
     let cycle = cycle_from_uid(&primary_uid(cert));
     CertInfo {
-        fingerprint: cert.fingerprint().to_hex(),
-        key_id: keyid0x(&cert.keyid()),
+        primary: KeyInfo {
+            fingerprint: cert.fingerprint().to_hex(),
+            key_id: keyid0x(&cert.keyid()),
+            algorithm: algorithm(primary),
+            flags,
+            created: clock::from_system(primary.creation_time()),
+            expires,
+            revocations,
+        },
         cycle_id: cycle.as_ref().and_then(|c| c.0.clone()),
         cycle_name: cycle.map(|c| c.1),
         user_ids: cert.userids().map(|u| uid_text(u.userid())).collect(),
-        algorithm: algorithm(primary),
-        flags,
-        created: clock::from_system(primary.creation_time()),
-        expires,
         expired: expires.is_some_and(|e| e <= at),
-        revocations,
         subkeys: subkeys(cert, policy, t),
         certifications,
         warnings,
@@ -168,13 +166,13 @@ fn primary_state(
 }
 
 /// Every subkey, oldest first.
-fn subkeys(cert: &Cert, policy: &dyn Policy, t: std::time::SystemTime) -> Vec<SubkeyInfo> {
-    let mut subkeys: Vec<SubkeyInfo> = cert
+fn subkeys(cert: &Cert, policy: &dyn Policy, t: std::time::SystemTime) -> Vec<KeyInfo> {
+    let mut subkeys: Vec<KeyInfo> = cert
         .keys()
         .subkeys()
         .map(|ka| {
             let valid = ka.clone().with_policy(policy, t).ok();
-            SubkeyInfo {
+            KeyInfo {
                 fingerprint: ka.key().fingerprint().to_hex(),
                 key_id: keyid0x(&ka.key().keyid()),
                 algorithm: algorithm(ka.key()),

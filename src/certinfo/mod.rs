@@ -10,7 +10,7 @@ mod releases;
 mod signature;
 
 pub use chain::{chain, custody, custody_from, ChainLink, Custody};
-pub use describe::{describe, CertInfo, Certification, SubkeyInfo};
+pub use describe::{describe, CertInfo, Certification, KeyInfo};
 pub use releases::releases_text;
 pub use signature::{describe_signature, parse_signatures, SigInfo};
 
@@ -315,6 +315,31 @@ pub fn label(cert: &Cert) -> String {
 }
 
 /// gpg's grouping: `3056 6C45 0E41 D7C9 1E44  2DFB 231F 942F 608D DEFF`.
+/// How a certificate is named to people (an announcement, the key page).
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyName {
+    /// `2026.2/Hibiscus (0x231F942F608DDEFF)`.
+    pub label: String,
+    pub uid: String,
+    pub fingerprint: String,
+    pub fingerprint_grouped: String,
+    pub key_id: String,
+    pub algorithm: String,
+}
+
+impl KeyName {
+    pub fn of(cert: &Cert) -> KeyName {
+        KeyName {
+            label: label(cert),
+            uid: primary_uid(cert),
+            fingerprint: cert.fingerprint().to_hex(),
+            fingerprint_grouped: grouped(&cert.fingerprint()),
+            key_id: keyid0x(&cert.keyid()),
+            algorithm: algorithm(cert.primary_key().key()),
+        }
+    }
+}
+
 pub fn grouped(fpr: &Fingerprint) -> String {
     fpr.to_spaced_hex()
 }

@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: &AnnounceArgs) -> Outcome {
         ctx.at,
         "announce",
         serde_json::json!({
-            "fingerprint": facts.key.fingerprint,
+            "fingerprint": facts.key.name.fingerprint,
             "signers": facts.signers,
             "output": args.out.output.as_ref().map(|p| p.display().to_string()),
         }),
@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx, args: &AnnounceArgs) -> Outcome {
     if let Some(p) = &args.out.output {
         ui::say(&format!(
             "Announcement of {} written to {}, signed by {}.",
-            facts.key.label,
+            facts.key.name.label,
             p.display(),
             announce::signer_names(&facts)
         ));

@@ -138,23 +138,23 @@ fn render_cert(i: &certinfo::CertInfo) -> String {
         (None, Some(n)) => n.clone(),
         _ => "not a cycle key".into(),
     };
-    out.push_str(&format!("{}  {}\n", i.key_id, cycle));
-    out.push_str(&format!("  fingerprint  {}\n", i.fingerprint));
+    out.push_str(&format!("{}  {}\n", i.primary.key_id, cycle));
+    out.push_str(&format!("  fingerprint  {}\n", i.primary.fingerprint));
     for u in &i.user_ids {
         out.push_str(&format!("  user ID      {u}\n"));
     }
     out.push_str(&format!(
         "  primary      {} [{}] created {} expires {}{}\n",
-        i.algorithm,
-        i.flags,
-        clock::day(i.created),
-        day(i.expires),
+        i.primary.algorithm,
+        i.primary.flags,
+        clock::day(i.primary.created),
+        day(i.primary.expires),
         if i.expired { " (expired)" } else { "" }
     ));
     if i.secret {
         out.push_str("  SECRET key material present\n");
     }
-    for r in &i.revocations {
+    for r in &i.primary.revocations {
         out.push_str(&format!(
             "  REVOKED      {} {} {}\n",
             r.reason,

@@ -341,57 +341,6 @@ impl EscrowedKey {
     pub fn ladder(&self) -> Result<Vec<Signature>> {
         signatures(&self.bundle.ladder)
     }
-
-    /// Store `changed` (this key's certificate after an extension, a
-    /// rotation, a revocation…) back: the secrets re-escrowed to the roots
-    /// of `policy` (the signed policy in force; nothing else) in its escrow
-    /// mode, the ladder re-made from
-    /// the key's creation to its new expiry, the public cert and state
-    /// rewritten — all in one swap of the key directory.
-    pub fn store(
-        &self,
-        vault: &Vault,
-        key: &StoredKey,
-        changed: &Cert,
-        policy: &Policy,
-        at: Time,
-    ) -> Result<()> {
-        let config = vault.config()?;
-        let recipients = &policy.recipients()?;
-        let full = changed.clone().merge_public_and_secret(self.cert.clone())?;
-        let expiry = expiry_of(&full, key, at);
-        // The whole ladder again, from the key's creation: the rungs already
-        // dated in the past must stay available (a master lost tomorrow
-        // needs the newest rung not after tomorrow), and new ones cover the
-        // expiry.
-        let mut signer = self.primary_signer()?;
-        let ladder = keygen::ladder(
-            &mut signer,
-            &full,
-            key.state.created,
-            expiry,
-            config.escrow.ladder_interval_days,
-        )?;
-        let bundle = Bundle {
-            tsk: armored_tsk(&full)?,
-            // The hard revocation certificate does not change.
-            revocation: self.bundle.revocation.clone(),
-            ladder: armor_signatures(&ladder, LADDER_COMMENT)?,
-        };
-        let files = seal(
-            &key.state.fingerprint,
-            &bundle,
-            recipients,
-            &holder_names(policy, recipients),
-            policy.escrow_threshold,
-        )?;
-        let mut change = replace(key, files)?;
-        change.files.extend(KeyChange::cert(&full)?.files);
-        let mut state = key.state.clone();
-        state.expires = expiry;
-        state.escrow_recipients = recipients.iter().map(ToString::to_string).collect();
-        vault.update_key(key, change.with_state(&state))
-    }
 }
 
 /// The primary's expiry in `changed` (as of its newest self-signatures).
@@ -476,6 +425,12 @@ impl Backend for EscrowedKey {
         }
     }
 
+    /// Store `changed` (this key's certificate after an extension, a
+    /// rotation, a revocation…) back: the secrets re-escrowed to the roots
+    /// of `policy` (the signed policy in force; nothing else) in its escrow
+    /// mode, the ladder re-made from
+    /// the key's creation to its new expiry, the public cert and state
+    /// rewritten — all in one swap of the key directory.
     fn store(
         &self,
         vault: &Vault,
@@ -484,22 +439,50 @@ impl Backend for EscrowedKey {
         policy: &Policy,
         at: Time,
     ) -> Result<()> {
-        EscrowedKey::store(self, vault, key, changed, policy, at)
+        let config = vault.config()?;
+        let recipients = &policy.recipients()?;
+        let full = changed.clone().merge_public_and_secret(self.cert.clone())?;
+        let expiry = expiry_of(&full, key, at);
+        // The whole ladder again, from the key's creation: the rungs already
+        // dated in the past must stay available (a master lost tomorrow
+        // needs the newest rung not after tomorrow), and new ones cover the
+        // expiry.
+        let mut signer = self.primary_signer()?;
+        let ladder = keygen::ladder(
+            &mut signer,
+            &full,
+            key.state.created,
+            expiry,
+            config.escrow.ladder_interval_days,
+        )?;
+        let bundle = Bundle {
+            tsk: armored_tsk(&full)?,
+            // The hard revocation certificate does not change.
+            revocation: self.bundle.revocation.clone(),
+            ladder: armor_signatures(&ladder, LADDER_COMMENT)?,
+        };
+        let files = seal(
+            &key.state.fingerprint,
+            &bundle,
+            recipients,
+            &holder_names(policy, recipients),
+            policy.escrow_threshold,
+        )?;
+        let mut change = replace(key, files)?;
+        change.files.extend(KeyChange::cert(&full)?.files);
+        let mut state = key.state.clone();
+        state.expires = expiry;
+        state.escrow_recipients = recipients.iter().map(ToString::to_string).collect();
+        vault.update_key(key, change.with_state(&state))
     }
 
     fn primary_signer(&self) -> Result<Box<dyn Signer + Send + Sync>> {
-        let key = self
-            .cert
-            .primary_key()
-            .key()
-            .clone()
-            .parts_into_secret()
-            .map_err(|_| {
-                Error::vault(
-                    "the escrowed key holds no primary secret",
-                    "restore the key directory from git and run the escrow drill",
-                )
-            })?;
+        let key = super::primary_secret(&self.cert, || {
+            Error::vault(
+                "the escrowed key holds no primary secret",
+                "restore the key directory from git and run the escrow drill",
+            )
+        })?;
         Ok(Box::new(key.into_keypair()?))
     }
 }

@@ -41,6 +41,21 @@ use crate::keygen::CycleKey;
 use crate::policy::Policy;
 use crate::vault::{CardRecord, NewFile, StoredKey, Vault};
 
+/// The primary key of `cert` with its secret, or `missing` when `cert`
+/// carries none (a public certificate, a `sec#` stub).
+pub(crate) fn primary_secret(
+    cert: &openpgp::Cert,
+    missing: impl FnOnce() -> Error,
+) -> Result<
+    openpgp::packet::Key<openpgp::packet::key::SecretParts, openpgp::packet::key::PrimaryRole>,
+> {
+    cert.primary_key()
+        .key()
+        .clone()
+        .parts_into_secret()
+        .map_err(|_| missing())
+}
+
 /// A place where a cycle key's primary secret is held.
 pub trait Backend {
     /// Where the secret lives, for people ("escrow", "card 0000:00000065").

@@ -23,17 +23,12 @@ pub fn signer(
     path: &std::path::Path,
     passphrase: Option<&Password>,
 ) -> Result<KeyPair> {
-    let key = cert
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .map_err(|_| {
-            Error::input(
-                format!("{} holds no secret key", path.display()),
-                "export yours with gpg --export-secret-keys --armor YOUR-KEY",
-            )
-        })?;
+    let key = super::primary_secret(cert, || {
+        Error::input(
+            format!("{} holds no secret key", path.display()),
+            "export yours with gpg --export-secret-keys --armor YOUR-KEY",
+        )
+    })?;
     let key = if key.secret().is_encrypted() {
         let Some(pw) = passphrase else {
             return Err(Error::input(

@@ -120,12 +120,12 @@ fn card(k: &PageKey) -> String {
     format!(
         r#"<article class="key {class}" id="key-{fpr}"><h3>{title}<span class="badge">{status}</span></h3><dl><dt>User ID</dt><dd>{uid}</dd><dt>Fingerprint</dt><dd class="fpr">{grouped}</dd><dt>Algorithm</dt><dd>{algo}</dd><dt>Valid</dt><dd>{created} – {expires}</dd><dt>Status</dt><dd>{status_text}</dd><dt>Certified by</dt><dd>{certified}</dd><dt>Predecessor</dt><dd>{chain}</dd>{events}<dt>Key file</dt><dd><a href="{file}">{file_name}</a></dd></dl></article>"#,
         class = k.status.class(),
-        fpr = e(&k.fingerprint),
-        title = e(k.cycle.as_deref().unwrap_or(&k.label)),
+        fpr = e(&k.name.fingerprint),
+        title = e(k.cycle.as_deref().unwrap_or(&k.name.label)),
         status = k.status.word(),
-        uid = e(&k.uid),
-        grouped = e(&k.fingerprint_grouped),
-        algo = e(&k.algorithm),
+        uid = e(&k.name.uid),
+        grouped = e(&k.name.fingerprint_grouped),
+        algo = e(&k.name.algorithm),
         created = clock::day(k.created),
         expires = k
             .expires
@@ -143,7 +143,7 @@ fn timeline_text(page: &Page) -> String {
     for k in &page.keys {
         let mut line = format!(
             "{}: {} – {}, {}",
-            escape(k.cycle.as_deref().unwrap_or(&k.label)),
+            escape(k.cycle.as_deref().unwrap_or(&k.name.label)),
             clock::day(k.created),
             k.expires
                 .map(clock::day)
@@ -186,7 +186,7 @@ fn how_to_verify(page: &Page) -> String {
         return String::new();
     };
     let file = escape(&k.file);
-    let fpr = escape(&k.fingerprint);
+    let fpr = escape(&k.name.fingerprint);
     format!(
         r#"<section id="verify"><h2>How to verify a release</h2>
 <p>Every release artifact <code>FILE</code> is published with a detached signature <code>FILE.asc</code>, made by the key of the cycle it was released in. The commands below use the {label} key (<a href="{file}">{file}</a>, fingerprint <span class="fpr">{grouped}</span>); for another cycle use that cycle's key file, or the folder <code>keys/</code> holding them all. Each command prints the fingerprint of the signing key: it must be one listed on this page.</p>
@@ -206,8 +206,8 @@ for sig in dist/*.asc; do gpg --verify "$sig" "${{sig%.asc}}" || echo "BAD: $sig
 <pre><code>keycycle verify --cert keys/ dist/*.tar.gz dist/*.whl</code></pre>
 <p>keycycle finds <code>FILE.asc</code> next to each file and checks every file against the key of its cycle among <code>keys/</code>; it also checks that the key was alive and not revoked when it signed, refuses SHA-1, and names the cycle key that signed each file.</p>
 </section>"#,
-        label = escape(k.cycle.as_deref().unwrap_or(&k.label)),
-        grouped = escape(&k.fingerprint_grouped),
+        label = escape(k.cycle.as_deref().unwrap_or(&k.name.label)),
+        grouped = escape(&k.name.fingerprint_grouped),
     )
 }
 

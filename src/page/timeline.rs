@@ -69,8 +69,8 @@ fn row_label(k: &PageKey) -> String {
     match &k.cycle {
         Some(c) => c.clone(),
         None => {
-            let s: String = k.uid.chars().take(22).collect();
-            if k.uid.chars().count() > 22 {
+            let s: String = k.name.uid.chars().take(22).collect();
+            if k.name.uid.chars().count() > 22 {
                 format!("{s}…")
             } else {
                 s
@@ -139,10 +139,10 @@ fn row(out: &mut String, s: &Scale, page: &Page, i: usize) {
     ));
     out.push_str(&format!(
         r#"<g class="key"><title>{}: {span}, {}</title><rect class="bar {}" data-fingerprint="{}" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{BAR}" rx="3"/>"#,
-        esc(&k.label),
+        esc(&k.name.label),
         esc(&k.status_text),
         k.status.class(),
-        esc(&k.fingerprint),
+        esc(&k.name.fingerprint),
         x1 - x0
     ));
     // The overlap with the predecessor's validity.
@@ -154,7 +154,7 @@ fn row(out: &mut String, s: &Scale, page: &Page, i: usize) {
                 r#"<rect class="overlap" x="{:.1}" y="{y:.1}" width="{:.1}" height="{BAR}"><title>overlap with {}: {} – {}</title></rect>"#,
                 s.x(from),
                 (s.x(to) - s.x(from)).max(1.0),
-                esc(&p.label),
+                esc(&p.name.label),
                 clock::day(from),
                 clock::day(to)
             ));
@@ -212,7 +212,7 @@ fn row(out: &mut String, s: &Scale, page: &Page, i: usize) {
 /// The row of the key's predecessor (by label).
 fn predecessor(page: &Page, i: usize) -> Option<usize> {
     let p = page.keys[i].predecessor.as_ref()?;
-    page.keys.iter().position(|k| &k.label == p)
+    page.keys.iter().position(|k| &k.name.label == p)
 }
 
 /// Certification links and gaps between a key and its predecessor.
@@ -233,8 +233,8 @@ fn links(out: &mut String, s: &Scale, page: &Page) {
                 let x = s.x(k.cross_signed_at.unwrap_or(k.created));
                 out.push_str(&format!(
                     r#"<g class="link"><title>{} certified {}{}</title><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}"/><circle cx="{x:.1}" cy="{bottom:.1}" r="2.5"/><path d="M{x:.1} {top:.1}l-4 6h8z"/></g>"#,
-                    esc(&p.label),
-                    esc(&k.label),
+                    esc(&p.name.label),
+                    esc(&k.name.label),
                     k.cross_signed_at
                         .map(|t| format!(" on {}", clock::day(t)))
                         .unwrap_or_default(),
@@ -247,8 +247,8 @@ fn links(out: &mut String, s: &Scale, page: &Page) {
                 let mid = (top + bottom) / 2.0;
                 out.push_str(&format!(
                     r#"<g class="gap"><title>gap: {} did not certify {}</title><line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}"/><path d="M{:.1} {:.1}l6 6m0-6l-6 6"/></g>"#,
-                    esc(&p.label),
-                    esc(&k.label),
+                    esc(&p.name.label),
+                    esc(&k.name.label),
                     x - 3.0,
                     mid - 3.0
                 ));

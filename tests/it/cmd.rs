@@ -358,6 +358,7 @@ mod fixtures {
             .args(args)
             .current_dir(root)
             .env_remove("KEYCYCLE_VAULT")
+            .env("KEYCYCLE_HOME", trust_work())
             .output()
             .unwrap();
         assert!(
@@ -366,6 +367,41 @@ mod fixtures {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The trust store the regeneration's keycycle writes to (never the
+    /// user's own), turned into `fixtures/trust/trust.toml` at the end.
+    fn trust_work() -> &'static Path {
+        static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+        HOME.get_or_init(|| tempfile::tempdir().unwrap()).path()
+    }
+
+    /// Pin the `key` fixture's policy (the `key-*` vaults are its copies)
+    /// in the trust store the cases run with.
+    fn write_trust(dir: &Path) {
+        let text = std::fs::read_to_string(trust_work().join("trust.toml")).unwrap();
+        let store: toml::Value = toml::from_str(&text).unwrap();
+        let key_vault = dir.join("key/vault").canonicalize().unwrap();
+        let digest = store["vault"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["path"].as_str() == key_vault.to_str())
+            .and_then(|v| v["policy"].as_str())
+            .expect("the key fixture's policy is pinned")
+            .to_string();
+        let trust = fresh(dir.join("trust"));
+        write(
+            &trust,
+            "trust.toml",
+            format!(
+                "# keycycle's local trust store for the command-line cases: the policy\n\
+                 # version 1 of the fixture vaults (key, key-*) pinned, as on the machine\n\
+                 # of a root who made them. tests/it/common.rs copies it for each test run.\n\n\
+                 [[vault]]\npath = \"/fixtures/key/vault\"\npolicy = \"{digest}\"\n"
+            )
+            .as_bytes(),
+        );
     }
 
     fn age_identity(root: &Path, name: &str) -> String {
@@ -613,5 +649,6 @@ mod fixtures {
         let _ = std::fs::remove_file(key.join("vault/.lock"));
         let _ = std::fs::remove_file(roster.join("vault/.lock"));
         let _ = std::fs::remove_file(dir.join("init/vault/.lock"));
+        write_trust(dir);
     }
 }

@@ -32,7 +32,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         at,
         "announce",
         serde_json::json!({
-            "fingerprint": facts.key.fingerprint,
+            "fingerprint": facts.key.name.fingerprint,
             "signers": facts.signers,
             "output": path.display().to_string(),
         }),

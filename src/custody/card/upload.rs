@@ -275,17 +275,12 @@ pub fn load<R: key::KeyRole>(
 /// Write a certificate's primary key (its secret must be present, e.g.
 /// opened from the escrow) into the card's signature slot.
 pub fn load_primary(cert: &Cert, ident: Option<&str>, ui: &dyn TokenUi) -> Result<Loaded> {
-    let key = cert
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .map_err(|_| {
-            Error::input(
-                "the primary secret key is not available",
-                "open the escrow with --identity",
-            )
-        })?;
+    let key = crate::custody::primary_secret(cert, || {
+        Error::input(
+            "the primary secret key is not available",
+            "open the escrow with --identity",
+        )
+    })?;
     load(&key, Slot::Signature, ident, ui)
 }
 
