@@ -12,43 +12,68 @@ cd "$(dirname "$0")/.."
 # what the crypto-openssl build needs, and the card feature's PC/SC
 # (libpcsclite-dev) with the virtual cards' daemon (pcscd) and gpg's card
 # daemon (scdaemon, the peer).
-packages=(gnupg gpgv sqv sq age sks openssh-client time xz-utils chromium pkg-config libssl-dev libclang1-14 libclang-common-14-dev
-    pcscd scdaemon libpcsclite-dev)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+packages=(gnupg gpgv sqv sq age sks openssh-client time xz-utils chromium libclang1-14 libclang-common-14-dev
+    pcscd scdaemon)
+# What compiling the default build needs, installed first: the build then
+# runs in the background while the rest is installed and set up.
+build_packages=(pkg-config libssl-dev libpcsclite-dev)
+missing_for() {
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+    done
+}
+mapfile -t missing_build < <(missing_for "${build_packages[@]}")
+mapfile -t missing < <(missing_for "${packages[@]}")
 # Command-line tools the runbook and example tests drive: installed only
 # when the command is missing (python3 may come from elsewhere).
 for pair in openssl:openssl curl:curl git:git flock:util-linux python3:python3; do
     command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
-if ((${#missing[@]})); then
-    echo "== installing: ${missing[*]}"
-    sudo=""
+sudo=""
+apt_install() {
+    ((${#@})) || return 0
+    echo "== installing: $*"
     if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+        command -v sudo >/dev/null || { echo "need root (or sudo) to install: $*" >&2; exit 1; }
         sudo=sudo
     fi
     export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq
-    $sudo apt-get install -y -qq "${missing[@]}"
-fi
-for tool in gpg gpgv sqv sq age age-keygen ssh-keygen sks chromium python3 openssl curl git flock /usr/bin/time pcscd /usr/lib/gnupg/scdaemon; do
-    command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
-done
+    if [ -z "${apt_updated:-}" ]; then
+        $sudo apt-get update -qq
+        apt_updated=1
+    fi
+    $sudo apt-get install -y -qq "$@"
+}
+apt_install "${missing_build[@]}"
 
 log=$(mktemp)
+build_log=$(mktemp)
+build_pid=""
 sks_pid=""
 sks_dir=""
 vcard_dir=""
 cleanup() {
+    [ -n "$build_pid" ] && kill "$build_pid" 2>/dev/null && wait "$build_pid" 2>/dev/null
     [ -n "$sks_pid" ] && kill "$sks_pid" 2>/dev/null && wait "$sks_pid" 2>/dev/null
     [ -n "$sks_dir" ] && rm -rf "$sks_dir"
     [ -n "$vcard_dir" ] && vcards_stop "$vcard_dir" && rm -rf "$vcard_dir"
-    rm -f "$log"
+    rm -f "$log" "$build_log"
 }
 trap cleanup EXIT
+
+# The crypto-rust test build (most of the run's CPU) starts now, in the
+# background; installing, the keyserver, the corpus download and the
+# helpers' builds go on beside it. Its output is shown when it is waited
+# for, below.
+echo "== cargo test --no-run (crypto-rust, with OpenPGP cards), in the background"
+cargo test --locked --features card --no-run > "$build_log" 2>&1 &
+build_pid=$!
+
+apt_install "${missing[@]}"
+for tool in gpg gpgv sqv sq age age-keygen ssh-keygen sks chromium python3 openssl curl git flock /usr/bin/time pcscd /usr/lib/gnupg/scdaemon; do
+    command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
+done
 
 # A real HKP keyserver on loopback (Debian's sks), on a free port P (its
 # recon port is P-1). The tests find it in KEYCYCLE_TEST_KEYSERVER.
@@ -172,6 +197,15 @@ export RUST_LIB_BACKTRACE=0
 # waiting on its misbehaving servers, which should not idle one of two.
 threads=(--test-threads 3)
 
+echo "== waiting for the crypto-rust build"
+if ! wait "$build_pid"; then
+    build_pid=""
+    cat "$build_log" >&2
+    echo "the crypto-rust build failed (its output is above)" >&2
+    exit 1
+fi
+build_pid=""
+grep -v '^ *\(Compiling\|Downloaded\|Downloading\|Updating\|Locking\|Adding\) ' "$build_log" || true
 echo "== cargo test (crypto-rust, the default build, with OpenPGP cards)"
 cargo test --locked --features card -- "${threads[@]}" 2>&1 | tee -a "$log"
 
