@@ -1,6 +1,8 @@
 use std::process::ExitCode;
 
+use keycycle::certinfo;
 use keycycle::clock;
+use keycycle::custody::Recipient;
 use keycycle::schedule::Schedule;
 use keycycle::status::{self, Level};
 
@@ -118,7 +120,13 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
     let on = k
         .cards
         .iter()
-        .map(|c| format!("{}, loaded {}", c.ident, clock::day(c.loaded)))
+        .map(|c| {
+            format!(
+                "{}, loaded {}",
+                certinfo::printable(&c.ident),
+                clock::day(c.loaded)
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
     out.push_str(&format!(
@@ -131,8 +139,14 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
         }
     ));
     if verbose > 0 {
+        // state.toml may be anyone's commit: a recipient is shown only
+        // once it parses as one (a pasted identity is never echoed).
         for r in &k.escrow_recipients {
-            out.push_str(&format!("                {r}\n"));
+            let shown = match Recipient::parse_stored(r) {
+                Ok(r) => r.to_string(),
+                Err(_) => "MALFORMED (not shown; `keycycle escrow rewrap` says why)".into(),
+            };
+            out.push_str(&format!("                {shown}\n"));
         }
     }
     out.push_str(&format!(

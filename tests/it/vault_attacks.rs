@@ -264,6 +264,17 @@ fn attack_secret_echo_recipient() {
         .lines()
         .find(|l| l.starts_with("escrow_recipients"))
         .unwrap();
+    // `status -v` lists the stored recipients: a pasted identity, an
+    // @FILE or a terminal escape is not shown as it is.
+    let planted = format!(
+        "escrow_recipients = [\"{secret}\", \"@{}\", \"age1\\u001b[2Jfake\"]",
+        v.roster.age_id.display()
+    );
+    std::fs::write(&state, text.replace(line, &planted)).unwrap();
+    let shown = v.env.ok(&["status", "-v"]);
+    assert_eq!(shown.matches("MALFORMED").count(), 3, "{shown}");
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+    assert!(v.secrets().iter().all(|s| !shown.contains(s)), "{shown}");
     let planted = format!("escrow_recipients = [\"@{}\"]", v.roster.age_id.display());
     std::fs::write(&state, text.replace(line, &planted)).unwrap();
     // Nothing reads the recipients from state.toml any more (escrow goes
