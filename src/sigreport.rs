@@ -25,21 +25,10 @@ pub struct SigReport {
     pub signer: Option<String>,
     /// The issuer's key ID as the signature names it: `0x…`.
     pub key_id: String,
-    /// The certificate's fingerprint (or the issuer fingerprint the
-    /// signature carries, when no certificate matches).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
-    /// The (sub)key that signed, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subkey: Option<String>,
-    #[serde(with = "clock::serde_iso_opt", skip_serializing_if = "Option::is_none")]
-    pub signed_at: Option<Time>,
-    /// Why it is bad (one line), or empty.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub reason: String,
-    /// What to do about it (one line), when there is something to do.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    #[serde(flatten)]
+    pub by: SignedBy,
+    #[serde(flatten)]
+    pub fault: Fault,
     /// The `--policy-as-of` date that makes this signature good (its key's
     /// binding signatures use SHA-1 and it was made before the cut-off).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,6 +42,33 @@ pub struct SigReport {
     pub sha1_binding: bool,
 }
 
+/// Which key made a signature, and when: one signature's, or a file's
+/// first good signer's.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SignedBy {
+    /// The certificate's fingerprint (or the issuer fingerprint the
+    /// signature carries, when no certificate matches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The (sub)key that signed, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subkey: Option<String>,
+    #[serde(with = "clock::serde_iso_opt", skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<Time>,
+}
+
+/// Why a signature or a file is bad, and what to do about it: one line
+/// each (the detail goes to `-v`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Fault {
+    /// Why it is bad, or empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// What to do about it, when there is something to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
 /// The one-line risk of `--policy-as-of` for SHA-1 self-signatures.
 pub const SHA1_RISK: &str = "risk: SHA-1 self-signatures can be forged with a chosen-prefix collision (shown in 2020); accept them only for signatures you expect from that key at that date (SHA-1 data signatures stay rejected)";
 
@@ -62,11 +78,11 @@ impl SigReport {
             good: false,
             signer: None,
             key_id,
-            fingerprint: None,
-            subkey: None,
-            signed_at: sig_time,
-            reason: String::new(),
-            hint: None,
+            by: SignedBy {
+                signed_at: sig_time,
+                ..SignedBy::default()
+            },
+            fault: Fault::default(),
             policy_as_of: None,
             detail: String::new(),
             sha1_binding: false,
@@ -81,26 +97,26 @@ impl SigReport {
             .rsplit(": ")
             .next()
             .filter(|s| !s.is_empty())
-            .unwrap_or(other.reason.as_str());
-        self.reason = format!(
+            .unwrap_or(other.fault.reason.as_str());
+        self.fault.reason = format!(
             "{}; --policy-as-of {day} does not help: {root}",
-            self.reason
+            self.fault.reason
         );
     }
 
     /// Same signature (issuer and time) as `other`?
     pub fn same_signature(&self, other: &SigReport) -> bool {
-        self.key_id == other.key_id && self.signed_at == other.signed_at
+        self.key_id == other.key_id && self.by.signed_at == other.by.signed_at
     }
 
     /// The signature is good only with `--policy-as-of day`: say so.
     pub fn confirm_sha1(&mut self, day: &str, cutoff: &str) {
         let who = self.signer.clone().unwrap_or_else(|| self.key_id.clone());
-        self.reason = format!(
+        self.fault.reason = format!(
             "made {day} by {who}: a binding signature of its key uses SHA1, rejected since {cutoff}; good with --policy-as-of {day}"
         );
         self.policy_as_of = Some(day.to_string());
-        self.hint = Some(format!("add --policy-as-of {day} ({SHA1_RISK})"));
+        self.fault.hint = Some(format!("add --policy-as-of {day} ({SHA1_RISK})"));
     }
 }
 
@@ -151,8 +167,8 @@ impl Helper<'_> {
         );
         r.good = true;
         r.signer = Some(self.ring.label(cert));
-        r.fingerprint = Some(cert.fingerprint().to_hex());
-        r.subkey = Some(g.ka.key().fingerprint().to_hex());
+        r.by.fingerprint = Some(cert.fingerprint().to_hex());
+        r.by.subkey = Some(g.ka.key().fingerprint().to_hex());
         r
     }
 }
@@ -201,18 +217,18 @@ pub fn describe(ring: &Keyring, e: &VerificationError) -> SigReport {
             let mut r = SigReport::new(sig_time(sig), issuer_key_id(sig, None));
             let label = ring.label(cert);
             r.detail = chain(error);
-            r.fingerprint = Some(cert.fingerprint().to_hex());
+            r.by.fingerprint = Some(cert.fingerprint().to_hex());
             if r.detail.contains("SHA1") {
                 r.sha1_binding = true;
-                r.reason = format!(
+                r.fault.reason = format!(
                     "made {} by {label}: its key's binding signature uses SHA1, rejected since {}",
-                    day(r.signed_at),
+                    day(r.by.signed_at),
                     cutoff_date(&r.detail)
                 );
             } else {
-                r.reason = format!(
+                r.fault.reason = format!(
                     "the key of {label} was not valid when the signature was made ({}): {}",
-                    day(r.signed_at),
+                    day(r.by.signed_at),
                     short(&r.detail)
                 );
             }
@@ -223,15 +239,15 @@ pub fn describe(ring: &Keyring, e: &VerificationError) -> SigReport {
         V::BadSignature { sig, ka, error } => {
             let mut r = SigReport::new(sig_time(sig), issuer_key_id(sig, Some(&ka.key().keyid())));
             r.signer = Some(ring.label(ka.cert()));
-            r.fingerprint = Some(ka.cert().fingerprint().to_hex());
-            r.subkey = Some(ka.key().fingerprint().to_hex());
+            r.by.fingerprint = Some(ka.cert().fingerprint().to_hex());
+            r.by.subkey = Some(ka.key().fingerprint().to_hex());
             r.detail = chain(error);
             // The cryptographic check failed (backends word it
             // differently); only a policy refusal says something else.
-            r.reason = if r.detail.contains("Not live until") {
+            r.fault.reason = if r.detail.contains("Not live until") {
                 format!(
                     "bad signature: it is dated {}, after the time it is checked at (--time)",
-                    day(r.signed_at)
+                    day(r.by.signed_at)
                 )
             } else if r.detail.contains("olicy") || r.detail.contains("secure") {
                 format!("bad signature: {}", short(&r.detail))
@@ -243,17 +259,17 @@ pub fn describe(ring: &Keyring, e: &VerificationError) -> SigReport {
         V::MalformedSignature { sig, error } => {
             let mut r = SigReport::new(sig_time(sig), issuer_key_id(sig, None));
             r.detail = chain(error);
-            r.reason = format!("signature rejected: {}", short(&r.detail));
+            r.fault.reason = format!("signature rejected: {}", short(&r.detail));
             r
         }
         V::UnknownSignature { sig } => {
             let mut r = SigReport::new(None, "unknown".into());
-            r.reason = format!("unsupported signature: {}", sig.error());
+            r.fault.reason = format!("unsupported signature: {}", sig.error());
             r
         }
         e => {
             let mut r = SigReport::new(None, "unknown".into());
-            r.reason = e.to_string();
+            r.fault.reason = e.to_string();
             r
         }
     }
@@ -287,9 +303,9 @@ pub fn unusable(ring: &Keyring, sigs: &[u8], reason: &str) -> Vec<SigReport> {
             );
             if let Some(c) = ring.matching(&s.get_issuers()).first() {
                 r.signer = Some(ring.label(c));
-                r.fingerprint = Some(c.fingerprint().to_hex());
+                r.by.fingerprint = Some(c.fingerprint().to_hex());
             }
-            r.reason = reason.to_string();
+            r.fault.reason = reason.to_string();
             r.detail = reason.to_string();
             r
         })
@@ -299,7 +315,7 @@ pub fn unusable(ring: &Keyring, sigs: &[u8], reason: &str) -> Vec<SigReport> {
 fn missing_key(sig: &openpgp::packet::Signature, t: Option<Time>) -> SigReport {
     let fpr = sig.issuer_fingerprints().next().map(|f| f.to_hex());
     let mut r = SigReport::new(t, issuer_key_id(sig, None));
-    r.reason = match &fpr {
+    r.fault.reason = match &fpr {
         Some(f) => format!(
             "signed by a key that is not among the given certificates: {} (fingerprint {f})",
             r.key_id
@@ -309,7 +325,7 @@ fn missing_key(sig: &openpgp::packet::Signature, t: Option<Time>) -> SigReport {
             r.key_id
         ),
     };
-    r.hint = Some(match &fpr {
+    r.fault.hint = Some(match &fpr {
         Some(f) => format!(
             "fetch it: gpg --recv-keys {f} (or https://keys.openpgp.org/vks/v1/by-fingerprint/{f}), check the fingerprint with its owner, then add it with --cert"
         ),
@@ -318,7 +334,7 @@ fn missing_key(sig: &openpgp::packet::Signature, t: Option<Time>) -> SigReport {
             id = r.key_id
         ),
     });
-    r.fingerprint = fpr;
+    r.by.fingerprint = fpr;
     r
 }
 
@@ -334,8 +350,8 @@ fn bad_key(
     let t = sig.signature_creation_time().map(clock::from_system);
     let mut r = SigReport::new(t, issuer_key_id(sig, Some(&ka.key().keyid())));
     let label = ring.label(ka.cert());
-    r.fingerprint = Some(ka.cert().fingerprint().to_hex());
-    r.subkey = Some(ka.key().fingerprint().to_hex());
+    r.by.fingerprint = Some(ka.cert().fingerprint().to_hex());
+    r.by.subkey = Some(ka.key().fingerprint().to_hex());
     r.detail = chain(error);
     let made = day(t);
     let revocation = |s: &RevocationStatus| match s {
@@ -359,7 +375,7 @@ fn bad_key(
     .filter(|e| t.is_some_and(|t| *e <= t))
     .min();
     let created = clock::from_system(ka.key().creation_time());
-    r.reason = if let Some(rev) = revoked {
+    r.fault.reason = if let Some(rev) = revoked {
         if rev.hard {
             format!(
                 "made {made} by {label}, whose key was revoked on {} ({}): a hard revocation voids every signature of the key",
@@ -374,7 +390,7 @@ fn bad_key(
             )
         }
     } else if let Some(e) = expiry {
-        r.hint = Some(
+        r.fault.hint = Some(
             "if the key's owner has extended it since, use their current certificate (gpg --recv-keys FINGERPRINT)"
                 .into(),
         );

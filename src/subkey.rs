@@ -170,7 +170,7 @@ pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> 
     if !v.good {
         return Err(fail(format!(
             "the test signature does not verify: {}",
-            v.reason
+            v.fault.reason
         )));
     }
     Ok(Lint {

@@ -22,7 +22,7 @@ use crate::cleartext;
 use crate::clock::{self, Time};
 pub use crate::keyring::Keyring;
 use crate::sigreport::{self, cutoff_date, first_line, Helper};
-pub use crate::sigreport::{SigReport, SHA1_RISK};
+pub use crate::sigreport::{Fault, SigReport, SignedBy, SHA1_RISK};
 
 /// The policy for data signatures. `as_of` rolls the algorithm cutoffs
 /// back to that date (for auditing artifacts of keys whose self-signatures
@@ -121,21 +121,13 @@ pub struct Verdict {
     pub signature: String,
     pub cleartext: bool,
     pub good: bool,
-    /// Why it is bad (one line), or empty.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub reason: String,
-    /// What to do about it (one line).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    #[serde(flatten)]
+    pub fault: Fault,
     /// The first good signer: `2026.2/Hibiscus (0x231F942F608DDEFF)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subkey: Option<String>,
-    #[serde(with = "clock::serde_iso_opt", skip_serializing_if = "Option::is_none")]
-    pub signed_at: Option<Time>,
+    #[serde(flatten)]
+    pub by: SignedBy,
     /// Distinct certificates with a good signature, and how many the
     /// policy needs.
     pub good_signers: usize,
@@ -154,12 +146,9 @@ impl Verdict {
             signature,
             cleartext: false,
             good: false,
-            reason: String::new(),
-            hint: None,
+            fault: Fault::default(),
             key: None,
-            fingerprint: None,
-            subkey: None,
-            signed_at: None,
+            by: SignedBy::default(),
             good_signers: 0,
             signers_needed: needed,
             signatures: Vec::new(),
@@ -171,7 +160,7 @@ impl Verdict {
     fn judge(&mut self, reports: Vec<SigReport>) {
         let mut certs: Vec<&str> = Vec::new();
         for r in reports.iter().filter(|r| r.good) {
-            if let Some(f) = r.fingerprint.as_deref() {
+            if let Some(f) = r.by.fingerprint.as_deref() {
                 if !certs.contains(&f) {
                     certs.push(f);
                 }
@@ -181,16 +170,14 @@ impl Verdict {
         self.good = self.good_signers >= self.signers_needed;
         if let Some(g) = reports.iter().find(|r| r.good) {
             self.key = g.signer.clone();
-            self.fingerprint = g.fingerprint.clone();
-            self.subkey = g.subkey.clone();
-            self.signed_at = g.signed_at;
+            self.by = g.by.clone();
         }
         let first_bad = reports.iter().find(|r| !r.good);
-        self.hint = first_bad.and_then(|r| r.hint.clone());
-        self.reason = if self.good {
+        self.fault.hint = first_bad.and_then(|r| r.fault.hint.clone());
+        self.fault.reason = if self.good {
             String::new()
         } else if self.good_signers > 0 || self.signers_needed > 1 {
-            self.hint =
+            self.fault.hint =
                 Some("add the other signers' certificates with --cert, or lower --signers".into());
             format!(
                 "{} of {} signatures good, from {} distinct certificates; --signers {} needs {}",
@@ -203,8 +190,8 @@ impl Verdict {
         } else {
             match (reports.len(), first_bad) {
                 (_, None) => "no signature in the file".into(),
-                (1, Some(b)) => b.reason.clone(),
-                (n, Some(b)) => format!("none of its {n} signatures is good: {}", b.reason),
+                (1, Some(b)) => b.fault.reason.clone(),
+                (n, Some(b)) => format!("none of its {n} signatures is good: {}", b.fault.reason),
             }
         };
         self.signatures = reports;
@@ -304,19 +291,19 @@ pub fn verify_job(ring: &Keyring, job: &Job, opts: &Options) -> Verdict {
             let sig = match std::fs::read(signature) {
                 Ok(s) => s,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    v.reason = format!("missing signature {}", signature.display());
-                    v.hint = Some(
+                    v.fault.reason = format!("missing signature {}", signature.display());
+                    v.fault.hint = Some(
                         "looked for FILE.asc, FILE.sig and FILE.gpg: give the signature with --signature".into(),
                     );
                     return v;
                 }
                 Err(e) => {
-                    v.reason = format!("cannot read {}: {e}", signature.display());
+                    v.fault.reason = format!("cannot read {}: {e}", signature.display());
                     return v;
                 }
             };
             if let Err(reason) = check_signature_file(&sig) {
-                v.reason = reason;
+                v.fault.reason = reason;
                 return v;
             }
             let run = |as_of| run_detached(ring, Data::Path(file), &sig, opts.at, as_of);
@@ -333,7 +320,7 @@ pub fn verify_job(ring: &Keyring, job: &Job, opts: &Options) -> Verdict {
             let mut out = match output.as_deref().map(cleartext::Output::create).transpose() {
                 Ok(o) => o,
                 Err(e) => {
-                    v.reason = e;
+                    v.fault.reason = e;
                     return v;
                 }
             };
@@ -348,7 +335,7 @@ pub fn verify_job(ring: &Keyring, job: &Job, opts: &Options) -> Verdict {
                     Ok(p) => v.output = Some(p.display().to_string()),
                     Err(e) => {
                         v.good = false;
-                        v.reason = e;
+                        v.fault.reason = e;
                     }
                 }
             }
@@ -367,14 +354,14 @@ where
     let mut reports = match run(opts.as_of) {
         Ok(r) => r,
         Err(reason) => {
-            v.reason = reason;
+            v.fault.reason = reason;
             return;
         }
     };
     let suspect = reports
         .iter()
         .filter(|r| r.sha1_binding && !r.good)
-        .filter_map(|r| r.signed_at)
+        .filter_map(|r| r.by.signed_at)
         .min();
     let good = |rs: &[SigReport]| {
         let mut probe = Verdict::new(String::new(), String::new(), opts.signers);
@@ -406,7 +393,7 @@ where
 pub fn verify_bytes(ring: &Keyring, data: &[u8], sig: &[u8], at: Time) -> Verdict {
     let mut v = Verdict::new("<memory>".into(), "<memory>".into(), 1);
     if let Err(reason) = check_signature_file(sig) {
-        v.reason = reason;
+        v.fault.reason = reason;
         return v;
     }
     let opts = Options {

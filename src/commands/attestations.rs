@@ -76,17 +76,15 @@ fn show(ctx: &Ctx, report: &ImportReport) -> keycycle::Result<()> {
     }
     let mut out = String::new();
     for f in &report.certifications {
+        let why = if f.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", f.reason)
+        };
+        let issuer = f.issuer.as_deref().unwrap_or("");
         out.push_str(&format!(
-            "{:<16} {} by {} {}{}\n",
-            f.outcome,
-            f.key,
-            f.issuer_key_id,
-            f.issuer.as_deref().unwrap_or(""),
-            if f.reason.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", f.reason)
-            }
+            "{:<16} {} by {} {issuer}{why}\n",
+            f.outcome, f.key, f.issuer_key_id
         ));
     }
     out.push_str(&format!(

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::custody::{self, Identities};
+use keycycle::custody::{self, Identities, KeyHome};
 use keycycle::schedule::Schedule;
 use keycycle::{clock, maintain, Error};
 
@@ -42,7 +42,13 @@ pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
     let policy = keycycle::policy::require(&vault, ctx.at)?.policy;
     let primary = custody::primary_to_extend(&vault, &key, &ids, &policy)?;
     let extended = maintain::extend(&key.cert, &mut primary.primary_signer()?, until, ctx.at)?;
-    primary.store(&vault, &key, &extended, &policy, ctx.at)?;
+    let home = KeyHome {
+        vault: &vault,
+        key: &key,
+        policy: &policy,
+        at: ctx.at,
+    };
+    primary.store(&home, &extended)?;
     let mut details = details;
     details["with"] = primary.location().into();
     vault.audit(ctx.at, "extend", details)?;

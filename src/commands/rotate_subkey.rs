@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use sequoia_openpgp::types::ReasonForRevocation;
 
-use keycycle::custody::{self, Backend, Identities};
+use keycycle::custody::{self, Backend, Identities, KeyHome};
 use keycycle::{maintain, Error};
 
 use super::{Ctx, Outcome};
@@ -81,7 +81,13 @@ pub fn run(ctx: &Ctx, args: &RotateArgs) -> Outcome {
         ctx.at,
     )?;
     let policy = keycycle::policy::require(&vault, ctx.at)?.policy;
-    secret.store(&vault, &key, &rotated, &policy, ctx.at)?;
+    let home = KeyHome {
+        vault: &vault,
+        key: &key,
+        policy: &policy,
+        at: ctx.at,
+    };
+    secret.store(&home, &rotated)?;
     vault.audit(
         ctx.at,
         "rotate-subkey",

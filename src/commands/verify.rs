@@ -123,7 +123,7 @@ fn render(out: &mut String, args: &VerifyArgs, v: &Verdict, verbose: bool) {
         out.push_str(&format!(
             "GOOD  {}  {}\n",
             v.file,
-            signed(v.signed_at, v.key.as_deref())
+            signed(v.by.signed_at, v.key.as_deref())
         ));
     } else if v.good {
         out.push_str(&format!(
@@ -134,17 +134,17 @@ fn render(out: &mut String, args: &VerifyArgs, v: &Verdict, verbose: bool) {
             v.signers_needed
         ));
     } else {
-        out.push_str(&format!("BAD   {}  {}\n", v.file, v.reason));
+        out.push_str(&format!("BAD   {}  {}\n", v.file, v.fault.reason));
     }
     if several {
         for s in &v.signatures {
             if s.good {
                 out.push_str(&format!(
                     "      GOOD  {}\n",
-                    signed(s.signed_at, s.signer.as_deref())
+                    signed(s.by.signed_at, s.signer.as_deref())
                 ));
             } else {
-                out.push_str(&format!("      BAD   {}\n", s.reason));
+                out.push_str(&format!("      BAD   {}\n", s.fault.reason));
             }
             if verbose && !s.detail.is_empty() {
                 out.push_str(&format!("            detail: {}\n", s.detail));
@@ -164,7 +164,7 @@ fn render(out: &mut String, args: &VerifyArgs, v: &Verdict, verbose: bool) {
     if let Some(cmd) = policy_as_of_command(args, v) {
         out.push_str(&format!("      hint: {cmd}\n"));
         out.push_str(&format!("      {SHA1_RISK}\n"));
-    } else if let Some(h) = &v.hint {
+    } else if let Some(h) = &v.fault.hint {
         out.push_str(&format!("      hint: {h}\n"));
     }
 }

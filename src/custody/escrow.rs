@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::age::{self, Identities, Recipient};
 use super::shares::{self, Share};
-use super::Backend;
+use super::{Backend, KeyHome};
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
 use crate::keygen::{self, CycleKey};
@@ -388,33 +388,40 @@ pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<(
 /// ladder re-made by `signer` from the key's creation to its new expiry and
 /// sealed to the roots of `policy`; `primary.age` and `revocation.age` stay
 /// as they are. Check [`ladder_alone`] first. One swap of the key directory.
-pub fn store_ladder(
-    vault: &Vault,
-    key: &StoredKey,
-    changed: &Cert,
-    signer: &mut dyn Signer,
-    policy: &Policy,
-    at: Time,
-) -> Result<()> {
-    let config = vault.config()?;
-    let recipients = policy.recipients()?;
+pub fn store_ladder(home: &KeyHome, changed: &Cert, signer: &mut dyn Signer) -> Result<()> {
+    let recipients = home.policy.recipients()?;
     let public = changed.clone().strip_secret_key_material();
-    let expiry = expiry_of(&public, key, at);
-    let ladder = keygen::ladder(
-        signer,
-        &public,
-        key.state.created,
-        expiry,
-        config.escrow.ladder_interval_days,
-    )?;
+    let (expiry, ladder) = remade_ladder(home, &public, signer)?;
     let armored = armor_signatures(&ladder, LADDER_COMMENT)?;
     let mut change = KeyChange::cert(&public)?;
     change
         .files
         .push(sealed_file(LADDER_FILE.into(), &armored, &recipients)?);
-    let mut state = key.state.clone();
+    let mut state = home.key.state.clone();
     state.expires = expiry;
-    vault.update_key(key, change.with_state(&state))
+    home.vault.update_key(home.key, change.with_state(&state))
+}
+
+/// The key's new expiry (from `cert`'s self-signatures) and the whole
+/// ladder again, made by `signer` from the key's creation to that expiry:
+/// the rungs already dated in the past must stay available (a master lost
+/// tomorrow needs the newest rung not after tomorrow), and new ones cover
+/// the expiry.
+fn remade_ladder(
+    home: &KeyHome,
+    cert: &Cert,
+    signer: &mut dyn Signer,
+) -> Result<(Time, Vec<Signature>)> {
+    let config = home.vault.config()?;
+    let expiry = expiry_of(cert, home.key, home.at);
+    let ladder = keygen::ladder(
+        signer,
+        cert,
+        home.key.state.created,
+        expiry,
+        config.escrow.ladder_interval_days,
+    )?;
+    Ok((expiry, ladder))
 }
 
 impl Backend for EscrowedKey {
@@ -431,30 +438,13 @@ impl Backend for EscrowedKey {
     /// mode, the ladder re-made from
     /// the key's creation to its new expiry, the public cert and state
     /// rewritten — all in one swap of the key directory.
-    fn store(
-        &self,
-        vault: &Vault,
-        key: &StoredKey,
-        changed: &Cert,
-        policy: &Policy,
-        at: Time,
-    ) -> Result<()> {
-        let config = vault.config()?;
+    fn store(&self, home: &KeyHome, changed: &Cert) -> Result<()> {
+        let KeyHome {
+            vault, key, policy, ..
+        } = *home;
         let recipients = &policy.recipients()?;
         let full = changed.clone().merge_public_and_secret(self.cert.clone())?;
-        let expiry = expiry_of(&full, key, at);
-        // The whole ladder again, from the key's creation: the rungs already
-        // dated in the past must stay available (a master lost tomorrow
-        // needs the newest rung not after tomorrow), and new ones cover the
-        // expiry.
-        let mut signer = self.primary_signer()?;
-        let ladder = keygen::ladder(
-            &mut signer,
-            &full,
-            key.state.created,
-            expiry,
-            config.escrow.ladder_interval_days,
-        )?;
+        let (expiry, ladder) = remade_ladder(home, &full, &mut *self.primary_signer()?)?;
         let bundle = Bundle {
             tsk: armored_tsk(&full)?,
             // The hard revocation certificate does not change.

@@ -67,14 +67,17 @@ pub trait Backend {
     /// revocations re-made to its new expiry and sealed to the roots of
     /// `policy`: the escrow re-seals everything; a card re-makes and
     /// re-seals only the ladder (see [`primary_to_extend`]).
-    fn store(
-        &self,
-        vault: &Vault,
-        key: &StoredKey,
-        changed: &openpgp::Cert,
-        policy: &Policy,
-        at: crate::clock::Time,
-    ) -> Result<()>;
+    fn store(&self, home: &KeyHome, changed: &openpgp::Cert) -> Result<()>;
+}
+
+/// Where a changed key is stored back, under which policy, as of when.
+#[derive(Clone, Copy)]
+pub struct KeyHome<'a> {
+    pub vault: &'a Vault,
+    pub key: &'a StoredKey,
+    /// The signed policy in force: whose roots the escrow is sealed to.
+    pub policy: &'a Policy,
+    pub at: crate::clock::Time,
 }
 
 /// The slot name of a card record for a primary.
@@ -279,7 +282,13 @@ pub fn rewrap(
         .collect::<Result<Vec<_>>>()?;
     for (k, secret) in keys.iter().zip(&opened) {
         let from = k.state.created.max(at.min(k.state.expires));
-        secret.store(vault, k, secret.cert(), policy, from)?;
+        let home = KeyHome {
+            vault,
+            key: k,
+            policy,
+            at: from,
+        };
+        secret.store(&home, secret.cert())?;
     }
     Ok(())
 }

@@ -138,7 +138,7 @@ pub fn signatures(
             Keyring::new(vec![cert]).map(|ring| verify::verify_bytes(&ring, bytes, &sig, at));
         match verdict {
             Ok(v) if v.good => good.push(root.name.clone()),
-            Ok(v) => bad.push(format!("{}: {}", root.name, v.reason)),
+            Ok(v) => bad.push(format!("{}: {}", root.name, v.fault.reason)),
             Err(e) => bad.push(format!("{}: {e}", root.name)),
         }
     }

@@ -20,12 +20,11 @@ use sequoia_openpgp as openpgp;
 
 use super::signer::locate;
 use super::{try_ask_pin, CardSigner, Pin, NO_CARD_HINT};
-use crate::clock::Time;
 use crate::custody::token::TokenUi;
+use crate::custody::KeyHome;
 use crate::custody::{card_idents, card_records, escrow, Backend};
 use crate::error::{Error, Result};
-use crate::policy::Policy;
-use crate::vault::{StoredKey, Vault};
+use crate::vault::StoredKey;
 
 /// A cycle key's primary on a card that is present, its user PIN checked.
 pub struct CardKey {
@@ -128,16 +127,9 @@ impl Backend for CardKey {
     /// escrowed key's bindings are older than the vault's cert; opening
     /// the escrow merges the two). Needs single-file escrow sealed to the
     /// policy's roots ([`escrow::ladder_alone`]).
-    fn store(
-        &self,
-        vault: &Vault,
-        key: &StoredKey,
-        changed: &Cert,
-        policy: &Policy,
-        at: Time,
-    ) -> Result<()> {
-        escrow::ladder_alone(vault, key, policy)?;
+    fn store(&self, home: &KeyHome, changed: &Cert) -> Result<()> {
+        escrow::ladder_alone(home.vault, home.key, home.policy)?;
         let mut signer = self.primary_signer()?;
-        escrow::store_ladder(vault, key, changed, &mut *signer, policy, at)
+        escrow::store_ladder(home, changed, &mut *signer)
     }
 }
