@@ -66,13 +66,13 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
     let verdicts = verify::verify_all(&ring, &jobs, &opts);
     if ctx.verbose > 0 {
         let s = ring.stats();
-        eprintln!(
+        ui::say(&format!(
             "keyring: {} certificates indexed{}, {} skipped (unparseable or unsupported), {} parsed for these signatures",
             s.certificates,
             if s.complete { "" } else { " (read up to the last key needed)" },
             s.skipped,
             s.parsed
-        );
+        ));
     }
     let bad = verdicts.iter().filter(|v| !v.good).count();
     if ctx.json {

@@ -29,5 +29,6 @@ mod realworld;
 mod runbooks;
 mod secret_hygiene;
 mod signing;
+mod structure;
 mod ten_years;
 mod vault_attacks;

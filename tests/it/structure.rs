@@ -1,0 +1,97 @@
+//! The layout rules of issue 11 as tests: where secrets are touched,
+//! where output is printed, how large a file may grow. Each reads the
+//! source tree as text.
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every `.rs` file under `src/`, as (path relative to the crate, text).
+fn tree() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    sources(&root.join("src"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            (rel, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+/// Files outside `allowed` (path prefixes) whose code (comments aside)
+/// contains `needle`.
+fn offenders(needle: &str, allowed: &[&str]) -> Vec<String> {
+    tree()
+        .into_iter()
+        .filter(|(p, text)| {
+            !allowed.iter().any(|a| p.starts_with(a))
+                && text
+                    .lines()
+                    .any(|l| !l.trim_start().starts_with("//") && l.contains(needle))
+        })
+        .map(|(p, _)| p)
+        .collect()
+}
+
+#[test]
+fn secrets_are_touched_only_in_custody() {
+    for needle in ["age::Decryptor", "age::Encryptor", "blahaj"] {
+        assert_eq!(
+            offenders(needle, &["src/custody/"]),
+            Vec::<String>::new(),
+            "{needle}"
+        );
+    }
+    for needle in ["openpgp_card", "card_backend_pcsc"] {
+        assert_eq!(
+            offenders(needle, &["src/custody/card/"]),
+            Vec::<String>::new(),
+            "{needle}"
+        );
+    }
+}
+
+/// Terminal output, prompts and progress bars live in `src/ui/`: the
+/// commands and the library never print.
+#[test]
+fn only_ui_prints_or_prompts() {
+    for needle in ["println!", "print!(", "dialoguer", "indicatif"] {
+        assert_eq!(
+            offenders(needle, &["src/ui/"]),
+            Vec::<String>::new(),
+            "{needle}"
+        );
+    }
+}
+
+#[test]
+fn no_source_file_over_600_lines_and_every_cli_file_has_its_command_twin() {
+    for (p, text) in tree() {
+        let n = text.lines().count();
+        assert!(n <= 600, "{p}: {n} lines");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (p, _) in tree() {
+        if let Some(name) = p.strip_prefix("src/cli/") {
+            if ["mod.rs", "args.rs"].contains(&name) {
+                continue;
+            }
+            assert!(
+                root.join("src/commands").join(name).exists(),
+                "{p} has no src/commands/{name}"
+            );
+        }
+    }
+}
