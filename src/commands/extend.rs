@@ -42,13 +42,7 @@ pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
     let policy = keycycle::policy::require(&vault, ctx.at)?.policy;
     let primary = custody::primary_to_extend(&vault, &key, &ids, &policy)?;
     let extended = maintain::extend(&key.cert, &mut primary.primary_signer()?, until, ctx.at)?;
-    let home = KeyHome {
-        vault: &vault,
-        key: &key,
-        policy: &policy,
-        at: ctx.at,
-    };
-    primary.store(&home, &extended)?;
+    primary.store(&KeyHome::new(&vault, &key, &policy, ctx.at), &extended)?;
     let mut details = details;
     details["with"] = primary.location().into();
     vault.audit(ctx.at, "extend", details)?;

@@ -81,13 +81,7 @@ pub fn run(ctx: &Ctx, args: &RotateArgs) -> Outcome {
         ctx.at,
     )?;
     let policy = keycycle::policy::require(&vault, ctx.at)?.policy;
-    let home = KeyHome {
-        vault: &vault,
-        key: &key,
-        policy: &policy,
-        at: ctx.at,
-    };
-    secret.store(&home, &rotated)?;
+    secret.store(&KeyHome::new(&vault, &key, &policy, ctx.at), &rotated)?;
     vault.audit(
         ctx.at,
         "rotate-subkey",

@@ -80,6 +80,22 @@ pub struct KeyHome<'a> {
     pub at: crate::clock::Time,
 }
 
+impl<'a> KeyHome<'a> {
+    pub fn new(
+        vault: &'a Vault,
+        key: &'a StoredKey,
+        policy: &'a Policy,
+        at: crate::clock::Time,
+    ) -> KeyHome<'a> {
+        KeyHome {
+            vault,
+            key,
+            policy,
+            at,
+        }
+    }
+}
+
 /// The slot name of a card record for a primary.
 const SIGNATURE_SLOT: &str = "signature";
 
@@ -282,13 +298,7 @@ pub fn rewrap(
         .collect::<Result<Vec<_>>>()?;
     for (k, secret) in keys.iter().zip(&opened) {
         let from = k.state.created.max(at.min(k.state.expires));
-        let home = KeyHome {
-            vault,
-            key: k,
-            policy,
-            at: from,
-        };
-        secret.store(&home, secret.cert())?;
+        secret.store(&KeyHome::new(vault, k, policy, from), secret.cert())?;
     }
     Ok(())
 }
