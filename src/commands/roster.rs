@@ -67,14 +67,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
                 for m in &roster.members {
                     // roster.toml may be anyone's commit: names escaped, and
                     // a recipient shown only once it parses as one.
-                    let escrow = match m.recipient() {
-                        Ok(r) => {
-                            let r = r.to_string();
-                            let kind = if r.starts_with("age1") { "age" } else { "ssh" };
-                            format!("{kind} {}…", r.chars().take(32).collect::<String>())
-                        }
-                        Err(_) => "MALFORMED (not shown; `keycycle escrow rewrap` says why)".into(),
-                    };
+                    let escrow = ui::stored_recipient(m.recipient(), true);
                     out.push_str(&format!(
                         "{} <{}>\n  cert: {}\n  escrow: {escrow}\n",
                         certinfo::printable(&m.name),

@@ -139,13 +139,8 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
         }
     ));
     if verbose > 0 {
-        // state.toml may be anyone's commit: a recipient is shown only
-        // once it parses as one (a pasted identity is never echoed).
         for r in &k.escrow_recipients {
-            let shown = match Recipient::parse_stored(r) {
-                Ok(r) => r.to_string(),
-                Err(_) => "MALFORMED (not shown; `keycycle escrow rewrap` says why)".into(),
-            };
+            let shown = ui::stored_recipient(Recipient::parse_stored(r), false);
             out.push_str(&format!("                {shown}\n"));
         }
     }

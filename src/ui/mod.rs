@@ -66,3 +66,22 @@ pub fn usage_error(first: &str, usage: &str) {
     eprintln!("error: {first}");
     eprintln!("hint: usage: {usage} (see --help for examples)");
 }
+
+/// A recipient read from the vault (`roster.toml`, a key's `state.toml`)
+/// for a listing. Such a file may be anyone's commit, so the value is
+/// shown only once it parses as a recipient — a pasted identity or an
+/// `@FILE` never is. `short`: its kind and first 32 characters.
+pub fn stored_recipient(
+    parsed: keycycle::Result<keycycle::custody::Recipient>,
+    short: bool,
+) -> String {
+    let Ok(r) = parsed else {
+        return "MALFORMED (not shown; `keycycle escrow rewrap` says why)".into();
+    };
+    let r = r.to_string();
+    if !short {
+        return r;
+    }
+    let kind = if r.starts_with("age1") { "age" } else { "ssh" };
+    format!("{kind} {}…", r.chars().take(32).collect::<String>())
+}
