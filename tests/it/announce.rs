@@ -4,10 +4,10 @@
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
-use std::process::Command as Std;
 
 const T: &str = "2026-08-16T09:00:00Z";
-const GPG_TIME: &str = "20260816T120000!";
+/// When gpg and sq check the announcement.
+const CHECK: &str = "2026-08-16T12:00:00Z";
 
 struct Setup {
     env: Env,
@@ -95,14 +95,12 @@ fn grouped(fpr: &str) -> String {
 
 /// `gpg --status-fd 1 --verify FILE` with the certs imported: (status, stderr, ok).
 fn gpg_verify(certs: &[&Path], file: &Path) -> (String, String, bool) {
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(CHECK);
     for c in certs {
         gpg.ok(&["--import", c.to_str().unwrap()], None);
     }
     let out = gpg.run(
         &[
-            "--faked-system-time",
-            GPG_TIME,
             "--status-fd",
             "1",
             "--verify",
@@ -119,8 +117,7 @@ fn gpg_verify(certs: &[&Path], file: &Path) -> (String, String, bool) {
 
 /// `sq verify --signer-cert CERT FILE` (Debian's sq 0.27).
 fn sq_verify(cert: &Path, file: &Path) -> (bool, String) {
-    require("sq");
-    let out = Std::new("sq")
+    let out = sq_at(CHECK)
         .args(["verify", "--signer-cert"])
         .arg(cert)
         .arg(file)

@@ -93,7 +93,7 @@ fn three_of_three_roots_reach_majority() {
     assert_eq!(a["by"].as_array().unwrap().len(), 3);
     assert_eq!(a["majority"], true);
     // gpg agrees that the vault's cert carries three valid certifications.
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(LATER);
     for r in &c.roots {
         gpg.ok(&["--import", r.public.to_str().unwrap()], None);
     }
@@ -213,7 +213,7 @@ fn tampered_rejected_outsider_flagged_and_imports_are_idempotent() {
 }
 
 fn sks_recv(fpr: &str) -> (Gpg, String) {
-    let gpg = Gpg::from_keyserver(fpr);
+    let gpg = Gpg::from_keyserver(fpr, LATER);
     let sigs = gpg.ok(&["--check-sigs", "--with-colons", fpr], None);
     (gpg, sigs)
 }
@@ -487,7 +487,7 @@ fn certify_checks_the_fingerprint() {
         .assert()
         .success();
     // gpg sees Frank's valid certification.
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(LATER);
     gpg.ok(
         &[
             "--import",
@@ -581,7 +581,7 @@ fn revoke_with_publish_reaches_the_keyserver() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(LATER);
     gpg.ok(&["--keyserver", &ks, "--recv-keys", &c.fpr], None);
     let listing = gpg.ok(&["--list-keys", "--with-colons", &c.fpr], None);
     assert!(

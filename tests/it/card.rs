@@ -34,6 +34,8 @@ use openpgp::Cert;
 const USER_PIN: &str = "123456";
 const ADMIN_PIN: &str = "12345678";
 const GEN: &str = "2026-08-01T12:00:00Z";
+/// When gpg looks at what the card tests made (after the last step).
+const AFTER: &str = "2026-08-02T12:00:00Z";
 
 // ---- the parent side ----------------------------------------------------
 
@@ -226,9 +228,10 @@ fn secret_bytes(full: &Cert) -> Vec<u8> {
     }
 }
 
-/// gpg's colon lines for `fpr`, both listings, in a fresh home holding `certs`.
-fn gpg_view(certs: &[&Cert], fpr: &str) -> (Gpg, String, String) {
-    let gpg = Gpg::new();
+/// gpg's colon lines for `fpr` at `at`, both listings, in a fresh home
+/// holding `certs`.
+pub(crate) fn gpg_view(certs: &[&Cert], fpr: &str, at: &str) -> (Gpg, String, String) {
+    let gpg = Gpg::at(at);
     let mut log = String::new();
     for c in certs {
         let out = gpg.run(&["--import"], Some(&armored(c)));
@@ -422,8 +425,8 @@ fn cycle_on_card(env: &Env, roster: &Roster, name: &str) {
     }
 
     // gpg: every signature good; card and escrow give the same listings.
-    let (_g1, list_hw, sigs_hw) = gpg_view(&[&hw_old, &hw_new], &new.state.fingerprint);
-    let (_g2, list_sw, sigs_sw) = gpg_view(&[&sw_old, &sw_new], &new.state.fingerprint);
+    let (_g1, list_hw, sigs_hw) = gpg_view(&[&hw_old, &hw_new], &new.state.fingerprint, AFTER);
+    let (_g2, list_sw, sigs_sw) = gpg_view(&[&sw_old, &sw_new], &new.state.fingerprint, AFTER);
     let old_id = &old.state.fingerprint[24..];
     assert!(
         sigs_hw
@@ -435,11 +438,11 @@ fn cycle_on_card(env: &Env, roster: &Roster, name: &str) {
     assert_eq!(list_hw, list_sw);
     // Once 2026.2 is revoked, gpg no longer checks what it signed ("?"):
     // the same for the card's and the escrow's signatures.
-    let (_, _, sigs_hw) = gpg_view(&[&revoked_hw, &hw_new], &new.state.fingerprint);
-    let (_, _, sigs_sw) = gpg_view(&[&revoked_sw, &sw_new], &new.state.fingerprint);
+    let (_, _, sigs_hw) = gpg_view(&[&revoked_hw, &hw_new], &new.state.fingerprint, AFTER);
+    let (_, _, sigs_sw) = gpg_view(&[&revoked_sw, &sw_new], &new.state.fingerprint, AFTER);
     assert_eq!(sigs_hw, sigs_sw);
-    let (_g3, list_hw, sigs_hw) = gpg_view(&[&revoked_hw], &old.state.fingerprint);
-    let (_g4, list_sw, sigs_sw) = gpg_view(&[&revoked_sw], &old.state.fingerprint);
+    let (_g3, list_hw, sigs_hw) = gpg_view(&[&revoked_hw], &old.state.fingerprint, AFTER);
+    let (_g4, list_sw, sigs_sw) = gpg_view(&[&revoked_sw], &old.state.fingerprint, AFTER);
     assert!(
         list_hw.lines().any(|l| l.starts_with("pub:r:")),
         "revoked:\n{list_hw}"
@@ -598,8 +601,7 @@ fn card_home(gpg: &Gpg, socket: &str) {
 /// prompts: the admin PIN however often it is asked, "replace?" yes.
 fn keytocard(gpg: &Gpg, fpr: &str) {
     use std::io::{BufRead, BufReader, Write};
-    let mut child = Command::new("gpg")
-        .env("GNUPGHOME", gpg.home.path())
+    let mut child = gpg_command(gpg.home.path(), &gpg.time)
         .args([
             "--batch",
             "--yes",
@@ -661,7 +663,7 @@ fn child_gpg_keytocard_certifies() {
     child();
     let socket = std::env::var("PCSCLITE_CSOCK_NAME").unwrap();
     // A root makes their key with gpg and moves it to their card.
-    let root = Gpg::new();
+    let root = Gpg::at("2026-01-01");
     card_home(&root, &socket);
     root.ok(
         &[
@@ -752,7 +754,7 @@ fn child_gpg_keytocard_certifies() {
         "{st}"
     );
     // … and gpg, elsewhere, accepts it.
-    let (_g, _, sigs) = gpg_view(&[&root_cert, &certified], &target.state.fingerprint);
+    let (_g, _, sigs) = gpg_view(&[&root_cert, &certified], &target.state.fingerprint, AFTER);
     assert!(
         sigs.lines()
             .any(|l| l.starts_with("sig:!:") && l.contains(&fpr[24..])),

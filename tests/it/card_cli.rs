@@ -158,8 +158,8 @@ impl Twins<'_> {
         );
         let (sw_old, sw_new) = (cert_of(&self.copy, "2026.2"), cert_of(&self.copy, "2027.1"));
         let new_fpr = hw_new.fingerprint().to_hex();
-        let (g_hw, list_hw, sigs_hw) = gpg_view(&[&hw_old, &hw_new], &new_fpr);
-        let (_g_sw, list_sw, sigs_sw) = gpg_view(&[&sw_old, &sw_new], &new_fpr);
+        let (g_hw, list_hw, sigs_hw) = gpg_view(&[&hw_old, &hw_new], &new_fpr, at);
+        let (_g_sw, list_sw, sigs_sw) = gpg_view(&[&sw_old, &sw_new], &new_fpr, at);
         // (Not byte for byte: sequoia salts every signature it builds.)
         assert_eq!(
             sigs_hw, sigs_sw,
@@ -255,7 +255,7 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
             "gpg accepts the card's cross-signature:\n{sigs}"
         );
     }
-    let (_g, list, sigs) = gpg_view(&[&cert_of(vault, "2026.2")], &old_fpr);
+    let (_g, list, sigs) = gpg_view(&[&cert_of(vault, "2026.2")], &old_fpr, "2026-08-04T00:00:00Z");
     assert!(
         list.lines().any(|l| l.starts_with("pub:r:")),
         "revoked:\n{list}"

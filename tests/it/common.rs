@@ -354,26 +354,98 @@ pub fn closed_port() -> u16 {
     }
 }
 
-/// A throwaway GnuPG home.
+// ---------------------------------------------------------------------------
+// The outside verifiers (gpg, gpgv, sq, sqv) run at the instant keycycle runs
+// at: every call goes through one of the functions below, which set it —
+// gpg's `--faked-system-time`, sqv's `--not-after`, and libfaketime for the
+// tools without such an option (gpgv, and sq 0.27, Debian's). A test that
+// spawns a peer any other way fails tests/it/structure.rs. The whole suite
+// also runs with the clock two years ahead (scripts/test.sh), so a peer left
+// at the real clock shows up there.
+// ---------------------------------------------------------------------------
+
+/// `at` (any form `--time` takes) as Unix seconds.
+pub fn epoch(at: &str) -> i64 {
+    keycycle::clock::parse_time(at)
+        .unwrap_or_else(|e| panic!("bad test time {at:?}: {e}"))
+        .timestamp()
+}
+
+/// `at` as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn instant(at: &str) -> String {
+    keycycle::clock::parse_time(at)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// `tool` under libfaketime, its clock started at `at` (it then runs on).
+fn faked(tool: &str, at: &str) -> Std {
+    require("faketime");
+    require(tool);
+    let start = keycycle::clock::parse_time(at)
+        .unwrap()
+        .format("@%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let mut c = Std::new("faketime");
+    c.env("TZ", "UTC").args(["-f", &start, tool]);
+    c
+}
+
+/// `sq` at `at` (Debian's sq 0.27 has no `--time`).
+pub fn sq_at(at: &str) -> Std {
+    faked("sq", at)
+}
+
+/// `sqv --not-after AT`: signatures made after `at` do not count, and
+/// `at` is the instant sqv checks the signer's key at.
+pub fn sqv_at(at: &str) -> Std {
+    require("sqv");
+    let mut c = Std::new("sqv");
+    c.args(["--not-after", &instant(at)]);
+    c
+}
+
+/// `gpgv` at `at` (gpgv has no `--faked-system-time`).
+pub fn gpgv_at(at: &str) -> Std {
+    faked("gpgv", at)
+}
+
+/// A bare `gpg` at `at` in `home`, for the few calls that drive gpg's
+/// prompts themselves (`Gpg::run` is the usual way).
+pub fn gpg_command(home: &Path, at: &str) -> Std {
+    require("gpg");
+    let mut c = Std::new("gpg");
+    c.env("GNUPGHOME", home)
+        .env("TZ", "UTC")
+        .args(["--faked-system-time", &format!("{}!", epoch(at))]);
+    c
+}
+
+/// A throwaway GnuPG home whose gpg runs at a fixed instant (the test's
+/// `--time`); a `--faked-system-time` among a call's arguments overrides it
+/// for that call.
 pub struct Gpg {
     pub home: TempDir,
+    pub time: String,
 }
 
 impl Gpg {
-    pub fn new() -> Gpg {
+    pub fn at(time: &str) -> Gpg {
         require("gpg");
         let home = tempfile::tempdir().unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        Gpg { home }
+        Gpg {
+            home,
+            time: time.to_string(),
+        }
     }
 
     pub fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
         use std::io::Write;
-        let mut c = Std::new("gpg");
-        c.env("GNUPGHOME", self.home.path())
-            .env("TZ", "UTC")
-            .args([
+        let mut c = gpg_command(self.home.path(), &self.time);
+        c.args([
                 "--batch",
                 "--no-tty",
                 "--pinentry-mode",
@@ -396,8 +468,8 @@ impl Gpg {
 
     /// A fresh home holding `fpr` as the test keyserver serves it, with
     /// every certification (`no-self-sigs-only`).
-    pub fn from_keyserver(fpr: &str) -> Gpg {
-        let gpg = Gpg::new();
+    pub fn from_keyserver(fpr: &str, at: &str) -> Gpg {
+        let gpg = Gpg::at(at);
         gpg.ok(
             &[
                 "--keyserver",
@@ -513,7 +585,7 @@ pub fn gpg_root(env: &Env, name: &str) -> GpgRoot {
         .unwrap();
     let mut tsk = Vec::new();
     cert.as_tsk().armored().serialize(&mut tsk).unwrap();
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(&env.time);
     gpg.ok(&["--import"], Some(&tsk));
     let public = env.path(&format!("{name}.pub.asc"));
     let mut f = std::fs::File::create(&public).unwrap();

@@ -35,7 +35,7 @@ fn the_cert_has_the_policy_shape_in_gpg() {
     assert_eq!(fpr.len(), 40);
     assert_eq!(json["signing_subkey"].as_str().unwrap().len(), 40);
 
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(T);
     let cert = env.key_dir().join("cert.asc");
     let listing = gpg.ok(
         &["--show-keys", "--with-colons", cert.to_str().unwrap()],
@@ -72,7 +72,7 @@ fn escrow_opens_with_age_and_ssh_identities_and_gpg_imports_the_secret() {
     for identity in [&roster.age_id, &roster.ssh_id] {
         let secret = age_decrypt(identity, &dir.join("primary.age"));
         assert!(String::from_utf8_lossy(&secret).contains("BEGIN PGP PRIVATE KEY BLOCK"));
-        let gpg = Gpg::new();
+        let gpg = Gpg::at(T);
         gpg.ok(&["--import"], Some(&secret));
         let listing = gpg.ok(&["--list-secret-keys", "--with-colons"], None);
         let sec = colons(&listing, "sec");
@@ -100,8 +100,7 @@ fn escrow_opens_with_age_and_ssh_identities_and_gpg_imports_the_secret() {
             ],
             None,
         );
-        require("sqv");
-        let out = std::process::Command::new("sqv")
+        let out = sqv_at("2026-09-01T00:00:00Z")
             .arg("--keyring")
             .arg(dir.join("cert.asc"))
             .arg(&sig)
@@ -123,7 +122,7 @@ fn the_escrowed_revocation_certificate_revokes_the_key_in_gpg() {
     let (env, roster, json) = generated();
     let fpr = json["fingerprint"].as_str().unwrap();
     let dir = env.key_dir();
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(T);
     gpg.ok(&["--import", dir.join("cert.asc").to_str().unwrap()], None);
     let before = gpg.ok(&["--list-keys", "--with-colons", fpr], None);
     assert_eq!(colons(&before, "pub")[0][1], "-");
@@ -155,7 +154,7 @@ fn the_ladder_holds_weekly_soft_revocations_until_expiry() {
         &roster.age_id,
         &env.key_dir().join("revocation-retired.age"),
     );
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(T);
     let packets = gpg.ok(&["--list-packets"], Some(&ladder));
     let rungs = packets.matches("sigclass 0x20").count();
     // 2026-08-01 + 7 d … ≤ 2027-05-28: 42 rungs.
@@ -240,7 +239,7 @@ fn rsa_suite_and_encryption_subkey() {
         "rsa2048",
         "--encryption-subkey",
     ]);
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(T);
     let listing = gpg.ok(
         &[
             "--show-keys",

@@ -108,14 +108,13 @@ fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
     }
 }
 
+/// sq and sqv check at CHECK, like gpg and keycycle.
 fn sq(args: &[&str]) -> Out {
-    require("sq");
-    run(Std::new("sq").args(args))
+    run(sq_at(CHECK).args(args))
 }
 
 fn sqv(keyring: &Path, sig: &Path, data: &Path) -> Out {
-    require("sqv");
-    run(Std::new("sqv")
+    run(sqv_at(CHECK)
         .arg("--keyring")
         .arg(keyring)
         .arg(sig)
@@ -178,7 +177,7 @@ fn interop_matrix() {
     let mut m = Matrix::default();
 
     // ---- The roots: one key made by GnuPG, one by sq. -------------------
-    let gina = Gpg::new();
+    let gina = Gpg::at(CHECK);
     assert!(
         gpg_at(
             &gina,
@@ -280,7 +279,7 @@ fn interop_matrix() {
 
     let r = m.row("sq-made key (root Sam, rsa3072)");
     m.cell(r, "GnuPG", || {
-        let g = Gpg::new();
+        let g = Gpg::at(CHECK);
         need(
             "gpg --import",
             gpg_at(&g, G_CHECK, &["--import", s(&sam_pub)]),
@@ -469,7 +468,7 @@ fn interop_matrix() {
                 });
             } else {
                 m.cell(r, "GnuPG", || {
-                    let g = Gpg::new();
+                    let g = Gpg::at(CHECK);
                     need(
                         "gpg --import",
                         gpg_at(&g, G_CHECK, &["--import", s(&sam_pub), s(file)]),
@@ -514,7 +513,7 @@ fn interop_matrix() {
     }
 
     // One GnuPG home that knows every public cert, for the checks.
-    let checker = Gpg::new();
+    let checker = Gpg::at(CHECK);
     for k in &keys {
         assert!(gpg_at(&checker, G_CHECK, &["--import", s(&k.cert)]).ok);
     }
@@ -643,7 +642,7 @@ fn interop_matrix() {
 
         // The exported signing subkey.
         let r = m.row(format!("keycycle signing-subkey export ({a})"));
-        let ci = Gpg::new();
+        let ci = Gpg::at(CHECK);
         m.cell(r, "GnuPG", || {
             need(
                 "gpg --import",
@@ -713,7 +712,7 @@ fn interop_matrix() {
         };
         m.cell(r, "GnuPG", || {
             gate(&|| {
-                let g = Gpg::new();
+                let g = Gpg::at(CHECK);
                 let o = gpg_at(&g, G_CHECK, &["--status-fd", "1", "--import", s(&rel)]);
                 let o = need("gpg --import", o)?;
                 ensure(o.contains(&format!("IMPORT_OK 1 {}", k.fpr)), || o.clone())?;
@@ -814,7 +813,7 @@ fn interop_matrix() {
 
     // Certifications keycycle makes: the cross-signature and `certify`.
     let check_sigs = |certs: &[&PathBuf], target: &str, by: &str| -> Check {
-        let g = Gpg::new();
+        let g = Gpg::at(CHECK);
         let mut args = vec!["--import"];
         args.extend(certs.iter().map(|p| s(p)));
         need("gpg --import", gpg_at(&g, G_CHECK, &args))?;
@@ -906,7 +905,7 @@ fn interop_matrix() {
         let merged = env.path(&format!("{a}.revoked.pgp"));
         let mut bytes = Vec::new();
         for f in [&k.cert, &rev] {
-            let o = Std::new("sq").args(["dearmor", s(f)]).output().unwrap();
+            let o = sq_at(CHECK).args(["dearmor", s(f)]).output().unwrap();
             assert!(o.status.success(), "sq dearmor {}", f.display());
             bytes.extend(o.stdout);
         }
@@ -916,7 +915,7 @@ fn interop_matrix() {
             "keycycle hard revocation certificate (escrowed, {a})"
         ));
         m.cell(r, "GnuPG", || {
-            let g = Gpg::new();
+            let g = Gpg::at(CHECK);
             need(
                 "gpg --import",
                 gpg_at(&g, G_CHECK, &["--import", s(&k.cert), s(&rev)]),

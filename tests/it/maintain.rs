@@ -18,7 +18,8 @@ trait Maintain {
     fn export(&self, at: &str, name: &str) -> PathBuf;
     fn sign(&self, at: &str, key: &Path, name: &str) -> PathBuf;
     fn verifies(&self, at: &str, f: &Path) -> bool;
-    fn gpg_listing(&self) -> String;
+    /// gpg's colon listing of the cert at `at`.
+    fn gpg_listing(&self, at: &str) -> String;
 }
 
 impl Maintain for K {
@@ -68,8 +69,8 @@ impl Maintain for K {
             .status
             .success()
     }
-    fn gpg_listing(&self) -> String {
-        let gpg = Gpg::new();
+    fn gpg_listing(&self, at: &str) -> String {
+        let gpg = Gpg::at(at);
         gpg.ok(
             &[
                 "--show-keys",
@@ -98,7 +99,7 @@ fn extend_moves_expiry_and_later_signatures_verify() {
         ])
         .assert()
         .success();
-    let listing = k.gpg_listing();
+    let listing = k.gpg_listing("2027-04-02");
     let until = "1817078400"; // 2027-08-01T00:00:00Z
     for l in listing
         .lines()
@@ -148,7 +149,7 @@ fn rotation_keeps_earlier_signatures_and_stops_later_ones() {
         ])
         .assert()
         .success();
-    let listing = k.gpg_listing();
+    let listing = k.gpg_listing("2026-11-02");
     let subs: Vec<&str> = listing.lines().filter(|l| l.starts_with("sub:")).collect();
     assert_eq!(subs.len(), 2, "{listing}");
     assert!(
@@ -214,7 +215,7 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
         ])
         .assert()
         .success();
-    assert!(k.gpg_listing().lines().any(|l| l.starts_with("pub:r:")));
+    assert!(k.gpg_listing("2026-11-02").lines().any(|l| l.starts_with("pub:r:")));
     assert!(
         k.verifies("2026-11-10", &early),
         "soft: earlier signature good"
@@ -251,7 +252,7 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
         ])
         .assert()
         .success();
-    assert!(k.gpg_listing().lines().any(|l| l.starts_with("pub:r:")));
+    assert!(k.gpg_listing("2026-11-02").lines().any(|l| l.starts_with("pub:r:")));
     assert!(
         !k.verifies("2026-11-10", &early),
         "hard: every signature void"
@@ -515,7 +516,7 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
     // Rungs are weekly from creation (GEN, 2026-08-01): the newest not
     // after 2026-11-04 is 2026-10-31.
     assert!(said.contains("(retired, dated 2026-10-31)"), "{said}");
-    assert!(k.gpg_listing().lines().any(|l| l.starts_with("pub:r:")));
+    assert!(k.gpg_listing("2026-11-05").lines().any(|l| l.starts_with("pub:r:")));
     assert!(
         k.verifies("2026-11-10", &early),
         "soft: earlier signatures stay valid"
@@ -583,7 +584,7 @@ fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
             .assert()
             .success();
     }
-    let listing = k.gpg_listing();
+    let listing = k.gpg_listing("2026-10-02");
     let pub_line = listing.lines().find(|l| l.starts_with("pub:")).unwrap();
     let expires: i64 = pub_line.split(':').nth(6).unwrap().parse().unwrap();
     let want = chrono::DateTime::parse_from_rfc3339("2027-09-15T00:00:00Z")

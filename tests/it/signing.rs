@@ -62,9 +62,9 @@ fn write(p: &Path, data: &[u8]) -> String {
     p.display().to_string()
 }
 
+/// sqv at VERIFY, the instant keycycle verifies at.
 fn sqv(keyring: &Path, sig: &Path, data: &Path) -> std::process::Output {
-    require("sqv");
-    Std::new("sqv")
+    sqv_at(VERIFY)
         .arg("--keyring")
         .arg(keyring)
         .arg(sig)
@@ -117,7 +117,7 @@ fn exported_subkey_is_a_gpg_stub_that_signs_without_a_passphrase() {
         &std::fs::metadata(&n.subkey).unwrap().permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(VERIFY);
     gpg.ok(&["--import", n.subkey.to_str().unwrap()], None);
     let human = gpg.ok(&["--list-secret-keys"], None);
     assert!(human.contains("sec#"), "{human}");
@@ -138,14 +138,11 @@ fn exported_subkey_is_a_gpg_stub_that_signs_without_a_passphrase() {
     // No passphrase prompt may happen: pinentry-mode error fails on one.
     let data = n.env.path("artifact.tar.gz");
     write(&data, b"release\n");
-    let out = Std::new("gpg")
-        .env("GNUPGHOME", gpg.home.path())
+    let out = gpg_command(gpg.home.path(), SIGN)
         .args([
             "--batch",
             "--pinentry-mode",
             "error",
-            "--faked-system-time",
-            GPG_TIME,
             "--armor",
             "--detach-sign",
         ])
@@ -203,7 +200,7 @@ fn every_signature_keycycle_makes_verifies_with_gpg_and_sqv() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["files"].as_array().unwrap().len(), files.len());
     assert_eq!(report["subkey"], n.sub_fpr.as_str());
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(VERIFY);
     gpg.ok(&["--import", n.cert.to_str().unwrap()], None);
     for f in &files {
         let sig = PathBuf::from(format!("{}.asc", f.display()));
@@ -476,7 +473,7 @@ fn verify_rejects_each_bad_case_with_its_own_reason() {
     let hard = revoke_with(&n, &n.cert, "revocation.age", None, "hard-revoked.asc");
     expect(gs.clone(), &[&hard], VERIFY, "revoked");
     // A SHA-1 signature (gpg --digest-algo SHA1).
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(VERIFY);
     gpg.ok(&["--import", &key], None);
     let sha1 = case("sha1.tar.gz", b"sha1 artifact", None);
     gpg.ok(
@@ -567,7 +564,7 @@ fn policy_as_of_accepts_sha1_self_signatures_but_not_sha1_data_signatures() {
     // A key whose self-signatures use SHA-1, like the 2016-2018 OpenStack
     // keys, made by gpg.
     let env = Env::new(VERIFY);
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(VERIFY);
     gpg.ok(
         &[
             "--faked-system-time",
@@ -704,7 +701,7 @@ fn export_formats_and_protections() {
     .unwrap();
     let block = doc["zuul_signing_key"].as_str().unwrap();
     assert!(block.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(VERIFY);
     gpg.ok(&["--import"], Some(block.as_bytes()));
     assert!(gpg.ok(&["--list-secret-keys"], None).contains("sec#"));
     // passphrase: the subkey is protected, sign needs --passphrase-file.
@@ -749,16 +746,13 @@ fn export_formats_and_protections() {
     assert!(sqv(&n.cert, &n.env.path("p.tar.gz.asc"), &f)
         .status
         .success());
-    let gpg2 = Gpg::new();
+    let gpg2 = Gpg::at(VERIFY);
     gpg2.ok(&["--import", protected.to_str().unwrap()], None);
-    let out = Std::new("gpg")
-        .env("GNUPGHOME", gpg2.home.path())
+    let out = gpg_command(gpg2.home.path(), SIGN)
         .args([
             "--batch",
             "--pinentry-mode",
             "error",
-            "--faked-system-time",
-            GPG_TIME,
             "--detach-sign",
         ])
         .arg(&f)
@@ -833,7 +827,7 @@ fn export_refuses_without_identity_or_when_nothing_can_sign() {
 fn git_tags_are_signed_and_verified_with_the_exported_subkey() {
     require("git");
     let n = node();
-    let gpg = Gpg::new();
+    let gpg = Gpg::at(VERIFY);
     gpg.ok(&["--import", n.subkey.to_str().unwrap()], None);
     // git calls gpg.program with gpg's arguments; pin the clock for the test.
     let wrapper = n.env.path("gpg-at-release-time");

@@ -89,3 +89,35 @@ fn no_source_file_over_600_lines_and_every_cli_file_has_its_command_twin() {
         }
     }
 }
+
+/// Every `.rs` file under `tests/it/`, as (path, text).
+fn test_tree() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    sources(&root.join("tests/it"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            (rel, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+/// Issue 19: the outside verifiers run at the instant keycycle runs at.
+/// A test starts gpg, gpgv, sq or sqv only through tests/it/common.rs
+/// (`Gpg::at`, `gpg_command`, `gpgv_at`, `sq_at`, `sqv_at`), which set
+/// the time; a bare `Command::new("gpg")` would run at the real clock.
+#[test]
+fn outside_verifiers_start_only_through_the_timed_helpers() {
+    let tree = test_tree();
+    for tool in ["gpg", "gpgv", "sq", "sqv"] {
+        let needle = format!("new(\"{tool}\")");
+        assert_eq!(
+            offenders(&tree, &needle, "tests/it/common.rs"),
+            Vec::<String>::new(),
+            "{needle}: use the helpers of tests/it/common.rs"
+        );
+    }
+}
