@@ -100,12 +100,7 @@ fn gpg_verify(certs: &[&Path], file: &Path) -> (String, String, bool) {
         gpg.ok(&["--import", c.to_str().unwrap()], None);
     }
     let out = gpg.run(
-        &[
-            "--status-fd",
-            "1",
-            "--verify",
-            file.to_str().unwrap(),
-        ],
+        &["--status-fd", "1", "--verify", file.to_str().unwrap()],
         None,
     );
     (

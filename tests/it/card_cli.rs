@@ -255,7 +255,11 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
             "gpg accepts the card's cross-signature:\n{sigs}"
         );
     }
-    let (_g, list, sigs) = gpg_view(&[&cert_of(vault, "2026.2")], &old_fpr, "2026-08-04T00:00:00Z");
+    let (_g, list, sigs) = gpg_view(
+        &[&cert_of(vault, "2026.2")],
+        &old_fpr,
+        "2026-08-04T00:00:00Z",
+    );
     assert!(
         list.lines().any(|l| l.starts_with("pub:r:")),
         "revoked:\n{list}"

@@ -79,13 +79,7 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     for cert in [env.vault.join(format!("exports/0x{lower}.asc")), prev_cert] {
         g3.ok(&["--import", cert.to_str().unwrap()], None);
     }
-    let v = g3.run(
-        &[
-            "--verify",
-            ann.to_str().unwrap(),
-        ],
-        None,
-    );
+    let v = g3.run(&["--verify", ann.to_str().unwrap()], None);
     let err = String::from_utf8_lossy(&v.stderr);
     assert!(v.status.success(), "{err}");
     assert_eq!(err.matches("Good signature").count(), 2, "{err}");

@@ -446,17 +446,17 @@ impl Gpg {
         use std::io::Write;
         let mut c = gpg_command(self.home.path(), &self.time);
         c.args([
-                "--batch",
-                "--no-tty",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+            "--batch",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
         let mut child = c.spawn().unwrap();
         if let Some(input) = stdin {
             child.stdin.take().unwrap().write_all(input).unwrap();

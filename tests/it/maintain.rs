@@ -215,7 +215,10 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
         ])
         .assert()
         .success();
-    assert!(k.gpg_listing("2026-11-02").lines().any(|l| l.starts_with("pub:r:")));
+    assert!(k
+        .gpg_listing("2026-11-02")
+        .lines()
+        .any(|l| l.starts_with("pub:r:")));
     assert!(
         k.verifies("2026-11-10", &early),
         "soft: earlier signature good"
@@ -252,7 +255,10 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
         ])
         .assert()
         .success();
-    assert!(k.gpg_listing("2026-11-02").lines().any(|l| l.starts_with("pub:r:")));
+    assert!(k
+        .gpg_listing("2026-11-02")
+        .lines()
+        .any(|l| l.starts_with("pub:r:")));
     assert!(
         !k.verifies("2026-11-10", &early),
         "hard: every signature void"
@@ -516,7 +522,10 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
     // Rungs are weekly from creation (GEN, 2026-08-01): the newest not
     // after 2026-11-04 is 2026-10-31.
     assert!(said.contains("(retired, dated 2026-10-31)"), "{said}");
-    assert!(k.gpg_listing("2026-11-05").lines().any(|l| l.starts_with("pub:r:")));
+    assert!(k
+        .gpg_listing("2026-11-05")
+        .lines()
+        .any(|l| l.starts_with("pub:r:")));
     assert!(
         k.verifies("2026-11-10", &early),
         "soft: earlier signatures stay valid"

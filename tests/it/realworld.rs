@@ -69,33 +69,47 @@ fn find(dir: &Path, prefix: &str, suffix: &str) -> PathBuf {
 const CORPUS_TIME: &str = "2026-12-01T00:00:00Z";
 
 fn corpus_time() -> String {
-    if PINNED_SOURCES.iter().all(|p| as_pinned(p)) {
+    if pinned_sources().iter().all(|p| as_pinned(p)) {
         CORPUS_TIME.to_string()
     } else {
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
     }
 }
 
-/// The source packages of tests/fixtures/corpus/pins.tsv.
-const PINNED_SOURCES: &[&str] = &[
-    "acl", "attr", "cflow", "gzip", "hello", "less", "libgpg-error", "libidn2", "m4", "nano",
-    "nettle", "pv", "screen", "xz-utils",
-];
+/// `kind package` → its two hash columns, from a pins-shaped table
+/// (tests/fixtures/corpus/pins.tsv, or the corpus's manifest.tsv).
+type Hashes = BTreeMap<String, (String, String)>;
 
-/// `kind package` → the hash columns of a pins-shaped table.
-fn hashes(text: &str, cols: (usize, usize)) -> BTreeMap<String, (String, String)> {
+fn hashes(text: &str, cols: (usize, usize)) -> Hashes {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (
-                format!("{} {}", f[0], f[1]),
-                (
-                    f.get(cols.0).unwrap_or(&"-").to_string(),
-                    f.get(cols.1).unwrap_or(&"-").to_string(),
-                ),
-            )
+            let col = |i: usize| f.get(i).unwrap_or(&"-").to_string();
+            (format!("{} {}", f[0], f[1]), (col(cols.0), col(cols.1)))
         })
+        .collect()
+}
+
+/// The pins and what the corpus holds, read once per test process.
+fn pins_and_manifest() -> &'static (Hashes, Hashes) {
+    static BOTH: std::sync::OnceLock<(Hashes, Hashes)> = std::sync::OnceLock::new();
+    BOTH.get_or_init(|| {
+        let pins = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/pins.tsv"),
+        )
+        .unwrap();
+        let manifest = std::fs::read_to_string(corpus().join("manifest.tsv")).unwrap();
+        (hashes(&pins, (3, 4)), hashes(&manifest, (4, 5)))
+    })
+}
+
+/// The source packages pinned in tests/fixtures/corpus/pins.tsv.
+fn pinned_sources() -> Vec<&'static str> {
+    pins_and_manifest()
+        .0
+        .keys()
+        .filter_map(|k| k.strip_prefix("source "))
         .collect()
 }
 
@@ -104,16 +118,16 @@ fn hashes(text: &str, cols: (usize, usize)) -> BTreeMap<String, (String, String)
 /// pins: only then do the verdicts written down here apply to it; the
 /// tests take gpgv's and sqv's on the spot otherwise.
 fn as_pinned(package: &str) -> bool {
-    let pins = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/pins.tsv"),
-    )
-    .unwrap();
-    let manifest = std::fs::read_to_string(corpus().join("manifest.tsv")).unwrap();
-    let pins = hashes(&pins, (3, 4));
-    let got = hashes(&manifest, (4, 5));
-    let kind = if package.ends_with("keyring") { "deb" } else { "source" };
+    let (pins, got) = pins_and_manifest();
+    let kind = if package.ends_with("keyring") {
+        "deb"
+    } else {
+        "source"
+    };
     let key = format!("{kind} {package}");
-    let want = pins.get(&key).unwrap_or_else(|| panic!("{key} is not pinned"));
+    let want = pins
+        .get(&key)
+        .unwrap_or_else(|| panic!("{key} is not pinned"));
     let got = got
         .get(&key)
         .unwrap_or_else(|| panic!("{key} is not in the corpus manifest"));
@@ -185,28 +199,24 @@ fn gpgv(env: &Env, keyring: &Path, sig: Option<&Path>, file: &Path) -> bool {
 /// for cleartext-signed files.
 fn sqv(at: &str, keyring: &Path, sig: Option<&Path>, file: &Path) -> bool {
     match sig {
-        Some(s) => {
-            sqv_at(at)
-                .arg("--keyring")
-                .arg(keyring)
-                .arg(s)
-                .arg(file)
-                .output()
-                .unwrap()
-                .status
-                .success()
-        }
-        None => {
-            sq_at(at)
-                .args(["verify", "--signer-cert"])
-                .arg(keyring)
-                .arg(file)
-                .stdout(std::process::Stdio::null())
-                .output()
-                .unwrap()
-                .status
-                .success()
-        }
+        Some(s) => sqv_at(at)
+            .arg("--keyring")
+            .arg(keyring)
+            .arg(s)
+            .arg(file)
+            .output()
+            .unwrap()
+            .status
+            .success(),
+        None => sq_at(at)
+            .args(["verify", "--signer-cert"])
+            .arg(keyring)
+            .arg(file)
+            .stdout(std::process::Stdio::null())
+            .output()
+            .unwrap()
+            .status
+            .success(),
     }
 }
 
@@ -282,7 +292,11 @@ fn upstream_tarballs_agree_with_gpgv_and_sqv_case_by_case() {
             s,
             k,
             v["reason"],
-            if pinned { "" } else { " (not the pinned bytes: sqv's verdict is the expected one)" }
+            if pinned {
+                ""
+            } else {
+                " (not the pinned bytes: sqv's verdict is the expected one)"
+            }
         ));
         assert_eq!(k, v["good"].as_bool().unwrap());
         if !pinned {
@@ -428,7 +442,14 @@ fn one_signature_against_the_27_mib_keyring_in_bounded_memory() {
     let out = Std::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(BIN)
-        .args(["--batch", "--time", &corpus_time(), "-v", "verify", "--cert"])
+        .args([
+            "--batch",
+            "--time",
+            &corpus_time(),
+            "-v",
+            "verify",
+            "--cert",
+        ])
         .arg(&keyring)
         .arg(&dsc)
         .output()
@@ -1030,7 +1051,10 @@ fn the_corpus_pick_passes_over_a_security_upload_without_the_upstream_signature(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/showsrc-xz-utils.txt"),
     )
     .unwrap();
-    assert!(showsrc.contains("Version: 5.4.1-1+deb12u2"), "the security upload is in the fixture");
+    assert!(
+        showsrc.contains("Version: 5.4.1-1+deb12u2"),
+        "the security upload is in the fixture"
+    );
     let (ok, out, err) = pick(&showsrc, &["xz-utils"]);
     assert!(ok, "{err}");
     assert_eq!(out, "xz-utils\t5.4.1-1+deb12u1\tpinned\n");
@@ -1047,7 +1071,10 @@ fn the_corpus_pick_passes_over_a_security_upload_without_the_upstream_signature(
         .collect();
     let (ok, out, err) = pick(&stanzas.join("\n\n"), &["xz-utils"]);
     assert!(!ok && out.is_empty(), "{out}");
-    assert!(err.contains("no version with an upstream signature in the index: xz-utils"), "{err}");
+    assert!(
+        err.contains("no version with an upstream signature in the index: xz-utils"),
+        "{err}"
+    );
 }
 
 /// The corpus the suite runs on was fetched through fetch-corpus's own
@@ -1057,11 +1084,13 @@ fn the_corpus_was_fetched_with_security_sources_and_matches_its_manifest() {
     let corpus = corpus();
     let sources = std::fs::read_to_string(corpus.join("sources.list")).unwrap();
     assert!(
-        sources.lines().any(|l| l.starts_with("deb-src ") && l.contains("-security")),
+        sources
+            .lines()
+            .any(|l| l.starts_with("deb-src ") && l.contains("-security")),
         "{sources}"
     );
     let manifest = std::fs::read_to_string(corpus.join("manifest.tsv")).unwrap();
-    for p in PINNED_SOURCES {
+    for p in pinned_sources() {
         let line = manifest
             .lines()
             .find(|l| l.starts_with(&format!("source\t{p}\t")))

@@ -749,12 +749,7 @@ fn export_formats_and_protections() {
     let gpg2 = Gpg::at(VERIFY);
     gpg2.ok(&["--import", protected.to_str().unwrap()], None);
     let out = gpg_command(gpg2.home.path(), SIGN)
-        .args([
-            "--batch",
-            "--pinentry-mode",
-            "error",
-            "--detach-sign",
-        ])
+        .args(["--batch", "--pinentry-mode", "error", "--detach-sign"])
         .arg(&f)
         .output()
         .unwrap();

@@ -17,9 +17,14 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Every `.rs` file under `src/`, as (path relative to the crate, text).
 fn tree() -> Vec<(String, String)> {
+    tree_of("src")
+}
+
+/// Every `.rs` file under `dir` (relative to the crate), as (path, text).
+fn tree_of(dir: &str) -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    sources(&root.join("src"), &mut files);
+    sources(&root.join(dir), &mut files);
     files.sort();
     files
         .into_iter()
@@ -90,28 +95,13 @@ fn no_source_file_over_600_lines_and_every_cli_file_has_its_command_twin() {
     }
 }
 
-/// Every `.rs` file under `tests/it/`, as (path, text).
-fn test_tree() -> Vec<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    sources(&root.join("tests/it"), &mut files);
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let rel = p.strip_prefix(root).unwrap().display().to_string();
-            (rel, std::fs::read_to_string(&p).unwrap())
-        })
-        .collect()
-}
-
 /// Issue 19: the outside verifiers run at the instant keycycle runs at.
 /// A test starts gpg, gpgv, sq or sqv only through tests/it/common.rs
 /// (`Gpg::at`, `gpg_command`, `gpgv_at`, `sq_at`, `sqv_at`), which set
 /// the time; a bare `Command::new("gpg")` would run at the real clock.
 #[test]
 fn outside_verifiers_start_only_through_the_timed_helpers() {
-    let tree = test_tree();
+    let tree = tree_of("tests/it");
     for tool in ["gpg", "gpgv", "sq", "sqv"] {
         let needle = format!("new(\"{tool}\")");
         assert_eq!(
