@@ -208,7 +208,7 @@ pub fn facts(
         key: new,
         previous,
         roots: st.attestations,
-        keyservers: config.publish.keyservers.clone(),
+        keyservers: crate::policy::keyservers(vault, at, &[])?,
         wkd_url,
         signers,
     })
@@ -440,7 +440,7 @@ pub fn signed(
     ids: &Identities,
     at: Time,
 ) -> Result<Vec<u8>> {
-    let text = render(facts, &load_template(config)?)?;
+    let text = render(facts, &crate::policy::announce_template(vault, config, at)?)?;
     let all = vault.keys()?;
     let mut keys = Vec::new();
     for fpr in &facts.signers {
@@ -463,13 +463,4 @@ pub fn signer_names(facts: &Announcement) -> String {
     }
     names.push(facts.key.name.label.clone());
     names.join(" and ")
-}
-
-/// Read a replacement template.
-pub fn load_template(config: &Config) -> Result<String> {
-    match &config.announce.template {
-        None => Ok(DEFAULT_TEMPLATE.to_string()),
-        // A vault file (config::Config::check): not through a link.
-        Some(p) => crate::vault::fsx::read_to_string(p),
-    }
 }

@@ -76,6 +76,39 @@ pub fn append(
     Ok(out)
 }
 
+/// The last entry of a log that [`verify`] accepted: its number and the
+/// SHA-256 of its line; `None` for an empty log.
+pub fn head(log: &str) -> Option<crate::policy::trust::AuditHead> {
+    let last = log.lines().rfind(|l| !l.trim().is_empty())?;
+    let e: Entry = serde_json::from_str(last).ok()?;
+    Some(crate::policy::trust::AuditHead {
+        seq: e.seq,
+        hash: hash(last),
+    })
+}
+
+/// Whether the log (already verified) still holds entry `head` as it was:
+/// `Err` says how it differs (shorter, or another entry at that number).
+pub fn holds(log: &str, head: &crate::policy::trust::AuditHead) -> std::result::Result<(), String> {
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    match usize::try_from(head.seq)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| lines.get(i))
+    {
+        None => Err(format!(
+            "the log has {} entries, but entry {} was seen",
+            lines.len(),
+            head.seq
+        )),
+        Some(line) if hash(line) != head.hash => Err(format!(
+            "entry {} is not the one that was seen (the log was rewritten from there)",
+            head.seq
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Check the chain; returns the entries.
 pub fn verify(log: &str) -> Result<Vec<Entry>> {
     let mut prev = GENESIS.to_string();

@@ -54,6 +54,11 @@ pub fn truncate(t: Time) -> Time {
         .expect("whole seconds are representable")
 }
 
+/// The expiry of a key that never expires (9999-12-31).
+pub fn far_future() -> Time {
+    DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// For sequoia.
 pub fn to_system(t: Time) -> SystemTime {
     SystemTime::from(t)

@@ -123,12 +123,13 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
         first.keys.push(policy::PolicyKey {
             cycle: state.cycle.clone(),
             fingerprint: state.fingerprint.clone(),
+            revoked: None,
         });
         policy::write(vault, &first)?;
     } else {
         vault
             .trust()
-            .record_generated(vault.root(), &state.fingerprint)?;
+            .record_generated(vault.root(), &state.fingerprint, &state.cycle)?;
     }
     let dir = vault.add_key(&state, files)?;
     vault.audit(req.at, "generate", audit_details(&state, false))?;
@@ -157,6 +158,7 @@ struct EscrowPolicy {
 
 fn escrow_policy(vault: &Vault, at: Time, extras: bool) -> Result<EscrowPolicy> {
     if let Some(state) = policy::load(vault, at)? {
+        state.may_seal(at)?;
         return Ok(EscrowPolicy {
             policy: state.policy,
             first: false,
@@ -174,7 +176,7 @@ fn escrow_policy(vault: &Vault, at: Time, extras: bool) -> Result<EscrowPolicy> 
             // No roots at all: the key goes only to the recipients given,
             // and no policy is made from an empty roster.
             return Ok(EscrowPolicy {
-                policy: policy::draft(vault, None, &[])?,
+                policy: policy::draft(vault, None, &[], at)?,
                 first: false,
             });
         }
@@ -183,7 +185,7 @@ fn escrow_policy(vault: &Vault, at: Time, extras: bool) -> Result<EscrowPolicy> 
             "add the roots with `keycycle roster add` or pass --escrow-recipient age1…",
         ));
     }
-    let draft = policy::draft(vault, None, &[])?;
+    let draft = policy::draft(vault, None, &[], at)?;
     draft.check()?;
     Ok(EscrowPolicy {
         policy: draft,

@@ -313,7 +313,10 @@ fn attestations(vault: &Vault, roster: &Roster, cert: &Cert) -> Result<Attestati
 
 /// What the signed policy says about the vault as a whole: none yet, a
 /// version waiting for signatures, drafts that differ from it.
-fn policy_findings(vault: &Vault, state: Option<&policy::State>) -> Result<Vec<Finding>> {
+/// How long before the policy expires `status` warns.
+pub const POLICY_EXPIRY_WARNING_DAYS: i64 = 30;
+
+fn policy_findings(vault: &Vault, state: Option<&policy::State>, at: Time) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     let Some(state) = state else {
         if !vault.keys()?.is_empty() {
@@ -335,7 +338,28 @@ fn policy_findings(vault: &Vault, state: Option<&policy::State>) -> Result<Vec<F
             ),
         ));
     }
-    let draft = policy::draft(vault, Some(state), &[])?;
+    if let Some(e) = state.policy.expires {
+        if e <= at {
+            out.push(finding(
+                Level::Critical,
+                format!(
+                    "the policy in force (version {}) expired on {}: nothing can be sealed to the roots until they sign a new one (runbooks/policy-change.md)",
+                    state.policy.version,
+                    clock::day(e)
+                ),
+            ));
+        } else if e - at <= chrono::Duration::days(POLICY_EXPIRY_WARNING_DAYS) {
+            out.push(finding(
+                Level::Warning,
+                format!(
+                    "the policy in force (version {}) expires on {}: have the roots sign a new one (keycycle policy propose --expires DATE)",
+                    state.policy.version,
+                    clock::day(e)
+                ),
+            ));
+        }
+    }
+    let draft = policy::draft(vault, Some(state), &[], at)?;
     if draft.roots != state.policy.roots
         || draft.escrow_threshold != state.policy.escrow_threshold
         || draft.policy_threshold != state.policy.policy_threshold
@@ -369,7 +393,7 @@ pub fn report(
             None
         }
     };
-    findings.extend(policy_findings(vault, state.as_ref())?);
+    findings.extend(policy_findings(vault, state.as_ref(), at)?);
     let (trusted, unknown) = policy::partition(vault, state.as_ref(), all.clone())?;
     for k in &unknown {
         findings.push(finding(

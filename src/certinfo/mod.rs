@@ -5,9 +5,12 @@
 //! [`signature`].
 
 mod chain;
+mod dates;
 mod describe;
 mod releases;
 mod signature;
+
+pub use dates::{signed_dates, SignedDates};
 
 pub use chain::{chain, custody, custody_from, ChainLink, Custody};
 pub use describe::{describe, CertInfo, Certification, KeyInfo};

@@ -23,8 +23,12 @@ pub enum PolicyCommand {
     Init,
     /// Write the next version from the drafts (roster/roster.toml, [escrow] and [policy] threshold, new keys)
     ///
-    /// Example: keycycle policy propose   (then M roots: keycycle policy sign --with-key me.asc)
-    Propose,
+    /// Example: keycycle policy propose   (then M roots, and the new roots, sign: keycycle policy sign --with-key me.asc)
+    Propose {
+        /// When the new version stops sealing secrets (default: one year after --time); proposing only a new date renews the policy
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+    },
     /// Sign the pending version (or --policy-version N) with your own OpenPGP key
     ///
     /// Example: keycycle policy sign --with-key my-secret.asc   (or: gpg --armor --detach-sign -o policy/v2.sig/FPR.asc policy/v2.toml)

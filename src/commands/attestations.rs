@@ -14,7 +14,7 @@ pub fn run(ctx: &Ctx, cmd: &AttestationsCommand) -> Outcome {
     let vault = ctx.lock_vault("attestations")?;
     let incoming = match cmd {
         AttestationsCommand::Import { files } => attest::read_files(files)?,
-        AttestationsCommand::Fetch { servers } => fetch(&vault, servers)?,
+        AttestationsCommand::Fetch { servers } => fetch(&vault, servers, ctx.at)?,
     };
     let report = attest::import(&vault, &incoming, ctx.at)?;
     if !report.updated.is_empty() {
@@ -36,12 +36,12 @@ pub fn run(ctx: &Ctx, cmd: &AttestationsCommand) -> Outcome {
 /// Every vault key from every keyserver. A server that fails is reported
 /// and skipped (for every key: a dead server must not cost its timeout
 /// once per key); the command fails only when no server answered.
-fn fetch(vault: &Vault, args: &KeyserverArgs) -> keycycle::Result<Vec<openpgp::Cert>> {
-    let servers = if args.keyserver.is_empty() {
-        vault.config()?.publish.keyservers
-    } else {
-        args.keyserver.clone()
-    };
+fn fetch(
+    vault: &Vault,
+    args: &KeyserverArgs,
+    at: keycycle::clock::Time,
+) -> keycycle::Result<Vec<openpgp::Cert>> {
+    let servers = keycycle::policy::keyservers(vault, at, &args.keyserver)?;
     let settings = Settings {
         timeout: std::time::Duration::from_secs(args.timeout),
         ..Settings::default()

@@ -60,7 +60,7 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
 
 fn rewrap(ctx: &Ctx, ids: &Identities) -> Outcome {
     let vault = ctx.lock_vault("escrow rewrap")?;
-    let state = keycycle::policy::require(&vault, ctx.at)?;
+    let state = keycycle::policy::require_for_sealing(&vault, ctx.at)?;
     let (keys, unknown) = keycycle::policy::partition(&vault, Some(&state), vault.keys()?)?;
     for k in &unknown {
         ui::warn(&keycycle::policy::untrusted(k).to_string());

@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     }
     let ids = Identities::from_paths(&args.ids.identity)?;
-    let policy = keycycle::policy::require(&vault, ctx.at)?.policy;
+    let policy = keycycle::policy::require_for_sealing(&vault, ctx.at)?.policy;
     let primary = custody::primary_to_extend(&vault, &key, &ids, &policy)?;
     let extended = maintain::extend(&key.cert, &mut primary.primary_signer()?, until, ctx.at)?;
     primary.store(&KeyHome::new(&vault, &key, &policy, ctx.at), &extended)?;

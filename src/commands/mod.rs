@@ -80,11 +80,7 @@ impl Ctx {
             return Ok(());
         }
         let key = self.find_key(vault, Some(fingerprint))?;
-        let servers = if args.keyserver.is_empty() {
-            vault.config()?.publish.keyservers
-        } else {
-            args.keyserver.clone()
-        };
+        let servers = keycycle::policy::keyservers(vault, self.at, &args.keyserver)?;
         let settings = keycycle::publish::Settings::default();
         let done = keycycle::publish::publish_key(vault, &key, &servers, None, &settings, self.at)?;
         for r in done.servers.iter().filter(|r| r.ok) {

@@ -14,7 +14,7 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> Outcome {
         PolicyCommand::Show { number } => show(ctx, *number),
         PolicyCommand::Status => status(ctx),
         PolicyCommand::Init => init(ctx),
-        PolicyCommand::Propose => propose(ctx),
+        PolicyCommand::Propose { expires } => propose(ctx, expires.as_deref()),
         PolicyCommand::Sign(args) => sign(ctx, args),
         PolicyCommand::Pin { digest } => pin(ctx, digest),
     }
@@ -79,7 +79,7 @@ fn status(ctx: &Ctx) -> Outcome {
         .iter()
         .filter(|k| !state.lists(&k.state.fingerprint))
         .collect();
-    let draft = policy::draft(&vault, Some(&state), &[])?;
+    let draft = policy::draft(&vault, Some(&state), &[], ctx.at)?;
     let drafts_differ = differs(&draft, &state.policy);
     if ctx.json {
         return ui::emit_json(&serde_json::json!({
@@ -133,6 +133,29 @@ fn status(ctx: &Ctx) -> Outcome {
                 format!("; BAD: {}", p.bad.join("; "))
             },
         ));
+        if p.own_signed_by.len() < p.own_needed {
+            out.push_str(&format!(
+                "         and its own roots must co-sign it: {} of {}{}\n",
+                p.own_signed_by.len(),
+                p.own_needed,
+                if p.own_signed_by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (by {})", p.own_signed_by.join(", "))
+                },
+            ));
+        }
+    }
+    if let Some(e) = state.policy.expires {
+        out.push_str(&format!(
+            "the policy in force seals secrets until {}{}\n",
+            keycycle::clock::day(e),
+            if e <= ctx.at {
+                " (EXPIRED: renew it with keycycle policy propose --expires DATE)"
+            } else {
+                ""
+            }
+        ));
     }
     if drafts_differ {
         out.push_str("the drafts (roster/roster.toml, [escrow]/[policy] threshold) differ from the policy in force: they have no effect until keycycle policy propose and the roots sign\n");
@@ -159,6 +182,8 @@ fn differs(draft: &Policy, p: &Policy) -> bool {
         || draft.escrow_threshold != p.escrow_threshold
         || draft.policy_threshold != p.policy_threshold
         || draft.keys != p.keys
+        || draft.keyservers != p.keyservers
+        || draft.announce_template != p.announce_template
 }
 
 fn written(ctx: &Ctx, p: &Policy, digest: &str) -> Outcome {
@@ -188,7 +213,7 @@ fn init(ctx: &Ctx) -> Outcome {
         ));
     }
     let keys = vault.keys()?;
-    let first = policy::draft(&vault, None, &keys)?;
+    let first = policy::draft(&vault, None, &keys, ctx.at)?;
     let digest = policy::write(&vault, &first)?;
     vault.audit(
         ctx.at,
@@ -198,7 +223,7 @@ fn init(ctx: &Ctx) -> Outcome {
     written(ctx, &first, &digest)
 }
 
-fn propose(ctx: &Ctx) -> Outcome {
+fn propose(ctx: &Ctx, expires: Option<&str>) -> Outcome {
     let vault = ctx.lock_vault("policy propose")?;
     let state = policy::require(&vault, ctx.at)?;
     if let Some(p) = &state.pending {
@@ -213,11 +238,21 @@ fn propose(ctx: &Ctx) -> Outcome {
         ));
     }
     let (trusted, _) = policy::partition(&vault, Some(&state), vault.keys()?)?;
-    let next = policy::draft(&vault, Some(&state), &trusted)?;
-    if !differs(&next, &state.policy) {
+    let mut next = policy::draft(&vault, Some(&state), &trusted, ctx.at)?;
+    if let Some(e) = expires {
+        let e = keycycle::clock::parse_time(e)?;
+        if e <= ctx.at {
+            return Err(Error::input(
+                format!("--expires {} is not after --time", keycycle::clock::day(e)),
+                "give a date in the future, e.g. one year from now",
+            ));
+        }
+        next.expires = Some(e);
+    }
+    if expires.is_none() && !differs(&next, &state.policy) {
         return Err(Error::input(
             "the drafts say nothing new: the policy in force already has this roster, these thresholds and these keys",
-            "change the roster or the thresholds first, or generate the key to add",
+            "change the roster or the thresholds first, or generate the key to add; to renew the policy only, pass --expires DATE",
         ));
     }
     let digest = policy::write(&vault, &next)?;

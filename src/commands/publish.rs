@@ -9,14 +9,11 @@ use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &PublishArgs) -> Outcome {
     let vault = ctx.lock_vault("publish")?;
-    let config = vault.config()?;
     let key = ctx.find_key(&vault, args.key.get())?;
     let servers = if args.no_keyserver {
         Vec::new()
-    } else if args.servers.keyserver.is_empty() {
-        config.publish.keyservers.clone()
     } else {
-        args.servers.keyserver.clone()
+        keycycle::policy::keyservers(&vault, ctx.at, &args.servers.keyserver)?
     };
     let settings = Settings {
         timeout: std::time::Duration::from_secs(args.servers.timeout),

@@ -80,7 +80,7 @@ pub fn run(ctx: &Ctx, args: &RotateArgs) -> Outcome {
         &args.message,
         ctx.at,
     )?;
-    let policy = keycycle::policy::require(&vault, ctx.at)?.policy;
+    let policy = keycycle::policy::require_for_sealing(&vault, ctx.at)?.policy;
     secret.store(&KeyHome::new(&vault, &key, &policy, ctx.at), &rotated)?;
     vault.audit(
         ctx.at,

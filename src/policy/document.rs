@@ -25,6 +25,27 @@ pub struct Policy {
     pub policy_threshold: u8,
     /// M of the M-of-N escrow (1: every root opens it alone).
     pub escrow_threshold: u8,
+    /// After this instant the version seals no secret to anyone (it still
+    /// verifies and revokes); set at `policy propose`, one year by default.
+    /// Absent only in versions written before keycycle knew expiry.
+    #[serde(
+        default,
+        with = "crate::clock::serde_iso_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires: Option<crate::clock::Time>,
+    /// The audit log's last entry when this version was written: `audit
+    /// verify` reports a log that lost or rewrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<crate::policy::trust::AuditHead>,
+    /// The keyservers `publish` uploads to and checks (empty: the
+    /// keycycle.toml draft must be confirmed by the operator).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keyservers: Vec<String>,
+    /// `sha256:…` of the announcement template the roots approved (absent:
+    /// keycycle's built-in one only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce_template: Option<String>,
     #[serde(default, rename = "root")]
     pub roots: Vec<Root>,
     #[serde(default, rename = "key")]
@@ -51,6 +72,10 @@ pub struct Root {
 pub struct PolicyKey {
     pub cycle: String,
     pub fingerprint: String,
+    /// Set once the key is revoked: `compromised` (hard) or `retired`; a
+    /// `cert.asc` without a revocation is then refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<String>,
 }
 
 /// `sha256:<hex>` of a file's bytes.
@@ -103,19 +128,51 @@ impl Policy {
         Ok(policy)
     }
 
-    /// The thresholds make sense for the roots listed.
+    /// The thresholds make sense for the roots listed, and no root, key or
+    /// recipient is listed twice. Every version loaded passes it, not only
+    /// a proposed one.
     pub fn check(&self) -> Result<()> {
         let n = self.roots.len();
-        let signers = self
-            .roots
-            .iter()
-            .filter(|r| r.fingerprint.is_some())
-            .count();
+        let mut recipients = Vec::new();
         for r in &self.roots {
-            Recipient::parse_stored(&r.escrow_recipient).map_err(|e| {
+            let parsed = Recipient::parse_stored(&r.escrow_recipient).map_err(|e| {
                 let hint = e.hint().unwrap_or_default().to_string();
                 Error::vault(format!("member {}: {e}", r.name), hint)
             })?;
+            let shown = parsed.to_string();
+            if recipients.contains(&shown) {
+                return Err(Error::input(
+                    format!(
+                        "two roots have the same escrow recipient (the second is {})",
+                        r.name
+                    ),
+                    "each root seals to their own identity: one person, one share",
+                ));
+            }
+            recipients.push(shown);
+        }
+        let mut fingerprints: Vec<String> = self
+            .roots
+            .iter()
+            .filter_map(|r| r.fingerprint.as_deref())
+            .map(str::to_ascii_uppercase)
+            .collect();
+        let signers = fingerprints.len();
+        fingerprints.sort();
+        fingerprints.dedup();
+        if fingerprints.len() != signers {
+            return Err(Error::input(
+                "two roots have the same OpenPGP fingerprint",
+                "each root signs with their own certificate: a signature counts once",
+            ));
+        }
+        let mut keys: Vec<&str> = self.keys.iter().map(|k| k.fingerprint.as_str()).collect();
+        keys.sort();
+        if keys.windows(2).any(|w| w[0].eq_ignore_ascii_case(w[1])) {
+            return Err(Error::input(
+                "a cycle key is listed twice",
+                "list each key once, with its one cycle",
+            ));
         }
         if n == 0 {
             return Err(Error::input(
@@ -130,6 +187,15 @@ impl Policy {
                     self.escrow_threshold
                 ),
                 "set [escrow] threshold between 1 and the number of roots",
+            ));
+        }
+        if self.policy_threshold == 0 || usize::from(self.policy_threshold) > n {
+            return Err(Error::input(
+                format!(
+                    "policy threshold {} of {n} roots is not possible",
+                    self.policy_threshold
+                ),
+                "set [policy] threshold between the escrow threshold and the number of roots",
             ));
         }
         if self.policy_threshold < self.escrow_threshold {
@@ -151,6 +217,25 @@ impl Policy {
             ));
         }
         Ok(())
+    }
+
+    /// [`Policy::check`] for a version read from `path`: an error names the
+    /// file and says what is wrong (never its contents).
+    pub fn check_loaded(&self, path: &Path) -> Result<()> {
+        self.check().map_err(|e| {
+            Error::vault(
+                format!("{}: {e}", path.display()),
+                "the version breaks the policy rules, so keycycle does not use it: restore policy/ from git history, or have the roots sign a correct version",
+            )
+        })
+    }
+
+    /// The roots' fingerprints (those who can sign).
+    pub fn signer_fingerprints(&self) -> Vec<&str> {
+        self.roots
+            .iter()
+            .filter_map(|r| r.fingerprint.as_deref())
+            .collect()
     }
 
     /// Every root's escrow recipient.
@@ -183,6 +268,13 @@ mod tests {
             previous: Some(digest(b"v1")),
             policy_threshold: 2,
             escrow_threshold: 1,
+            expires: None,
+            audit_head: Some(crate::policy::trust::AuditHead {
+                seq: 3,
+                hash: "ab".repeat(32),
+            }),
+            keyservers: vec!["hkps://keys.openpgp.org".into()],
+            announce_template: None,
             roots: vec![
                 Root {
                     name: "Ada".into(),
@@ -196,12 +288,13 @@ mod tests {
                     email: "bob@example.org".into(),
                     fingerprint: Some("B".repeat(40)),
                     escrow_recipient:
-                        "age1u9mvrzlw2frft08dussxl6wyh4gvn57agkym358jktfgrszg9cvq6rz9g3".into(),
+                        "age163us4zn8n5smzc09r5fe58fkgka453gdvjsscewanpt56728vd2sp94lec".into(),
                 },
             ],
             keys: vec![PolicyKey {
                 cycle: "2027.1".into(),
                 fingerprint: "C".repeat(40),
+                revoked: None,
             }],
         }
     }
@@ -237,6 +330,16 @@ mod tests {
         let mut p = policy();
         p.policy_threshold = 0;
         assert!(p.check().is_err(), "below the escrow threshold");
+        let mut p = policy();
+        p.roots[1].fingerprint = Some("a".repeat(40));
+        assert!(p.check().is_err(), "one certificate listed for two roots");
+        let mut p = policy();
+        p.roots[1].escrow_recipient = p.roots[0].escrow_recipient.clone();
+        p.policy_threshold = 1;
+        assert!(p.check().is_err(), "one recipient for two roots");
+        let mut p = policy();
+        p.keys.push(p.keys[0].clone());
+        assert!(p.check().is_err(), "a key listed twice");
         assert!(policy().check().is_ok());
     }
 

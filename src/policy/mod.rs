@@ -8,12 +8,20 @@
 //! - `policy/vN.toml` (N > 1) is in force when it names the digest of
 //!   version N-1 and carries valid detached signatures
 //!   (`policy/vN.sig/<FINGERPRINT>.asc`) by at least `policy_threshold`
-//!   roots of version N-1. With fewer it is a proposal: shown, never used.
+//!   roots of version N-1 *and* by its own `policy_threshold` of its own
+//!   roots (new roots co-sign). With fewer it is a proposal: shown, never
+//!   used.
+//! - A version accepted on this machine is recorded in the trust store
+//!   with its digest and never judged again: a missing, changed or older
+//!   version is a rollback, refused ([`history`]).
 //!
 //! `roster/roster.toml` and `[escrow] threshold` are only the draft of the
 //! next version ([`draft`]). See `docs/threat-model.md`.
 
 mod document;
+mod history;
+mod outward;
+pub mod seen;
 pub mod trust;
 
 use std::path::PathBuf;
@@ -28,6 +36,8 @@ use crate::vault::{StoredKey, Vault};
 use crate::verify::{self, Keyring};
 
 pub use document::{digest, Policy, PolicyKey, Root};
+pub use history::load;
+pub use outward::{announce_template, keyservers};
 
 /// The vault's directory of policy versions.
 pub const POLICY_DIR: &str = "policy";
@@ -65,11 +75,15 @@ pub struct Pending {
     pub digest: String,
     /// Roots of the version in force whose signature verifies.
     pub signed_by: Vec<String>,
-    /// Roots of the version in force who have not signed (with a cert).
+    /// Roots of either version who have not signed (with a cert).
     pub missing: Vec<String>,
     /// Signatures that are there but do not verify, with why.
     pub bad: Vec<String>,
     pub needed: usize,
+    /// Roots of the proposed version itself whose signature verifies.
+    pub own_signed_by: Vec<String>,
+    /// Its own `policy_threshold`: the new roster co-signs.
+    pub own_needed: usize,
 }
 
 impl State {
@@ -77,26 +91,35 @@ impl State {
     pub fn lists(&self, fingerprint: &str) -> bool {
         self.policy.lists(fingerprint)
     }
-}
 
-/// The versions on disk, in order, as bytes (stops at the first gap).
-fn versions(vault: &Vault) -> Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    for n in 1.. {
-        let path = version_path(vault, n);
-        match std::fs::read(&path) {
-            Ok(b) => out.push(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-            Err(e) => return Err(Error::io(path, e)),
+    /// The policy may seal secrets at `at`: it has not expired. Revoking
+    /// and verifying never ask this.
+    pub fn may_seal(&self, at: Time) -> Result<()> {
+        match self.policy.expires {
+            Some(e) if e <= at => Err(Error::vault(
+                format!(
+                    "the policy in force (version {}) expired on {}: keycycle seals no secret to its roots",
+                    self.policy.version,
+                    crate::clock::day(e)
+                ),
+                "the roots renew it: keycycle policy propose --expires DATE, then M roots sign (runbooks/policy-change.md); revoking and verifying still work",
+            )),
+            _ => Ok(()),
         }
     }
-    Ok(out)
+}
+
+/// The policy in force, which must not have expired: for every command
+/// that seals a secret to the roots.
+pub fn require_for_sealing(vault: &Vault, at: Time) -> Result<State> {
+    let state = require(vault, at)?;
+    state.may_seal(at)?;
+    Ok(state)
 }
 
 /// The bytes of version `n`.
 pub fn version_bytes(vault: &Vault, n: u32) -> Result<Vec<u8>> {
-    let path = version_path(vault, n);
-    std::fs::read(&path).map_err(|e| Error::io(path, e))
+    crate::vault::fsx::read_file(&version_path(vault, n))
 }
 
 /// Whether the vault holds any policy version.
@@ -119,7 +142,7 @@ pub fn signatures(
             continue;
         };
         let path = signature_path(vault, n, fpr);
-        let Ok(sig) = std::fs::read(&path) else {
+        let Ok(sig) = crate::vault::fsx::read_file(&path) else {
             missing.push(root.name.clone());
             continue;
         };
@@ -145,80 +168,6 @@ pub fn signatures(
     (good, missing, bad)
 }
 
-/// The policy in force in `vault` as this machine trusts it; `None` when
-/// the vault has no policy and this machine never pinned one for it.
-pub fn load(vault: &Vault, at: Time) -> Result<Option<State>> {
-    let trust = vault.trust();
-    let entry = trust.entry(vault.root())?;
-    let files = versions(vault)?;
-    let Some(first) = files.first() else {
-        if let Some(pin) = entry.policy {
-            return Err(Error::vault(
-                format!(
-                    "the vault's signed policy is missing (this machine pinned version 1 as {pin})"
-                ),
-                "restore policy/ from the vault's git history; nothing was changed",
-            ));
-        }
-        return Ok(None);
-    };
-    let pin = digest(first);
-    match &entry.policy {
-        Some(p) if p == &pin => {}
-        Some(p) => {
-            return Err(Error::vault(
-                format!(
-                    "policy/v1.toml is not the version 1 this machine pinned ({p}; the file is {pin})"
-                ),
-                "the policy was replaced: restore it from git history; if the roots really started over, compare the new digest with them and run keycycle policy pin DIGEST",
-            ))
-        }
-        None if trust.pinned_anywhere(&pin)? => trust.pin(vault.root(), &pin)?,
-        None => {
-            return Err(Error::vault(
-                format!("this machine has not pinned the vault's policy (version 1 is {pin})"),
-                format!("compare that digest with the one your roots recorded, then run keycycle policy pin {pin}"),
-            ))
-        }
-    }
-    let mut policy = Policy::parse(first, &version_path(vault, 1))?;
-    let mut current = pin.clone();
-    let mut pending = None;
-    for (i, bytes) in files.iter().enumerate().skip(1) {
-        let n = i as u32 + 1;
-        let next = Policy::parse(bytes, &version_path(vault, n))?;
-        let d = digest(bytes);
-        if next.version != n || next.previous.as_deref() != Some(current.as_str()) {
-            return Err(Error::vault(
-                format!("policy/v{n}.toml does not follow version {}: its version or previous digest is wrong", n - 1),
-                "restore policy/ from git history; write new versions with keycycle policy propose",
-            ));
-        }
-        let (good, missing, bad) = signatures(vault, n, bytes, &policy, at);
-        let needed = usize::from(policy.policy_threshold);
-        if good.len() >= needed {
-            policy = next;
-            current = d;
-            continue;
-        }
-        pending = Some(Pending {
-            policy: next,
-            digest: d,
-            signed_by: good,
-            missing,
-            bad,
-            needed,
-        });
-        break;
-    }
-    Ok(Some(State {
-        policy,
-        digest: current,
-        pin,
-        pending,
-    }))
-}
-
 /// The policy in force; an error saying what to do when there is none.
 pub fn require(vault: &Vault, at: Time) -> Result<State> {
     load(vault, at)?.ok_or_else(|| {
@@ -229,19 +178,34 @@ pub fn require(vault: &Vault, at: Time) -> Result<State> {
     })
 }
 
+/// How long a version seals secrets unless `policy propose --expires` says.
+pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
+
 /// The next version as the drafts say it should be: the roster, the
 /// thresholds of keycycle.toml, and the keys of `state` plus those
 /// generated here.
-pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey]) -> Result<Policy> {
+pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey], at: Time) -> Result<Policy> {
     let config = vault.config()?;
     let roster = vault.roster()?;
     let escrow_threshold = config.escrow.threshold.max(1);
     let mut listed: Vec<PolicyKey> = state.map(|s| s.policy.keys.clone()).unwrap_or_default();
+    // A listed key that is revoked is listed as revoked from now on: a
+    // cert.asc without the revocation is then refused everywhere.
+    let in_vault = vault.keys()?;
+    for l in listed.iter_mut().filter(|l| l.revoked.is_none()) {
+        if let Some(k) = in_vault
+            .iter()
+            .find(|k| k.state.fingerprint == l.fingerprint)
+        {
+            l.revoked = revoked_as(&k.cert);
+        }
+    }
     for k in keys {
         if !listed.iter().any(|l| l.fingerprint == k.state.fingerprint) {
             listed.push(PolicyKey {
                 cycle: k.state.cycle.clone(),
                 fingerprint: k.state.fingerprint.clone(),
+                revoked: None,
             });
         }
     }
@@ -251,6 +215,13 @@ pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey]) -> Result
         previous: state.map(|s| s.digest.clone()),
         policy_threshold: config.policy.threshold.max(escrow_threshold),
         escrow_threshold,
+        expires: Some(at + chrono::Duration::days(DEFAULT_VALIDITY_DAYS)),
+        audit_head: crate::audit::head(&vault.audit_log()?),
+        keyservers: config.publish.keyservers.clone(),
+        announce_template: match &config.announce.template {
+            Some(p) => Some(digest(&crate::vault::fsx::read_file(p)?)),
+            None => None,
+        },
         roots: roster
             .members
             .iter()
@@ -297,15 +268,67 @@ pub fn partition(
     let mut trusted = Vec::new();
     let mut unknown = Vec::new();
     for k in keys {
-        if state.is_some_and(|s| s.lists(&k.state.fingerprint))
-            || trust.generated_here(&k.state.fingerprint)?
-        {
+        let listed = state.and_then(|s| {
+            s.policy
+                .keys
+                .iter()
+                .find(|l| l.fingerprint == k.state.fingerprint)
+        });
+        if let Some(l) = listed {
+            signed_cycle(&k, &l.cycle, "the signed policy")?;
+            if let (Some(how), None) = (&l.revoked, revoked_as(&k.cert)) {
+                return Err(Error::vault(
+                    format!(
+                        "{}: the signed policy lists the key {} as revoked ({how}), but its cert.asc holds no revocation: an older copy was restored",
+                        k.dir.display(),
+                        k.state.fingerprint
+                    ),
+                    "restore the newest cert.asc from the vault's git history, or fetch the published revocation from a keyserver; a revocation is never undone",
+                ));
+            }
+            trusted.push(k);
+        } else if trust.generated_here(&k.state.fingerprint)? {
+            if let Some(cycle) = trust.generated_cycle(&k.state.fingerprint)? {
+                signed_cycle(&k, &cycle, "this machine's record of generating it")?;
+            }
             trusted.push(k);
         } else {
             unknown.push(k);
         }
     }
     Ok((trusted, unknown))
+}
+
+/// How `cert` is revoked, as the policy lists it: `compromised` (a hard
+/// reason: every signature void) or `retired` (soft); `None` when it is not.
+pub fn revoked_as(cert: &openpgp::Cert) -> Option<String> {
+    let sigs: Vec<_> = cert.primary_key().self_revocations().collect();
+    if sigs.is_empty() {
+        return None;
+    }
+    let hard = sigs.iter().any(|s| {
+        s.reason_for_revocation()
+            .is_none_or(|(r, _)| r.revocation_type() == openpgp::types::RevocationType::Hard)
+    });
+    Some(if hard { "compromised" } else { "retired" }.into())
+}
+
+/// A trusted key's `state.toml` must name the cycle that `source` names:
+/// commands select keys by cycle, and state.toml is anyone's commit.
+fn signed_cycle(k: &StoredKey, cycle: &str, source: &str) -> Result<()> {
+    if k.state.cycle == cycle {
+        return Ok(());
+    }
+    Err(Error::vault(
+        format!(
+            "{}: state.toml says cycle {}, but {source} has the key {} as cycle {}",
+            k.dir.display(),
+            crate::vault::fsx::shown(&k.state.cycle),
+            k.state.fingerprint,
+            crate::vault::fsx::shown(cycle)
+        ),
+        "state.toml was edited: restore it from the vault's git history (git log -p -- keys/) and find out who committed it; keycycle used no key",
+    ))
 }
 
 /// The keys this machine trusts (see [`partition`]).

@@ -1,7 +1,9 @@
 //! The operator's local trust store, outside every vault: for each vault
 //! (by its path) the digest of the policy version 1 this machine pinned,
-//! and the cycle keys generated on this machine that no signed policy
-//! lists yet. A commit to the vault cannot change it.
+//! every later version it accepted (so that the policy's history only moves
+//! forward here), the head of the audit log it last wrote or verified, and
+//! the cycle keys generated on this machine that no signed policy lists
+//! yet, with their cycle. A commit to the vault cannot change it.
 //!
 //! `$KEYCYCLE_HOME/trust.toml` (default `~/.config/keycycle/`), 0600 in a
 //! 0700 directory, changed under a lock and written atomically.
@@ -28,6 +30,46 @@ pub struct Entry {
     /// `sha256:…` of the vault's policy version 1, pinned here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// Every policy version accepted here (in force on this machine at
+    /// some point), in order: never judged again, never rolled back.
+    #[serde(default, rename = "accepted", skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<Accepted>,
+    /// The last audit-log entry this machine wrote or verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<AuditHead>,
+}
+
+/// A policy version this machine accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accepted {
+    pub version: u32,
+    /// `sha256:…` of the file as accepted.
+    pub digest: String,
+    /// When (keycycle's `--time`) it was accepted: its signatures were
+    /// judged at this instant, once.
+    #[serde(with = "crate::clock::serde_iso")]
+    pub at: crate::clock::Time,
+}
+
+/// One entry of the audit log: its number and the SHA-256 of its line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl Entry {
+    /// The highest version accepted here.
+    pub fn highest(&self) -> Option<&Accepted> {
+        self.accepted.iter().max_by_key(|a| a.version)
+    }
+
+    /// The version `n` as accepted here.
+    pub fn accepted(&self, n: u32) -> Option<&Accepted> {
+        self.accepted.iter().find(|a| a.version == n)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -37,6 +79,9 @@ struct File {
     /// any copy of their vault) before a signed policy lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     generated: Vec<String>,
+    /// The cycle each of them was generated for (`state.toml`'s is unsigned).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    generated_cycles: std::collections::BTreeMap<String, String>,
     #[serde(default, rename = "vault")]
     vaults: Vec<Entry>,
 }
@@ -119,12 +164,13 @@ impl TrustStore {
         Ok(self.read()?.generated.iter().any(|f| f == fingerprint))
     }
 
+    /// The cycle `fingerprint` was generated for here, if recorded.
+    pub fn generated_cycle(&self, fingerprint: &str) -> Result<Option<String>> {
+        Ok(self.read()?.generated_cycles.get(fingerprint).cloned())
+    }
+
     /// Change the store under its lock.
-    fn update(
-        &self,
-        vault_root: &Path,
-        change: impl FnOnce(&mut Entry, &mut Vec<String>),
-    ) -> Result<()> {
+    fn update(&self, vault_root: &Path, change: impl FnOnce(&mut Entry, &mut File)) -> Result<()> {
         atomic::create_dir(&self.dir)?;
         let lock_path = self.dir.join(".lock");
         let lock = std::fs::OpenOptions::new()
@@ -150,7 +196,9 @@ impl TrustStore {
                 file.vaults.len() - 1
             }
         };
-        change(&mut file.vaults[pos], &mut file.generated);
+        let mut entry = std::mem::take(&mut file.vaults[pos]);
+        change(&mut entry, &mut file);
+        file.vaults[pos] = entry;
         let text = toml::to_string(&file).map_err(anyhow::Error::from)?;
         atomic::write(
             &self.path(),
@@ -167,11 +215,38 @@ impl TrustStore {
         self.update(vault_root, |e, _| e.policy = Some(digest.to_string()))
     }
 
-    /// Record that `fingerprint` was generated on this machine.
-    pub fn record_generated(&self, vault_root: &Path, fingerprint: &str) -> Result<()> {
-        self.update(vault_root, |_, generated| {
-            if !generated.iter().any(|f| f == fingerprint) {
-                generated.push(fingerprint.to_string());
+    /// Record that `fingerprint` was generated on this machine for `cycle`.
+    pub fn record_generated(
+        &self,
+        vault_root: &Path,
+        fingerprint: &str,
+        cycle: &str,
+    ) -> Result<()> {
+        self.update(vault_root, |_, file| {
+            if !file.generated.iter().any(|f| f == fingerprint) {
+                file.generated.push(fingerprint.to_string());
+            }
+            file.generated_cycles
+                .insert(fingerprint.to_string(), cycle.to_string());
+        })
+    }
+
+    /// Record that version `accepted.version` is in force here.
+    pub fn accept(&self, vault_root: &Path, accepted: &Accepted) -> Result<()> {
+        self.update(vault_root, |e, _| {
+            if e.accepted(accepted.version).is_none() {
+                e.accepted.push(accepted.clone());
+                e.accepted.sort_by_key(|a| a.version);
+            }
+        })
+    }
+
+    /// Record the audit log's head as written or verified here; a head
+    /// further back than the one recorded never replaces it.
+    pub fn record_audit_head(&self, vault_root: &Path, head: &AuditHead) -> Result<()> {
+        self.update(vault_root, |e, _| {
+            if e.audit_head.as_ref().is_none_or(|h| h.seq <= head.seq) {
+                e.audit_head = Some(head.clone());
             }
         })
     }
@@ -194,9 +269,10 @@ mod tests {
         let t = TrustStore::at(home.path().join("kc"));
         assert_eq!(t.entry(v1.path()).unwrap().policy, None);
         t.pin(v1.path(), "sha256:aa").unwrap();
-        t.record_generated(v1.path(), "F1").unwrap();
-        t.record_generated(v1.path(), "F1").unwrap();
-        t.record_generated(v2.path(), "F2").unwrap();
+        t.record_generated(v1.path(), "F1", "2027.1").unwrap();
+        t.record_generated(v1.path(), "F1", "2027.1").unwrap();
+        t.record_generated(v2.path(), "F2", "2027.2").unwrap();
+        assert_eq!(t.generated_cycle("F2").unwrap().as_deref(), Some("2027.2"));
         let e = t.entry(v1.path()).unwrap();
         assert_eq!(e.policy.as_deref(), Some("sha256:aa"));
         assert_eq!(t.entry(v2.path()).unwrap().policy, None);

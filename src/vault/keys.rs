@@ -163,6 +163,18 @@ impl Vault {
                 "restore the key directory from the vault's git history",
             ));
         }
+        // A revocation this machine saw is never undone by an older copy.
+        crate::policy::seen::check_and_remember(
+            &self.trust(),
+            &cert,
+            &cert_path.display().to_string(),
+        )?;
+        // The dates decisions use are the ones the key signed, never the
+        // copy in state.toml (anyone can commit that).
+        let mut state = state;
+        let signed = crate::certinfo::signed_dates(&cert);
+        state.created = signed.created;
+        state.expires = signed.expires.unwrap_or_else(clock::far_future);
         Ok(StoredKey {
             dir: dir.to_owned(),
             state,

@@ -230,12 +230,20 @@ impl Vault {
     pub fn audit(&self, at: Time, action: &str, details: serde_json::Value) -> Result<()> {
         self.require_lock()?;
         let log = self.audit_log()?;
+        // The head this machine saw moves on only along the same log: a
+        // log someone truncated or rewrote keeps failing `audit verify`.
+        let seen = self.trust().entry(&self.root)?.audit_head;
+        let same_log = seen.is_none_or(|h| audit::holds(&log, &h).is_ok());
         let log = audit::append(&log, at, action, self.operator.as_deref(), details)?;
         atomic::write(
             &self.root.join(AUDIT_FILE),
             log.as_bytes(),
             atomic::PUBLIC_MODE,
-        )
+        )?;
+        match audit::head(&log) {
+            Some(head) if same_log => self.trust().record_audit_head(&self.root, &head),
+            _ => Ok(()),
+        }
     }
 
     /// The audit log's text (empty before the first entry).

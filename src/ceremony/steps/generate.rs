@@ -16,7 +16,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
             ),
         ),
         None => (
-            crate::policy::draft(cx.vault, None, &[])?.roots,
+            crate::policy::draft(cx.vault, None, &[], cx.at)?.roots,
             "the roster: it becomes the vault's first policy (version 1) with this key".into(),
         ),
     };

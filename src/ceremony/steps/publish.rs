@@ -11,11 +11,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
             .say("Not publishing now (--no-publish); the step stays open.");
         return Ok(Outcome::Open);
     }
-    let servers = if cx.answers.keyserver.is_empty() {
-        cx.config.publish.keyservers.clone()
-    } else {
-        cx.answers.keyserver.clone()
-    };
+    let servers = crate::policy::keyservers(cx.vault, cx.at, &cx.answers.keyserver)?;
     if cx.answers.keyserver.is_empty()
         && cx.op.interactive()
         && !cx.op.confirm(

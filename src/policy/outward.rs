@@ -1,0 +1,67 @@
+//! What keycycle says to the world comes from signed data: the keyservers
+//! a key is uploaded to (and whose answer confirms the upload), and the
+//! template of the announcement the release key signs. `keycycle.toml`
+//! holds only the draft of both; a committer's entry there is used only
+//! when the policy in force lists it, or the operator names it on the
+//! command line.
+
+use super::{digest, load};
+use crate::clock::Time;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::vault::Vault;
+
+/// keycycle's own default, used when neither the policy nor the draft
+/// names another server.
+const BUILT_IN: &str = "hkps://keyserver.ubuntu.com";
+
+/// The keyservers to use: the ones given on the command line (the
+/// operator's own choice), else the policy's, else keycycle's built-in
+/// default when the draft names no other. A draft that names others than
+/// the policy is refused with the flag that confirms them.
+pub fn keyservers(vault: &Vault, at: Time, given: &[String]) -> Result<Vec<String>> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
+    }
+    let signed = load(vault, at)?
+        .map(|s| s.policy.keyservers)
+        .unwrap_or_default();
+    if !signed.is_empty() {
+        return Ok(signed);
+    }
+    let draft = vault.config()?.publish.keyservers;
+    if draft.is_empty() || draft == [BUILT_IN] {
+        return Ok(draft);
+    }
+    Err(Error::input(
+        "keycycle.toml names keyservers that the signed policy does not list: the upload would go, and be confirmed, where a commit says",
+        "name each server you mean with --keyserver URL, or have the roots sign a policy that lists them (keycycle policy propose)",
+    ))
+}
+
+/// The announcement template: keycycle's built-in text, or the vault's
+/// replacement when the policy in force names its digest.
+pub fn announce_template(vault: &Vault, config: &Config, at: Time) -> Result<String> {
+    let Some(path) = &config.announce.template else {
+        return Ok(crate::announce::DEFAULT_TEMPLATE.to_string());
+    };
+    let bytes = crate::vault::fsx::read_file(path)?;
+    let signed = load(vault, at)?.and_then(|s| s.policy.announce_template);
+    let actual = digest(&bytes);
+    if signed.as_deref() != Some(actual.as_str()) {
+        return Err(Error::vault(
+            format!(
+                "{}: the announcement template is not the one the signed policy approved ({}; the file is {actual})",
+                path.display(),
+                signed.as_deref().unwrap_or("the policy names none")
+            ),
+            "the release key signs this text: have the roots sign a policy naming it (keycycle policy propose), or remove [announce] template to use the built-in one",
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        Error::vault(
+            format!("{}: not UTF-8 text", path.display()),
+            "write the template as UTF-8",
+        )
+    })
+}
