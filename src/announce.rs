@@ -440,7 +440,9 @@ pub fn signed(
     ids: &Identities,
     at: Time,
 ) -> Result<Vec<u8>> {
-    let text = render(facts, &crate::policy::announce_template(vault, config, at)?)?;
+    // Rendered first, so that a mistake in a new template names its line.
+    let text = render(facts, &crate::policy::template_text(config)?)?;
+    crate::policy::approved_template(vault, config, at)?;
     let all = vault.keys()?;
     let mut keys = Vec::new();
     for fpr in &facts.signers {

@@ -249,7 +249,12 @@ fn propose(ctx: &Ctx, expires: Option<&str>) -> Outcome {
         }
         next.expires = Some(e);
     }
-    if expires.is_none() && !differs(&next, &state.policy) {
+    // A policy that expires within the warning window (or has expired) is
+    // renewed by proposing the same contents with a new expiry.
+    let renewing = state.policy.expires.is_some_and(|e| {
+        e - ctx.at <= chrono::Duration::days(keycycle::status::POLICY_EXPIRY_WARNING_DAYS)
+    });
+    if expires.is_none() && !renewing && !differs(&next, &state.policy) {
         return Err(Error::input(
             "the drafts say nothing new: the policy in force already has this roster, these thresholds and these keys",
             "change the roster or the thresholds first, or generate the key to add; to renew the policy only, pass --expires DATE",

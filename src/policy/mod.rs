@@ -37,7 +37,7 @@ use crate::verify::{self, Keyring};
 
 pub use document::{digest, Policy, PolicyKey, Root};
 pub use history::load;
-pub use outward::{announce_template, keyservers};
+pub use outward::{approved_template, keyservers, template_text};
 
 /// The vault's directory of policy versions.
 pub const POLICY_DIR: &str = "policy";

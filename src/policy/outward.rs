@@ -39,29 +39,37 @@ pub fn keyservers(vault: &Vault, at: Time, given: &[String]) -> Result<Vec<Strin
     ))
 }
 
-/// The announcement template: keycycle's built-in text, or the vault's
-/// replacement when the policy in force names its digest.
-pub fn announce_template(vault: &Vault, config: &Config, at: Time) -> Result<String> {
+/// The announcement template's text: keycycle's built-in one, or the
+/// vault's replacement (not yet checked: see [`approved_template`]).
+pub fn template_text(config: &Config) -> Result<String> {
     let Some(path) = &config.announce.template else {
         return Ok(crate::announce::DEFAULT_TEMPLATE.to_string());
     };
-    let bytes = crate::vault::fsx::read_file(path)?;
-    let signed = load(vault, at)?.and_then(|s| s.policy.announce_template);
-    let actual = digest(&bytes);
-    if signed.as_deref() != Some(actual.as_str()) {
-        return Err(Error::vault(
-            format!(
-                "{}: the announcement template is not the one the signed policy approved ({}; the file is {actual})",
-                path.display(),
-                signed.as_deref().unwrap_or("the policy names none")
-            ),
-            "the release key signs this text: have the roots sign a policy naming it (keycycle policy propose), or remove [announce] template to use the built-in one",
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| {
+    String::from_utf8(crate::vault::fsx::read_file(path)?).map_err(|_| {
         Error::vault(
             format!("{}: not UTF-8 text", path.display()),
             "write the template as UTF-8",
         )
     })
+}
+
+/// The release key signs what the template says, so a replacement must be
+/// the one whose digest the policy in force names.
+pub fn approved_template(vault: &Vault, config: &Config, at: Time) -> Result<()> {
+    let Some(path) = &config.announce.template else {
+        return Ok(());
+    };
+    let actual = digest(&crate::vault::fsx::read_file(path)?);
+    let signed = load(vault, at)?.and_then(|s| s.policy.announce_template);
+    if signed.as_deref() == Some(actual.as_str()) {
+        return Ok(());
+    }
+    Err(Error::vault(
+        format!(
+            "{}: the announcement template is not the one the signed policy approved ({}; the file is {actual})",
+            path.display(),
+            signed.as_deref().unwrap_or("the policy names none")
+        ),
+        "the release key signs this text: have the roots sign a policy naming it (keycycle policy propose), or remove [announce] template to use the built-in one",
+    ))
 }

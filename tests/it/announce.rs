@@ -14,6 +14,8 @@ struct Setup {
     id: PathBuf,
     old: String,
     new: String,
+    /// Ada's own OpenPGP key, to sign policy changes.
+    ada: GpgRoot,
 }
 
 /// A vault with Hibiscus' key (2026-03-01) and Indri's (2026-08-15),
@@ -22,16 +24,8 @@ fn setup(with_previous: bool, cross_sign: bool) -> Setup {
     let env = Env::new(T);
     env.ok(&["init"]);
     let (id, r) = env.age_identity("ada");
-    env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Ada",
-        "--email",
-        "ada@example.org",
-        "--escrow-recipient",
-        &r,
-    ]);
+    let ada = gpg_root(&env, "Ada");
+    env.roster_add_root("Ada", "ada@example.org", &ada.public, &r);
     let generate = |t: &str, cycle: &str| -> String {
         let out = env
             .cmd_at(t)
@@ -63,7 +57,13 @@ fn setup(with_previous: bool, cross_sign: bool) -> Setup {
             id.to_str().unwrap(),
         ]);
     }
-    Setup { env, id, old, new }
+    Setup {
+        env,
+        id,
+        old,
+        new,
+        ada,
+    }
 }
 
 impl Setup {
@@ -305,7 +305,9 @@ fn json_prints_the_facts_unsigned_without_opening_the_escrow() {
     assert_eq!(j["previous"]["expires"], "2026-12-04T00:00:00Z");
     assert_eq!(j["previous"]["cross_signed"], false);
     assert_eq!(j["signers"], serde_json::json!([s.old, s.new]));
-    assert_eq!(j["roots"]["of"], 0);
+    // Ada is the one root with an OpenPGP key, and she has not certified.
+    assert_eq!(j["roots"]["of"], 1);
+    assert_eq!(j["roots"]["by"], serde_json::json!([]));
     // And the text says the predecessor did not certify it.
     let ann = s.announce();
     let text = std::fs::read_to_string(ann).unwrap();
@@ -327,6 +329,13 @@ fn a_team_template_replaces_the_wording_and_its_mistakes_name_the_line() {
         "New key for {{cycle}}: {{fingerprint}}\n{{#previous_signs}}\nAlso signed by {{previous_cycle}}.\n{{/previous_signs}}\n",
     )
     .unwrap();
+    // The release key signs what the template says: only once the roots
+    // signed a policy naming it.
+    let e = s.env.fails(&["announce", "--identity", s.id.to_str().unwrap()]);
+    let e = String::from_utf8_lossy(&e.stderr);
+    assert!(e.contains("not the one the signed policy approved"), "{e}");
+    assert_eq!(s.env.propose(T), 2);
+    s.ada.sign_policy(&s.env, T);
     let ann = s.announce();
     let text = std::fs::read_to_string(&ann).unwrap();
     assert!(

@@ -30,6 +30,17 @@ fn take(name: &str) -> MutexGuard<'static, ()> {
 /// pcscd), with its temporary files in the test's `tmp/` and no PIN from
 /// the environment.
 fn kc(env: &Env, vault: &Path, time: &str, card: Option<&str>) -> assert_cmd::Command {
+    kc_home(env, vault, time, card, trust_home())
+}
+
+/// [`kc`] with another machine's trust store.
+fn kc_home(
+    env: &Env,
+    vault: &Path,
+    time: &str,
+    card: Option<&str>,
+    home: &Path,
+) -> assert_cmd::Command {
     let tmp = env.path("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     let mut c = assert_cmd::Command::new(BIN);
@@ -40,7 +51,7 @@ fn kc(env: &Env, vault: &Path, time: &str, card: Option<&str>) -> assert_cmd::Co
         .arg(time)
         .env_remove("KEYCYCLE_VAULT")
         .env_remove("KEYCYCLE_PIN")
-        .env("KEYCYCLE_HOME", trust_home())
+        .env("KEYCYCLE_HOME", home)
         .env("TMPDIR", &tmp)
         .env(
             "PCSCLITE_CSOCK_NAME",
@@ -125,17 +136,31 @@ fn cert_of(vault: &Path, cycle: &str) -> Cert {
     key(&open_vault(vault), cycle).cert
 }
 
-/// The card's vault and the escrow's copy, side by side.
+/// The card's vault and the escrow's copy, side by side. The copy is run
+/// as from another machine (its own trust store, with the same pins): on
+/// one machine, the copy would be a stale clone once the card's vault has a
+/// revocation, and keycycle refuses a certificate that lost one it saw.
 struct Twins<'a> {
     env: &'a Env,
     vault: PathBuf,
     copy: PathBuf,
+    copy_home: PathBuf,
     ada: &'a Path,
     pin: PathBuf,
     ident: String,
 }
 
 impl Twins<'_> {
+    /// keycycle on `v` without a card, from the machine that vault is on.
+    fn kc(&self, v: &Path, at: &str) -> assert_cmd::Command {
+        let home = if v == self.copy {
+            &self.copy_home
+        } else {
+            trust_home()
+        };
+        kc_home(self.env, v, at, None, home)
+    }
+
     /// `args` at `at`: with the card (no --identity) on the vault, with the
     /// escrow on the copy (no card reachable at all); then gpg's view of
     /// both vaults' certs, which must be the same. Returns the card
@@ -150,7 +175,7 @@ impl Twins<'_> {
         );
         let mut with_escrow = args.to_vec();
         with_escrow.extend(["--identity", self.ada.to_str().unwrap()]);
-        let out = run_ok(kc(self.env, &self.copy, at, None), &with_escrow);
+        let out = run_ok(self.kc(&self.copy, at), &with_escrow);
         assert!(out.contains("escrow"), "{args:?}: {out}");
         let (hw_old, hw_new) = (
             cert_of(&self.vault, "2026.2"),
@@ -172,7 +197,7 @@ impl Twins<'_> {
     /// The escrow drill on `v` (JSON).
     fn drill(&self, v: &Path) -> serde_json::Value {
         let text = run_ok(
-            kc(self.env, v, "2026-08-03T12:00:00Z", None),
+            self.kc(v, "2026-08-03T12:00:00Z"),
             &[
                 "--json",
                 "escrow",
@@ -197,10 +222,14 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
     let (env, roster) = two_cycles("ed25519");
     let copy = env.path("vault-escrow");
     copy_tree(&env.vault, &copy);
+    let copy_home = env.path("home-escrow");
+    std::fs::create_dir_all(&copy_home).unwrap();
+    std::fs::copy(trust_home().join("trust.toml"), copy_home.join("trust.toml")).unwrap();
     let tw = Twins {
         env: &env,
         vault: env.vault.clone(),
         copy,
+        copy_home,
         ada: roster.age_id.as_path(),
         pin: write(&env, "user-pin", &format!("{USER_PIN}\n")),
         ident: format!("0000:{:08X}", serial("A")),
@@ -214,7 +243,7 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
         serial("A")
     );
     assert!(status.contains(&line), "{status}");
-    let status = run_ok(kc(&env, &tw.copy, GEN, None), &["status", "2026.2"]);
+    let status = run_ok(tw.kc(&tw.copy, GEN), &["status", "2026.2"]);
     assert!(status.contains("secret        escrow only"), "{status}");
     let count = card_json(&env, vault, "A")["signature_count"]
         .as_u64()

@@ -50,7 +50,20 @@ fn temporaries(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// A copy of `from` at `to`, run as on a machine that never saw `to`
+/// before: its own copy of the tests' trust store (`to.home`). On one
+/// machine, putting an older copy of a vault back where keycycle last saw a
+/// longer audit log is a rollback, which keycycle reports.
 fn copy_vault(from: &Path, to: &Path) {
+    let home = to.with_extension("home");
+    let _ = std::fs::remove_dir_all(&home);
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(trust_home())
+        .arg(&home)
+        .status()
+        .unwrap();
+    assert!(st.success());
     let _ = std::fs::remove_dir_all(to);
     let st = Command::new("cp")
         .arg("-a")
@@ -63,7 +76,13 @@ fn copy_vault(from: &Path, to: &Path) {
 
 fn kc(vault: &Path, time: &str, args: &[String], crash_at: Option<usize>) -> std::process::Output {
     let mut c = Command::new(BIN);
-    c.env("KEYCYCLE_HOME", trust_home())
+    let own = vault.with_extension("home");
+    let home = if own.is_dir() {
+        own
+    } else {
+        trust_home().to_path_buf()
+    };
+    c.env("KEYCYCLE_HOME", home)
         .arg("--batch")
         .arg("--vault")
         .arg(vault)
