@@ -14,6 +14,7 @@
 use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Command as Std, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -72,11 +73,23 @@ struct Run {
     secs: f64,
 }
 
-/// `keycycle --batch --vault V --time T ARGS`, as `Env::cmd` runs it, for
-/// [`measured`].
-fn keycycle(env: &Env, args: &[&str]) -> Std {
-    let mut c = Std::new(BIN);
-    c.arg("--batch")
+/// `keycycle --batch --vault V --time T ARGS`, as `Env::cmd` runs it,
+/// under `/usr/bin/time` (its peak resident size, `%M`) and `timeout`.
+/// Measured by a small parent: the peak of a child this test process
+/// spawned itself counts the test process's own size at the fork.
+fn measured(env: &Env, args: &[&str], limit: Duration) -> Run {
+    assert!(
+        Path::new("/usr/bin/time").exists(),
+        "/usr/bin/time is missing: scripts/test.sh installs package time"
+    );
+    let peak = tempfile::NamedTempFile::new().unwrap();
+    let start = Instant::now();
+    let out = Std::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(peak.path())
+        .args(["timeout", "-s", "KILL", &limit.as_secs().to_string()])
+        .arg(BIN)
+        .arg("--batch")
         .arg("--vault")
         .arg(&env.vault)
         .arg("--time")
@@ -84,47 +97,21 @@ fn keycycle(env: &Env, args: &[&str]) -> Std {
         .args(args)
         .env_remove("KEYCYCLE_VAULT")
         .env("KEYCYCLE_HOME", trust_home())
-        .current_dir(env.dir.path());
-    c
-}
-
-/// Run `c`, killing it after `limit`; its own peak memory comes from
-/// `wait4` on its pid (not RUSAGE_CHILDREN, the maximum over every child
-/// this test process ever waited for).
-fn measured(mut c: Std, limit: Duration) -> Run {
-    c.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let mut child = c.spawn().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value to be overwritten.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: our own child's pid, valid pointers.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-        if r == pid {
-            break;
-        }
-        assert_eq!(r, 0, "wait4: {}", std::io::Error::last_os_error());
-        if start.elapsed() > limit {
-            let _ = child.kill();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        .current_dir(env.dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     let secs = start.elapsed().as_secs_f64();
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let report = std::fs::read_to_string(peak.path()).unwrap();
+    let peak_kib = report
+        .lines()
+        .filter_map(|l| l.trim().parse::<i64>().ok())
+        .next_back()
+        .unwrap_or_else(|| panic!("no peak from /usr/bin/time: {report}"));
     Run {
-        code,
-        stderr: reader.join().unwrap(),
-        peak_kib: ru.ru_maxrss,
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        peak_kib,
         secs,
     }
 }
@@ -165,7 +152,8 @@ fn inspect_refuses_a_compression_bomb_in_bounded_memory() {
         let f = env.path(name);
         std::fs::write(&f, &bytes).unwrap();
         let run = measured(
-            keycycle(&env, &["inspect", f.to_str().unwrap()]),
+            &env,
+            &["inspect", f.to_str().unwrap()],
             Duration::from_secs(60),
         );
         refused_in_bounds(
@@ -185,7 +173,8 @@ fn certificate_files_from_outside_and_the_vault_refuse_a_bomb() {
     std::fs::write(&f, armored_bomb()).unwrap();
     // A file handed in by the operator.
     let run = measured(
-        keycycle(env, &["attestations", "import", f.to_str().unwrap()]),
+        env,
+        &["attestations", "import", f.to_str().unwrap()],
         Duration::from_secs(60),
     );
     refused_in_bounds(
@@ -198,7 +187,7 @@ fn certificate_files_from_outside_and_the_vault_refuse_a_bomb() {
     let cert = env.key_dir().join("cert.asc");
     let good = std::fs::read(&cert).unwrap();
     std::fs::write(&cert, armored_bomb()).unwrap();
-    let run = measured(keycycle(env, &["status"]), Duration::from_secs(60));
+    let run = measured(env, &["status"], Duration::from_secs(60));
     eprintln!(
         "status with a bomb for cert.asc: peak {:.1} MiB, {:.2} s\n{}",
         run.peak_kib as f64 / 1024.0,
@@ -232,7 +221,8 @@ fn an_escrowed_revocation_bomb_is_refused_in_bounded_memory() {
     std::fs::write(&file, out.stdout).unwrap();
     let id = k.id();
     let run = measured(
-        keycycle(&k.env, &["escrow", "verify", &k.fpr, "--identity", &id]),
+        &k.env,
+        &["escrow", "verify", &k.fpr, "--identity", &id],
         Duration::from_secs(60),
     );
     eprintln!(
@@ -309,7 +299,7 @@ fn keyserver_answers_are_bounded_an_endless_one_and_a_bomb() {
             let mut a = args.clone();
             a.extend(["--keyserver", &url, "--timeout", "10"]);
             let what = format!("{} / {says}", args.join(" "));
-            let run = measured(keycycle(&k.env, &a), Duration::from_secs(60));
+            let run = measured(&k.env, &a, Duration::from_secs(60));
             if args[0] == "publish" && matches!(answer, Answer::Bomb) {
                 // The upload's answer is not parsed: the bomb is only a
                 // body; the fetch-back then meets it.
