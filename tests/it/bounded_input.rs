@@ -359,7 +359,7 @@ fn a_signature_cut_out_of_an_announcement_is_not_an_artifact_signature() {
     let body_start = text.find("\n\n").unwrap() + 2;
     let sig_start = text.find("-----BEGIN PGP SIGNATURE-----").unwrap();
     let body: Vec<&str> = text[body_start..sig_start - 1]
-        .lines()
+        .split('\n')
         .map(|l| l.strip_prefix("- ").unwrap_or(l))
         .collect();
     let artifact = env.path("install.sh");
@@ -399,7 +399,7 @@ fn a_signature_cut_out_of_an_announcement_is_not_an_artifact_signature() {
     let gpgv = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && gpgv.contains("Good signature"),
-        "gpgv: {gpgv}"
+        "gpgv: {gpgv}\n{text:?}"
     );
 
     // keycycle verify: with the vault's keys, and with the cert given.
