@@ -38,6 +38,18 @@ pub enum Refused {
     Nested,
 }
 
+/// [`check`], then the packets (a `PacketPile` keeps every body).
+pub fn packet_pile(bytes: &[u8]) -> openpgp::Result<openpgp::PacketPile> {
+    check(bytes)?;
+    openpgp::PacketPile::from_bytes(bytes)
+}
+
+/// [`check`], then a certificate.
+pub fn cert(bytes: &[u8]) -> openpgp::Result<openpgp::Cert> {
+    check(bytes)?;
+    openpgp::Cert::from_bytes(bytes)
+}
+
 /// Walk `bytes` (binary or armored, several armor blocks included, as
 /// `CertParser` reads them), decompressing at most [`TOTAL`] bytes.
 /// `Ok` when within bounds, and when it is not OpenPGP data at all (the

@@ -6,9 +6,8 @@
 
 use openpgp::crypto::Signer;
 use openpgp::packet::Signature;
-use openpgp::parse::Parse;
 use openpgp::serialize::Serialize as _;
-use openpgp::{Cert, Packet, PacketPile};
+use openpgp::{Cert, Packet};
 use sequoia_openpgp as openpgp;
 use zeroize::Zeroizing;
 
@@ -121,13 +120,7 @@ fn armored_tsk(cert: &Cert) -> Result<Zeroizing<Vec<u8>>> {
 
 /// The signatures in an escrowed revocation file.
 pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>> {
-    crate::bounded::check(bytes).map_err(|r| {
-        Error::vault(
-            format!("not a revocation certificate: {r}"),
-            "restore it from git",
-        )
-    })?;
-    let pile = PacketPile::from_bytes(bytes).map_err(|e| {
+    let pile = crate::bounded::packet_pile(bytes).map_err(|e| {
         Error::vault(
             format!("not a revocation certificate: {e}"),
             "restore it from git",
@@ -306,13 +299,7 @@ impl EscrowedKey {
     /// vault's public cert (attestations, later bindings).
     pub fn open(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<EscrowedKey> {
         let bundle = open_bundle(vault, key, ids)?;
-        crate::bounded::check(&bundle.tsk[..]).map_err(|r| {
-            Error::vault(
-                format!("{}: the escrowed key: {r}", key.dir.display()),
-                "restore the key directory from the vault's git history",
-            )
-        })?;
-        let secret = Cert::from_bytes(&bundle.tsk[..])?;
+        let secret = crate::bounded::cert(&bundle.tsk[..])?;
         if secret.fingerprint() != key.cert.fingerprint() {
             return Err(Error::vault(
                 format!(
