@@ -121,7 +121,13 @@ impl Walk {
             if said > left {
                 return Err(why);
             }
-            let read = drain(&mut pp, left).ok_or(why)?;
+            let read = match drain(&mut pp, left) {
+                Drained::All(n) => n,
+                Drained::Over => return Err(why),
+                // Corrupt compressed data: the parser fails on it too
+                // (and sequoia may panic finishing this packet).
+                Drained::Broken => return Ok(None),
+            };
             let n = said.max(read).max(PACKET_WEIGHT);
             if n > left {
                 return Err(why);
@@ -129,21 +135,36 @@ impl Walk {
             *yielded += n;
             self.total += n;
         }
+        // As CertParser does: sequoia's `next` can panic dropping what is
+        // left of an unknown packet (a broken armor footer). Outside
+        // compressed data it is at most the input; inside, drained above.
+        if let Packet::Unknown(_) = pp.packet {
+            if pp.buffer_unread_content().is_err() {
+                return Ok(None);
+            }
+        }
         Ok(pp.next().ok().map(|(_, r)| r))
     }
 }
 
-/// Read what is left of the packet's body; `None` past `left` bytes.
-fn drain(pp: &mut PacketParser, left: u64) -> Option<u64> {
+enum Drained {
+    All(u64),
+    Over,
+    Broken,
+}
+
+/// Read what is left of the packet's body, up to `left` bytes.
+fn drain(pp: &mut PacketParser, left: u64) -> Drained {
     let mut buf = vec![0u8; 1 << 16];
     let mut n = 0u64;
     loop {
         match pp.read(&mut buf) {
-            Ok(0) | Err(_) => return Some(n),
+            Ok(0) => return Drained::All(n),
             Ok(k) => n += k as u64,
+            Err(_) => return Drained::Broken,
         }
         if n > left {
-            return None;
+            return Drained::Over;
         }
     }
 }
