@@ -112,6 +112,10 @@ pub fn read_certs(path: &std::path::Path) -> Result<Vec<Cert>> {
         if matches!(tag, 5 | 6) {
             starts.push(pos);
         }
+        if tag == 8 {
+            // Compressed data: read_cert_file bounds it (crate::bounded).
+            return certinfo::read_cert_file(path);
+        }
         pos += hlen + len as usize;
     }
     if pos != bytes.len() || starts.first() != Some(&0) {

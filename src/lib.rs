@@ -8,6 +8,7 @@
 pub mod announce;
 pub mod attest;
 pub mod audit;
+pub mod bounded;
 pub mod ceremony;
 pub mod certinfo;
 pub mod cleartext;

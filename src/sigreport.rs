@@ -8,7 +8,7 @@ use openpgp::parse::stream::{
     GoodChecksum, MessageLayer, MessageStructure, VerificationError, VerificationHelper,
 };
 use openpgp::parse::Parse;
-use openpgp::types::RevocationStatus;
+use openpgp::types::{RevocationStatus, SignatureType};
 use openpgp::{Cert, KeyHandle, KeyID};
 use sequoia_openpgp as openpgp;
 
@@ -125,6 +125,8 @@ impl SigReport {
 pub struct Helper<'a> {
     pub ring: &'a Keyring,
     pub reports: Vec<SigReport>,
+    /// Only binary signatures (0x00) are good: an artifact's.
+    binary_only: bool,
 }
 
 impl<'a> Helper<'a> {
@@ -132,6 +134,18 @@ impl<'a> Helper<'a> {
         Helper {
             ring,
             reports: Vec::new(),
+            binary_only: false,
+        }
+    }
+
+    /// For an artifact: a text-mode signature (0x01) is bad. It holds for
+    /// the file with other line endings too, and is what a signature cut
+    /// out of a cleartext-signed message looks like; keycycle never makes
+    /// one for an artifact.
+    pub fn artifact(ring: &'a Keyring) -> Helper<'a> {
+        Helper {
+            binary_only: true,
+            ..Helper::new(ring)
         }
     }
 }
@@ -148,6 +162,13 @@ impl VerificationHelper for Helper<'_> {
             };
             for r in results {
                 let report = match r {
+                    Ok(g) if self.binary_only && g.sig.typ() == SignatureType::Text => {
+                        let mut r = self.good(&g);
+                        r.good = false;
+                        r.fault.reason = "a text-mode signature (type 0x01): an artifact's signature is binary; this one was made over text (cut out of a cleartext-signed message?)".into();
+                        r.fault.hint = Some("sign artifacts with `keycycle sign` or `gpg --detach-sign` (without --textmode)".into());
+                        r
+                    }
                     Ok(g) => self.good(&g),
                     Err(e) => describe(self.ring, &e),
                 };
@@ -288,6 +309,9 @@ fn short(detail: &str) -> String {
 /// signature packet, say): issuer, time and signer as far as known, and
 /// the one reason.
 pub fn unusable(ring: &Keyring, sigs: &[u8], reason: &str) -> Vec<SigReport> {
+    if crate::bounded::check(sigs).is_err() {
+        return Vec::new();
+    }
     let Ok(pile) = openpgp::PacketPile::from_bytes(sigs) else {
         return Vec::new();
     };

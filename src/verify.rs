@@ -254,8 +254,14 @@ fn run_detached(
     as_of: Option<Time>,
 ) -> std::result::Result<Vec<SigReport>, String> {
     let policy = policy(as_of);
+    // An artifact's signature is binary; the bytes of a lint (a policy
+    // version) may be signed as text by a root's gpg.
+    let helper = match data {
+        Data::Path(_) => Helper::artifact(ring),
+        Data::Bytes(_) => Helper::new(ring),
+    };
     let started = DetachedVerifierBuilder::from_bytes(sig)
-        .and_then(|b| b.with_policy(&policy, Some(clock::to_system(at)), Helper::new(ring)));
+        .and_then(|b| b.with_policy(&policy, Some(clock::to_system(at)), helper));
     let mut verifier = match started {
         Ok(v) => v,
         Err(e) => {

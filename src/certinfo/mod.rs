@@ -57,6 +57,7 @@ pub fn parse_certs(bytes: &[u8]) -> Result<Vec<Cert>> {
             "give an OpenPGP certificate",
         ));
     }
+    crate::bounded::check(data).map_err(|r| Error::input(r.to_string(), crate::bounded::HINT))?;
     let certs = CertParser::from_bytes(data)
         .map_err(|e| {
             Error::input(

@@ -38,6 +38,7 @@ pub struct SigInfo {
 pub fn parse_signatures(bytes: &[u8]) -> Option<Vec<Signature>> {
     use openpgp::Packet;
     let start = find(bytes, b"-----BEGIN PGP").unwrap_or(0);
+    crate::bounded::check(&bytes[start..]).ok()?;
     let pile = openpgp::PacketPile::from_bytes(&bytes[start..]).ok()?;
     let mut sigs = Vec::new();
     for p in pile.into_children() {

@@ -6,9 +6,8 @@
 
 use openpgp::crypto::Signer;
 use openpgp::packet::Signature;
-use openpgp::parse::Parse;
 use openpgp::serialize::Serialize as _;
-use openpgp::{Cert, Packet, PacketPile};
+use openpgp::{Cert, Packet};
 use sequoia_openpgp as openpgp;
 use zeroize::Zeroizing;
 
@@ -121,7 +120,7 @@ fn armored_tsk(cert: &Cert) -> Result<Zeroizing<Vec<u8>>> {
 
 /// The signatures in an escrowed revocation file.
 pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>> {
-    let pile = PacketPile::from_bytes(bytes).map_err(|e| {
+    let pile = crate::bounded::packet_pile(bytes).map_err(|e| {
         Error::vault(
             format!("not a revocation certificate: {e}"),
             "restore it from git",
@@ -300,7 +299,7 @@ impl EscrowedKey {
     /// vault's public cert (attestations, later bindings).
     pub fn open(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<EscrowedKey> {
         let bundle = open_bundle(vault, key, ids)?;
-        let secret = Cert::from_bytes(&bundle.tsk[..])?;
+        let secret = crate::bounded::cert(&bundle.tsk[..])?;
         if secret.fingerprint() != key.cert.fingerprint() {
             return Err(Error::vault(
                 format!(

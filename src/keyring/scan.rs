@@ -112,6 +112,12 @@ impl FileScan {
                     p.secret = true;
                     self.s.skip(h.len)?;
                 }
+                8 => {
+                    // Compressed data is never part of a certificate, and
+                    // sequoia would decompress all of it to skip it.
+                    p.unusable = true;
+                    self.s.skip(h.len)?;
+                }
                 _ => self.s.skip(h.len)?,
             }
             if done.is_some() {

@@ -148,7 +148,14 @@ impl Vault {
             ));
         }
         let cert_path = dir.join(CERT_FILE);
-        let cert = Cert::from_bytes(&fsx::read_file(&cert_path)?).map_err(|e| {
+        let bytes = fsx::read_file(&cert_path)?;
+        crate::bounded::check(&bytes).map_err(|r| {
+            Error::vault(
+                format!("{}: {r}", cert_path.display()),
+                "restore the file from the vault's git history",
+            )
+        })?;
+        let cert = Cert::from_bytes(&bytes).map_err(|e| {
             Error::vault(
                 format!("{}: not a certificate: {e}", cert_path.display()),
                 "restore the file from the vault's git history",

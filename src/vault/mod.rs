@@ -203,6 +203,8 @@ impl Vault {
         let Some(bytes) = fsx::read_optional(&path)? else {
             return Ok(None);
         };
+        crate::bounded::check(&bytes)
+            .map_err(|r| Error::vault(format!("{}: {r}", path.display()), "restore it from git"))?;
         let cert = Cert::from_bytes(&bytes).map_err(|e| {
             Error::vault(
                 format!("{}: not a certificate: {e}", path.display()),

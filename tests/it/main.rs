@@ -8,6 +8,7 @@ mod common;
 mod announce;
 mod attest;
 mod bad_input;
+mod bounded_input;
 #[cfg(feature = "card")]
 mod card;
 mod ceremony;
