@@ -241,25 +241,10 @@ impl Known {
 }
 
 /// Text from a certificate (a user ID, a revocation message) made safe to
-/// show: control characters and bidirectional overrides are escaped, so a
-/// user ID cannot add lines to a listing or move the cursor.
+/// show: [`crate::text::shown`], so a user ID cannot add lines to a
+/// listing or move the cursor.
 pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control()
-                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::shown(text)
 }
 
 /// A fingerprint or key id as typed (`0x…`, groups, any case): upper-case
