@@ -59,8 +59,8 @@ pub fn shown(text: &str) -> String {
 }
 
 /// A path (a file name, a vault path) as [`shown`] text.
-pub fn path(p: &Path) -> String {
-    shown(&p.display().to_string())
+pub fn path(p: impl AsRef<Path>) -> String {
+    shown(&p.as_ref().display().to_string())
 }
 
 /// Everything a terminal writer prints: each [`is_unsafe`] character but

@@ -98,7 +98,7 @@ pub fn check_public_cert(
     path: &std::path::Path,
     at: crate::clock::Time,
 ) -> Result<()> {
-    let name = path.display();
+    let name = crate::text::path(path);
     if cert.is_tsk() {
         return Err(Error::input(
             format!("{name} holds a secret key"),
@@ -348,7 +348,7 @@ pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
         return Err(Error::input(
             format!(
                 "{}: {} MiB is too large for certificates (limit {} MiB)",
-                path.display(),
+                crate::text::path(path),
                 len >> 20,
                 MAX_CERT_FILE >> 20
             ),
@@ -356,7 +356,7 @@ pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_certs(&bytes).map_err(|e| e.context(path.display()))
+    parse_certs(&bytes).map_err(|e| e.context(crate::text::path(path)))
 }
 
 #[cfg(test)]

@@ -372,7 +372,10 @@ impl Identities {
                 age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
                     .map_err(|e| {
                         Error::input(
-                            format!("{}: not a usable SSH private key: {e}", path.display()),
+                            format!(
+                                "{}: not a usable SSH private key: {e}",
+                                crate::text::path(&path)
+                            ),
                             "give an ed25519 or RSA OpenSSH private key",
                         )
                     })?;
@@ -380,13 +383,13 @@ impl Identities {
                 age::ssh::Identity::Unencrypted(_) => self.0.push(Box::new(id)),
                 age::ssh::Identity::Encrypted(_) => {
                     return Err(Error::input(
-                        format!("{}: the SSH key is passphrase-protected", path.display()),
+                        format!("{}: the SSH key is passphrase-protected", crate::text::path(&path)),
                         "use a decrypted copy in a private tmpfs (ssh-keygen -p -N '' -f COPY) or an age identity",
                     ))
                 }
                 age::ssh::Identity::Unsupported(_) => {
                     return Err(Error::input(
-                        format!("{}: this SSH key type is not supported by age", path.display()),
+                        format!("{}: this SSH key type is not supported by age", crate::text::path(&path)),
                         "use an ed25519 or RSA SSH key, or an age identity",
                     ))
                 }
@@ -399,16 +402,19 @@ impl Identities {
         }
         let file = age::IdentityFile::from_buffer(text.as_bytes()).map_err(|e| {
             Error::input(
-                format!("{}: not an age identity file: {e}", path.display()),
+                format!(
+                    "{}: not an age identity file: {e}",
+                    crate::text::path(&path)
+                ),
                 "give a file made by age-keygen, or an SSH private key",
             )
         })?;
         let ids = file
             .into_identities()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            .map_err(|e| anyhow::anyhow!("{}: {e}", crate::text::path(&path)))?;
         if ids.is_empty() {
             return Err(Error::input(
-                format!("{}: holds no identity", path.display()),
+                format!("{}: holds no identity", crate::text::path(&path)),
                 "give a file made by age-keygen, or an SSH private key",
             ));
         }

@@ -13,6 +13,7 @@
 //! `roster/roster.toml` and `[escrow] threshold` are only the draft of the
 //! next version ([`draft`]). See `docs/threat-model.md`.
 
+pub mod diff;
 mod document;
 pub mod trust;
 
