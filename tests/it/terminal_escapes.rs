@@ -133,6 +133,43 @@ fn attack_policy_show_repainted_by_a_hand_written_proposal() {
         .output()
         .unwrap();
     clean("policy status", &out);
+    // The same for a program: JSON, the added root among the changes.
+    let out = env
+        .cmd_at(LATER)
+        .args(["--json", "policy", "show"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&clean("policy show --json", &out)).unwrap();
+    let added = &json["changes"].as_array().unwrap()[0];
+    assert_eq!(added["change"], "root_added", "{json}");
+    assert_eq!(added["root"]["name"], "Mallory\u{202e}", "{json}");
+}
+
+/// An error names the path it failed on, on one line: a file name that
+/// erases the error line and prints a reassuring one is shown as text.
+#[test]
+fn attack_error_message_path_repaints_the_error() {
+    let env = Env::new(T);
+    let name = "release.asc\u{1b}[2K\u{1b}[1A\rGOOD  release.tar.gz\nhint: nothing to do\u{9b}";
+    let out = env
+        .cmd()
+        .arg("inspect")
+        .arg(env.path(name))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    clean("inspect", &out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "one error line, one hint: {err}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("\\u{1b}[2K\\u{1b}[1A\\rGOOD"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("hint: ") && !lines[1].contains("nothing to do"),
+        "{err}"
+    );
 }
 
 /// An artifact named to repaint its BAD line as GOOD (and to forge a GOOD
