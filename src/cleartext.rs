@@ -32,7 +32,7 @@ impl Output {
         let tmp = tempfile::Builder::new()
             .prefix(".keycycle-verified")
             .tempfile_in(&dir)
-            .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+            .map_err(|e| format!("cannot write in {}: {e}", crate::text::path(&dir)))?;
         Ok(Output {
             tmp,
             dest: dest.to_path_buf(),
@@ -45,10 +45,10 @@ impl Output {
         self.tmp
             .as_file()
             .sync_all()
-            .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+            .map_err(|e| format!("cannot write {}: {e}", crate::text::path(&dest)))?;
         self.tmp
             .persist(&dest)
-            .map_err(|e| format!("cannot write {}: {}", dest.display(), e.error))?;
+            .map_err(|e| format!("cannot write {}: {}", crate::text::path(&dest), e.error))?;
         Ok(dest)
     }
 }
@@ -63,8 +63,8 @@ pub fn run(
     out: Option<&mut Output>,
 ) -> Result<Vec<SigReport>, String> {
     let policy = policy(as_of);
-    let f =
-        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let f = std::fs::File::open(file)
+        .map_err(|e| format!("cannot read {}: {e}", crate::text::path(&file)))?;
     let reader = std::io::BufReader::with_capacity(1 << 16, f);
     let mut verifier = VerifierBuilder::from_reader(reader)
         .map(|b| b.buffer_size(1 << 16))

@@ -17,7 +17,7 @@ pub enum Error {
     Vault { msg: String, hint: Option<String> },
 
     /// A configuration file did not parse or had a value of the wrong type.
-    #[error("{path}:{line}:{column}: {msg}")]
+    #[error("{}:{line}:{column}: {msg}", crate::text::path(path))]
     Config {
         path: PathBuf,
         line: usize,
@@ -26,7 +26,7 @@ pub enum Error {
     },
 
     /// An I/O error, always naming the path involved.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", crate::text::path(path))]
     Io {
         path: PathBuf,
         #[source]

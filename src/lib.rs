@@ -31,6 +31,7 @@ pub mod sign;
 pub mod sigreport;
 pub mod status;
 pub mod subkey;
+pub mod text;
 pub mod vault;
 pub mod verify;
 

@@ -155,7 +155,7 @@ pub fn key_status(
             Level::Critical,
             format!(
                 "{} is not in the signed policy and was not generated here: it appeared by commit; keycycle will not use it",
-                key.dir.display()
+                crate::text::path(&key.dir)
             ),
         ));
     } else if let (Some(p), true) = (signed, revocation.is_none() && days_left >= 0) {
@@ -400,7 +400,7 @@ pub fn report(
             Level::Critical,
             format!(
                 "{} appeared by commit: not in the signed policy, not generated here; keycycle will not use it",
-                k.dir.display()
+                crate::text::path(&k.dir)
             ),
         ));
     }

@@ -278,7 +278,7 @@ fn run_detached(
         Data::Bytes(b) => verifier.verify_bytes(b),
         Data::Path(p) => match std::fs::File::open(p) {
             Ok(f) => verifier.verify_reader(std::io::BufReader::with_capacity(1 << 16, f)),
-            Err(e) => return Err(format!("cannot read {}: {e}", p.display())),
+            Err(e) => return Err(format!("cannot read {}: {e}", crate::text::path(p))),
         },
     };
     done.map_err(|e| format!("verification failed: {}", first_line(&e)))?;
@@ -297,14 +297,14 @@ pub fn verify_job(ring: &Keyring, job: &Job, opts: &Options) -> Verdict {
             let sig = match std::fs::read(signature) {
                 Ok(s) => s,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    v.fault.reason = format!("missing signature {}", signature.display());
+                    v.fault.reason = format!("missing signature {}", crate::text::path(signature));
                     v.fault.hint = Some(
                         "looked for FILE.asc, FILE.sig and FILE.gpg: give the signature with --signature".into(),
                     );
                     return v;
                 }
                 Err(e) => {
-                    v.fault.reason = format!("cannot read {}: {e}", signature.display());
+                    v.fault.reason = format!("cannot read {}: {e}", crate::text::path(signature));
                     return v;
                 }
             };

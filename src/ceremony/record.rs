@@ -43,7 +43,7 @@ impl Record {
                 Error::vault(
                     format!(
                         "{}:{line}: {}",
-                        path.display(),
+                        crate::text::path(&path),
                         crate::error::quoteless(e.message())
                     ),
                     "restore it from git, or delete it to start the ceremony over",

@@ -102,7 +102,7 @@ pub fn check_public_cert(
     path: &std::path::Path,
     at: crate::clock::Time,
 ) -> Result<()> {
-    let name = path.display();
+    let name = crate::text::path(path);
     if cert.is_tsk() {
         return Err(Error::input(
             format!("{name} holds a secret key"),
@@ -245,25 +245,10 @@ impl Known {
 }
 
 /// Text from a certificate (a user ID, a revocation message) made safe to
-/// show: control characters and bidirectional overrides are escaped, so a
-/// user ID cannot add lines to a listing or move the cursor.
+/// show: [`crate::text::shown`], so a user ID cannot add lines to a
+/// listing or move the cursor.
 pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control()
-                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::shown(text)
 }
 
 /// A fingerprint or key id as typed (`0x…`, groups, any case): upper-case
@@ -367,7 +352,7 @@ pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
         return Err(Error::input(
             format!(
                 "{}: {} MiB is too large for certificates (limit {} MiB)",
-                path.display(),
+                crate::text::path(path),
                 len >> 20,
                 MAX_CERT_FILE >> 20
             ),
@@ -375,7 +360,7 @@ pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_certs(&bytes).map_err(|e| e.context(path.display()))
+    parse_certs(&bytes).map_err(|e| e.context(crate::text::path(path)))
 }
 
 #[cfg(test)]

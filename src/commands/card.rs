@@ -130,7 +130,9 @@ mod with_card {
             let c = &v.card;
             out.push_str(&format!(
                 "OpenPGP card {} ({}, serial {})\n",
-                c.ident, c.manufacturer, c.serial
+                keycycle::text::shown(&c.ident),
+                keycycle::text::shown(&c.manufacturer),
+                c.serial
             ));
             for (s, m) in c.slots.iter().zip(&v.matches) {
                 let what = match (&s.fingerprint, &m.vault_key) {

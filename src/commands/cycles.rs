@@ -56,8 +56,8 @@ pub fn run(ctx: &Ctx, args: &CyclesArgs) -> Outcome {
         out.push_str(&format!(
             "{:<2} {:<9} {:<10} {:<10} {:<10} {} – {} {}{}\n",
             mark,
-            c.id,
-            c.name.as_deref().unwrap_or("?"),
+            keycycle::text::shown(&c.id),
+            keycycle::text::shown(c.name.as_deref().unwrap_or("?")),
             c.start,
             c.release,
             p.create_from,

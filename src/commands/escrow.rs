@@ -40,8 +40,10 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
         let d = custody::drill(&vault, k, ids)?;
         match &d.share {
             Some(share) => out.push_str(&format!(
-                "ok  {} {}: your identity opens {share}; nothing was reconstructed\n",
-                k.state.cycle, k.state.fingerprint
+                "ok  {} {}: your identity opens {}; nothing was reconstructed\n",
+                k.state.cycle,
+                k.state.fingerprint,
+                keycycle::text::shown(share)
             )),
             None => out.push_str(&format!(
                 "ok  {} {}: your identity opens the escrow; the secret matches the cert; the revocation certificate ({}) and {} ladder rungs are valid for it\n",

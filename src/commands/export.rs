@@ -192,7 +192,7 @@ fn page(ctx: &Ctx, args: &ExportPageArgs) -> Outcome {
         return Err(Error::input(
             format!(
                 "{} exists{}",
-                first.display(),
+                keycycle::text::path(&first),
                 match existing.len() {
                     1 => String::new(),
                     n => format!(" (and {} more of the page's files)", n - 1),
@@ -216,7 +216,7 @@ fn page(ctx: &Ctx, args: &ExportPageArgs) -> Outcome {
     } else {
         ui::emit(&format!(
             "Wrote {} ({bytes} bytes) and {} key files: {} keys, {} of them certified by their predecessor, {} gaps.\n",
-            files[0].0.display(),
+            keycycle::text::path(&files[0].0),
             files.len() - 1,
             model.keys.len(),
             model.keys.iter().filter(|k| k.cross_signed == Some(true)).count(),

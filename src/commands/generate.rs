@@ -72,11 +72,11 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
         "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  {escrowed}\n  in {}\n",
         report.cycle_label,
         report.cipher_suite,
-        report.user_id,
+        keycycle::text::shown(&report.user_id),
         report.fingerprint_grouped,
         keycycle::clock::day(report.expires),
         report.signing_subkey,
-        report.directory
+        keycycle::text::shown(&report.directory)
     ));
     Ok(ExitCode::SUCCESS)
 }

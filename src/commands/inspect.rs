@@ -88,9 +88,11 @@ fn day(t: Option<clock::Time>) -> String {
 fn render_signature(f: &str, i: &certinfo::SigInfo) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{f}: {} by {}
+        "{}: {} by {}
 ",
-        i.kind, i.issuer_key_id
+        keycycle::text::shown(f),
+        i.kind,
+        i.issuer_key_id
     ));
     if let Some(who) = &i.issuer {
         out.push_str(&format!(

@@ -2,7 +2,9 @@ use std::process::ExitCode;
 
 use keycycle::certinfo;
 use keycycle::custody::{self, own_key};
-use keycycle::policy::{self, Policy, State};
+use keycycle::policy::diff::{self, Change};
+use keycycle::policy::{self, Policy, PolicyKey, Root, State};
+use keycycle::text::{self, shown};
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
@@ -20,7 +22,8 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> Outcome {
     }
 }
 
-/// One policy as people read it: every root with their recipient.
+/// One policy as people read it: every root with their recipient in
+/// full. Every value is the file's, so every value is escaped.
 fn describe(p: &Policy, digest: &str) -> String {
     let mut out = format!(
         "policy version {} ({digest})\n  escrow: {} of {} roots; a change needs {} root signature(s)\n",
@@ -30,18 +33,77 @@ fn describe(p: &Policy, digest: &str) -> String {
         p.policy_threshold
     );
     for r in &p.roots {
-        out.push_str(&format!(
-            "  root  {} <{}>\n        OpenPGP {}\n        escrow  {}\n",
-            certinfo::printable(&r.name),
-            certinfo::printable(&r.email),
-            r.fingerprint
-                .as_deref()
-                .unwrap_or("none (cannot sign policy changes)"),
-            certinfo::printable(&r.escrow_recipient)
-        ));
+        out.push_str(&root_lines(r));
     }
     for k in &p.keys {
-        out.push_str(&format!("  key   {} {}\n", k.cycle, k.fingerprint));
+        out.push_str(&format!("  key   {}\n", key_text(k)));
+    }
+    out
+}
+
+/// A root as three lines (`root`, `OpenPGP`, `escrow`), the first without
+/// its indent.
+fn root_lines(r: &Root) -> String {
+    format!(
+        "  root  {} <{}>\n        OpenPGP {}\n        escrow  {}\n",
+        shown(&r.name),
+        shown(&r.email),
+        r.fingerprint
+            .as_deref()
+            .map_or("none (cannot sign policy changes)".into(), shown),
+        shown(&r.escrow_recipient)
+    )
+}
+
+fn key_text(k: &PolicyKey) -> String {
+    format!("{} {}", shown(&k.cycle), shown(&k.fingerprint))
+}
+
+/// What `changes` change, as `+`/`-`/`~` lines under a heading.
+fn describe_changes(changes: &[Change], base: u32, which: &str) -> String {
+    if changes.is_empty() {
+        return format!("no changes from version {base} ({which})\n");
+    }
+    let mut out = format!("changes from version {base} ({which}):\n");
+    let fields = |out: &mut String, fields: &[diff::Field]| {
+        for f in fields {
+            let v = |v: &Option<String>| v.as_deref().map_or("(none)".into(), shown);
+            out.push_str(&format!(
+                "        {}: {} -> {}\n",
+                f.name,
+                v(&f.from),
+                v(&f.to)
+            ));
+        }
+    };
+    for c in changes {
+        match c {
+            Change::RootAdded { root } => out.push_str(&format!("+{}", &root_lines(root)[1..])),
+            Change::RootRemoved { root } => out.push_str(&format!("-{}", &root_lines(root)[1..])),
+            Change::RootChanged { name, fields: f } => {
+                out.push_str(&format!("~ root  {}\n", shown(name)));
+                fields(&mut out, f);
+            }
+            Change::KeyAdded { key } => out.push_str(&format!("+ key   {}\n", key_text(key))),
+            Change::KeyRemoved { key } => out.push_str(&format!("- key   {}\n", key_text(key))),
+            Change::KeyChanged {
+                fingerprint,
+                fields: f,
+            } => {
+                out.push_str(&format!("~ key   {}\n", shown(fingerprint)));
+                fields(&mut out, f);
+            }
+            Change::Changed { field } => {
+                out.push_str(&format!("~ {}\n", field.name.replace('_', " ")));
+                fields(
+                    &mut out,
+                    &[diff::Field {
+                        name: "value".into(),
+                        ..field.clone()
+                    }],
+                );
+            }
+        }
     }
     out
 }
@@ -59,16 +121,43 @@ fn show(ctx: &Ctx, version: Option<u32>) -> Outcome {
     };
     let bytes = policy::version_bytes(&vault, n)?;
     let p = Policy::parse(&bytes, &policy::version_path(&vault, n))?;
+    // A proposal against the version in force; one in force (or before
+    // it) against the version before it.
+    let base = match &state {
+        Some(s) if n > s.policy.version => {
+            Some((s.policy.version, s.policy.clone(), "the version in force"))
+        }
+        _ if n > 1 => {
+            let path = policy::version_path(&vault, n - 1);
+            let before = Policy::parse(&policy::version_bytes(&vault, n - 1)?, &path)?;
+            Some((n - 1, before, "the version before it"))
+        }
+        _ => None,
+    };
+    let changes = base.as_ref().map(|(_, b, _)| diff::diff(b, &p));
     if ctx.json {
-        ui::emit_json(&serde_json::json!({ "digest": policy::digest(&bytes), "policy": p }))?;
+        ui::emit_json(&serde_json::json!({
+            "digest": policy::digest(&bytes),
+            "policy": p,
+            "compared_with": base.as_ref().map(|(v, _, _)| v),
+            "changes": changes,
+        }))?;
     } else {
         ui::emit(&describe(&p, &policy::digest(&bytes)));
+        if let (Some((v, _, which)), Some(c)) = (&base, &changes) {
+            ui::emit(&describe_changes(c, *v, which));
+        }
         ui::emit(&format!(
             "file to sign: {}\n",
-            policy::version_path(&vault, n).display()
+            text::path(&policy::version_path(&vault, n))
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Root names (from the policy file) as a list.
+fn names(list: &[String], sep: &str) -> String {
+    list.iter().map(|n| shown(n)).collect::<Vec<_>>().join(sep)
 }
 
 fn status(ctx: &Ctx) -> Outcome {
@@ -101,12 +190,12 @@ fn status(ctx: &Ctx) -> Outcome {
             if good.is_empty() {
                 String::new()
             } else {
-                format!(": {}", good.join(", "))
+                format!(": {}", names(&good, ", "))
             },
             if missing.is_empty() {
                 String::new()
             } else {
-                format!("; not yet: {}", missing.join(", "))
+                format!("; not yet: {}", names(&missing, ", "))
             }
         ));
     }
@@ -120,17 +209,17 @@ fn status(ctx: &Ctx) -> Outcome {
             if p.signed_by.is_empty() {
                 String::new()
             } else {
-                format!(" (by {})", p.signed_by.join(", "))
+                format!(" (by {})", names(&p.signed_by, ", "))
             },
             if p.missing.is_empty() {
                 String::new()
             } else {
-                format!("; missing: {}", p.missing.join(", "))
+                format!("; missing: {}", names(&p.missing, ", "))
             },
             if p.bad.is_empty() {
                 String::new()
             } else {
-                format!("; BAD: {}", p.bad.join("; "))
+                format!("; BAD: {}", names(&p.bad, "; "))
             },
         ));
         if p.own_signed_by.len() < p.own_needed {
@@ -163,13 +252,14 @@ fn status(ctx: &Ctx) -> Outcome {
     for k in &unlisted {
         out.push_str(&format!(
             "generated here, not in the policy yet: {} {} (keycycle policy propose)\n",
-            k.state.cycle, k.state.fingerprint
+            shown(&k.state.cycle),
+            shown(&k.state.fingerprint)
         ));
     }
     for k in &unknown {
         out.push_str(&format!(
             "NOT TRUSTED: {} appeared by commit (not in the policy, not generated here)\n",
-            k.dir.display()
+            text::path(&k.dir)
         ));
     }
     ui::emit(&out);
@@ -302,7 +392,7 @@ fn sign(ctx: &Ctx, args: &PolicySignArgs) -> Outcome {
     ui::emit(&format!(
         "Signed policy version {n} as {}: {}\n{}\n",
         certinfo::primary_uid(&mine),
-        path.display(),
+        text::path(&path),
         if after.policy.version >= n {
             format!("Version {n} is in force.")
         } else {

@@ -38,7 +38,10 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Outcome {
             ));
         }
         if let Some(d) = &done.wkd {
-            out.push_str(&format!("wrote the WKD for {}\n", d.join(", ")));
+            out.push_str(&format!(
+                "wrote the WKD for {}\n",
+                keycycle::text::shown(&d.join(", "))
+            ));
         }
         ui::emit(&out);
     }

@@ -26,7 +26,11 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
                     let mut certs = certinfo::read_cert_file(path)?;
                     if certs.len() != 1 {
                         return Err(Error::input(
-                            format!("{} holds {} certificates", path.display(), certs.len()),
+                            format!(
+                                "{} holds {} certificates",
+                                keycycle::text::path(path),
+                                certs.len()
+                            ),
                             "give a file with exactly the root's own certificate",
                         ));
                     }
@@ -70,11 +74,11 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
                     let escrow = ui::stored_recipient(m.recipient(), true);
                     out.push_str(&format!(
                         "{} <{}>\n  cert: {}\n  escrow: {escrow}\n",
-                        certinfo::printable(&m.name),
-                        certinfo::printable(&m.email),
+                        keycycle::text::shown(&m.name),
+                        keycycle::text::shown(&m.email),
                         m.fingerprint
                             .as_deref()
-                            .map(certinfo::printable)
+                            .map(keycycle::text::shown)
                             .unwrap_or_else(|| "none (cannot attest)".into()),
                     ));
                 }
@@ -94,7 +98,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
             } else {
                 ui::emit(&format!(
                     "Removed {} from the roster. Keys escrowed earlier stay readable with their identity until re-escrowed.\n",
-                    m.name
+                    keycycle::text::shown(&m.name)
                 ));
             }
         }

@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
             Ok(s) => signed.push(s),
             Err(e) => {
                 failed += 1;
-                ui::error(&format!("{}: {e}", job.input.display()));
+                ui::error(&format!("{}: {e}", keycycle::text::path(&job.input)));
             }
         }
     }
@@ -121,10 +121,13 @@ fn report(ctx: &Ctx, key: &SigningKey, signed: &[Signed], failed: usize) -> keyc
         if s.status == "kept" {
             lines.push_str(&format!(
                 "kept    {} (exists; --overwrite to replace)\n",
-                s.signature
+                keycycle::text::shown(&s.signature)
             ));
         } else {
-            lines.push_str(&format!("signed  {}\n", s.signature));
+            lines.push_str(&format!(
+                "signed  {}\n",
+                keycycle::text::shown(&s.signature)
+            ));
         }
     }
     lines.push_str(&format!(

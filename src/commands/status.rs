@@ -172,7 +172,8 @@ fn attestations(a: &status::Attestations) -> String {
         if a.missing.is_empty() {
             String::new()
         } else {
-            format!("; missing: {}", a.missing.join(", "))
+            let names: Vec<String> = a.missing.iter().map(|n| keycycle::text::shown(n)).collect();
+            format!("; missing: {}", names.join(", "))
         }
     )
 }

@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use keycycle::text::{self, shown};
 use keycycle::verify::{self, Job, Keyring, Options, Verdict, SHA1_RISK};
 use keycycle::{clock, Error};
 
@@ -26,7 +27,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
             ui::warn(&format!(
                 "skipped {} symbolic link(s) in the --cert folder ({}{}): links there are not followed; pass a file itself to use it",
                 ring.skipped_links().len(),
-                first.display(),
+                text::path(first),
                 if ring.skipped_links().len() > 1 { ", …" } else { "" }
             ));
         }
@@ -52,8 +53,8 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
         return Err(Error::input(
             format!(
                 "{} is not cleartext-signed: --output {} would have nothing to write",
-                file.display(),
-                out.display()
+                text::path(file),
+                text::path(out)
             ),
             "--output writes the verified text of a cleartext-signed file (InRelease, .dsc); drop it for detached signatures",
         ));
@@ -122,19 +123,19 @@ fn render(out: &mut String, args: &VerifyArgs, v: &Verdict, verbose: bool) {
     if v.good && !several {
         out.push_str(&format!(
             "GOOD  {}  {}\n",
-            v.file,
+            shown(&v.file),
             signed(v.by.signed_at, v.key.as_deref())
         ));
     } else if v.good {
         out.push_str(&format!(
             "GOOD  {}  {} good signatures from {} certificates (--signers {})\n",
-            v.file,
+            shown(&v.file),
             v.signatures.iter().filter(|s| s.good).count(),
             v.good_signers,
             v.signers_needed
         ));
     } else {
-        out.push_str(&format!("BAD   {}  {}\n", v.file, v.fault.reason));
+        out.push_str(&format!("BAD   {}  {}\n", shown(&v.file), v.fault.reason));
     }
     if several {
         for s in &v.signatures {
@@ -157,7 +158,7 @@ fn render(out: &mut String, args: &VerifyArgs, v: &Verdict, verbose: bool) {
     }
     if v.good {
         if let Some(o) = &v.output {
-            out.push_str(&format!("      verified text written to {o}\n"));
+            out.push_str(&format!("      verified text written to {}\n", shown(o)));
         }
         return;
     }
@@ -200,9 +201,10 @@ fn policy_as_of_command(args: &VerifyArgs, v: &Verdict) -> Option<String> {
     Some(cmd)
 }
 
-/// A path as a shell word.
+/// A path as a shell word (escaped as text if it holds a control
+/// character: then it is not one to paste).
 fn quote(p: &Path) -> String {
-    let s = p.display().to_string();
+    let s = text::path(p);
     let plain = !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_./-=:+@,~".contains(c));

@@ -360,6 +360,7 @@ impl Identities {
     /// lines, a token) will ask through `ui` when they open something.
     pub fn load_with(&mut self, path: &Path, ui: &Arc<dyn TokenUi>) -> Result<()> {
         let text = Zeroizing::new(std::fs::read_to_string(path).with_path(path)?);
+        let name = crate::text::path(path);
         if text.starts_with("keycycle-share v1") {
             // A share already decrypted by its holder.
             self.1.push(Share::parse(text.as_bytes())?);
@@ -372,7 +373,7 @@ impl Identities {
                 age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
                     .map_err(|e| {
                         Error::input(
-                            format!("{}: not a usable SSH private key: {e}", path.display()),
+                            format!("{name}: not a usable SSH private key: {e}"),
                             "give an ed25519 or RSA OpenSSH private key",
                         )
                     })?;
@@ -380,13 +381,13 @@ impl Identities {
                 age::ssh::Identity::Unencrypted(_) => self.0.push(Box::new(id)),
                 age::ssh::Identity::Encrypted(_) => {
                     return Err(Error::input(
-                        format!("{}: the SSH key is passphrase-protected", path.display()),
+                        format!("{name}: the SSH key is passphrase-protected"),
                         "use a decrypted copy in a private tmpfs (ssh-keygen -p -N '' -f COPY) or an age identity",
                     ))
                 }
                 age::ssh::Identity::Unsupported(_) => {
                     return Err(Error::input(
-                        format!("{}: this SSH key type is not supported by age", path.display()),
+                        format!("{name}: this SSH key type is not supported by age"),
                         "use an ed25519 or RSA SSH key, or an age identity",
                     ))
                 }
@@ -399,16 +400,16 @@ impl Identities {
         }
         let file = age::IdentityFile::from_buffer(text.as_bytes()).map_err(|e| {
             Error::input(
-                format!("{}: not an age identity file: {e}", path.display()),
+                format!("{name}: not an age identity file: {e}"),
                 "give a file made by age-keygen, or an SSH private key",
             )
         })?;
         let ids = file
             .into_identities()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         if ids.is_empty() {
             return Err(Error::input(
-                format!("{}: holds no identity", path.display()),
+                format!("{name}: holds no identity"),
                 "give a file made by age-keygen, or an SSH private key",
             ));
         }

@@ -115,7 +115,10 @@ fn drill_shares(key: &StoredKey, ids: &Identities) -> Result<Drill> {
     for (path, s) in escrow::open_shares(key, ids)? {
         if !s.belongs_to(&key.state.fingerprint) {
             return Err(Error::vault(
-                format!("{}: the share does not belong to this key", path.display()),
+                format!(
+                    "{}: the share does not belong to this key",
+                    crate::text::path(&path)
+                ),
                 "restore the share from git",
             ));
         }

@@ -304,7 +304,7 @@ impl EscrowedKey {
             return Err(Error::vault(
                 format!(
                     "{}: the escrowed key {} is not the key {}",
-                    key.dir.display(),
+                    crate::text::path(&key.dir),
                     secret.fingerprint(),
                     key.cert.fingerprint()
                 ),

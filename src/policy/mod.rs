@@ -18,6 +18,7 @@
 //! `roster/roster.toml` and `[escrow] threshold` are only the draft of the
 //! next version ([`draft`]). See `docs/threat-model.md`.
 
+pub mod diff;
 mod document;
 mod history;
 mod outward;

@@ -18,8 +18,16 @@ use std::io::Write;
 
 use keycycle::Error;
 
-/// Print to stdout; a closed pipe (`| head`) is not an error.
+/// Print to stdout; a closed pipe (`| head`) is not an error. Every
+/// control character but newline and tab is escaped
+/// ([`keycycle::text::lines`]): values from files are shown with
+/// [`keycycle::text::shown`] where they are formatted, and this is the
+/// backstop for one that was not.
 pub fn emit(text: &str) {
+    write_stdout(&keycycle::text::lines(text));
+}
+
+fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -28,42 +36,46 @@ pub fn emit(text: &str) {
     }
 }
 
-/// Print JSON.
+/// Print JSON (serde escapes control characters in strings; the other
+/// characters that could repaint a terminal become JSON escapes too).
 pub fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
-    emit(&format!("{text}\n"));
+    write_stdout(&format!("{}\n", keycycle::text::json(&text)));
     Ok(())
 }
 
 /// A line for the person at the terminal (stderr, so that stdout and
 /// `--json` stay clean).
 pub fn say(text: &str) {
-    eprintln!("{text}");
+    eprintln!("{}", keycycle::text::lines(text));
 }
 
-/// A warning on stderr.
+/// A warning on stderr, on one line.
 pub fn warn(msg: &str) {
-    eprintln!("warning: {msg}");
+    eprintln!("warning: {}", keycycle::text::line(msg));
 }
 
 /// An error line on stderr for one of several items that failed (the
 /// command's own error is printed by `main`).
 pub fn error(msg: &str) {
-    eprintln!("error: {msg}");
+    eprintln!("error: {}", keycycle::text::line(msg));
 }
 
 /// The command's error: the message with its causes on one line, then the
-/// hint.
+/// hint. Both are kept to one line whatever a path or a cause holds.
 pub fn report_error(e: &Error) {
-    eprintln!("error: {}", keycycle::error::chain(e));
+    eprintln!(
+        "error: {}",
+        keycycle::text::line(&keycycle::error::chain(e))
+    );
     if let Some(h) = e.hint() {
-        eprintln!("hint: {h}");
+        eprintln!("hint: {}", keycycle::text::line(h));
     }
 }
 
 /// A command-line usage error as one error line and one hint line.
 pub fn usage_error(first: &str, usage: &str) {
-    eprintln!("error: {first}");
+    eprintln!("error: {}", keycycle::text::line(first));
     eprintln!("hint: usage: {usage} (see --help for examples)");
 }
 

@@ -10,6 +10,12 @@ pub fn interactive(batch: bool) -> bool {
     !batch && std::io::stderr().is_terminal() && std::io::stdin().is_terminal()
 }
 
+/// A question or a choice as one line on the terminal
+/// ([`keycycle::text::line`]).
+pub(super) fn one_line(text: &str) -> String {
+    keycycle::text::line(text).into_owned()
+}
+
 /// Error for a missing answer in batch mode.
 fn missing(flag: &str, what: &str) -> Error {
     Error::input(
@@ -32,9 +38,9 @@ pub fn select(
     if !interactive(batch) {
         return Err(missing(flag, prompt));
     }
-    let labels: Vec<&str> = items.iter().map(|(l, _)| l.as_str()).collect();
+    let labels: Vec<String> = items.iter().map(|(l, _)| one_line(l)).collect();
     let i = dialoguer::Select::new()
-        .with_prompt(prompt)
+        .with_prompt(one_line(prompt))
         .items(&labels)
         .default(0)
         .interact()
@@ -48,7 +54,7 @@ pub fn input(batch: bool, flag: &str, prompt: &str) -> Result<String, Error> {
         return Err(missing(flag, prompt));
     }
     dialoguer::Input::<String>::new()
-        .with_prompt(prompt)
+        .with_prompt(one_line(prompt))
         .interact_text()
         .map_err(|e| failed(flag, e))
 }
@@ -59,7 +65,7 @@ pub fn confirm(batch: bool, flag: &str, prompt: &str) -> Result<bool, Error> {
         return Err(missing(flag, prompt));
     }
     dialoguer::Confirm::new()
-        .with_prompt(prompt)
+        .with_prompt(one_line(prompt))
         .default(false)
         .interact()
         .map_err(|e| failed(flag, e))

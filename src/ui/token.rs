@@ -20,13 +20,13 @@ pub struct TerminalUi {
 
 impl TokenUi for TerminalUi {
     fn display_message(&self, message: &str) {
-        eprintln!("{message}");
+        super::say(message);
     }
 
     fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Option<bool> {
-        let items = [yes, no.unwrap_or("no")];
+        let items = [yes, no.unwrap_or("no")].map(super::prompt::one_line);
         dialoguer::Select::new()
-            .with_prompt(message)
+            .with_prompt(super::prompt::one_line(message))
             .items(items)
             .default(0)
             .interact()
@@ -36,7 +36,7 @@ impl TokenUi for TerminalUi {
 
     fn request_public_string(&self, description: &str) -> Option<String> {
         dialoguer::Input::<String>::new()
-            .with_prompt(description)
+            .with_prompt(super::prompt::one_line(description))
             .interact_text()
             .ok()
     }
@@ -47,7 +47,7 @@ impl TokenUi for TerminalUi {
             return Some(pin.clone());
         }
         let pin: age::secrecy::SecretString = dialoguer::Password::new()
-            .with_prompt(description)
+            .with_prompt(super::prompt::one_line(description))
             .interact()
             .ok()?
             .into();
@@ -59,7 +59,7 @@ impl TokenUi for TerminalUi {
 /// The token UI for this run: `pin_file` if given, else the terminal when
 /// we may prompt, else `$KEYCYCLE_PIN` (messages still go to stderr).
 pub fn for_run(batch: bool, pin_file: Option<&Path>) -> Result<Arc<dyn TokenUi>, Error> {
-    let to_stderr = |m: &str| eprintln!("{m}");
+    let to_stderr = |m: &str| super::say(m);
     if let Some(f) = pin_file {
         return Ok(Arc::new(
             BatchUi::from_pin_file(f)?.with_messages(to_stderr),

@@ -141,7 +141,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "{}: cycle \"{}\" is not a cycle id",
-                    state_path.display(),
+                    crate::text::path(&state_path),
                     fsx::shown(&state.cycle)
                 ),
                 "restore the key directory from the vault's git history",
@@ -157,7 +157,7 @@ impl Vault {
         })?;
         let cert = Cert::from_bytes(&bytes).map_err(|e| {
             Error::vault(
-                format!("{}: not a certificate: {e}", cert_path.display()),
+                format!("{}: not a certificate: {e}", crate::text::path(&cert_path)),
                 "restore the file from the vault's git history",
             )
         })?;
@@ -165,7 +165,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "{}: fingerprint does not match state.toml",
-                    cert_path.display()
+                    crate::text::path(&cert_path)
                 ),
                 "restore the key directory from the vault's git history",
             ));
@@ -204,7 +204,7 @@ impl Vault {
         let target = keys.join(&name);
         if fsx::kind(&target)?.is_some() {
             return Err(Error::vault(
-                format!("{} already exists", target.display()),
+                format!("{} already exists", crate::text::path(&target)),
                 "this exact key is already in the vault",
             ));
         }

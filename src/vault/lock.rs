@@ -56,7 +56,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "the vault {} is in use by another keycycle{}",
-                    self.root.display(),
+                    crate::text::path(&self.root),
                     if holder.is_empty() {
                         String::new()
                     } else {

@@ -64,7 +64,7 @@ impl Vault {
         };
         if !root.is_dir() {
             return Err(Error::vault(
-                format!("no vault at {}", root.display()),
+                format!("no vault at {}", crate::text::path(&root)),
                 "run `keycycle init` first, or point --vault / KEYCYCLE_VAULT at the vault",
             ));
         }
@@ -72,7 +72,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "{} has no {CONFIG_FILE}: not a keycycle vault",
-                    root.display()
+                    crate::text::path(&root)
                 ),
                 "run `keycycle init` there first, or point --vault at the vault",
             ));
@@ -207,7 +207,7 @@ impl Vault {
             .map_err(|r| Error::vault(format!("{}: {r}", path.display()), "restore it from git"))?;
         let cert = Cert::from_bytes(&bytes).map_err(|e| {
             Error::vault(
-                format!("{}: not a certificate: {e}", path.display()),
+                format!("{}: not a certificate: {e}", crate::text::path(&path)),
                 "restore it from git",
             )
         })?;
@@ -219,7 +219,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "{}: holds the certificate {}, not the one its name says",
-                    path.display(),
+                    crate::text::path(&path),
                     cert.fingerprint().to_hex()
                 ),
                 "the roster was mixed up or tampered with: restore the file from git, or add the root again with `keycycle roster add --cert FILE`",

@@ -32,4 +32,5 @@ mod secret_hygiene;
 mod signing;
 mod structure;
 mod ten_years;
+mod terminal_escapes;
 mod vault_attacks;

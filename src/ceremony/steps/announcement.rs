@@ -39,7 +39,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     )?;
     cx.op.say(&format!(
         "Announcement written to {}, signed by {}: post it to the mailing list (after the attestation week, `keycycle announce {} -o …` lists the roots' certifications).",
-        path.display(),
+        crate::text::path(&path),
         announce::signer_names(&facts),
         cx.cycle.id
     ));

@@ -33,7 +33,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     )?;
     cx.op.say(&format!(
         "Public key written to {}/{base}.asc and .txt (openstack/releases format).",
-        dir.display()
+        crate::text::path(&dir)
     ));
     Ok(Outcome::Done(dir.display().to_string()))
 }

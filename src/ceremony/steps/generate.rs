@@ -52,8 +52,9 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     // Adopt a key made for this cycle by an earlier, interrupted run.
     for k in cx.vault.keys_of(&cx.cycle.id)? {
         if cx.trusted_of(&cx.cycle.id)?.iter().all(|t| t.dir != k.dir) {
-            cx.op
-                .say(&format!("warning: {}", crate::policy::untrusted(&k)));
+            // One line, whatever the directory's name holds.
+            let e = crate::policy::untrusted(&k).to_string();
+            cx.op.say(&format!("warning: {}", crate::text::line(&e)));
         }
     }
     let fpr = match cx.trusted_of(&cx.cycle.id)?.pop() {

@@ -40,6 +40,6 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         "export signing-subkey",
         serde_json::json!({ "fingerprint": key.state.fingerprint, "subkey": lint.signing_subkey, "protection": "none" }),
     )?;
-    cx.op.say(&format!("Signing subkey {} written to {} (mode 0600, primary as a stub). Move it to the CI secret store, then shred it.", lint.signing_subkey, out.display()));
+    cx.op.say(&format!("Signing subkey {} written to {} (mode 0600, primary as a stub). Move it to the CI secret store, then shred it.", lint.signing_subkey, crate::text::path(&out)));
     Ok(Outcome::Done(out.display().to_string()))
 }
