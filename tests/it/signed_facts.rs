@@ -23,12 +23,15 @@ fn refused(env: &Env, at: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_ne!(out.status.code(), Some(101), "{args:?} panicked: {stderr}");
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.starts_with("warning: "))
-        .collect();
+    // The error and its hint end the output (the ceremony says what it
+    // does before).
+    let lines: Vec<&str> = stderr.lines().collect();
+    let n = lines.len();
     assert!(
-        lines.len() == 2 && lines[0].starts_with("error: ") && lines[1].starts_with("hint: "),
+        n >= 2
+            && lines[n - 2].starts_with("error: ")
+            && lines[n - 1].starts_with("hint: ")
+            && stderr.matches("error: ").count() == 1,
         "{args:?}: want one error line and one hint line, got:\n{stderr}"
     );
     assert_eq!(before, snapshot(&env.vault), "{args:?} changed the vault");
@@ -92,4 +95,119 @@ fn swapped_escrowed_revocations_are_refused() {
     // Put back, the same commands work: the checks refuse only the swap.
     swap(&hard, &soft);
     k.env.ok(&["escrow", "verify", &fpr, "--identity", &id]);
+}
+
+/// The ceremony of the tests' next cycle (2027.1), at `CER`.
+const CER: &str = "2026-08-15T10:00:00Z";
+
+/// A committed `ceremonies/2027.1.toml` naming another trusted key — last
+/// cycle's, which the signed policy lists for 2026.2 — with its first
+/// steps marked done: the ceremony would cross-sign that key with itself
+/// and hand its signing subkey to CI. It refuses, naming the record;
+/// nothing is written, in the vault or at `--subkey-out`.
+#[test]
+fn a_ceremony_record_naming_another_key_is_refused() {
+    let env = Env::new(CER);
+    let r = env.vault_with_roster();
+    let prev: serde_json::Value = serde_json::from_str(
+        &String::from_utf8(
+            env.cmd_at("2026-03-01")
+                .args(["--json", "generate", "--cycle", "2026.2"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let prev = prev["fingerprint"].as_str().unwrap();
+    std::fs::create_dir_all(env.vault.join("ceremonies")).unwrap();
+    std::fs::write(
+        env.vault.join("ceremonies/2027.1.toml"),
+        format!(
+            "cycle = \"2027.1\"\nfingerprint = \"{prev}\"\n\n[done]\ngenerate = \"{prev}\"\nfingerprint = \"read aloud\"\ndrill = \"ok\"\n"
+        ),
+    )
+    .unwrap();
+    let sub = env.path("signing-subkey.asc");
+    let id = r.age_id.display().to_string();
+    let e = refused(
+        &env,
+        CER,
+        &[
+            "ceremony",
+            "--cycle",
+            "next",
+            "--confirm-roster",
+            "--fingerprint-read",
+            "--no-publish",
+            "--releases-done",
+            "--identity",
+            &id,
+            "--subkey-out",
+            sub.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        e.contains("ceremonies/2027.1.toml") && e.contains(prev),
+        "{e}"
+    );
+    assert!(!sub.exists(), "a subkey was handed out");
+}
+
+/// `fingerprint` and `drill` marked done by editing the vault's record:
+/// only this machine's own record counts for steps a person attests, so
+/// the ceremony asks again — in --batch it refuses naming the flag — and
+/// runs the drill.
+#[test]
+fn ceremony_steps_marked_done_in_the_vault_are_done_again() {
+    let env = Env::new(CER);
+    let r = env.vault_with_roster();
+    // The generate step runs; the fingerprint was not read yet.
+    env.fails(&["ceremony", "--cycle", "next", "--confirm-roster"]);
+    let record = env.vault.join("ceremonies/2027.1.toml");
+    let text = std::fs::read_to_string(&record).unwrap();
+    assert!(text.contains("[done]") && !text.contains("drill"), "{text}");
+    std::fs::write(
+        &record,
+        text.replace(
+            "[done]\n",
+            "[done]\nfingerprint = \"read aloud\"\ndrill = \"ok\"\n",
+        ),
+    )
+    .unwrap();
+    let id = r.age_id.display().to_string();
+    let e = refused(&env, CER, &["ceremony", "--cycle", "next", "--no-publish"]);
+    assert!(e.contains("--fingerprint-read"), "{e}");
+    let out = env
+        .cmd()
+        .args([
+            "ceremony",
+            "--cycle",
+            "next",
+            "--no-publish",
+            "--fingerprint-read",
+        ])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("--identity FILE"),
+        "{e}"
+    );
+    let out = env
+        .cmd()
+        .args([
+            "ceremony",
+            "--cycle",
+            "next",
+            "--no-publish",
+            "--identity",
+            &id,
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Escrow drill passed"), "{said}");
 }
