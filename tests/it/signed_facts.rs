@@ -211,3 +211,116 @@ fn ceremony_steps_marked_done_in_the_vault_are_done_again() {
     assert!(out.status.success(), "{said}");
     assert!(said.contains("Escrow drill passed"), "{said}");
 }
+
+/// After the roots' certifications (`GpgRoot::certify` dates them
+/// 2026-09-01).
+const ATTESTED: &str = "2026-09-02T00:00:00Z";
+
+/// Two keys of the attacker's written into `roster/` and named Ada and Bob
+/// in the draft `roster/roster.toml`, in place of the fingerprints the
+/// signed policy gives Ada and Bob; they certify the key and the
+/// certifications are imported. `attestations import` does not accept
+/// them, and `status`, the signed `announce`ment and `export page` count
+/// only the policy's roots: 0 of 2, no majority.
+#[test]
+fn attestations_count_only_the_roots_of_the_signed_policy() {
+    let (k, ada, bob) = vault_with_signed_key(GEN);
+    let env = &k.env;
+    let roster = env.vault.join("roster/roster.toml");
+    let mut text = std::fs::read_to_string(&roster).unwrap();
+    let mut files = Vec::new();
+    for (real, name) in [(&ada, "Eve"), (&bob, "Mal")] {
+        let fake = gpg_root(env, name);
+        assert!(text.contains(&real.fpr), "{text}");
+        text = text.replace(&real.fpr, &fake.fpr);
+        std::fs::copy(
+            &fake.public,
+            env.vault.join(format!("roster/{}.asc", fake.fpr)),
+        )
+        .unwrap();
+        files.push(fake.certify(env, &env.key_dir().join("cert.asc"), &k.fpr));
+    }
+    std::fs::write(&roster, text).unwrap();
+
+    let mut import = env.cmd_at(ATTESTED);
+    import
+        .args(["--json", "attestations", "import"])
+        .args(&files);
+    let out = import.output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(!report.contains("\"accepted\""), "{report}");
+    // Nor does committing the certifications straight into the key's cert.
+    commit_certifications(&env.key_dir().join("cert.asc"), &files);
+
+    let out = env
+        .cmd_at(ATTESTED)
+        .args(["--json", "status", "2027.1"])
+        .output()
+        .unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &s["keys"][0]["attestations"];
+    assert_eq!(a["of"], 2, "{a}");
+    assert_eq!(a["by"], serde_json::json!([]), "{a}");
+    assert_eq!(a["majority"], false, "{a}");
+
+    // The announcement, signed by the new key: gpg checks the signature,
+    // and what it signs counts no root.
+    let ann = env.path("announcement.txt");
+    let out = env
+        .cmd_at(ATTESTED)
+        .args(["announce", "2027.1", "--identity", &k.id(), "-o"])
+        .arg(&ann)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = env.path("new.asc");
+    env.ok(&["export", "public", &k.fpr, "-o", public.to_str().unwrap()]);
+    let gpg = Gpg::at(ATTESTED);
+    gpg.ok(&["--import", public.to_str().unwrap()], None);
+    let v = gpg.run(&["--verify", ann.to_str().unwrap()], None);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    let signed = std::fs::read_to_string(&ann).unwrap();
+    assert!(!signed.contains("It is certified by"), "{signed}");
+    assert!(
+        signed.contains("No infra root has certified it yet"),
+        "{signed}"
+    );
+
+    let site = env.path("site");
+    let out = env
+        .cmd_at(ATTESTED)
+        .args(["export", "page", "-o", site.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        !html.contains("majority reached"),
+        "the page counts the attacker's keys"
+    );
+    assert!(html.contains("0 of 2 roots, majority not reached"));
+}
+
+/// Merge the certifications in `files` into the vault's `cert`, as a
+/// commit can.
+fn commit_certifications(cert: &Path, files: &[std::path::PathBuf]) {
+    use openpgp::parse::Parse;
+    use openpgp::serialize::Serialize;
+    use sequoia_openpgp as openpgp;
+    let mut merged = openpgp::Cert::from_file(cert).unwrap();
+    for f in files {
+        let c = openpgp::Cert::from_file(f).unwrap();
+        merged = merged.merge_public(c).unwrap();
+    }
+    let mut out = Vec::new();
+    merged.armored().serialize(&mut out).unwrap();
+    std::fs::write(cert, out).unwrap();
+}
