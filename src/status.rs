@@ -148,6 +148,14 @@ pub fn key_status(
     };
     let warn_days = i64::from(schedule.policy().warn_days);
     let mut findings = validity(key, revocation.as_ref(), days_left, &subkeys, warn_days, at);
+    // The draft roster's certs count for nothing, but a tampered one (a
+    // cert under another fingerprint's name, a path for a fingerprint) is
+    // still refused, naming it.
+    for m in vault.roster()?.members {
+        if let Some(fpr) = m.fingerprint {
+            vault.roster_cert(&fpr)?;
+        }
+    }
     let trusted = signed.is_some_and(|p| p.lists(&key.state.fingerprint))
         || vault.trust().generated_here(&key.state.fingerprint)?;
     if !trusted {
