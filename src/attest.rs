@@ -80,17 +80,43 @@ pub struct Issuers {
     others: Known,
 }
 
+/// The roots of the signed policy in force who can attest — each root
+/// with an OpenPGP fingerprint, by name, with their certificate
+/// `roster/<FPR>.asc` when it is there (its fingerprint checked against the
+/// name). The draft `roster/roster.toml` never counts: anyone with commit
+/// access writes it. No policy in force: no roots.
+pub fn policy_roots(
+    vault: &Vault,
+    signed: Option<&crate::policy::State>,
+) -> Result<Vec<(String, Option<Cert>)>> {
+    let mut out = Vec::new();
+    for r in signed
+        .map(|s| s.policy.roots.as_slice())
+        .unwrap_or_default()
+    {
+        if let Some(fpr) = &r.fingerprint {
+            out.push((r.name.clone(), vault.roster_cert(fpr)?));
+        }
+    }
+    Ok(out)
+}
+
 impl Issuers {
-    pub fn from_vault(vault: &Vault, keys: &[StoredKey], extra: &[Cert]) -> Result<Issuers> {
+    /// The vault's cycle `keys` and the certificates of the roots of the
+    /// policy in force (`signed`) are trusted; `extra` are only known.
+    pub fn from_vault(
+        vault: &Vault,
+        keys: &[StoredKey],
+        extra: &[Cert],
+        signed: Option<&crate::policy::State>,
+    ) -> Result<Issuers> {
         let mut trusted = Known::default();
         for k in keys {
             trusted.add(&k.cert);
         }
-        for m in vault.roster()?.members {
-            if let Some(fpr) = m.fingerprint {
-                if let Some(c) = vault.roster_cert(&fpr)? {
-                    trusted.add(&c);
-                }
+        for (_, cert) in policy_roots(vault, signed)? {
+            if let Some(c) = cert {
+                trusted.add(&c);
             }
         }
         let mut others = Known::default();
@@ -109,10 +135,10 @@ fn issuer_of(sig: &Signature) -> Option<KeyID> {
 /// merge the valid ones. Returns the report; writes the changed certs.
 pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport> {
     let keys = vault.keys()?;
-    let issuers = Issuers::from_vault(vault, &keys, incoming)?;
+    let signed = crate::policy::load(vault, at)?;
+    let issuers = Issuers::from_vault(vault, &keys, incoming, signed.as_ref())?;
     let mut report = ImportReport::default();
     let mut changed: Vec<(StoredKey, Cert)> = Vec::new();
-    let _ = at;
     for inc in incoming {
         let Some(key) = keys
             .iter()

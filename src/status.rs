@@ -13,7 +13,6 @@ use crate::certinfo::{self, Revocation};
 use crate::clock::{self, Time};
 use crate::error::Result;
 use crate::policy;
-use crate::roster::Roster;
 use crate::schedule::Schedule;
 use crate::vault::{StoredKey, Vault};
 
@@ -52,9 +51,11 @@ pub struct SubkeyStatus {
 pub struct Attestations {
     /// Roots whose certification of the key verifies.
     pub by: Vec<String>,
-    /// Roots (with a cert on the roster) who have not certified it.
+    /// Roots of the signed policy (with an OpenPGP fingerprint) whose
+    /// certification is not there or does not verify.
     pub missing: Vec<String>,
-    /// Roots on the roster with an OpenPGP cert, who can attest.
+    /// Roots of the signed policy in force with an OpenPGP fingerprint,
+    /// who can attest (never the draft roster).
     pub of: usize,
     pub majority: bool,
 }
@@ -147,7 +148,14 @@ pub fn key_status(
     };
     let warn_days = i64::from(schedule.policy().warn_days);
     let mut findings = validity(key, revocation.as_ref(), days_left, &subkeys, warn_days, at);
-    let roster = vault.roster()?;
+    // The draft roster's certs count for nothing, but a tampered one (a
+    // cert under another fingerprint's name, a path for a fingerprint) is
+    // still refused, naming it.
+    for m in vault.roster()?.members {
+        if let Some(fpr) = m.fingerprint {
+            vault.roster_cert(&fpr)?;
+        }
+    }
     let trusted = signed.is_some_and(|p| p.lists(&key.state.fingerprint))
         || vault.trust().generated_here(&key.state.fingerprint)?;
     if !trusted {
@@ -161,7 +169,7 @@ pub fn key_status(
     } else if let (Some(p), true) = (signed, revocation.is_none() && days_left >= 0) {
         findings.extend(escrow_against_policy(key, &p.policy));
     }
-    let attestations = attestations(vault, &roster, cert)?;
+    let attestations = attestations(vault, signed, cert)?;
     if attestations.of > 0 && !attestations.majority {
         findings.push(finding(
             Level::Warning,
@@ -286,21 +294,24 @@ fn certified_by(cert: &Cert, issuer: &Cert) -> bool {
     })
 }
 
-/// Attestations by the roots with a cert on the roster.
-fn attestations(vault: &Vault, roster: &Roster, cert: &Cert) -> Result<Attestations> {
+/// Attestations by the roots of the signed policy in force with an
+/// OpenPGP fingerprint (never the draft roster): each counts when their
+/// certificate in `roster/` (checked against its name) certified the key;
+/// all of them make the total, their certificate there or not.
+fn attestations(
+    vault: &Vault,
+    signed: Option<&policy::State>,
+    cert: &Cert,
+) -> Result<Attestations> {
     let mut by = Vec::new();
     let mut missing = Vec::new();
     let mut of = 0;
-    for m in &roster.members {
-        let Some(fpr) = &m.fingerprint else { continue };
-        let Some(root) = vault.roster_cert(fpr)? else {
-            continue;
-        };
+    for (name, root) in crate::attest::policy_roots(vault, signed)? {
         of += 1;
-        if certified_by(cert, &root) {
-            by.push(m.name.clone());
+        if root.is_some_and(|r| certified_by(cert, &r)) {
+            by.push(name);
         } else {
-            missing.push(m.name.clone());
+            missing.push(name);
         }
     }
     Ok(Attestations {

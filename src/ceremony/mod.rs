@@ -6,6 +6,7 @@
 //! [`Answers`], and without a terminal a missing answer is an error
 //! naming that flag.
 
+mod local;
 mod record;
 mod steps;
 
@@ -139,6 +140,8 @@ pub(crate) struct Cx<'a> {
     pub op: &'a mut dyn Operator,
     pub at: Time,
     pub record: Record,
+    /// This machine's own record of the ceremony (see [`local`]).
+    local: Record,
     ids: Option<Identities>,
     pub request: Option<String>,
 }
@@ -148,7 +151,7 @@ impl Cx<'_> {
     pub fn key(&self) -> Result<StoredKey> {
         let fpr = self.record.fingerprint.as_deref().unwrap_or_default();
         // The record is a file anyone can commit: only a trusted key counts.
-        policy::trusted_keys(self.vault, self.at)?
+        let key = policy::trusted_keys(self.vault, self.at)?
             .into_iter()
             .find(|k| k.state.fingerprint == fpr)
             .ok_or_else(|| {
@@ -156,12 +159,36 @@ impl Cx<'_> {
                     format!("the ceremony's key {fpr} is not in the vault"),
                     "restore the key directory from git, or delete ceremonies/<cycle>.toml to start over",
                 )
-            })
+            })?;
+        // …and only the key of this cycle: the policy's, or made here for it.
+        let id = &self.cycle.id;
+        if !local::belongs(self.vault, &key, id, Some(&self.local), self.at)? {
+            return Err(Error::vault(
+                format!(
+                    "ceremonies/{id}.toml names the key {fpr}, which is neither the signed policy's key for {id} nor one this machine generated for it"
+                ),
+                format!("restore ceremonies/{id}.toml from git, or delete it to start the ceremony over"),
+            ));
+        }
+        Ok(key)
     }
 
-    /// The keys of cycle `id` this machine trusts, oldest first.
+    /// The keys of cycle `id` this machine trusts, oldest first: those the
+    /// policy in force lists for `id`, or generated here for it.
     pub fn trusted_of(&self, id: &str) -> Result<Vec<StoredKey>> {
-        trusted_of(self.vault, id, self.at)
+        let mut out = Vec::new();
+        for k in trusted_of(self.vault, id, self.at)? {
+            if local::belongs(self.vault, &k, id, None, self.at)? {
+                out.push(k);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `step` is done: a step only a person can attest by this
+    /// machine's own record, any other by the vault's.
+    fn is_done(&self, step: Step) -> bool {
+        local::is_done(&self.record, &self.local, step)
     }
 
     /// The escrow identities of a root present: from `--identity`, or asked
@@ -260,14 +287,7 @@ pub fn run(
     let config = vault.config()?;
     let schedule = Schedule::from_config(&config)?;
     let record = Record::load(vault, &cycle.id)?;
-    if let Some(step) = record.next_step() {
-        if !record.done.is_empty() {
-            op.say(&format!(
-                "Resuming the {} ceremony at step '{step}'.",
-                cycle.label()
-            ));
-        }
-    }
+    let local = local::load(vault, &cycle.id)?;
     let mut cx = Cx {
         vault,
         config: &config,
@@ -277,21 +297,34 @@ pub fn run(
         op,
         at,
         record,
+        local,
         ids: None,
         request: None,
     };
+    if cx.record.fingerprint.is_some() {
+        // A record naming a key checks it before any step runs.
+        cx.key()?;
+    }
+    let resume = Step::ALL.into_iter().find(|s| !cx.is_done(*s));
+    if let Some(step) = resume {
+        if !cx.record.done.is_empty() {
+            cx.op.say(&format!(
+                "Resuming the {} ceremony at step '{step}'.",
+                cycle.label()
+            ));
+        }
+    }
     for step in Step::ALL {
-        if cx.record.is_done(step) {
+        if cx.is_done(step) {
             continue;
         }
         if let Outcome::Done(note) = steps::run(step, &mut cx)? {
+            let fpr = cx.record.fingerprint.clone();
+            local::finish(vault, &mut cx.local, fpr.as_deref(), step, &note)?;
             cx.record.finish(vault, step, note)?;
         }
     }
-    let open = Step::ALL
-        .into_iter()
-        .filter(|s| !cx.record.is_done(*s))
-        .collect();
+    let open = Step::ALL.into_iter().filter(|s| !cx.is_done(*s)).collect();
     Ok(Summary {
         cycle: cycle.id.clone(),
         cycle_label: cycle.label(),

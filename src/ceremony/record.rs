@@ -23,21 +23,31 @@ impl Record {
     /// `ceremonies/<cycle>.toml`; the cycle id is one safe file name (the
     /// schedule refuses others; checked again before the path is built).
     fn path(vault: &Vault, cycle: &str) -> Result<std::path::PathBuf> {
+        Self::check_cycle(cycle)?;
+        let dir = vault.root().join("ceremonies");
+        fsx::check_dir(&dir)?;
+        Ok(dir.join(format!("{cycle}.toml")))
+    }
+
+    /// A cycle id is one safe file name before it becomes part of a path.
+    pub(super) fn check_cycle(cycle: &str) -> Result<()> {
         if !fsx::is_safe_component(cycle) {
             return Err(Error::input(
                 format!("cycle id \"{}\" is not one file name", fsx::shown(cycle)),
                 "use letters, digits, '.', '_', '-' or '+' in cycle ids, not starting with '.'",
             ));
         }
-        let dir = vault.root().join("ceremonies");
-        fsx::check_dir(&dir)?;
-        Ok(dir.join(format!("{cycle}.toml")))
+        Ok(())
     }
 
     /// The record for `cycle`, or a fresh one.
     pub fn load(vault: &Vault, cycle: &str) -> Result<Record> {
-        let path = Self::path(vault, cycle)?;
-        match fsx::read_string_optional(&path)? {
+        Self::load_from(&Self::path(vault, cycle)?, cycle)
+    }
+
+    /// The record in `path` (a regular file), or a fresh one for `cycle`.
+    pub(super) fn load_from(path: &std::path::Path, cycle: &str) -> Result<Record> {
+        match fsx::read_string_optional(path)? {
             Some(t) => toml::from_str(&t).map_err(|e| {
                 let (line, _) = crate::error::line_col(&t, e.span().map_or(0, |s| s.start));
                 Error::vault(

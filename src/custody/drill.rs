@@ -8,11 +8,11 @@ use serde::Serialize;
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::packet::Signature;
 use openpgp::types::SignatureType;
-use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
 use super::age::Identities;
 use super::escrow::{self, EscrowedKey};
+use super::revocation_check;
 use super::Backend;
 use crate::certinfo::Revocation;
 use crate::error::{Error, Result};
@@ -59,53 +59,16 @@ pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> 
     })
 }
 
-/// The escrowed hard revocation of `key`, checked against the key.
+/// The escrowed hard revocation of `key`, checked against the key: one
+/// revocation, reason compromised, dated at the key's creation.
 pub fn hard_revocation(key: &StoredKey, opened: &EscrowedKey) -> Result<Signature> {
-    let rev = opened
-        .hard_revocation()?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            Error::vault(
-                format!(
-                    "{}: holds no signature",
-                    key.dir.join(escrow::REVOCATION_FILE).display()
-                ),
-                "restore it from git",
-            )
-        })?;
-    if !revokes(&rev, &key.cert) {
-        return Err(Error::vault(
-            format!(
-                "{}: the escrowed revocation certificate is not valid for this key",
-                key.dir.join(escrow::REVOCATION_FILE).display()
-            ),
-            "restore revocation.age from git",
-        ));
-    }
-    Ok(rev)
+    revocation_check::hard(key, opened.hard_revocation()?)
 }
 
-/// The escrowed ladder of `key`, every rung checked against the key.
+/// The escrowed ladder of `key`, every rung checked against the key:
+/// reason retired, dated after the key's creation.
 pub fn ladder(key: &StoredKey, opened: &EscrowedKey) -> Result<Vec<Signature>> {
-    let rungs = opened.ladder()?;
-    if rungs.iter().any(|r| !revokes(r, &key.cert)) {
-        return Err(Error::vault(
-            format!(
-                "{}: a rung of the soft-revocation ladder is not valid for this key",
-                key.dir.join(escrow::LADDER_FILE).display()
-            ),
-            "restore revocation-retired.age from git",
-        ));
-    }
-    Ok(rungs)
-}
-
-/// Whether `sig` is a valid revocation of `cert`'s primary key.
-fn revokes(sig: &Signature, cert: &Cert) -> bool {
-    let primary = cert.primary_key().key();
-    sig.typ() == SignatureType::KeyRevocation
-        && sig.verify_primary_key_revocation(primary, primary).is_ok()
+    revocation_check::ladder(key, opened.ladder()?)
 }
 
 /// The drill for threshold escrow: open only your own share(s) and check

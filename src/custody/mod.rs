@@ -26,6 +26,7 @@ mod drill;
 pub mod escrow;
 pub mod own_key;
 pub mod plugin;
+mod revocation_check;
 pub mod shares;
 pub mod token;
 
@@ -172,8 +173,12 @@ pub fn read_passphrase(path: &std::path::Path) -> Result<openpgp::crypto::Passwo
 }
 
 /// Open `key`'s escrow with `ids`: its certificate with the secrets.
+/// The hard revocation is checked ([`hard_revocation`]): every store
+/// re-seals it as it is, so a swapped one would stay swapped.
 pub fn open(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<EscrowedKey> {
-    EscrowedKey::open(vault, key, ids)
+    let opened = EscrowedKey::open(vault, key, ids)?;
+    hard_revocation(key, &opened)?;
+    Ok(opened)
 }
 
 /// The primary of `key` from wherever it is held: the OpenPGP card the
@@ -248,7 +253,8 @@ pub fn escrowed_revocation(
     at: crate::clock::Time,
 ) -> Result<openpgp::packet::Signature> {
     use openpgp::types::ReasonForRevocation as R;
-    let secret = open(vault, key, ids)?;
+    // Only the file published is checked (and named when it is wrong).
+    let secret = EscrowedKey::open(vault, key, ids)?;
     match reason {
         R::KeyCompromised => hard_revocation(key, &secret),
         R::KeyRetired => {

@@ -29,6 +29,7 @@ mod policy;
 mod realworld;
 mod runbooks;
 mod secret_hygiene;
+mod signed_facts;
 mod signing;
 mod structure;
 mod ten_years;

@@ -13,6 +13,8 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         Some(p) => cx.trusted_of(&p.id)?.pop(),
         None => None,
     };
+    // A key never certifies itself as its own predecessor.
+    let prev = prev.filter(|p| p.state.fingerprint != key.state.fingerprint);
     let Some(prev) = prev else {
         return Ok(Outcome::Done(
             "skipped: the previous cycle's key is not in the vault".into(),
