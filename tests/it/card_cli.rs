@@ -136,6 +136,14 @@ fn cert_of(vault: &Path, cycle: &str) -> Cert {
     key(&open_vault(vault), cycle).cert
 }
 
+/// [`cert_of`] as read on the machine whose trust store is `home`.
+fn cert_on(vault: &Path, home: &Path, cycle: &str) -> Cert {
+    let v = keycycle::vault::Vault::open(vault)
+        .unwrap()
+        .with_trust(keycycle::policy::trust::TrustStore::at(home));
+    key(&v, cycle).cert
+}
+
 /// The card's vault and the escrow's copy, side by side. The copy is run
 /// as from another machine (its own trust store, with the same pins): on
 /// one machine, the copy would be a stale clone once the card's vault has a
@@ -181,7 +189,10 @@ impl Twins<'_> {
             cert_of(&self.vault, "2026.2"),
             cert_of(&self.vault, "2027.1"),
         );
-        let (sw_old, sw_new) = (cert_of(&self.copy, "2026.2"), cert_of(&self.copy, "2027.1"));
+        let (sw_old, sw_new) = (
+            cert_on(&self.copy, &self.copy_home, "2026.2"),
+            cert_on(&self.copy, &self.copy_home, "2027.1"),
+        );
         let new_fpr = hw_new.fingerprint().to_hex();
         let (g_hw, list_hw, sigs_hw) = gpg_view(&[&hw_old, &hw_new], &new_fpr, at);
         let (_g_sw, list_sw, sigs_sw) = gpg_view(&[&sw_old, &sw_new], &new_fpr, at);

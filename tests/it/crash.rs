@@ -215,12 +215,16 @@ fn crash_every_step(before: &Path, scratch: &Path, case: &Case) -> usize {
         assert!(added <= 1, "{what}: {added} audit entries");
         // Temporaries may be left; nothing may misread them.
         must_work(scratch, &what);
-        // Run it again: it completes and sweeps the temporaries.
+        // Run it again: it completes and sweeps the temporaries. Once the
+        // audit entry is written the command's vault work is done; only
+        // this machine's record of the log's head may be behind, and a
+        // second `generate` is then refused as a duplicate key.
         let again = kc(scratch, T1, &case.args, None);
+        let err = String::from_utf8_lossy(&again.stderr);
+        let done = added == 1 && case.name == "generate" && err.contains("already holds a key");
         assert!(
-            again.status.success(),
-            "{what}: the rerun failed: {}",
-            String::from_utf8_lossy(&again.stderr)
+            again.status.success() || done,
+            "{what}: the rerun failed: {err}"
         );
         assert_eq!(
             temporaries(scratch),
