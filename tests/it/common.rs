@@ -45,6 +45,33 @@ pub fn open_vault(path: &Path) -> keycycle::vault::Vault {
         .with_trust(keycycle::policy::trust::TrustStore::at(trust_home()))
 }
 
+/// Whether `identity` decrypts `file` with the real age CLI.
+pub fn age_opens(identity: &Path, file: &Path) -> bool {
+    require("age");
+    Std::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(identity)
+        .arg(file)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// stderr of a failed command, which must be one error line and a hint.
+pub fn one_refusal(out: &Output) -> String {
+    assert!(!out.status.success(), "should have failed");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{err}"
+    );
+    assert!(err.lines().any(|l| l.starts_with("hint:")), "{err}");
+    err
+}
+
 /// Fail loudly when an interop tool is missing.
 pub fn require(tool: &str) {
     let found = Std::new("sh")

@@ -9,32 +9,6 @@ use std::path::{Path, PathBuf};
 const T: &str = "2026-08-01T12:00:00Z";
 const LATER: &str = "2026-08-20T12:00:00Z";
 
-/// Whether `identity` decrypts `file` with the real age CLI.
-fn opens(identity: &Path, file: &Path) -> bool {
-    std::process::Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(identity)
-        .arg(file)
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
-/// stderr of a failed command, which must be one error line and a hint.
-fn refused(out: &std::process::Output) -> String {
-    assert!(!out.status.success(), "should have failed");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        err.lines().filter(|l| l.starts_with("error:")).count(),
-        1,
-        "{err}"
-    );
-    assert!(err.lines().any(|l| l.starts_with("hint:")), "{err}");
-    err
-}
-
 /// Another machine: its own trust store.
 fn machine(env: &Env, name: &str) -> PathBuf {
     let home = env.path(name);
@@ -137,7 +111,7 @@ fn attack_planted_key_is_never_adopted_resumed_cross_signed_or_trusted() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("BAD"));
     // Never cross-signed or handed to CI.
-    let err = refused(
+    let err = one_refusal(
         &env.cmd_at(LATER)
             .args([
                 "cross-sign",
@@ -152,7 +126,7 @@ fn attack_planted_key_is_never_adopted_resumed_cross_signed_or_trusted() {
             .unwrap(),
     );
     assert!(err.contains("appeared by commit"), "{err}");
-    let err = refused(
+    let err = one_refusal(
         &env.cmd_at(LATER)
             .args([
                 "export",
@@ -180,7 +154,7 @@ fn attack_planted_key_is_never_adopted_resumed_cross_signed_or_trusted() {
         ])
         .output()
         .unwrap();
-    let err = refused(&out);
+    let err = one_refusal(&out);
     assert!(
         err.contains(&planted_fpr) || err.contains("appeared by commit"),
         "{err}"
@@ -228,11 +202,11 @@ fn attack_roster_append_seals_nothing_to_the_attacker() {
     for dir in key_dirs(&env.vault) {
         for f in ["primary.age", "revocation.age", "revocation-retired.age"] {
             assert!(
-                !opens(&mallory, &dir.join(f)),
+                !age_opens(&mallory, &dir.join(f)),
                 "{} opens for Mallory",
                 dir.join(f).display()
             );
-            assert!(opens(&k.roster.age_id, &dir.join(f)));
+            assert!(age_opens(&k.roster.age_id, &dir.join(f)));
         }
     }
     assert!(new_dir.is_dir());
@@ -296,8 +270,8 @@ fn attack_state_recipient_seals_nothing_to_the_attacker() {
         .success();
     let dir = k_dir(env);
     for f in ["primary.age", "revocation.age", "revocation-retired.age"] {
-        assert!(!opens(&mallory, &dir.join(f)), "{f} opens for Mallory");
-        assert!(opens(&k.roster.age_id, &dir.join(f)), "{f}");
+        assert!(!age_opens(&mallory, &dir.join(f)), "{f} opens for Mallory");
+        assert!(age_opens(&k.roster.age_id, &dir.join(f)), "{f}");
     }
 }
 
@@ -362,7 +336,7 @@ fn attack_threshold_lowered_has_no_effect() {
         .success();
     let dir = k_dir(&env);
     assert!(dir.join("shares").is_dir() && !dir.join("primary.age").exists());
-    let err = refused(
+    let err = one_refusal(
         &env.cmd_at(LATER)
             .args(["export", "signing-subkey", "2027.1", "--identity", &both[0]])
             .output()
@@ -449,7 +423,7 @@ fn a_policy_change_takes_effect_only_with_m_root_signatures() {
     rewrap();
     let primary = k_dir(&env).join("primary.age");
     assert!(
-        !opens(&carol, &primary),
+        !age_opens(&carol, &primary),
         "one signature of two changes nothing"
     );
     // A tampered proposal: Bob's signature is over other bytes.
@@ -468,13 +442,13 @@ fn a_policy_change_takes_effect_only_with_m_root_signatures() {
         "{status}"
     );
     rewrap();
-    assert!(!opens(&carol, &primary));
+    assert!(!age_opens(&carol, &primary));
     // Bob signs the real file with gpg: in force.
     bob.sign_policy_with_gpg(&env, 2);
     let status = status_now();
     assert!(status.contains("in force: policy version 2"), "{status}");
     rewrap();
-    assert!(opens(&carol, &primary), "the signed change is in force");
+    assert!(age_opens(&carol, &primary), "the signed change is in force");
 }
 
 /// Version 1 is trusted because it is pinned here: a fresh machine trusts
@@ -493,12 +467,12 @@ fn the_first_policy_is_pinned_and_a_replaced_one_is_refused() {
             .output()
             .unwrap()
     };
-    let err = refused(&on(&["escrow", "rewrap", "--identity", &k.id()]));
+    let err = one_refusal(&on(&["escrow", "rewrap", "--identity", &k.id()]));
     assert!(
         err.contains("has not pinned") && err.contains(&digest),
         "{err}"
     );
-    let err = refused(&on(&["policy", "pin", "sha256:0000"]));
+    let err = one_refusal(&on(&["policy", "pin", "sha256:0000"]));
     assert!(err.contains("not the digest given"), "{err}");
     assert!(on(&["policy", "pin", &digest]).status.success());
     assert!(on(&["escrow", "rewrap", "--identity", &k.id()])
@@ -511,14 +485,14 @@ fn the_first_policy_is_pinned_and_a_replaced_one_is_refused() {
         .unwrap()
         .replace("Bob", "Mallory");
     std::fs::write(&v1, text).unwrap();
-    let err = refused(&on(&["escrow", "rewrap", "--identity", &k.id()]));
+    let err = one_refusal(&on(&["escrow", "rewrap", "--identity", &k.id()]));
     assert!(
         err.contains("is not the version 1 this machine pinned"),
         "{err}"
     );
     // ... or removes the policy.
     std::fs::remove_dir_all(env.vault.join("policy")).unwrap();
-    let err = refused(
+    let err = one_refusal(
         &env.cmd_at(LATER)
             .args(["generate", "--cycle", "2027.2"])
             .output()
