@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use openpgp::packet::Signature;
 use openpgp::parse::Parse;
 use openpgp::serialize::Serialize;
+use openpgp::types::RevocationType;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
@@ -35,7 +36,8 @@ pub fn revocations(cert: &Cert) -> Vec<(String, Signature)> {
     }
     for ua in cert.userids() {
         for s in ua.self_revocations() {
-            v.push(("a user ID".to_string(), s.clone()));
+            let uid = String::from_utf8_lossy(ua.userid().value());
+            v.push((format!("the user ID \"{}\"", uid.escape_debug()), s.clone()));
         }
     }
     v
@@ -67,6 +69,23 @@ fn contains(list: &[(String, Signature)], sig: &Signature) -> bool {
     list.iter().any(|(_, s)| s.normalized_eq(sig))
 }
 
+/// Hard unless its reason says soft (no reason is hard, as sqv reads it).
+fn hard(sig: &Signature) -> bool {
+    sig.reason_for_revocation()
+        .is_none_or(|(r, _)| r.revocation_type() == RevocationType::Hard)
+}
+
+/// Whether `list` still revokes `what` at least as much as `seen` did: the
+/// same signature, or another revocation of the same thing that is as hard
+/// and, when soft, no later (another clone revoked it too).
+fn still_revoked(list: &[(String, Signature)], what: &str, seen: &Signature) -> bool {
+    let when = seen.signature_creation_time();
+    list.iter().any(|(w, s)| {
+        s.normalized_eq(seen)
+            || (w == what && (hard(s) || !hard(seen) && s.signature_creation_time() <= when))
+    })
+}
+
 /// Check `cert` (as read from `shown`, a vault path) against what this
 /// machine saw, then remember its revocations: a revocation seen before
 /// and missing now is an error.
@@ -76,7 +95,7 @@ pub fn check_and_remember(trust: &TrustStore, cert: &Cert, shown: &str) -> Resul
     if let Some(before) = &before {
         if let Some((what, sig)) = revocations(before)
             .into_iter()
-            .find(|(_, s)| !contains(&now, s))
+            .find(|(what, s)| !still_revoked(&now, what, s))
         {
             let when = sig
                 .signature_creation_time()
@@ -141,6 +160,17 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
+        assert!(e.contains("lacks the revocation of the key"), "{e}");
+        // Another hard revocation of the key (a second clone revoked it
+        // too) keeps it revoked; a soft one in place of the hard one does not.
+        let mut other = |reason| {
+            let rev = cert.revoke(&mut signer, reason, b"again").unwrap();
+            cert.clone().insert_packets(rev).unwrap().0
+        };
+        check_and_remember(&trust, &other(ReasonForRevocation::KeyCompromised), "c").unwrap();
+        let e = check_and_remember(&trust, &other(ReasonForRevocation::KeyRetired), "c")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("lacks the revocation of the key"), "{e}");
     }
 }

@@ -331,7 +331,9 @@ fn a_team_template_replaces_the_wording_and_its_mistakes_name_the_line() {
     .unwrap();
     // The release key signs what the template says: only once the roots
     // signed a policy naming it.
-    let e = s.env.fails(&["announce", "--identity", s.id.to_str().unwrap()]);
+    let e = s
+        .env
+        .fails(&["announce", "--identity", s.id.to_str().unwrap()]);
     let e = String::from_utf8_lossy(&e.stderr);
     assert!(e.contains("not the one the signed policy approved"), "{e}");
     assert_eq!(s.env.propose(T), 2);

@@ -235,7 +235,11 @@ fn a_cycle_through_the_binary_with_the_primary_on_card_a() {
     copy_tree(&env.vault, &copy);
     let copy_home = env.path("home-escrow");
     std::fs::create_dir_all(&copy_home).unwrap();
-    std::fs::copy(trust_home().join("trust.toml"), copy_home.join("trust.toml")).unwrap();
+    std::fs::copy(
+        trust_home().join("trust.toml"),
+        copy_home.join("trust.toml"),
+    )
+    .unwrap();
     let tw = Twins {
         env: &env,
         vault: env.vault.clone(),
