@@ -230,7 +230,7 @@ fn status(ctx: &Ctx) -> Outcome {
                 if p.own_signed_by.is_empty() {
                     String::new()
                 } else {
-                    format!(" (by {})", p.own_signed_by.join(", "))
+                    format!(" (by {})", names(&p.own_signed_by, ", "))
                 },
             ));
         }

@@ -280,9 +280,10 @@ pub fn partition(
             if let (Some(how), None) = (&l.revoked, revoked_as(&k.cert)) {
                 return Err(Error::vault(
                     format!(
-                        "{}: the signed policy lists the key {} as revoked ({how}), but its cert.asc holds no revocation: an older copy was restored",
-                        k.dir.display(),
-                        k.state.fingerprint
+                        "{}: the signed policy lists the key {} as revoked ({}), but its cert.asc holds no revocation: an older copy was restored",
+                        crate::text::path(&k.dir),
+                        k.state.fingerprint,
+                        crate::text::shown(how)
                     ),
                     "restore the newest cert.asc from the vault's git history, or fetch the published revocation from a keyserver; a revocation is never undone",
                 ));
@@ -323,7 +324,7 @@ fn signed_cycle(k: &StoredKey, cycle: &str, source: &str) -> Result<()> {
     Err(Error::vault(
         format!(
             "{}: state.toml says cycle {}, but {source} has the key {} as cycle {}",
-            k.dir.display(),
+            crate::text::path(&k.dir),
             crate::vault::fsx::shown(&k.state.cycle),
             k.state.fingerprint,
             crate::vault::fsx::shown(cycle)
@@ -338,11 +339,12 @@ pub fn trusted_keys(vault: &Vault, at: Time) -> Result<Vec<StoredKey>> {
     Ok(partition(vault, state.as_ref(), vault.keys()?)?.0)
 }
 
-/// The keys the signed policy in force lists (what `verify` trusts).
+/// The keys the signed policy in force lists (what `verify` trusts), each
+/// checked against what the policy says of it (its cycle, a revocation).
 pub fn listed_keys(vault: &Vault, at: Time) -> Result<Vec<StoredKey>> {
     let state = require(vault, at)?;
-    Ok(vault
-        .keys()?
+    let (trusted, _) = partition(vault, Some(&state), vault.keys()?)?;
+    Ok(trusted
         .into_iter()
         .filter(|k| state.lists(&k.state.fingerprint))
         .collect())
@@ -372,7 +374,7 @@ pub fn untrusted(k: &StoredKey) -> Error {
     Error::vault(
         format!(
             "{}: the key {} is not in the vault's signed policy and was not generated on this machine: it appeared by commit, and keycycle will not use it",
-            k.dir.display(),
+            crate::text::path(&k.dir),
             k.state.fingerprint
         ),
         "if the roots made it, add it with keycycle policy propose and have them sign; otherwise remove it from the vault and find out who committed it",
@@ -382,7 +384,8 @@ pub fn untrusted(k: &StoredKey) -> Error {
 /// Sign version `n` of the policy with a root's own secret key (`cert`,
 /// unlocked with `passphrase` if it has one): the detached signature is
 /// written to `policy/vN.sig/<FINGERPRINT>.asc`. The root must be one of
-/// those whose signature counts for version `n`.
+/// those whose signature counts for version `n`: a root of the version
+/// before it, or of version `n` itself (new roots co-sign).
 pub fn sign(
     vault: &Vault,
     n: u32,
@@ -391,15 +394,17 @@ pub fn sign(
     at: Time,
 ) -> Result<PathBuf> {
     let bytes = version_bytes(vault, n)?;
-    let signers = if n == 1 {
-        Policy::parse(&bytes, &version_path(vault, 1))?
-    } else {
-        Policy::parse(&version_bytes(vault, n - 1)?, &version_path(vault, n - 1))?
-    };
+    let mut signers = vec![Policy::parse(&bytes, &version_path(vault, n))?];
+    if n > 1 {
+        signers.push(Policy::parse(
+            &version_bytes(vault, n - 1)?,
+            &version_path(vault, n - 1),
+        )?);
+    }
     let fpr = cert.fingerprint().to_hex();
     if !signers
-        .roots
         .iter()
+        .flat_map(|p| &p.roots)
         .any(|r| r.fingerprint.as_deref() == Some(&fpr))
     {
         return Err(Error::input(

@@ -18,7 +18,8 @@ const BUILT_IN: &str = "hkps://keyserver.ubuntu.com";
 /// The keyservers to use: the ones given on the command line (the
 /// operator's own choice), else the policy's, else keycycle's built-in
 /// default when the draft names no other. A draft that names others than
-/// the policy is refused with the flag that confirms them.
+/// the policy is refused with the flag that confirms them: the operator
+/// sees the difference instead of either list being used silently.
 pub fn keyservers(vault: &Vault, at: Time, given: &[String]) -> Result<Vec<String>> {
     if !given.is_empty() {
         return Ok(given.to_vec());
@@ -26,11 +27,17 @@ pub fn keyservers(vault: &Vault, at: Time, given: &[String]) -> Result<Vec<Strin
     let signed = load(vault, at)?
         .map(|s| s.policy.keyservers)
         .unwrap_or_default();
-    if !signed.is_empty() {
+    let draft = vault.config()?.publish.keyservers;
+    let same = |a: &[String], b: &[String]| {
+        let (mut a, mut b) = (a.to_vec(), b.to_vec());
+        a.sort();
+        b.sort();
+        a == b
+    };
+    if !signed.is_empty() && (draft.is_empty() || same(&draft, &signed)) {
         return Ok(signed);
     }
-    let draft = vault.config()?.publish.keyservers;
-    if draft.is_empty() || draft == [BUILT_IN] {
+    if signed.is_empty() && (draft.is_empty() || draft == [BUILT_IN]) {
         return Ok(draft);
     }
     Err(Error::input(
@@ -47,7 +54,7 @@ pub fn template_text(config: &Config) -> Result<String> {
     };
     String::from_utf8(crate::vault::fsx::read_file(path)?).map_err(|_| {
         Error::vault(
-            format!("{}: not UTF-8 text", path.display()),
+            format!("{}: not UTF-8 text", crate::text::path(path)),
             "write the template as UTF-8",
         )
     })
@@ -67,7 +74,7 @@ pub fn approved_template(vault: &Vault, config: &Config, at: Time) -> Result<()>
     Err(Error::vault(
         format!(
             "{}: the announcement template is not the one the signed policy approved ({}; the file is {actual})",
-            path.display(),
+            crate::text::path(path),
             signed.as_deref().unwrap_or("the policy names none")
         ),
         "the release key signs this text: have the roots sign a policy naming it (keycycle policy propose), or remove [announce] template to use the built-in one",

@@ -37,7 +37,10 @@ pub fn revocations(cert: &Cert) -> Vec<(String, Signature)> {
     for ua in cert.userids() {
         for s in ua.self_revocations() {
             let uid = String::from_utf8_lossy(ua.userid().value());
-            v.push((format!("the user ID \"{}\"", uid.escape_debug()), s.clone()));
+            v.push((
+                format!("the user ID \"{}\"", crate::text::shown(&uid)),
+                s.clone(),
+            ));
         }
     }
     v

