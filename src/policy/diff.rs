@@ -198,6 +198,10 @@ mod tests {
             previous: None,
             policy_threshold: 1,
             escrow_threshold: 1,
+            expires: None,
+            audit_head: None,
+            keyservers: Vec::new(),
+            announce_template: None,
             roots,
             keys,
         }
@@ -207,6 +211,7 @@ mod tests {
         PolicyKey {
             cycle: cycle.into(),
             fingerprint: fpr.to_string().repeat(40),
+            revoked: None,
         }
     }
 
@@ -217,6 +222,25 @@ mod tests {
         next.version = 2;
         next.previous = Some("sha256:00".into());
         assert_eq!(diff(&p, &next), vec![]);
+    }
+
+    #[test]
+    fn expiry_keyservers_and_revocations_are_changes() {
+        let p = policy(vec![root("Ada", 'A')], vec![key("2027.1", 'C')]);
+        let mut next = p.clone();
+        next.keyservers = vec!["hkp://127.0.0.1:1".into()];
+        next.keys[0].revoked = Some("compromised".into());
+        let changes = diff(&p, &next);
+        assert!(
+            changes.iter().any(|c| matches!(c, Change::KeyChanged { .. })),
+            "{changes:?}"
+        );
+        assert!(
+            changes
+                .iter()
+                .any(|c| matches!(c, Change::Changed { field } if field.name == "keyservers")),
+            "{changes:?}"
+        );
     }
 
     #[test]
