@@ -228,7 +228,7 @@ pub fn read_files(paths: &[std::path::PathBuf]) -> Result<Vec<Cert>> {
         let found = certinfo::read_cert_file(p)?;
         if found.iter().any(Cert::is_tsk) {
             return Err(Error::input(
-                format!("{} holds a secret key", crate::text::path(&p)),
+                format!("{} holds a secret key", crate::text::path(p)),
                 "send back the public certificate only: gpg --export --armor FINGERPRINT",
             ));
         }

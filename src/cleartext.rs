@@ -64,7 +64,7 @@ pub fn run(
 ) -> Result<Vec<SigReport>, String> {
     let policy = policy(as_of);
     let f = std::fs::File::open(file)
-        .map_err(|e| format!("cannot read {}: {e}", crate::text::path(&file)))?;
+        .map_err(|e| format!("cannot read {}: {e}", crate::text::path(file)))?;
     let reader = std::io::BufReader::with_capacity(1 << 16, f);
     let mut verifier = VerifierBuilder::from_reader(reader)
         .map(|b| b.buffer_size(1 << 16))

@@ -261,7 +261,7 @@ impl Config {
                     return Err(Error::vault(
                         format!(
                             "{}: this vault is format {v}, written by a newer keycycle; this keycycle reads format {FORMAT}",
-                            crate::text::path(&path)
+                            crate::text::path(path)
                         ),
                         "upgrade keycycle before touching this vault (nothing was changed)",
                     ));

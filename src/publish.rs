@@ -425,7 +425,7 @@ pub fn publish_key(
     if let (Some(dir), Some(_)) = (wkd_dir, &domains) {
         state.publish.push(PublishRecord {
             time: at,
-            target: format!("wkd:{}", crate::text::path(&dir)),
+            target: format!("wkd:{}", crate::text::path(dir)),
         });
     }
     if state.publish.len() != key.state.publish.len() {

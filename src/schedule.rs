@@ -132,7 +132,7 @@ fn read_named(path: &std::path::Path) -> Result<String> {
     let meta = std::fs::metadata(path).with_path(path)?;
     if !meta.is_file() {
         return Err(Error::input(
-            format!("{}: is not a regular file", crate::text::path(&path)),
+            format!("{}: is not a regular file", crate::text::path(path)),
             "point [schedule] series_status / schedules_dir at openstack/releases' data files",
         ));
     }
@@ -178,7 +178,7 @@ impl Schedule {
                     .iter()
                     .find_map(|p| read_named(p).ok())
                 })
-                .map_err(|e| e.context(crate::text::path(&path)))?
+                .map_err(|e| e.context(crate::text::path(path)))?
             }
             ScheduleSource::Custom => s
                 .cycles

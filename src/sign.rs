@@ -337,7 +337,7 @@ pub fn collect_files(paths: &[PathBuf], recursive: bool) -> Result<Vec<PathBuf>>
         if meta.is_dir() {
             if !recursive {
                 return Err(Error::input(
-                    format!("{} is a directory", crate::text::path(&p)),
+                    format!("{} is a directory", crate::text::path(p)),
                     "pass --recursive to sign every file under it",
                 ));
             }
@@ -376,7 +376,7 @@ pub fn read_key_file(path: &Path) -> Result<Cert> {
     let mut certs = certinfo::read_cert_file(path)?;
     if certs.len() != 1 {
         return Err(Error::input(
-            format!("{} holds {} keys", crate::text::path(&path), certs.len()),
+            format!("{} holds {} keys", crate::text::path(path), certs.len()),
             "give the file written by `keycycle export signing-subkey`",
         ));
     }

@@ -53,7 +53,7 @@ impl Record {
                 Error::vault(
                     format!(
                         "{}:{line}: {}",
-                        crate::text::path(&path),
+                        crate::text::path(path),
                         crate::error::quoteless(e.message())
                     ),
                     "restore it from git, or delete it to start the ceremony over",

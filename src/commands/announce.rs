@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, args: &AnnounceArgs) -> Outcome {
         ui::say(&format!(
             "Announcement of {} written to {}, signed by {}.",
             facts.key.name.label,
-            keycycle::text::path(&p),
+            keycycle::text::path(p),
             announce::signer_names(&facts)
         ));
     }

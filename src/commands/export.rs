@@ -192,7 +192,7 @@ fn page(ctx: &Ctx, args: &ExportPageArgs) -> Outcome {
         return Err(Error::input(
             format!(
                 "{} exists{}",
-                keycycle::text::path(&first),
+                keycycle::text::path(first),
                 match existing.len() {
                     1 => String::new(),
                     n => format!(" (and {} more of the page's files)", n - 1),

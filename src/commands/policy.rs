@@ -149,7 +149,7 @@ fn show(ctx: &Ctx, version: Option<u32>) -> Outcome {
         }
         ui::emit(&format!(
             "file to sign: {}\n",
-            text::path(&policy::version_path(&vault, n))
+            text::path(policy::version_path(&vault, n))
         ));
     }
     Ok(ExitCode::SUCCESS)

@@ -165,7 +165,7 @@ pub fn read_passphrase(path: &std::path::Path) -> Result<openpgp::crypto::Passwo
     let pw = text.trim_end_matches(['\n', '\r']);
     if pw.is_empty() {
         return Err(Error::input(
-            format!("{} is empty", crate::text::path(&path)),
+            format!("{} is empty", crate::text::path(path)),
             "put the passphrase in the file",
         ));
     }

@@ -25,7 +25,7 @@ pub fn signer(
 ) -> Result<KeyPair> {
     let key = super::primary_secret(cert, || {
         Error::input(
-            format!("{} holds no secret key", crate::text::path(&path)),
+            format!("{} holds no secret key", crate::text::path(path)),
             "export yours with gpg --export-secret-keys --armor YOUR-KEY",
         )
     })?;

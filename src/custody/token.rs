@@ -106,7 +106,7 @@ pub fn read_pin_file(path: &Path) -> Result<SecretString> {
     let pin = text.lines().next().unwrap_or_default();
     if pin.is_empty() {
         return Err(Error::input(
-            format!("{} is empty", crate::text::path(&path)),
+            format!("{} is empty", crate::text::path(path)),
             "put the PIN on the file's first line",
         ));
     }

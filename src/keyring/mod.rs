@@ -149,7 +149,7 @@ impl Keyring {
                 return Err(Error::input(
                     format!(
                         "no certificates to verify against: {} is a symbolic link, and links in a --cert folder are not followed",
-                        crate::text::path(&l)
+                        crate::text::path(l)
                     ),
                     "pass the certificate file itself with --cert FILE, or copy it into the folder",
                 ));
@@ -174,7 +174,7 @@ impl Keyring {
             .map_err(|e| Error::io(path, e))?;
         if n == 0 {
             return Err(Error::input(
-                format!("{}: the file is empty", crate::text::path(&path)),
+                format!("{}: the file is empty", crate::text::path(path)),
                 "give an OpenPGP certificate or keyring (gpg --export FINGERPRINT)",
             ));
         }
@@ -185,7 +185,7 @@ impl Keyring {
         let file = if !armored {
             f
         } else {
-            scan::dearmor(f).map_err(|e| e.context(crate::text::path(&path)))?
+            scan::dearmor(f).map_err(|e| e.context(crate::text::path(path)))?
         };
         let no = self.files.len();
         let mut fs = FileScan::new(file.try_clone().map_err(|e| Error::io(path, e))?, no)
@@ -202,7 +202,7 @@ impl Keyring {
                 }
                 None => {
                     return Err(Error::input(
-                        format!("{}: no OpenPGP certificate found", crate::text::path(&path)),
+                        format!("{}: no OpenPGP certificate found", crate::text::path(path)),
                         "give an armored or binary OpenPGP certificate or keyring",
                     ))
                 }

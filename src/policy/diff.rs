@@ -103,9 +103,7 @@ fn roots(old: &[Root], new: &[Root]) -> Vec<Change> {
     let mut removed = Vec::new();
     let mut pairs = Vec::new();
     for o in old {
-        let by = |same: &dyn Fn(&Root) -> bool| {
-            unmatched.iter().position(|n| n.is_some_and(|n| same(n)))
-        };
+        let by = |same: &dyn Fn(&Root) -> bool| unmatched.iter().position(|n| n.is_some_and(same));
         let i = by(&|n| n.name == o.name).or_else(|| {
             o.fingerprint
                 .as_ref()
@@ -232,7 +230,9 @@ mod tests {
         next.keys[0].revoked = Some("compromised".into());
         let changes = diff(&p, &next);
         assert!(
-            changes.iter().any(|c| matches!(c, Change::KeyChanged { .. })),
+            changes
+                .iter()
+                .any(|c| matches!(c, Change::KeyChanged { .. })),
             "{changes:?}"
         );
         assert!(

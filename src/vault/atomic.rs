@@ -37,7 +37,7 @@ pub fn write_new(path: &Path, bytes: &[u8], overwrite: bool, mode: u32) -> Resul
 pub fn refuse_existing(path: &Path, overwrite: bool) -> Result<()> {
     if path.exists() && !overwrite {
         return Err(crate::Error::input(
-            format!("{} exists", crate::text::path(&path)),
+            format!("{} exists", crate::text::path(path)),
             "pass --overwrite to replace it",
         ));
     }

@@ -35,7 +35,7 @@ pub fn not_plain(path: &Path, what: &str) -> Error {
     Error::vault(
         format!(
             "{}: is {what}; keycycle reads and writes only regular files and directories in the vault",
-            crate::text::path(&path)
+            crate::text::path(path)
         ),
         HINT,
     )
@@ -83,7 +83,7 @@ pub fn check_dir(path: &Path) -> Result<bool> {
         Some(Kind::File) => Err(Error::vault(
             format!(
                 "{}: is a file where the vault has a directory",
-                crate::text::path(&path)
+                crate::text::path(path)
             ),
             HINT,
         )),
@@ -113,7 +113,7 @@ pub fn open_nofollow(path: &Path) -> Result<File> {
         return Err(Error::vault(
             format!(
                 "{}: is a directory where the vault has a file",
-                crate::text::path(&path)
+                crate::text::path(path)
             ),
             HINT,
         ));
@@ -147,7 +147,7 @@ pub fn read_to_string(path: &Path) -> Result<String> {
         Error::vault(
             format!(
                 "{}: is not UTF-8 text (byte {})",
-                crate::text::path(&path),
+                crate::text::path(path),
                 e.utf8_error().valid_up_to() + 1
             ),
             "restore it from the vault's git history",

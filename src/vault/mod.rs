@@ -64,7 +64,7 @@ impl Vault {
         };
         if !root.is_dir() {
             return Err(Error::vault(
-                format!("no vault at {}", crate::text::path(&root)),
+                format!("no vault at {}", crate::text::path(root)),
                 "run `keycycle init` first, or point --vault / KEYCYCLE_VAULT at the vault",
             ));
         }
@@ -72,7 +72,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "{} has no {CONFIG_FILE}: not a keycycle vault",
-                    crate::text::path(&root)
+                    crate::text::path(root)
                 ),
                 "run `keycycle init` there first, or point --vault at the vault",
             ));

@@ -312,27 +312,20 @@ fn keyserver_answers_are_bounded_an_endless_one_and_a_bomb() {
     }
 }
 
-/// The attack: a committer sets `[announce] template` to a shell script;
-/// the operator runs `announce`, and the cycle key cleartext-signs it.
-/// The signature cut out of the message is a detached signature of the
-/// script: gpgv says "Good signature". keycycle verify refuses it: a
-/// text-mode signature is never an artifact's. keycycle's own `sign` makes
-/// binary signatures, which verify.
+/// The attack: a committer sets `[announce] template` to a shell script.
+/// `announce` refuses a template the signed policy does not name; say the
+/// roots were fooled into signing one that does: the cycle key then
+/// cleartext-signs the script. The signature cut out of the message is a
+/// detached signature of the script: gpgv says "Good signature". keycycle
+/// verify refuses it: a text-mode signature is never an artifact's.
+/// keycycle's own `sign` makes binary signatures, which verify.
 #[test]
 fn a_signature_cut_out_of_an_announcement_is_not_an_artifact_signature() {
     let env = Env::new("2026-08-16T09:00:00Z");
     env.ok(&["init"]);
     let (id, r) = env.age_identity("ada");
-    env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Ada",
-        "--email",
-        "ada@example.org",
-        "--escrow-recipient",
-        &r,
-    ]);
+    let ada = gpg_root(&env, "Ada");
+    env.roster_add_root("Ada", "ada@example.org", &ada.public, &r);
     env.cmd_at("2026-08-15T10:00:00Z")
         .args(["generate", "--cycle", "2027.1"])
         .assert()
@@ -345,13 +338,22 @@ fn a_signature_cut_out_of_an_announcement_is_not_an_artifact_signature() {
     std::fs::write(&config, toml).unwrap();
     std::fs::write(env.vault.join("install.sh"), script).unwrap();
     let ann = env.path("announcement.txt");
-    env.ok(&[
+    let announce = [
         "announce",
         "--identity",
         id.to_str().unwrap(),
         "-o",
         ann.to_str().unwrap(),
-    ]);
+    ];
+    let out = env.fails(&announce);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not the one the signed policy approved"),
+        "{err}"
+    );
+    assert_eq!(env.propose(&env.time), 2);
+    ada.sign_policy(&env, &env.time);
+    env.ok(&announce);
 
     // Cut the message apart: the text (dash-escaping undone, without the
     // line break that belongs to the armor) and the signature block.

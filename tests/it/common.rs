@@ -342,6 +342,35 @@ pub fn vault_with_signed_key(time: &str) -> (Keyed, GpgRoot, GpgRoot) {
     )
 }
 
+/// A file signed at 2026-10-02 with the subkey exported the day before,
+/// and the cert.asc of that day (what git history keeps).
+pub fn signed_release(k: &Keyed) -> (PathBuf, Vec<u8>) {
+    let env = &k.env;
+    let sub = env.path("sub.asc");
+    env.cmd_at("2026-10-01")
+        .args([
+            "export",
+            "signing-subkey",
+            "2027.1",
+            "--identity",
+            &k.id(),
+            "-o",
+        ])
+        .arg(&sub)
+        .assert()
+        .success();
+    let file = env.path("release.tar.gz");
+    std::fs::write(&file, b"release").unwrap();
+    env.cmd_at("2026-10-02")
+        .args(["sign", "--key"])
+        .arg(&sub)
+        .arg(&file)
+        .assert()
+        .success();
+    let old = std::fs::read(env.key_dir().join("cert.asc")).unwrap();
+    (file, old)
+}
+
 /// A fresh vault with a roster and a key for `next`, generated at `time`.
 pub fn vault_with_key(time: &str) -> Keyed {
     let env = Env::new(time);

@@ -57,13 +57,9 @@ fn temporaries(root: &Path) -> Vec<PathBuf> {
 fn copy_vault(from: &Path, to: &Path) {
     let home = to.with_extension("home");
     let _ = std::fs::remove_dir_all(&home);
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(trust_home())
-        .arg(&home)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    // The pins only: other tests write to the shared store meanwhile.
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::copy(trust_home().join("trust.toml"), home.join("trust.toml")).unwrap();
     let _ = std::fs::remove_dir_all(to);
     let st = Command::new("cp")
         .arg("-a")

@@ -7,7 +7,7 @@
 //! command; gpg and sqv judge the certificates.
 
 use crate::common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 const T: &str = "2026-08-01T12:00:00Z";
@@ -140,35 +140,6 @@ fn an_edited_expiry_does_not_stop_an_extension() {
             .to_string(),
         "2027-12-31"
     );
-}
-
-/// A file signed at 2026-10-02 with the subkey exported the day before,
-/// and the cert.asc of that day (what git history keeps).
-fn signed_release(k: &Keyed) -> (PathBuf, Vec<u8>) {
-    let env = &k.env;
-    let sub = env.path("sub.asc");
-    env.cmd_at("2026-10-01")
-        .args([
-            "export",
-            "signing-subkey",
-            "2027.1",
-            "--identity",
-            &k.id(),
-            "-o",
-        ])
-        .arg(&sub)
-        .assert()
-        .success();
-    let file = env.path("release.tar.gz");
-    std::fs::write(&file, b"release").unwrap();
-    env.cmd_at("2026-10-02")
-        .args(["sign", "--key"])
-        .arg(&sub)
-        .arg(&file)
-        .assert()
-        .success();
-    let old = std::fs::read(env.key_dir().join("cert.asc")).unwrap();
-    (file, old)
 }
 
 /// sqv's verdict on `file` with `cert` at `at`.
