@@ -4,11 +4,12 @@
 //! used, not by the size of the keyring (a distribution's keyring is tens
 //! of MiB), and certificates that do not parse are skipped and counted.
 //!
-//! The index grows as it is needed: a lookup scans on until every key it
-//! asks for is indexed (or the keyrings end), so one signature by a key
-//! early in a large keyring reads no more of it than gpgv does. As with
-//! gpgv, the first certificate holding a key is the one used; copies of it
-//! indexed by then are merged.
+//! The index grows as it is needed. A lookup reads the keyrings to their
+//! end (indexing headers only: certificates are parsed only when a
+//! signature names one of their keys), because every copy of a
+//! certificate counts: `cat old.asc revoked.asc` must verify as revoked.
+//! Copies are merged, as sqv does (gpgv uses the first and ignores
+//! revocations altogether: docs/verification.md).
 //!
 //! Binary keyrings are indexed in place; armored ones (one or several
 //! armor blocks, with any text around them) are decoded into an anonymous
@@ -224,11 +225,11 @@ impl Keyring {
             .as_ref()
     }
 
-    /// The entries indexed under `ids`, scanning on until each is indexed
-    /// or the keyrings end.
+    /// The entries indexed under `ids`, every copy of every keyring: a
+    /// later copy may carry a revocation the first one lacks.
     fn lookup(&self, ids: &[KeyID]) -> Vec<Arc<Entry>> {
         let mut st = self.lock();
-        while !ids.iter().all(|k| st.index.contains_key(k)) && st.advance(&self.files) {}
+        while st.advance(&self.files) {}
         let mut seen: Vec<usize> = Vec::new();
         for k in ids {
             for &i in st.index.get(k).into_iter().flatten() {

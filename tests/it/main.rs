@@ -12,6 +12,7 @@ mod bounded_input;
 #[cfg(feature = "card")]
 mod card;
 mod ceremony;
+mod cert_copies;
 mod cli;
 mod cmd;
 mod crash;
