@@ -24,22 +24,25 @@ pub use crate::keyring::Keyring;
 use crate::sigreport::{self, cutoff_date, first_line, Helper};
 pub use crate::sigreport::{Fault, SigReport, SignedBy, SHA1_RISK};
 
-/// The policy for data signatures. `as_of` rolls the algorithm cutoffs
-/// back to that date (for auditing artifacts of keys whose self-signatures
-/// use SHA-1), but SHA-1 data signatures stay rejected.
+/// The policy for data signatures. `as_of` relaxes only what key bindings
+/// and self-signatures need (second-preimage resistance): a hash the
+/// rules of that date accepted there is accepted again, for auditing
+/// artifacts of keys whose self-signatures use SHA-1. Data signatures also
+/// need collision resistance, which is always judged by today's rules:
+/// MD5, RIPEMD-160 and SHA-1 data signatures stay rejected whatever date is
+/// given, as sqv rejects them.
 pub fn policy(as_of: Option<Time>) -> StandardPolicy<'static> {
-    match as_of {
-        None => StandardPolicy::new(),
-        Some(t) => {
-            let mut p = StandardPolicy::at(clock::to_system(t));
-            p.reject_hash_property_at(
-                HashAlgorithm::SHA1,
-                HashAlgoSecurity::CollisionResistance,
-                std::time::UNIX_EPOCH,
-            );
-            p
+    let mut p = StandardPolicy::new();
+    if let Some(t) = as_of {
+        let t = clock::to_system(t);
+        for h in HashAlgorithm::variants() {
+            let sec = HashAlgoSecurity::SecondPreImageResistance;
+            if p.hash_cutoff(h, sec).is_some_and(|cutoff| cutoff > t) {
+                p.accept_hash_property(h, sec);
+            }
         }
     }
+    p
 }
 
 /// How files are judged.

@@ -12,7 +12,7 @@ pub struct VerifyArgs {
     /// The detached signature (one input file only)
     #[arg(long, value_name = "FILE")]
     pub signature: Option<PathBuf>,
-    /// Judge algorithms as of this date (for old keys with SHA-1 self-signatures); SHA-1 data signatures stay rejected
+    /// Judge the hashes of key bindings as of this date (old keys with SHA-1 self-signatures); data signatures keep today's rules
     #[arg(long, value_name = "DATE")]
     pub policy_as_of: Option<String>,
     /// A file passes when at least N distinct certificates made good signatures over it

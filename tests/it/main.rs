@@ -27,6 +27,7 @@ mod keyserver_faults;
 mod maintain;
 mod page;
 mod policy;
+mod policy_as_of;
 mod policy_history;
 mod realworld;
 mod runbooks;
