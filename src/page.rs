@@ -19,6 +19,8 @@ use crate::schedule::{Cycle, Schedule};
 use crate::status::Attestations;
 
 mod html;
+
+pub use html::gpg_check;
 mod timeline;
 
 pub use html::{escape, render};

@@ -181,22 +181,33 @@ fn example_key(page: &Page) -> Option<&PageKey> {
         .or_else(|| page.keys.first())
 }
 
+/// The one-line gpg check keycycle prints for scripts: passes only with
+/// `GOODSIG` and a `VALIDSIG` whose primary fingerprint is `fpr`, and no
+/// `REVKEYSIG`, `EXPKEYSIG`, `EXPSIG`, `BADSIG` or `ERRSIG` (gpg exits 0
+/// for a revoked or expired key's signature). Plain text: escape it for
+/// HTML. The runbooks carry the same line (tests/it/gpg_snippets.rs).
+pub fn gpg_check(sig: &str, file: &str, fpr: &str) -> String {
+    format!(
+        "gpg --status-fd 1 --verify {sig} {file} 2>/dev/null | awk -v fpr={fpr} '$2 == \"GOODSIG\" {{ good = 1 }} $2 ~ /^(REVKEYSIG|EXPKEYSIG|EXPSIG|BADSIG|ERRSIG)$/ {{ bad = 1 }} $2 == \"VALIDSIG\" && $NF == fpr {{ valid = 1 }} END {{ exit !(good && valid && !bad) }}'"
+    )
+}
+
 fn how_to_verify(page: &Page) -> String {
     let Some(k) = example_key(page) else {
         return String::new();
     };
     let file = escape(&k.file);
-    let fpr = escape(&k.name.fingerprint);
     format!(
         r#"<section id="verify"><h2>How to verify a release</h2>
 <p>Every release artifact <code>FILE</code> is published with a detached signature <code>FILE.asc</code>, made by the key of the cycle it was released in. The commands below use the {label} key (<a href="{file}">{file}</a>, fingerprint <span class="fpr">{grouped}</span>); for another cycle use that cycle's key file, or the folder <code>keys/</code> holding them all. Each command prints the fingerprint of the signing key: it must be one listed on this page.</p>
 <h3>With gpg</h3>
 <pre><code>gpg --import {file}
 gpg --verify FILE.asc FILE</code></pre>
+<p>Look for <code>Good signature</code> and <code>Primary key fingerprint: {grouped}</code>; the warning that the key is not certified with a trusted signature only says that you have not certified it yourself. gpg's exit status is 0 for a signature by a <em>revoked</em> or expired key too, and gpg ignores revocation dates and reasons: in a script, require <code>GOODSIG</code> and the fingerprint, and refuse every other verdict (or use sqv, below, which judges revocations exactly):</p>
+<pre><code>{check}</code></pre>
 <p>A whole directory (each <code>*.asc</code> against the file it signs):</p>
 <pre><code>gpg --import keys/*.asc
-for sig in dist/*.asc; do gpg --verify "$sig" "${{sig%.asc}}" || echo "BAD: $sig"; done</code></pre>
-<p>Look for <code>Good signature</code> and <code>Primary key fingerprint: {grouped}</code>; the warning that the key is not certified with a trusted signature only says that you have not certified it yourself. In a script: <code>gpg --status-fd 1 --verify FILE.asc FILE | grep "VALIDSIG .* {fpr}$"</code>.</p>
+for sig in dist/*.asc; do {dir_loop} || echo "BAD: $sig"; done</code></pre>
 <h3>With sqv</h3>
 <pre><code>sqv --keyring {file} FILE.asc FILE</code></pre>
 <pre><code>for sig in dist/*.asc; do sqv --keyring {file} "$sig" "${{sig%.asc}}" || echo "BAD: $sig"; done</code></pre>
@@ -206,6 +217,12 @@ for sig in dist/*.asc; do gpg --verify "$sig" "${{sig%.asc}}" || echo "BAD: $sig
 <pre><code>keycycle verify --cert keys/ dist/*.tar.gz dist/*.whl</code></pre>
 <p>keycycle finds <code>FILE.asc</code> next to each file and checks every file against the key of its cycle among <code>keys/</code>; it also checks that the key was alive and not revoked when it signed, refuses SHA-1, and names the cycle key that signed each file.</p>
 </section>"#,
+        check = escape(&gpg_check("FILE.asc", "FILE", &k.name.fingerprint)),
+        dir_loop = escape(&gpg_check(
+            "\"$sig\"",
+            "\"${sig%.asc}\"",
+            &k.name.fingerprint
+        )),
         label = escape(k.cycle.as_deref().unwrap_or(&k.name.label)),
         grouped = escape(&k.name.fingerprint_grouped),
     )

@@ -21,6 +21,7 @@ mod escrow_plugin;
 mod examples;
 mod fuzz_smoke;
 mod generate;
+mod gpg_snippets;
 mod inspect;
 mod interop;
 mod keyserver_faults;
