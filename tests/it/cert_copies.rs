@@ -11,14 +11,10 @@ use std::path::Path;
 use openpgp::cert::prelude::*;
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::serialize::Serialize;
-use openpgp::types::{ReasonForRevocation, SignatureType};
+use openpgp::types::SignatureType;
 use sequoia_openpgp as openpgp;
 
 const VERIFY: &str = "2026-10-01T00:00:00Z";
-
-fn t(at: &str) -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch(at) as u64)
-}
 
 fn bytes(cert: &Cert, armored: bool) -> Vec<u8> {
     let mut out = Vec::new();
@@ -36,37 +32,11 @@ fn revoked_key_and_a_thiefs_signature(dir: &Path) -> (Cert, Cert, std::path::Pat
     let (cert, _) = CertBuilder::new()
         .add_userid("Release Key <release@example.org>")
         .add_signing_subkey()
-        .set_creation_time(t("2026-01-01T00:00:00Z"))
+        .set_creation_time(system_time("2026-01-01T00:00:00Z"))
         .generate()
         .unwrap();
-    let mut primary = cert
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .unwrap()
-        .into_keypair()
-        .unwrap();
-    let rev = CertRevocationBuilder::new()
-        .set_reason_for_revocation(ReasonForRevocation::KeyCompromised, b"stolen")
-        .unwrap()
-        .set_signature_creation_time(t("2026-06-01T00:00:00Z"))
-        .unwrap()
-        .build(&mut primary, &cert, None)
-        .unwrap();
-    let revoked = cert.clone().insert_packets(rev).unwrap().0;
-    let policy = openpgp::policy::StandardPolicy::new();
-    let mut signer = cert
-        .keys()
-        .with_policy(&policy, t("2026-02-01T00:00:00Z"))
-        .for_signing()
-        .secret()
-        .next()
-        .unwrap()
-        .key()
-        .clone()
-        .into_keypair()
-        .unwrap();
+    let revoked = hard_revoked(&cert, "2026-06-01T00:00:00Z");
+    let mut signer = signing_keypair(&cert, "2026-02-01T00:00:00Z");
     let data = dir.join("release.tar.gz");
     std::fs::write(&data, b"a release signed with a stolen key").unwrap();
     let sig_path = dir.join("release.tar.gz.asc");
@@ -78,7 +48,7 @@ fn revoked_key_and_a_thiefs_signature(dir: &Path) -> (Cert, Cert, std::path::Pat
         .unwrap();
         openpgp::Packet::from(
             SignatureBuilder::new(SignatureType::Binary)
-                .set_signature_creation_time(t("2026-09-01T00:00:00Z"))
+                .set_signature_creation_time(system_time("2026-09-01T00:00:00Z"))
                 .unwrap()
                 .sign_message(&mut signer, std::fs::read(&data).unwrap())
                 .unwrap(),
@@ -87,11 +57,7 @@ fn revoked_key_and_a_thiefs_signature(dir: &Path) -> (Cert, Cert, std::path::Pat
         .unwrap();
         w.finalize().unwrap();
     }
-    (
-        cert.strip_secret_key_material(),
-        revoked.strip_secret_key_material(),
-        data,
-    )
+    (cert.strip_secret_key_material(), revoked, data)
 }
 
 fn case(armored: bool) {

@@ -427,6 +427,54 @@ pub fn epoch(at: &str) -> i64 {
         .timestamp()
 }
 
+/// `at` as a `SystemTime`, for sequoia's builders.
+pub fn system_time(at: &str) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch(at) as u64)
+}
+
+/// `secret` (a certificate with its primary's secret) with a hard
+/// (compromised) revocation made at `at`, as a public certificate.
+pub fn hard_revoked(secret: &sequoia_openpgp::Cert, at: &str) -> sequoia_openpgp::Cert {
+    use sequoia_openpgp::cert::CertRevocationBuilder;
+    use sequoia_openpgp::types::ReasonForRevocation;
+    let mut primary = secret
+        .primary_key()
+        .key()
+        .clone()
+        .parts_into_secret()
+        .unwrap()
+        .into_keypair()
+        .unwrap();
+    let rev = CertRevocationBuilder::new()
+        .set_reason_for_revocation(ReasonForRevocation::KeyCompromised, b"stolen")
+        .unwrap()
+        .set_signature_creation_time(system_time(at))
+        .unwrap()
+        .build(&mut primary, secret, None)
+        .unwrap();
+    secret
+        .clone()
+        .strip_secret_key_material()
+        .insert_packets(rev)
+        .unwrap()
+        .0
+}
+
+/// The signing key of `cert` valid at `at`, ready to sign.
+pub fn signing_keypair(cert: &sequoia_openpgp::Cert, at: &str) -> sequoia_openpgp::crypto::KeyPair {
+    let policy = sequoia_openpgp::policy::StandardPolicy::new();
+    cert.keys()
+        .with_policy(&policy, system_time(at))
+        .for_signing()
+        .secret()
+        .next()
+        .unwrap()
+        .key()
+        .clone()
+        .into_keypair()
+        .unwrap()
+}
+
 /// `at` as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn instant(at: &str) -> String {
     keycycle::clock::parse_time(at)

@@ -12,21 +12,16 @@ use std::path::Path;
 
 use openpgp::cert::prelude::*;
 use openpgp::serialize::Serialize;
-use openpgp::types::ReasonForRevocation;
 use sequoia_openpgp as openpgp;
 
 const NOW: &str = "2026-10-01T00:00:00Z";
 const SIGNED: &str = "2026-03-01T00:00:00Z";
 
-fn t(at: &str) -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch(at) as u64)
-}
-
 /// A key made 2026-01-01 (expiring `expires` days later), its secret key
 /// armored, and its fingerprint.
 fn key(days: Option<u64>) -> (Cert, Vec<u8>) {
     let mut b = CertBuilder::general_purpose(Some("Release <release@example.org>"))
-        .set_creation_time(t("2026-01-01T00:00:00Z"));
+        .set_creation_time(system_time("2026-01-01T00:00:00Z"));
     b = b.set_validity_period(days.map(|d| std::time::Duration::from_secs(d * 86_400)));
     let (cert, _) = b.generate().unwrap();
     let mut tsk = Vec::new();
@@ -66,25 +61,11 @@ fn case(env: &Env, name: &'static str, days: Option<u64>, revoke: bool, modify: 
         ],
         None,
     );
-    let mut public = cert.clone().strip_secret_key_material();
-    if revoke {
-        let mut primary = cert
-            .primary_key()
-            .key()
-            .clone()
-            .parts_into_secret()
-            .unwrap()
-            .into_keypair()
-            .unwrap();
-        let rev = CertRevocationBuilder::new()
-            .set_reason_for_revocation(ReasonForRevocation::KeyCompromised, b"stolen")
-            .unwrap()
-            .set_signature_creation_time(t("2026-06-01T00:00:00Z"))
-            .unwrap()
-            .build(&mut primary, &cert, None)
-            .unwrap();
-        public = public.insert_packets(rev).unwrap().0;
-    }
+    let public = if revoke {
+        hard_revoked(&cert, "2026-06-01T00:00:00Z")
+    } else {
+        cert.clone().strip_secret_key_material()
+    };
     if modify {
         std::fs::write(&artifact, b"tampered").unwrap();
         let body = std::fs::read_to_string(&announcement)

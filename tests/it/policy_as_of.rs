@@ -14,10 +14,6 @@ use sequoia_openpgp as openpgp;
 
 const NOW: &str = "2026-10-01T00:00:00Z";
 
-fn t(at: &str) -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch(at) as u64)
-}
-
 /// A file signed yesterday with `hash` by a fresh key: (env, cert file,
 /// data file, signature file).
 fn signed_with(hash: HashAlgorithm) -> (Env, std::path::PathBuf, std::path::PathBuf) {
@@ -26,26 +22,15 @@ fn signed_with(hash: HashAlgorithm) -> (Env, std::path::PathBuf, std::path::Path
     let (cert, _) = CertBuilder::new()
         .add_userid("Release Key <release@example.org>")
         .add_signing_subkey()
-        .set_creation_time(t("2026-01-01T00:00:00Z"))
+        .set_creation_time(system_time("2026-01-01T00:00:00Z"))
         .generate()
         .unwrap();
-    let policy = openpgp::policy::StandardPolicy::new();
-    let mut signer = cert
-        .keys()
-        .with_policy(&policy, t(NOW))
-        .for_signing()
-        .secret()
-        .next()
-        .unwrap()
-        .key()
-        .clone()
-        .into_keypair()
-        .unwrap();
+    let mut signer = signing_keypair(&cert, NOW);
     let data = dir.join("release.tar.gz");
     std::fs::write(&data, b"a release").unwrap();
     let sig = SignatureBuilder::new(SignatureType::Binary)
         .set_hash_algo(hash)
-        .set_signature_creation_time(t("2026-09-30T00:00:00Z"))
+        .set_signature_creation_time(system_time("2026-09-30T00:00:00Z"))
         .unwrap()
         .sign_message(&mut signer, b"a release")
         .unwrap();

@@ -141,33 +141,10 @@ fn deleted_signatures_leave_an_accepted_version_in_force() {
 fn a_roots_later_hard_revocation_does_not_undo_what_she_signed() {
     use openpgp::parse::Parse;
     use openpgp::serialize::Serialize;
-    use openpgp::types::ReasonForRevocation;
     use sequoia_openpgp as openpgp;
     let b = bob_left();
     let secret = openpgp::Cert::from_file(&b.ada.secret).unwrap();
-    let mut signer = secret
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .unwrap()
-        .into_keypair()
-        .unwrap();
-    let rev = openpgp::cert::CertRevocationBuilder::new()
-        .set_reason_for_revocation(ReasonForRevocation::KeyCompromised, b"laptop stolen")
-        .unwrap()
-        .set_signature_creation_time(
-            std::time::UNIX_EPOCH
-                + std::time::Duration::from_secs(epoch("2026-08-25T00:00:00Z") as u64),
-        )
-        .unwrap()
-        .build(&mut signer, &secret, None)
-        .unwrap();
-    let revoked = secret
-        .strip_secret_key_material()
-        .insert_packets(rev)
-        .unwrap()
-        .0;
+    let revoked = hard_revoked(&secret, "2026-08-25T00:00:00Z");
     let file = b.file(&format!("roster/{}.asc", b.ada.fpr));
     assert!(file.exists(), "{}", file.display());
     let mut out = Vec::new();

@@ -14,6 +14,19 @@ const T: &str = "2026-08-01T12:00:00Z";
 /// 2027.1 (Indri) is the current cycle; 2027.2 is next.
 const IN_2027_1: &str = "2027-04-01T09:00:00Z";
 
+/// `revoke 2027.1` as compromised with the escrowed certificate (add
+/// `--identity`).
+const REVOKE_COMPROMISED: [&str; 8] = [
+    "revoke",
+    "2027.1",
+    "--reason",
+    "compromised",
+    "--message",
+    "stolen",
+    "--escrowed-certificate",
+    "--yes",
+];
+
 fn run(env: &Env, at: &str, args: &[&str]) -> Output {
     env.cmd_at(at).args(args).output().unwrap()
 }
@@ -214,19 +227,7 @@ fn a_restored_cert_cannot_forget_a_subkey_revocation() {
 /// restored.
 #[test]
 fn a_restored_cert_cannot_forget_a_key_revocation() {
-    restored_after(
-        &[
-            "revoke",
-            "2027.1",
-            "--reason",
-            "compromised",
-            "--message",
-            "stolen",
-            "--escrowed-certificate",
-            "--yes",
-        ],
-        "2026-11-01T00:00:00Z",
-    );
+    restored_after(&REVOKE_COMPROMISED, "2026-11-01T00:00:00Z");
 }
 
 /// Attack 16c: the same on a machine that never saw the revocation: the
@@ -240,18 +241,7 @@ fn a_fresh_machine_refuses_a_cert_the_policy_lists_as_revoked() {
     let out = run(
         env,
         "2026-11-01",
-        &[
-            "revoke",
-            "2027.1",
-            "--reason",
-            "compromised",
-            "--message",
-            "stolen",
-            "--escrowed-certificate",
-            "--yes",
-            "--identity",
-            &k.id(),
-        ],
+        &[&REVOKE_COMPROMISED[..], &["--identity", &k.id()]].concat(),
     );
     assert!(
         out.status.success(),
