@@ -164,6 +164,11 @@ pub fn revoke(
 /// Soft (retired) revocations dated every `interval_days` after `from`,
 /// the last one at or before `until`. When the master is lost, the latest
 /// rung not after now is published: signatures before it stay valid.
+///
+/// A soft revocation older than the key's newest binding signature revokes
+/// nothing (sequoia, so sqv, ignores it; gpg does not), so after an
+/// extension the rungs are those of [`rung_dates`]: one a second after the
+/// newest binding, then the grid's rungs after it.
 pub fn ladder(
     signer: &mut dyn Signer,
     cert: &Cert,
@@ -171,10 +176,8 @@ pub fn ladder(
     until: Time,
     interval_days: u32,
 ) -> Result<Vec<Signature>> {
-    let step = chrono::Duration::days(interval_days.max(1).into());
     let mut rungs = Vec::new();
-    let mut at = from + step;
-    while at <= until {
+    for at in rung_dates(newest_binding(cert), from, until, interval_days) {
         let message = format!(
             "Key retired: the master key was lost (not compromised). Signatures made before {} remain valid.",
             clock::iso(at)
@@ -185,9 +188,45 @@ pub fn ladder(
                 .set_reason_for_revocation(ReasonForRevocation::KeyRetired, message.as_bytes())?
                 .build(signer, cert, None)?,
         );
-        at += step;
     }
     Ok(rungs)
+}
+
+/// The dates of the ladder's rungs: every `interval_days` after `from`, up
+/// to `until`, keeping only those after `binding` (the newest binding
+/// signature), and, when `binding` is after `from` (an extension), a first
+/// rung one second after it — so a master lost the day after an extension
+/// has a rung that takes effect.
+pub fn rung_dates(binding: Option<Time>, from: Time, until: Time, interval_days: u32) -> Vec<Time> {
+    let step = chrono::Duration::days(interval_days.max(1).into());
+    let mut dates = Vec::new();
+    let mut after = from;
+    if let Some(b) = binding.filter(|b| *b > from) {
+        after = b + chrono::Duration::seconds(1);
+        if after <= until {
+            dates.push(after);
+        }
+    }
+    let mut at = from + step;
+    while at <= until {
+        if at > after {
+            dates.push(at);
+        }
+        at += step;
+    }
+    dates
+}
+
+/// The creation time of `cert`'s newest binding signature of its primary
+/// (direct-key or user ID self-signature): a soft revocation must not be
+/// older than it to take effect.
+pub fn newest_binding(cert: &Cert) -> Option<Time> {
+    cert.primary_key()
+        .self_signatures()
+        .chain(cert.userids().flat_map(|u| u.self_signatures()))
+        .filter_map(|s| s.signature_creation_time())
+        .max()
+        .map(clock::from_system)
 }
 
 /// `at`, or one second after the newest self-signature if that is not
@@ -246,6 +285,19 @@ mod tests {
         assert_eq!(k.cert.primary_key().key().version(), 4);
         // A rung a week, until expiry.
         assert_eq!(k.ladder.len(), 42);
+    }
+
+    #[test]
+    fn rungs_after_an_extension_follow_the_newest_binding() {
+        let t = |s| clock::parse_time(s).unwrap();
+        let from = t("2026-08-01T12:00:00Z");
+        let until = t("2027-08-01");
+        let fresh = rung_dates(Some(from), from, until, 7);
+        assert_eq!(fresh[0], t("2026-08-08T12:00:00Z"));
+        let extended = rung_dates(Some(t("2027-04-01")), from, until, 7);
+        assert_eq!(extended[0], t("2027-04-01T00:00:01Z"));
+        assert_eq!(extended[1], t("2027-04-03T12:00:00Z"));
+        assert_eq!(extended.last(), fresh.last());
     }
 
     #[test]

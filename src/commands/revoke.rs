@@ -46,6 +46,10 @@ pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
         )?;
         (sig, primary.location())
     };
+    if args.subkey.is_none() {
+        // What is published must revoke the key for sqv and verify too.
+        custody::must_take_effect(&key, &sig, ctx.at)?;
+    }
     let sig_time = sig
         .signature_creation_time()
         .map(clock::from_system)

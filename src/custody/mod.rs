@@ -36,6 +36,7 @@ use sequoia_openpgp as openpgp;
 pub use age::{Identities, Recipient};
 pub use drill::{drill, hard_revocation, ladder, Drill};
 pub use escrow::EscrowedKey;
+pub use revocation_check::must_take_effect;
 
 use crate::error::{Error, Result};
 use crate::keygen::CycleKey;
@@ -257,23 +258,7 @@ pub fn escrowed_revocation(
     let secret = EscrowedKey::open(vault, key, ids)?;
     match reason {
         R::KeyCompromised => hard_revocation(key, &secret),
-        R::KeyRetired => {
-            let now = crate::clock::to_system(at);
-            ladder(key, &secret)?
-                .into_iter()
-                .filter(|s| s.signature_creation_time().is_some_and(|t| t <= now))
-                .max_by_key(|s| s.signature_creation_time())
-                .ok_or_else(|| {
-                    Error::input(
-                        format!(
-                            "no escrowed soft revocation of {} is dated on or before {}",
-                            key.state.cycle,
-                            crate::clock::day(at)
-                        ),
-                        "the first rung is dated a week after the key was made; before that, use --reason compromised",
-                    )
-                })
-        }
+        R::KeyRetired => newest_effective_rung(key, ladder(key, &secret)?, at),
         other => Err(Error::input(
             format!(
                 "the escrow holds no '{}' revocation",
@@ -286,6 +271,55 @@ pub fn escrowed_revocation(
             "with --escrowed-certificate use --reason compromised (hard) or --reason retired (soft, dated)",
         )),
     }
+}
+
+/// The newest rung of `rungs` not after `at` that takes effect
+/// ([`revocation_check::takes_effect`]: not older than the key's newest
+/// binding); a ladder made before an extension has none after it.
+fn newest_effective_rung(
+    key: &StoredKey,
+    rungs: Vec<openpgp::packet::Signature>,
+    at: crate::clock::Time,
+) -> Result<openpgp::packet::Signature> {
+    let now = crate::clock::to_system(at);
+    let due: Vec<_> = rungs
+        .into_iter()
+        .filter(|s| s.signature_creation_time().is_some_and(|t| t <= now))
+        .collect();
+    let day = crate::clock::day(at);
+    let binding = crate::keygen::newest_binding(&key.cert);
+    if due.is_empty() && binding.is_some_and(|b| b >= at && b > key.state.created) {
+        return Err(Error::input(
+            format!(
+                "{day} is not after the newest binding signature{} of {}: no soft revocation dated then would revoke it, so sqv and keycycle verify would ignore it",
+                revocation_check::binding_date(&key.cert),
+                key.state.cycle,
+            ),
+            "give a --time after the newest binding, or use --reason compromised",
+        ));
+    }
+    if due.is_empty() {
+        return Err(Error::input(
+            format!(
+                "no escrowed soft revocation of {} is dated on or before {day}",
+                key.state.cycle
+            ),
+            "the first rung is dated a week after the key was made; before that, use --reason compromised",
+        ));
+    }
+    due.into_iter()
+        .filter(|s| revocation_check::takes_effect(&key.cert, s, at))
+        .max_by_key(|s| s.signature_creation_time())
+        .ok_or_else(|| {
+            Error::input(
+                format!(
+                    "no escrowed soft revocation of {} dated on or before {day} would revoke it: every such rung is older than the key's newest binding signature{}, so sqv and keycycle verify would ignore it",
+                    key.state.cycle,
+                    revocation_check::binding_date(&key.cert)
+                ),
+                "give a --time after the newest binding; a ladder escrowed before the key was extended is re-made by keycycle escrow rewrap --identity FILE; or use --reason compromised",
+            )
+        })
 }
 
 /// Re-escrow every key in `keys` for the roots of `policy`. Every key is opened

@@ -109,3 +109,54 @@ fn mismatch(key: &StoredKey, file: &str, holds: String, want: &str) -> Error {
         ),
     )
 }
+
+/// Whether `rev`, a revocation of `cert`'s primary, takes effect under the
+/// policy `keycycle verify` uses: `cert` with `rev` comes out revoked by
+/// `rev` at its date, at `at` and once the newest binding is live (each if
+/// later). A soft revocation older than the newest binding signature live
+/// at a time is ignored by sequoia (so sqv) from then on; gpg ignores the
+/// dates, so it alone would show such a key revoked.
+pub fn takes_effect(cert: &Cert, rev: &Signature, at: clock::Time) -> bool {
+    use openpgp::types::RevocationStatus;
+    let Some(dated) = rev.signature_creation_time() else {
+        return false;
+    };
+    let Ok((with, _)) = cert.clone().insert_packets(rev.clone()) else {
+        return false;
+    };
+    let policy = crate::verify::policy(None);
+    // From then on: at its date, now, and once every binding is live.
+    let binding = crate::keygen::newest_binding(cert).map(clock::to_system);
+    let times = [Some(dated), Some(clock::to_system(at)), binding];
+    times.into_iter().flatten().all(|t| {
+        let t = t.max(dated);
+        match with.revocation_status(&policy, t) {
+            RevocationStatus::Revoked(sigs) => sigs.iter().any(|s| s.mpis() == rev.mpis()),
+            _ => false,
+        }
+    })
+}
+
+/// [`takes_effect`] as a refusal: what `revoke` is about to publish must
+/// revoke the key for sqv and `keycycle verify`, not only for gpg.
+pub fn must_take_effect(key: &StoredKey, rev: &Signature, at: clock::Time) -> Result<()> {
+    if takes_effect(&key.cert, rev, at) {
+        return Ok(());
+    }
+    Err(Error::input(
+        format!(
+            "{} would not revoke {}: it is older than the key's newest binding signature{}, so sqv and keycycle verify ignore it",
+            describe(rev),
+            key.state.cycle,
+            binding_date(&key.cert)
+        ),
+        "give a --time after the newest binding (keycycle status shows it), or use --reason compromised",
+    ))
+}
+
+/// " (2027-04-01T00:00:00Z)", or nothing when the key has none.
+pub fn binding_date(cert: &Cert) -> String {
+    crate::keygen::newest_binding(cert)
+        .map(|t| format!(" ({})", clock::iso(t)))
+        .unwrap_or_default()
+}

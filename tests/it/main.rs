@@ -25,6 +25,7 @@ mod gpg_snippets;
 mod inspect;
 mod interop;
 mod keyserver_faults;
+mod ladder_after_extend;
 mod maintain;
 mod page;
 mod policy;
