@@ -384,7 +384,7 @@ pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<(
 }
 
 /// Store `changed` (an extension signed by `signer`, e.g. a card) with a
-/// ladder re-made by `signer` from the key's creation to its new expiry and
+/// ladder re-made by `signer` (see `remade_ladder`) to its new expiry and
 /// sealed to the roots of `policy`; `primary.age` and `revocation.age` stay
 /// as they are. Check [`ladder_alone`] first. One swap of the key directory.
 pub fn store_ladder(home: &KeyHome, changed: &Cert, signer: &mut dyn Signer) -> Result<()> {
@@ -401,11 +401,12 @@ pub fn store_ladder(home: &KeyHome, changed: &Cert, signer: &mut dyn Signer) -> 
     home.vault.update_key(home.key, change.with_state(&state))
 }
 
-/// The key's new expiry (from `cert`'s self-signatures) and the whole
-/// ladder again, made by `signer` from the key's creation to that expiry:
-/// the rungs already dated in the past must stay available (a master lost
-/// tomorrow needs the newest rung not after tomorrow), and new ones cover
-/// the expiry.
+/// The key's new expiry (from `cert`'s self-signatures) and the ladder
+/// again, made by `signer` on the weekly grid from the key's creation to
+/// that expiry, but only after `cert`'s newest binding signature, with a
+/// first rung a second after it ([`keygen::rung_dates`]): an older rung
+/// would revoke nothing for sequoia (so sqv), and a master lost the day
+/// after an extension needs a rung not after that day.
 fn remade_ladder(
     home: &KeyHome,
     cert: &Cert,
@@ -434,8 +435,7 @@ impl Backend for EscrowedKey {
     /// Store `changed` (this key's certificate after an extension, a
     /// rotation, a revocation…) back: the secrets re-escrowed to the roots
     /// of `policy` (the signed policy in force; nothing else) in its escrow
-    /// mode, the ladder re-made from
-    /// the key's creation to its new expiry, the public cert and state
+    /// mode, the ladder re-made (`remade_ladder`) to its new expiry, the public cert and state
     /// rewritten — all in one swap of the key directory.
     fn store(&self, home: &KeyHome, changed: &Cert) -> Result<()> {
         let KeyHome {

@@ -243,9 +243,10 @@ pub fn seal_new(
 
 /// The revocation to publish when the master is lost, from the escrow:
 /// the hard one for `compromised` (voids every signature), or for a lost
-/// but safe master the newest dated soft rung (`retired`) not after `at`,
-/// which keeps the signatures made before its date. Checked against the
-/// key before use.
+/// but safe master the newest dated soft rung (`retired`) not after `at`
+/// that takes effect (not older than the key's newest binding), which
+/// keeps the signatures made before its date. Checked against the key
+/// before use.
 pub fn escrowed_revocation(
     vault: &Vault,
     key: &StoredKey,

@@ -566,7 +566,7 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
 
 /// Two extensions in the same second: the second one's self-signatures
 /// are dated after the first's, so gpg and keycycle agree on the expiry.
-/// A rewrap keeps the whole ladder from the key's creation.
+/// A rewrap keeps the ladder (its rungs after the newest binding).
 #[test]
 fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
     let k = key();
