@@ -32,8 +32,18 @@ pub struct Drill {
 
 /// Open the escrow with `ids` and check it against the cert; change nothing.
 pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> {
+    // The revocations first, on their own: a root who can open them (any
+    // root) learns they work even where it cannot open the primary alone.
+    let revocations = if escrow::revocations_apart(key)? {
+        let (hard, soft) = escrow::open_revocations(vault, key, ids)?;
+        let rev = revocation_check::hard(key, escrow::signatures(&hard)?)?;
+        let ladder = revocation_check::ladder(key, escrow::signatures(&soft)?)?;
+        Some((Revocation::from_sig(&rev), ladder.len()))
+    } else {
+        None
+    };
     if escrow::is_threshold(key)? {
-        return drill_shares(key, ids);
+        return drill_shares(key, ids, revocations);
     }
     let opened = EscrowedKey::open(vault, key, ids)?;
     let mut signer = opened.primary_signer()?;
@@ -73,7 +83,11 @@ pub fn ladder(key: &StoredKey, opened: &EscrowedKey) -> Result<Vec<Signature>> {
 
 /// The drill for threshold escrow: open only your own share(s) and check
 /// their envelopes; nothing is reconstructed.
-fn drill_shares(key: &StoredKey, ids: &Identities) -> Result<Drill> {
+fn drill_shares(
+    key: &StoredKey,
+    ids: &Identities,
+    revocations: Option<(Revocation, usize)>,
+) -> Result<Drill> {
     let mut mine = Vec::new();
     for (path, s) in escrow::open_shares(key, ids)? {
         if !s.belongs_to(&key.state.fingerprint) {
@@ -96,16 +110,20 @@ fn drill_shares(key: &StoredKey, ids: &Identities) -> Result<Drill> {
             "pass the --identity of a root the key was escrowed to",
         ));
     }
-    Ok(Drill {
-        fingerprint: key.state.fingerprint.clone(),
-        secret_matches: false,
-        revocation: Revocation {
-            reason: "not reconstructed (threshold escrow)".into(),
+    let (revocation, ladder_rungs) = revocations.unwrap_or_else(|| {
+        let inside = Revocation {
+            reason: "not reconstructed (inside the shares: run keycycle escrow rewrap)".into(),
             hard: true,
             message: String::new(),
             time: None,
-        },
-        ladder_rungs: 0,
+        };
+        (inside, 0)
+    });
+    Ok(Drill {
+        fingerprint: key.state.fingerprint.clone(),
+        secret_matches: false,
+        revocation,
+        ladder_rungs,
         share: Some(mine.join("; ")),
     })
 }
