@@ -38,6 +38,9 @@ pub const LADDER_COMMENT: &str =
 /// The comment on the armored hard revocation.
 const REVOCATION_COMMENT: &str = "This is a revocation certificate (reason: key compromised)";
 
+/// One opened escrow file, in zeroising memory.
+pub type Sealed = Zeroizing<Vec<u8>>;
+
 /// Everything escrowed for one key (armored, in zeroising memory).
 pub struct Bundle {
     pub tsk: Zeroizing<Vec<u8>>,
@@ -261,7 +264,7 @@ pub fn open_revocations(
     vault: &Vault,
     key: &StoredKey,
     ids: &Identities,
-) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>)> {
+) -> Result<(Sealed, Sealed)> {
     if !revocations_apart(key)? {
         let b = open_bundle(vault, key, ids)?;
         return Ok((b.revocation, b.ladder));
