@@ -2,10 +2,10 @@
 //! transferable secret key, its hard revocation certificate and its
 //! ladder of soft ones. The revocations are sealed with age to every root
 //! (`revocation.age`, `revocation-retired.age`) in both escrow modes: any
-//! one root can revoke, without the primary. The secret is sealed to every
-//! root (`primary.age`), or split M-of-N into one sealed share per root
-//! (`shares/NN-name.age`). Vaults sealed before hold the revocations inside
-//! the shares, and no revocation files, until `escrow rewrap`.
+//! one root can revoke, without the primary. The key is sealed to every
+//! root (`primary.age`), or split M-of-N with its revocations into one
+//! sealed share per root (`shares/NN-name.age`). Vaults split before have
+//! no revocation files beside the shares until `escrow rewrap`.
 
 use openpgp::crypto::Signer;
 use openpgp::packet::Signature;
@@ -174,8 +174,8 @@ pub fn holder_names(policy: &Policy, recipients: &[Recipient]) -> Vec<String> {
 
 /// The escrow files of a key: the two revocation files, each sealed to
 /// every recipient (their headers checked), and the secret: with threshold
-/// 1 `primary.age` sealed to every recipient; with M > 1, one share of the
-/// secret alone per recipient, each sealed to that recipient alone.
+/// 1 `primary.age` sealed to every recipient; with M > 1, one share per
+/// recipient, each sealed to that recipient alone.
 pub fn seal(
     fpr: &str,
     bundle: &Bundle,
@@ -194,13 +194,10 @@ pub fn seal(
         files.push(sealed_file(PRIMARY_FILE.into(), &bundle.tsk, recipients)?);
         return Ok(files);
     }
-    // The shares hold the secret only (the revocations left empty).
-    let secret_only = Bundle {
-        tsk: bundle.tsk.clone(),
-        revocation: Zeroizing::new(Vec::new()),
-        ladder: Zeroizing::new(Vec::new()),
-    };
-    let shares = shares::split(fpr, &secret_only.to_bytes(), threshold, names)?;
+    // The shares still hold the whole bundle, so M shares handed in as
+    // files (no identity) open and re-seal everything; the revocations are
+    // read from their own files (a card's extension re-seals only those).
+    let shares = shares::split(fpr, &bundle.to_bytes(), threshold, names)?;
     for (i, (share, r)) in shares.iter().zip(recipients).enumerate() {
         let name = format!("{SHARES_DIR}/{:02}-{}.age", i + 1, slug(&share.holder));
         files.push(sealed_file(
@@ -281,17 +278,13 @@ pub fn open_revocations(
     ))
 }
 
-/// Open a key's escrow: the three age files, or enough shares (and the
-/// revocation files beside them).
+/// Open a key's escrow: the three age files, or enough shares (whose
+/// ladder may be older than `revocation-retired.age`: a store re-makes it).
 pub fn open_bundle(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Bundle> {
     if is_threshold(key)? {
         let mut shares = ids.shares().to_vec();
         shares.extend(open_shares(key, ids)?.into_iter().map(|(_, s)| s));
-        let mut b = Bundle::from_bytes(&shares::combine(&key.state.fingerprint, &shares)?)?;
-        if revocations_apart(key)? {
-            (b.revocation, b.ladder) = open_revocations(vault, key, ids)?;
-        }
-        return Ok(b);
+        return Bundle::from_bytes(&shares::combine(&key.state.fingerprint, &shares)?);
     }
     if ids.is_empty() {
         return Err(Error::input(
