@@ -45,7 +45,7 @@ pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> 
     if escrow::is_threshold(key)? {
         return drill_shares(key, ids, revocations);
     }
-    let opened = EscrowedKey::open(vault, key, ids)?;
+    let opened = EscrowedKey::open(vault, key, ids).map_err(|e| primary_fails(key, e))?;
     let mut signer = opened.primary_signer()?;
     // Sign and verify with the escrowed secret: it is the cert's key.
     let probe = SignatureBuilder::new(SignatureType::Binary)
@@ -83,6 +83,17 @@ pub fn ladder(key: &StoredKey, opened: &EscrowedKey) -> Result<Vec<Signature>> {
 
 /// The drill for threshold escrow: open only your own share(s) and check
 /// their envelopes; nothing is reconstructed.
+/// The primary did not open although the revocations did: say both.
+fn primary_fails(key: &StoredKey, e: Error) -> Error {
+    Error::vault(
+        format!(
+            "{}: the primary does not open: {e}",
+            crate::text::path(&key.dir.join(escrow::PRIMARY_FILE))
+        ),
+        "the revocations open and are valid: any one root can still revoke (keycycle revoke --escrowed-certificate); restore primary.age from git and run the drill again",
+    )
+}
+
 fn drill_shares(
     key: &StoredKey,
     ids: &Identities,

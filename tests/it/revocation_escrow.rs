@@ -179,6 +179,12 @@ fn a_lost_primary_age_does_not_take_the_revocation_with_it() {
     let dir = k.env.key_dir();
     std::fs::write(dir.join("primary.age"), b"junk, not an age file\n").unwrap();
     let ssh = k.roster.ssh_id.clone();
+    // The drill names the primary, and says the revocations still work.
+    let out = run(&k.env, "2026-10-20", &["escrow", "verify"], &[&ssh]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("primary.age: the primary does not open"), "{e}");
+    assert!(e.contains("any one root can still revoke"), "{e}");
     let out = run(&k.env, "2026-11-01", &REVOKE, &[&ssh]);
     assert!(
         out.status.success(),
