@@ -88,7 +88,7 @@ fn primary_fails(key: &StoredKey, e: Error) -> Error {
     Error::vault(
         format!(
             "{}: the primary does not open: {e}",
-            crate::text::path(&key.dir.join(escrow::PRIMARY_FILE))
+            crate::text::path(key.dir.join(escrow::PRIMARY_FILE))
         ),
         "the revocations open and are valid: any one root can still revoke (keycycle revoke --escrowed-certificate); restore primary.age from git and run the drill again",
     )
