@@ -40,10 +40,17 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
         let d = custody::drill(&vault, k, ids)?;
         match &d.share {
             Some(share) => out.push_str(&format!(
-                "ok  {} {}: your identity opens {}; nothing was reconstructed\n",
+                "ok  {} {}: your identity opens {}; nothing was reconstructed; {}\n",
                 k.state.cycle,
                 k.state.fingerprint,
-                keycycle::text::shown(share)
+                keycycle::text::shown(share),
+                match d.revocation.time {
+                    Some(_) => format!(
+                        "the revocation certificate ({}) and {} ladder rungs, sealed apart, open and are valid for it",
+                        d.revocation.reason, d.ladder_rungs
+                    ),
+                    None => "the revocations are inside the shares (run keycycle escrow rewrap with enough roots to seal them apart)".into(),
+                }
             )),
             None => out.push_str(&format!(
                 "ok  {} {}: your identity opens the escrow; the secret matches the cert; the revocation certificate ({}) and {} ladder rungs are valid for it\n",

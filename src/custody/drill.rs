@@ -32,10 +32,20 @@ pub struct Drill {
 
 /// Open the escrow with `ids` and check it against the cert; change nothing.
 pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> {
+    // The revocations first, on their own: a root who can open them (any
+    // root) learns they work even where it cannot open the primary alone.
+    let revocations = if escrow::revocations_apart(key)? {
+        let (hard, soft) = escrow::open_revocations(vault, key, ids)?;
+        let rev = revocation_check::hard(key, escrow::signatures(&hard)?)?;
+        let ladder = revocation_check::ladder(key, escrow::signatures(&soft)?)?;
+        Some((Revocation::from_sig(&rev), ladder.len()))
+    } else {
+        None
+    };
     if escrow::is_threshold(key)? {
-        return drill_shares(key, ids);
+        return drill_shares(key, ids, revocations);
     }
-    let opened = EscrowedKey::open(vault, key, ids)?;
+    let opened = EscrowedKey::open(vault, key, ids).map_err(|e| primary_fails(key, e))?;
     let mut signer = opened.primary_signer()?;
     // Sign and verify with the escrowed secret: it is the cert's key.
     let probe = SignatureBuilder::new(SignatureType::Binary)
@@ -73,7 +83,22 @@ pub fn ladder(key: &StoredKey, opened: &EscrowedKey) -> Result<Vec<Signature>> {
 
 /// The drill for threshold escrow: open only your own share(s) and check
 /// their envelopes; nothing is reconstructed.
-fn drill_shares(key: &StoredKey, ids: &Identities) -> Result<Drill> {
+/// The primary did not open although the revocations did: say both.
+fn primary_fails(key: &StoredKey, e: Error) -> Error {
+    Error::vault(
+        format!(
+            "{}: the primary does not open: {e}",
+            crate::text::path(key.dir.join(escrow::PRIMARY_FILE))
+        ),
+        "the revocations open and are valid: any one root can still revoke (keycycle revoke --escrowed-certificate); restore primary.age from git and run the drill again",
+    )
+}
+
+fn drill_shares(
+    key: &StoredKey,
+    ids: &Identities,
+    revocations: Option<(Revocation, usize)>,
+) -> Result<Drill> {
     let mut mine = Vec::new();
     for (path, s) in escrow::open_shares(key, ids)? {
         if !s.belongs_to(&key.state.fingerprint) {
@@ -96,16 +121,20 @@ fn drill_shares(key: &StoredKey, ids: &Identities) -> Result<Drill> {
             "pass the --identity of a root the key was escrowed to",
         ));
     }
-    Ok(Drill {
-        fingerprint: key.state.fingerprint.clone(),
-        secret_matches: false,
-        revocation: Revocation {
-            reason: "not reconstructed (threshold escrow)".into(),
+    let (revocation, ladder_rungs) = revocations.unwrap_or_else(|| {
+        let inside = Revocation {
+            reason: "not reconstructed (inside the shares: run keycycle escrow rewrap)".into(),
             hard: true,
             message: String::new(),
             time: None,
-        },
-        ladder_rungs: 0,
+        };
+        (inside, 0)
+    });
+    Ok(Drill {
+        fingerprint: key.state.fingerprint.clone(),
+        secret_matches: false,
+        revocation,
+        ladder_rungs,
         share: Some(mine.join("; ")),
     })
 }

@@ -1,8 +1,11 @@
 //! The escrowed software key, the first custody backend: a key's
 //! transferable secret key, its hard revocation certificate and its
-//! ladder of soft ones, sealed with age to every root (`primary.age`,
-//! `revocation.age`, `revocation-retired.age`), or split M-of-N into one
-//! sealed share per root (`shares/NN-name.age`).
+//! ladder of soft ones. The revocations are sealed with age to every root
+//! (`revocation.age`, `revocation-retired.age`) in both escrow modes: any
+//! one root can revoke, without the primary. The key is sealed to every
+//! root (`primary.age`), or split M-of-N with its revocations into one
+//! sealed share per root (`shares/NN-name.age`). Vaults split before have
+//! no revocation files beside the shares until `escrow rewrap`.
 
 use openpgp::crypto::Signer;
 use openpgp::packet::Signature;
@@ -34,6 +37,9 @@ pub const LADDER_COMMENT: &str =
     "Dated soft revocations (reason: retired); publish the latest one not after now";
 /// The comment on the armored hard revocation.
 const REVOCATION_COMMENT: &str = "This is a revocation certificate (reason: key compromised)";
+
+/// One opened escrow file, in zeroising memory.
+pub type Sealed = Zeroizing<Vec<u8>>;
 
 /// Everything escrowed for one key (armored, in zeroising memory).
 pub struct Bundle {
@@ -166,9 +172,10 @@ pub fn holder_names(policy: &Policy, recipients: &[Recipient]) -> Vec<String> {
         .collect()
 }
 
-/// The escrow files of a key: with threshold 1, three age files each
-/// sealed to every recipient (their headers checked); with M > 1, one
-/// share per recipient, each sealed to that recipient alone.
+/// The escrow files of a key: the two revocation files, each sealed to
+/// every recipient (their headers checked), and the secret: with threshold
+/// 1 `primary.age` sealed to every recipient; with M > 1, one share per
+/// recipient, each sealed to that recipient alone.
 pub fn seal(
     fpr: &str,
     bundle: &Bundle,
@@ -177,16 +184,19 @@ pub fn seal(
     threshold: u8,
 ) -> Result<Vec<NewFile>> {
     let mut files = Vec::new();
+    for (name, part) in [
+        (REVOCATION_FILE, &bundle.revocation),
+        (LADDER_FILE, &bundle.ladder),
+    ] {
+        files.push(sealed_file(name.into(), part, recipients)?);
+    }
     if threshold <= 1 {
-        for (name, part) in [
-            (PRIMARY_FILE, &bundle.tsk),
-            (REVOCATION_FILE, &bundle.revocation),
-            (LADDER_FILE, &bundle.ladder),
-        ] {
-            files.push(sealed_file(name.into(), part, recipients)?);
-        }
+        files.push(sealed_file(PRIMARY_FILE.into(), &bundle.tsk, recipients)?);
         return Ok(files);
     }
+    // The shares still hold the whole bundle, so M shares handed in as
+    // files (no identity) open and re-seal everything; the revocations are
+    // read from their own files (a card's extension re-seals only those).
     let shares = shares::split(fpr, &bundle.to_bytes(), threshold, names)?;
     for (i, (share, r)) in shares.iter().zip(recipients).enumerate() {
         let name = format!("{SHARES_DIR}/{:02}-{}.age", i + 1, slug(&share.holder));
@@ -237,7 +247,39 @@ pub fn open_shares(key: &StoredKey, ids: &Identities) -> Result<Vec<(std::path::
     Ok(found)
 }
 
-/// Open a key's escrow: the three age files, or enough shares.
+/// Whether `key`'s revocations are sealed on their own (every key but
+/// those split into shares before revocations were sealed apart).
+pub fn revocations_apart(key: &StoredKey) -> Result<bool> {
+    Ok(!is_threshold(key)? || fsx::kind(&key.dir.join(REVOCATION_FILE))?.is_some())
+}
+
+/// The escrowed revocations of `key` (hard, ladder), opened with `ids`
+/// from their own files: `primary.age` and the shares are not read. An
+/// old threshold escrow (the revocations inside the shares) needs the
+/// shares until `escrow rewrap`.
+pub fn open_revocations(
+    vault: &Vault,
+    key: &StoredKey,
+    ids: &Identities,
+) -> Result<(Sealed, Sealed)> {
+    if !revocations_apart(key)? {
+        let b = open_bundle(vault, key, ids)?;
+        return Ok((b.revocation, b.ladder));
+    }
+    if ids.is_empty() {
+        return Err(Error::input(
+            "the escrowed revocations must be opened and no identity was given",
+            "pass --identity FILE (any one root's age identity or SSH private key)",
+        ));
+    }
+    Ok((
+        ids.open(&vault.read_key_file(key, REVOCATION_FILE)?)?,
+        ids.open(&vault.read_key_file(key, LADDER_FILE)?)?,
+    ))
+}
+
+/// Open a key's escrow: the three age files, or enough shares (whose
+/// ladder may be older than `revocation-retired.age`: a store re-makes it).
 pub fn open_bundle(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Bundle> {
     if is_threshold(key)? {
         let mut shares = ids.shares().to_vec();
@@ -263,7 +305,7 @@ fn replace(key: &StoredKey, files: Vec<NewFile>) -> Result<KeyChange> {
     let threshold = files.iter().any(|f| f.name.starts_with(SHARES_DIR));
     let mut remove = Vec::new();
     if threshold {
-        remove.extend([PRIMARY_FILE, REVOCATION_FILE, LADDER_FILE].map(String::from));
+        remove.push(PRIMARY_FILE.to_string());
         if is_threshold(key)? {
             for p in share_files(key)? {
                 let name = format!(
@@ -354,12 +396,12 @@ fn expiry_of(changed: &Cert, key: &StoredKey, at: Time) -> Time {
 }
 
 /// Whether `key`'s escrow lets its ladder be re-made and re-sealed alone,
-/// without the secret (an extension signed by a card): the escrow must be
-/// one file set (M-of-N shares hold the ladder with the secret) sealed to
-/// exactly the roots of `policy` (the ladder may not go to other roots than
-/// the key and its hard revocation).
+/// without the secret (an extension signed by a card): the revocations
+/// must be sealed apart (old M-of-N shares hold the ladder with the
+/// secret) to exactly the roots of `policy` (the ladder may not go to other
+/// roots than the key and its hard revocation).
 pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<()> {
-    if is_threshold(key)? {
+    if !revocations_apart(key)? {
         return Err(Error::input(
             format!(
                 "the escrow of {} is split into shares, which hold the revocation ladder together with the secret: extending re-makes the ladder, so the shares must be opened even with the primary on a card",
@@ -369,7 +411,12 @@ pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<(
         ));
     }
     let recipients = policy.recipients()?;
-    for name in [PRIMARY_FILE, REVOCATION_FILE] {
+    let files: &[&str] = if is_threshold(key)? {
+        &[REVOCATION_FILE]
+    } else {
+        &[PRIMARY_FILE, REVOCATION_FILE]
+    };
+    for &name in files {
         if age::check_recipients(&vault.read_key_file(key, name)?, &recipients).is_err() {
             return Err(Error::input(
                 format!(

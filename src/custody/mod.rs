@@ -212,7 +212,7 @@ pub fn primary_to_extend(
             if ids.is_empty() {
                 return Err(e);
             }
-            let why = if escrow::is_threshold(key)? {
+            let why = if !escrow::revocations_apart(key)? {
                 "threshold escrow: the shares hold the ladder"
             } else {
                 "the escrow is not sealed to the policy's roots"
@@ -255,11 +255,16 @@ pub fn escrowed_revocation(
     at: crate::clock::Time,
 ) -> Result<openpgp::packet::Signature> {
     use openpgp::types::ReasonForRevocation as R;
-    // Only the file published is checked (and named when it is wrong).
-    let secret = EscrowedKey::open(vault, key, ids)?;
+    // Only the revocation files are opened (not the primary), and only the
+    // file published is checked (and named when it is wrong).
+    let (hard, soft) = escrow::open_revocations(vault, key, ids)?;
     match reason {
-        R::KeyCompromised => hard_revocation(key, &secret),
-        R::KeyRetired => newest_effective_rung(key, ladder(key, &secret)?, at),
+        R::KeyCompromised => revocation_check::hard(key, escrow::signatures(&hard)?),
+        R::KeyRetired => newest_effective_rung(
+            key,
+            revocation_check::ladder(key, escrow::signatures(&soft)?)?,
+            at,
+        ),
         other => Err(Error::input(
             format!(
                 "the escrow holds no '{}' revocation",

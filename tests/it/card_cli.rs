@@ -480,10 +480,11 @@ fn wrong_pin_no_pin_no_card_and_rotate_through_the_binary() {
     assert!(run_ok(kc(&env, &vault, GEN, None), &args).contains("New signing subkey"));
 }
 
-/// Threshold escrow: the shares hold the ladder with the secret, so
-/// extend needs them even with the card; with them, the escrow does it.
+/// Threshold escrow: the revocations are sealed apart from the shares, so
+/// the card extends alone: the ladder re-made and re-sealed, the shares
+/// and the hard revocation untouched.
 #[test]
-fn extend_with_the_card_under_threshold_escrow_needs_the_shares() {
+fn extend_with_the_card_under_threshold_escrow_reseals_only_the_ladder() {
     let _card = take("A");
     let env = Env::new(GEN);
     env.ok(&["init"]);
@@ -520,18 +521,29 @@ fn extend_with_the_card_under_threshold_escrow_needs_the_shares() {
         "--until",
         "2027-08-01",
     ];
-    let err = run_fails(kc(&env, &vault, "2027-04-01", Some("A")), &extend);
-    assert!(err[0].contains("split into shares"), "{err:?}");
-    assert!(err[1].contains("--identity"), "{err:?}");
-    let mut args = extend.to_vec();
-    args.extend([
-        "--identity",
-        ids[0].to_str().unwrap(),
-        "--identity",
-        ids[2].to_str().unwrap(),
-    ]);
-    let out = run_ok(kc(&env, &vault, "2027-04-01", Some("A")), &args);
-    assert!(out.contains("with the escrow (threshold escrow"), "{out}");
+    let shares_before = std::fs::read_dir(key(&open_vault(&vault), "2027.1").dir.join("shares"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect::<std::collections::BTreeSet<_>>();
+    let hard = key_file(&vault, "2027.1", "revocation.age");
+    let ladder = key_file(&vault, "2027.1", "revocation-retired.age");
+    run_ok(kc(&env, &vault, "2027-04-01", Some("A")), &extend);
+    let shares_after = std::fs::read_dir(key(&open_vault(&vault), "2027.1").dir.join("shares"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(shares_before, shares_after);
+    assert_eq!(key_file(&vault, "2027.1", "revocation.age"), hard);
+    assert_ne!(key_file(&vault, "2027.1", "revocation-retired.age"), ladder);
+    // One root's drill: its share, and the re-made ladder valid.
+    let drill = run_ok(
+        kc(&env, &vault, "2027-04-02", None),
+        &["escrow", "verify", "--identity", ids[1].to_str().unwrap()],
+    );
+    assert!(
+        drill.contains("sealed apart, open and are valid"),
+        "{drill}"
+    );
 }
 
 /// A card's fingerprint is only a record: a card holding another key but

@@ -32,6 +32,7 @@ mod policy;
 mod policy_as_of;
 mod policy_history;
 mod realworld;
+mod revocation_escrow;
 mod runbooks;
 mod secret_hygiene;
 mod signed_facts;

@@ -407,7 +407,8 @@ fn threshold_two_of_three() {
     }
     env.ok(&["generate", "--cycle", "next"]);
     let dir = env.key_dir();
-    assert!(!dir.join("primary.age").exists() && !dir.join("revocation.age").exists());
+    // The secret in shares only; the revocations sealed apart, to every root.
+    assert!(!dir.join("primary.age").exists() && dir.join("revocation.age").exists());
     let shares: Vec<PathBuf> = {
         let mut v: Vec<_> = std::fs::read_dir(dir.join("shares"))
             .unwrap()
