@@ -111,7 +111,10 @@ pub fn cannot_certify(issuer: &Cert, made: std::time::SystemTime) -> Option<Stri
         });
     }
     if vc.alive().is_err() {
-        let exp = vc.primary_key().key_expiration_time().map(clock::from_system);
+        let exp = vc
+            .primary_key()
+            .key_expiration_time()
+            .map(clock::from_system);
         return Some(format!("issuer expired on {}", day(exp)));
     }
     None
@@ -136,12 +139,8 @@ fn revoked_by_issuer(
                 .is_some_and(|t| t >= made && t <= at)
         })
         .find(|r| {
-            r.verify_userid_revocation(
-                issuer.primary_key().key(),
-                cert.primary_key().key(),
-                uid,
-            )
-            .is_ok()
+            r.verify_userid_revocation(issuer.primary_key().key(), cert.primary_key().key(), uid)
+                .is_ok()
         })
         .and_then(|r| r.signature_creation_time())
         .map(clock::from_system)
