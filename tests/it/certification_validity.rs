@@ -227,3 +227,85 @@ fn a_certification_counts_only_if_its_issuer_could_make_it() {
         }
     }
 }
+
+/// A vault where Hibiscus (2026.2) certified Indri (2027.1), then was
+/// revoked as compromised: status and the announcement say the link does
+/// not count and why; cross-sign from it is refused.
+#[test]
+fn a_compromised_predecessor_vouches_for_nothing() {
+    let at = "2026-08-16T09:00:00Z";
+    let env = Env::new(at);
+    env.ok(&["init"]);
+    let (id, r) = env.age_identity("ada");
+    let id = id.to_str().unwrap().to_string();
+    let ada = gpg_root(&env, "Ada");
+    env.roster_add_root("Ada", "ada@example.org", &ada.public, &r);
+    for (t, cycle) in [("2026-03-01", "2026.2"), ("2026-08-15T10:00:00Z", "2027.1")] {
+        let out = env
+            .cmd_at(t)
+            .args(["generate", "--cycle", cycle])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let cross = [
+        "cross-sign",
+        "--from",
+        "2026.2",
+        "--to",
+        "2027.1",
+        "--identity",
+        &id,
+    ];
+    env.ok(&cross);
+    let status = |env: &Env| -> serde_json::Value {
+        serde_json::from_str(&env.ok(&["--json", "status"])).unwrap()
+    };
+    let indri = |j: &serde_json::Value| {
+        j["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["cycle"] == "2027.1")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(indri(&status(&env))["cross_signed"], true);
+    env.ok(&[
+        "revoke",
+        "2026.2",
+        "--reason",
+        "compromised",
+        "--message",
+        "stolen",
+        "--identity",
+        &id,
+        "--yes",
+    ]);
+    let why = "issuer hard-revoked on 2026-08-16 (key compromised)";
+    let k = indri(&status(&env));
+    assert_eq!(k["cross_signed"], false, "{k:#}");
+    assert_eq!(k["cross_sign_void"], why, "{k:#}");
+    let text = env.ok(&["status"]);
+    assert!(text.contains(&format!("does not count: {why}")), "{text}");
+    let j: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "announce", "2027.1"])).unwrap();
+    assert_eq!(j["previous"]["cross_signed"], false);
+    assert_eq!(j["previous"]["cross_sign_void"], why);
+    let ann = env.path("announcement.txt");
+    env.ok(&["announce", "--identity", &id, "-o", ann.to_str().unwrap()]);
+    let ann = std::fs::read_to_string(ann).unwrap();
+    assert!(!ann.contains("has certified the new key"), "{ann}");
+    assert!(ann.contains(&format!("does NOT count\n({why})")), "{ann}");
+    // Certifying again from the revoked key is refused, in one line.
+    let out = env.fails(&cross);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot certify at 2026-08-16: {why}")),
+        "{err}"
+    );
+}
