@@ -67,6 +67,10 @@ pub struct Previous {
     pub key: KeyFacts,
     /// Whether it certified the new key (a verified certification).
     pub cross_signed: bool,
+    /// Why its certification of the new key does not count, if it made
+    /// one it could not make (`issuer hard-revoked on …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_sign_void: Option<String>,
 }
 
 /// Everything the announcement states (`announce --json`).
@@ -181,6 +185,7 @@ pub fn facts(
             Some(Previous {
                 key: facts_of(&prev, &pst, &pcycle, at),
                 cross_signed: st.cross_signed == Some(true),
+                cross_sign_void: st.cross_sign_void.clone(),
             })
         }
         None => None,
@@ -292,6 +297,9 @@ pub fn context(a: &Announcement) -> Context {
         "cross_signed",
         a.previous.as_ref().is_some_and(|p| p.cross_signed),
     );
+    let void = a.previous.as_ref().and_then(|p| p.cross_sign_void.clone());
+    c.flag("cross_sign_void", void.is_some());
+    c.value("cross_sign_void_reason", void.unwrap_or_default());
     c.value("roots_count", a.roots.by.len().to_string());
     c.value("roots_of", a.roots.of.to_string());
     c.value("roots_names", a.roots.by.join(", "));

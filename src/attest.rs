@@ -184,11 +184,20 @@ pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport
                     continue;
                 };
                 found.issuer = Some(certinfo::primary_uid(issuer));
-                if !certinfo::certification_verifies(sig, issuer, &cert, ua.userid()) {
-                    found.outcome = "rejected".into();
-                    found.reason = "the signature does not verify (tampered, corrupt, or not over this user ID)".into();
-                    report.certifications.push(found);
-                    continue;
+                match certinfo::judge_certification(issuer, &cert, ua.userid(), sig, at) {
+                    certinfo::Judgement::Valid => {}
+                    certinfo::Judgement::Bad => {
+                        found.outcome = "rejected".into();
+                        found.reason = "the signature does not verify (tampered, corrupt, or not over this user ID)".into();
+                        report.certifications.push(found);
+                        continue;
+                    }
+                    certinfo::Judgement::Void(why) => {
+                        found.outcome = "rejected".into();
+                        found.reason = format!("its issuer could not make it: {why}");
+                        report.certifications.push(found);
+                        continue;
+                    }
                 }
                 let present = ours.certifications().any(|s| s.normalized_eq(sig))
                     || add

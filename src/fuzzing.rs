@@ -186,8 +186,14 @@ pub fn fuzz_cert_import(data: &[u8]) {
         let _ = certinfo::label(c);
     }
     if certs.len() > 1 {
-        let _ = serde_json::to_string(&certinfo::chain(&certs));
-        let _ = serde_json::to_string(&certinfo::custody(&certs));
+        let _ = serde_json::to_string(&certinfo::chain(
+            &certs,
+            crate::clock::from_system(std::time::UNIX_EPOCH),
+        ));
+        let _ = serde_json::to_string(&certinfo::custody(
+            &certs,
+            crate::clock::from_system(std::time::UNIX_EPOCH),
+        ));
     }
     // roster add --cert: exactly one cert, stored without secrets.
     if let [one] = &certs[..] {

@@ -73,7 +73,12 @@ fn chain_from(certs: &[Cert], infos: &[CertInfo]) -> Vec<ChainLink> {
             let Some(issuer) = c.issuer_fingerprint.as_deref() else {
                 continue;
             };
-            if c.check != "valid" || issuer == own {
+            let void = match c.check.as_str() {
+                "valid" => None,
+                _ if c.reason.as_deref() == Some(certinfo::BAD_SIGNATURE) => continue,
+                _ => c.reason.clone(),
+            };
+            if c.check == "unchecked" || issuer == own {
                 continue;
             }
             if let (Some(subject), Some(by)) = (labels.get(&own), labels.get(issuer)) {
@@ -81,6 +86,7 @@ fn chain_from(certs: &[Cert], infos: &[CertInfo]) -> Vec<ChainLink> {
                     subject: subject.clone(),
                     issuer: by.clone(),
                     date: c.created,
+                    void,
                 });
             }
         }

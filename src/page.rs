@@ -101,6 +101,10 @@ pub struct PageKey {
     pub cross_signed: Option<bool>,
     #[serde(with = "clock::serde_iso_opt")]
     pub cross_signed_at: Option<Time>,
+    /// Why the predecessor's certification does not count, when it made
+    /// one it could not make (`issuer hard-revoked on …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_sign_void: Option<String>,
     pub events: Vec<Event>,
     /// The public key file the page links, relative to the page.
     pub file: String,
@@ -323,7 +327,7 @@ pub fn build(inputs: &[Input], roots: &[Cert], schedule: &Schedule, title: &str,
         known.add(c);
     }
     let certs: Vec<Cert> = inputs.iter().map(|i| i.cert.clone()).collect();
-    let custody = certinfo::custody(&certs);
+    let custody = certinfo::custody(&certs, at);
     let cycle_keys: Vec<String> = certs.iter().map(|c| c.fingerprint().to_hex()).collect();
     let mut keys: Vec<PageKey> = Vec::new();
     for input in inputs {
@@ -344,6 +348,11 @@ pub fn build(inputs: &[Input], roots: &[Cert], schedule: &Schedule, title: &str,
                     None => (None, None, None),
                 },
             };
+        let cross_sign_void = custody
+            .broken
+            .iter()
+            .find(|(k, _)| k == label)
+            .map(|(_, why)| why.clone());
         let (certified_by, certified_note) = certifiers(&info, input.roots.as_ref(), &cycle_keys);
         keys.push(PageKey {
             cycle: cycle.map(Cycle::label).or_else(|| {
@@ -363,6 +372,7 @@ pub fn build(inputs: &[Input], roots: &[Cert], schedule: &Schedule, title: &str,
             predecessor,
             cross_signed,
             cross_signed_at,
+            cross_sign_void,
             events: events_of(&info),
             file: key_file(&info.primary.fingerprint),
         });

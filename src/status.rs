@@ -78,6 +78,10 @@ pub struct KeyStatus {
     /// `Some(true)` certified by the previous cycle's key, `Some(false)` not,
     /// `None` when the vault holds no previous key.
     pub cross_signed: Option<bool>,
+    /// Why the previous cycle's key's certification does not count, when
+    /// it made one its key could not make (`issuer hard-revoked on …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_sign_void: Option<String>,
     pub escrow_recipients: Vec<String>,
     /// Where the primary's secret lives: "escrow only", or "escrow + card
     /// serial 101" for the cards the vault records (`card load`; not
@@ -169,7 +173,7 @@ pub fn key_status(
     } else if let (Some(p), true) = (signed, revocation.is_none() && days_left >= 0) {
         findings.extend(escrow_against_policy(key, &p.policy));
     }
-    let attestations = attestations(vault, signed, cert)?;
+    let attestations = attestations(vault, signed, cert, at)?;
     if attestations.of > 0 && !attestations.majority {
         findings.push(finding(
             Level::Warning,
@@ -185,7 +189,9 @@ pub fn key_status(
     let previous = cycle
         .and_then(|c| schedule.predecessor(c))
         .and_then(|p| all.iter().rev().find(|k| k.state.cycle == p.id));
-    let cross_signed = previous.map(|prev| certified_by(cert, &prev.cert));
+    let judged = previous.map(|prev| certinfo::certified_by(cert, &prev.cert, at));
+    let cross_signed = judged.as_ref().map(|j| j.is_ok());
+    let cross_sign_void = judged.and_then(|j| j.err().flatten());
     let level = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
     Ok(KeyStatus {
         cycle: key.state.cycle.clone(),
@@ -201,6 +207,7 @@ pub fn key_status(
         revocation,
         attestations,
         cross_signed,
+        cross_sign_void,
         escrow_recipients: key.state.escrow_recipients.clone(),
         secret: secret_location(key),
         cards: crate::custody::card_records(key)
@@ -286,12 +293,9 @@ fn escrow_against_policy(key: &StoredKey, policy: &crate::policy::Policy) -> Opt
         })
 }
 
-/// Whether `issuer` certified a user ID of `cert` (verified).
-fn certified_by(cert: &Cert, issuer: &Cert) -> bool {
-    cert.userids().any(|ua| {
-        ua.certifications()
-            .any(|sig| certinfo::certification_verifies(sig, issuer, cert, ua.userid()))
-    })
+/// Whether `issuer` made a certification of `cert` that counts at `at`.
+fn certified_by(cert: &Cert, issuer: &Cert, at: Time) -> bool {
+    certinfo::certified_by(cert, issuer, at).is_ok()
 }
 
 /// Attestations by the roots of the signed policy in force with an
@@ -302,13 +306,14 @@ fn attestations(
     vault: &Vault,
     signed: Option<&policy::State>,
     cert: &Cert,
+    at: Time,
 ) -> Result<Attestations> {
     let mut by = Vec::new();
     let mut missing = Vec::new();
     let mut of = 0;
     for (name, root) in crate::attest::policy_roots(vault, signed)? {
         of += 1;
-        if root.is_some_and(|r| certified_by(cert, &r)) {
+        if root.is_some_and(|r| certified_by(cert, &r, at)) {
             by.push(name);
         } else {
             missing.push(name);

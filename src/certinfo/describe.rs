@@ -42,6 +42,10 @@ pub struct Certification {
     pub hash: String,
     /// `valid`, `invalid`, or `unchecked` (issuer not at hand).
     pub check: String,
+    /// Why an invalid certification does not count (`issuer hard-revoked
+    /// on …`, `the signature does not verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Everything `inspect` shows of one certificate.
@@ -80,7 +84,7 @@ pub fn describe(cert: &Cert, at: Time, known: &Known) -> CertInfo {
     };
     warnings.extend(weak_self_signatures(cert));
     let (flags, expires, revocations) = primary_state(cert, policy, t);
-    let certifications = certifications(cert, known, &mut warnings);
+    let certifications = certifications(cert, known, at, &mut warnings);
     let primary = cert.primary_key().key();
     let cycle = cycle_from_uid(&primary_uid(cert));
     CertInfo {
@@ -195,14 +199,20 @@ fn subkeys(cert: &Cert, policy: &dyn Policy, t: std::time::SystemTime) -> Vec<Ke
 
 /// Third-party certifications, checked where the issuer is known; weak
 /// hashes noted in `warnings`.
-fn certifications(cert: &Cert, known: &Known, warnings: &mut Vec<String>) -> Vec<Certification> {
+fn certifications(
+    cert: &Cert,
+    known: &Known,
+    at: Time,
+    warnings: &mut Vec<String>,
+) -> Vec<Certification> {
     let mut out = Vec::new();
     for ua in cert.userids() {
         for sig in ua.certifications() {
             let id = issuer_id(sig);
             let issuer = known.for_sig(sig);
-            let check = match issuer {
-                Some(i) if certification_verifies(sig, i, cert, ua.userid()) => "valid",
+            let judged = issuer.map(|i| judge_certification(i, cert, ua.userid(), sig, at));
+            let check = match &judged {
+                Some(j) if j.is_valid() => "valid",
                 Some(_) => "invalid",
                 None => "unchecked",
             };
@@ -213,6 +223,7 @@ fn certifications(cert: &Cert, known: &Known, warnings: &mut Vec<String>) -> Vec
                 created: sig.signature_creation_time().map(clock::from_system),
                 hash: sig.hash_algo().to_string(),
                 check: check.into(),
+                reason: judged.and_then(|j| j.reason()),
             });
             if is_weak(sig) {
                 warnings.push(format!(

@@ -7,6 +7,7 @@
 mod chain;
 mod dates;
 mod describe;
+mod judge;
 mod releases;
 mod signature;
 
@@ -14,6 +15,7 @@ pub use dates::{signed_dates, SignedDates};
 
 pub use chain::{chain, custody, custody_from, ChainLink, Custody};
 pub use describe::{describe, CertInfo, Certification, KeyInfo};
+pub use judge::{cannot_certify, certified_by, judge_certification, Judgement, BAD_SIGNATURE};
 pub use releases::releases_text;
 pub use signature::{describe_signature, parse_signatures, SigInfo};
 

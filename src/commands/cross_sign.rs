@@ -17,6 +17,16 @@ pub fn run(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
             "--from is the previous cycle's key",
         ));
     }
+    if let Some(why) = certinfo::cannot_certify(&old.cert, keycycle::clock::to_system(ctx.at)) {
+        return Err(Error::input(
+            format!(
+                "{} cannot certify at {}: {why}",
+                certinfo::label(&old.cert),
+                keycycle::clock::day(ctx.at)
+            ),
+            "a certification by a key that is not alive counts for nothing; certify with a live key (keycycle certify) or announce the new key with its fingerprint",
+        ));
+    }
     let ids = Identities::from_paths(&args.ids.identity)?;
     let primary = custody::primary(&vault, &old, &ids)?;
     let certified = attest::certify_all(&mut primary.primary_signer()?, &new.cert, ctx.at)?;

@@ -187,11 +187,15 @@ fn render_cert(i: &certinfo::CertInfo) -> String {
     }
     for c in &i.certifications {
         out.push_str(&format!(
-            "  certified by {} {} {} [{}]\n",
+            "  certified by {} {} {} [{}{}]\n",
             c.issuer_key_id,
             day(c.created),
             c.issuer.as_deref().unwrap_or("(issuer not at hand)"),
-            c.check
+            c.check,
+            c.reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
         ));
     }
     for w in &i.warnings {
@@ -207,10 +211,14 @@ fn render_chain(chain: &[certinfo::ChainLink], custody: Option<&certinfo::Custod
         out.push_str("Predecessor certifications:\n");
         for l in chain {
             out.push_str(&format!(
-                "  {}  <-  {}  ({})\n",
+                "  {}  <-  {}  ({}){}\n",
                 l.subject,
                 l.issuer,
-                day(l.date)
+                day(l.date),
+                l.void
+                    .as_ref()
+                    .map(|w| format!("  does not count: {w}"))
+                    .unwrap_or_default()
             ));
         }
     }
@@ -224,9 +232,14 @@ fn render_chain(chain: &[certinfo::ChainLink], custody: Option<&certinfo::Custod
             ));
         }
         for (key, prev) in &c.gaps {
-            out.push_str(&format!(
-                "  gap: {key} is not certified by its predecessor {prev}\n"
-            ));
+            match c.broken.iter().find(|(k, _)| k == key) {
+                Some((_, why)) => out.push_str(&format!(
+                    "  gap: {key} is certified by its predecessor {prev}, but that does not count: {why}\n"
+                )),
+                None => out.push_str(&format!(
+                    "  gap: {key} is not certified by its predecessor {prev}\n"
+                )),
+            }
         }
     }
     out

@@ -107,10 +107,13 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
     ));
     out.push_str(&format!(
         "  cross-signed  {}\n",
-        match k.cross_signed {
-            Some(true) => "yes, by the previous cycle's key",
-            Some(false) => "NO: the previous cycle's key has not certified it",
-            None => "unknown (the previous cycle's key is not in the vault)",
+        match (k.cross_signed, &k.cross_sign_void) {
+            (Some(true), _) => "yes, by the previous cycle's key".to_string(),
+            (Some(false), Some(why)) => format!(
+                "NO: the previous cycle's key certified it, but that does not count: {why}"
+            ),
+            (Some(false), None) => "NO: the previous cycle's key has not certified it".into(),
+            (None, _) => "unknown (the previous cycle's key is not in the vault)".into(),
         }
     ));
     out.push_str(&format!(

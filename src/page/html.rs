@@ -85,10 +85,17 @@ fn card(k: &PageKey) -> String {
                 .map(|t| format!(" on {}", clock::day(t)))
                 .unwrap_or_default()
         ),
-        (Some(false), Some(p)) => format!(
-            r#"<span class="no">no</span>: {} did not certify it (a gap in the chain)"#,
-            e(p)
-        ),
+        (Some(false), Some(p)) => match &k.cross_sign_void {
+            Some(why) => format!(
+                r#"<span class="no">no</span>: {}'s certification does not count ({}): a gap in the chain"#,
+                e(p),
+                e(why)
+            ),
+            None => format!(
+                r#"<span class="no">no</span>: {} did not certify it (a gap in the chain)"#,
+                e(p)
+            ),
+        },
         _ if k.cycle.is_none() => "— (its user ID names no cycle)".to_string(),
         _ => "— (the first key on this page)".to_string(),
     };
@@ -153,8 +160,12 @@ fn timeline_text(page: &Page) -> String {
         match (k.cross_signed, &k.predecessor) {
             (Some(true), Some(p)) => line.push_str(&format!("; certified by {}", escape(p))),
             (Some(false), Some(p)) => line.push_str(&format!(
-                "; <strong>not</strong> certified by {}",
-                escape(p)
+                "; <strong>not</strong> certified by {}{}",
+                escape(p),
+                k.cross_sign_void
+                    .as_ref()
+                    .map(|w| format!(" (its certification does not count: {})", escape(w)))
+                    .unwrap_or_default()
             )),
             _ => {}
         }

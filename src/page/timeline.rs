@@ -246,9 +246,13 @@ fn links(out: &mut String, s: &Scale, page: &Page) {
                 let x = s.x(k.created);
                 let mid = (top + bottom) / 2.0;
                 out.push_str(&format!(
-                    r#"<g class="gap"><title>gap: {} did not certify {}</title><line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}"/><path d="M{:.1} {:.1}l6 6m0-6l-6 6"/></g>"#,
+                    r#"<g class="gap"><title>gap: {} did not certify {}{}</title><line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}"/><path d="M{:.1} {:.1}l6 6m0-6l-6 6"/></g>"#,
                     esc(&p.name.label),
                     esc(&k.name.label),
+                    k.cross_sign_void
+                        .as_ref()
+                        .map(|w| format!(" (its certification does not count: {})", esc(w)))
+                        .unwrap_or_default(),
                     x - 3.0,
                     mid - 3.0
                 ));

@@ -215,7 +215,10 @@ fn a_tampered_certification_is_not_a_chain_link() {
     )
     .unwrap()
     .remove(0);
-    let ok = keycycle::certinfo::chain(&[cert.clone(), gaz.clone()]);
+    let ok = keycycle::certinfo::chain(
+        &[cert.clone(), gaz.clone()],
+        keycycle::clock::parse_time(T).unwrap(),
+    );
     assert_eq!(ok.len(), 1);
     use openpgp::serialize::SerializeInto;
     let mut bytes = cert.to_vec().unwrap();
@@ -239,7 +242,11 @@ fn a_tampered_certification_is_not_a_chain_link() {
         .unwrap();
     bytes[pos + sig_bytes.len() - 1] ^= 0x01;
     let tampered = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&bytes).unwrap();
-    assert!(keycycle::certinfo::chain(&[tampered.clone(), gaz.clone()]).is_empty());
+    assert!(keycycle::certinfo::chain(
+        &[tampered.clone(), gaz.clone()],
+        keycycle::clock::parse_time(T).unwrap()
+    )
+    .is_empty());
     let path = env.path("tampered.pgp");
     std::fs::write(&path, &bytes).unwrap();
     let report = inspect(

@@ -13,6 +13,7 @@ mod bounded_input;
 mod card;
 mod ceremony;
 mod cert_copies;
+mod certification_validity;
 mod cli;
 mod cmd;
 mod crash;
