@@ -19,6 +19,7 @@ mod crash;
 mod cycles;
 mod escrow_plugin;
 mod examples;
+mod features;
 mod fuzz_smoke;
 mod generate;
 mod gpg_snippets;
