@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::custody::{self, Identities};
+use keycycle::custody;
 use keycycle::{attest, certinfo, Error};
 
 use super::{Ctx, Outcome};
@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
             "--from is the previous cycle's key",
         ));
     }
-    let ids = Identities::from_paths(&args.ids.identity)?;
+    let ids = args.ids.load()?;
     let primary = custody::primary(&vault, &old, &ids)?;
     let certified = attest::certify_all(&mut primary.primary_signer()?, &new.cert, ctx.at)?;
     attest::save_cert(&vault, &new, &certified)?;
