@@ -37,6 +37,7 @@ mod secret_hygiene;
 mod signed_facts;
 mod signed_keys;
 mod signing;
+mod sq_snippets;
 mod ssh_passphrase;
 mod structure;
 mod ten_years;
