@@ -43,3 +43,4 @@ mod structure;
 mod ten_years;
 mod terminal_escapes;
 mod vault_attacks;
+mod wkd;
