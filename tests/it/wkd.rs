@@ -64,7 +64,7 @@ fn both_layouts_hold_the_keys_valid_now_newest_first_and_prune_expired_ones() {
         assert!(wkd.join(dir).join("policy").is_file(), "{dir}/policy");
     }
     for e in entries(&wkd) {
-        assert_eq!(fingerprints(&e), [old.clone()], "{}", e.display());
+        assert_eq!(fingerprints(&e), [old.as_str()], "{}", e.display());
     }
     // The next cycle's key, in the overlap: both, the new one first.
     let out = env
@@ -79,7 +79,7 @@ fn both_layouts_hold_the_keys_valid_now_newest_first_and_prune_expired_ones() {
     for e in entries(&wkd) {
         assert_eq!(
             fingerprints(&e),
-            [new.clone(), old.clone()],
+            [new.as_str(), old.as_str()],
             "{}",
             e.display()
         );
@@ -87,6 +87,6 @@ fn both_layouts_hold_the_keys_valid_now_newest_first_and_prune_expired_ones() {
     // After the old key's expiry (2026-12-04): the new key alone.
     publish(&env, "2026-12-10", "2027.1", &wkd);
     for e in entries(&wkd) {
-        assert_eq!(fingerprints(&e), [new.clone()], "{}", e.display());
+        assert_eq!(fingerprints(&e), [new.as_str()], "{}", e.display());
     }
 }
