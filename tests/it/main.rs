@@ -43,4 +43,5 @@ mod structure;
 mod ten_years;
 mod terminal_escapes;
 mod vault_attacks;
+mod vks;
 mod wkd;
