@@ -86,9 +86,9 @@ fn every_sq_line_of_the_announcement_comes_in_both_forms_and_the_installed_sq_ru
 }
 
 #[test]
-fn every_sq_line_of_the_runbooks_and_readme_comes_in_both_forms() {
+fn every_sq_line_of_the_template_runbooks_and_readme_comes_in_both_forms() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = vec![root.join("README.md")];
+    let mut files = vec![root.join("README.md"), root.join("templates/announce.txt")];
     for e in std::fs::read_dir(root.join("runbooks")).unwrap() {
         files.push(e.unwrap().path());
     }
