@@ -102,6 +102,10 @@ pub fn generate(spec: &KeySpec) -> Result<CycleKey> {
         .map_err(|e| anyhow::anyhow!("validity period: {e}"))?;
     let mut builder = CertBuilder::new()
         .set_profile(openpgp::Profile::RFC4880)?
+        // A v4 key advertises SEIPDv1 (with MDC) only: sequoia's default
+        // adds SEIPDv2, and RFC 9580 senders would then encrypt to the
+        // encryption subkey in a form GnuPG 2.2/2.4 cannot read.
+        .set_features(openpgp::types::Features::empty().set_seipdv1())?
         .set_cipher_suite(spec.suite.sequoia())
         .set_creation_time(clock::to_system(spec.created))
         .set_primary_key_flags(KeyFlags::empty().set_certification())

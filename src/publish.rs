@@ -17,7 +17,10 @@ use crate::error::{Error, Result};
 use crate::vault::{PublishRecord, StoredKey, Vault};
 
 mod client;
+mod wkd;
+
 use client::Client;
+pub use wkd::wkd;
 
 /// Where and how to talk to keyservers.
 ///
@@ -233,6 +236,13 @@ pub struct ServerReport {
     /// Certifications and revocations of the vault's cert missing on the
     /// server after the upload.
     pub missing: Vec<String>,
+    /// The server speaks VKS (keys.openpgp.org).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub vks: bool,
+    /// What a VKS server left out, as it does for every key: third-party
+    /// certifications and unverified user IDs. Not a failure.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stripped: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub error: String,
 }
@@ -272,6 +282,54 @@ fn must_have(cert: &Cert) -> Vec<(String, openpgp::packet::Signature)> {
     v
 }
 
+/// A signature over a user ID (a certification or its revocation): what a
+/// VKS server drops with the user ID or as a third party's.
+fn user_id_bound(sig: &openpgp::packet::Signature) -> bool {
+    use openpgp::types::SignatureType as T;
+    matches!(
+        sig.typ(),
+        T::GenericCertification
+            | T::PersonaCertification
+            | T::CasualCertification
+            | T::PositiveCertification
+            | T::CertificationRevocation
+    )
+}
+
+/// Whether the server at `url` (hkp://, hkps://) speaks VKS, the
+/// keys.openpgp.org API: `/vks/v1/by-fingerprint/FPR` answers the key.
+async fn is_vks(url: &str, fpr: &openpgp::Fingerprint, s: &Settings, until: Instant) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let (scheme, port) = match u.scheme() {
+        "hkp" => ("http", u.port().or(Some(11371))),
+        "hkps" => ("https", u.port()),
+        "http" | "https" => (u.scheme(), u.port()),
+        _ => return false,
+    };
+    let host = u.host_str().unwrap_or_default();
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+    let u = format!(
+        "{scheme}://{host}{port}/vks/v1/by-fingerprint/{}",
+        fpr.to_hex()
+    );
+    let left = until.saturating_duration_since(Instant::now());
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(s.timeout.min(left))
+        .build()
+    else {
+        return false;
+    };
+    match client.get(u).send().await {
+        Ok(r) if r.status() == reqwest::StatusCode::OK => client::body(r, client::MAX_ANSWER)
+            .await
+            .map(|b| <Cert as openpgp::parse::Parse<_>>::from_bytes(&b).is_ok())
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
 /// Upload `cert` (public parts only) and check it back.
 /// [`publish`] to every server at once (one thread each): a dead server
 /// costs its time budget once, not once per server in turn. Reports come
@@ -290,6 +348,8 @@ pub fn publish_all(urls: &[String], cert: &Cert, s: &Settings) -> Vec<ServerRepo
                     server: u.clone(),
                     ok: false,
                     missing: Vec::new(),
+                    vks: false,
+                    stripped: Vec::new(),
                     error: "internal error: the upload thread failed".into(),
                 })
             })
@@ -302,6 +362,8 @@ pub fn publish(url: &str, cert: &Cert, s: &Settings) -> ServerReport {
         server: url.to_string(),
         ok: false,
         missing: Vec::new(),
+        vks: false,
+        stripped: Vec::new(),
         error: String::new(),
     };
     let public = cert.clone().strip_secret_key_material();
@@ -344,11 +406,23 @@ pub fn publish(url: &str, cert: &Cert, s: &Settings) -> ServerReport {
                         .flat_map(|k| k.self_revocations().cloned().collect::<Vec<_>>()),
                 )
                 .collect();
-            for (what, sig) in must_have(cert) {
-                if !present.iter().any(|p| p.normalized_eq(&sig)) {
-                    report.missing.push(what);
-                }
+            let mut absent: Vec<(String, openpgp::packet::Signature)> = must_have(cert)
+                .into_iter()
+                .filter(|(_, sig)| !present.iter().any(|p| p.normalized_eq(sig)))
+                .collect();
+            // A VKS server (keys.openpgp.org) strips every third-party
+            // certification and every unverified user ID, from every key:
+            // what is missing for that reason is expected.
+            if absent.iter().any(|(_, sig)| user_id_bound(sig))
+                && rt.block_on(is_vks(url, &cert.fingerprint(), s, until))
+            {
+                report.vks = true;
+                let (stripped, rest): (Vec<_>, Vec<_>) =
+                    absent.into_iter().partition(|(_, sig)| user_id_bound(sig));
+                report.stripped = stripped.into_iter().map(|(what, _)| what).collect();
+                absent = rest;
             }
+            report.missing = absent.into_iter().map(|(what, _)| what).collect();
             report.ok = report.missing.is_empty();
             if !report.ok {
                 report.error =
@@ -361,29 +435,6 @@ pub fn publish(url: &str, cert: &Cert, s: &Settings) -> ServerReport {
         Err(e) => report.error = format!("fetch-back after the upload: {e}"),
     }
     report
-}
-
-/// Write a Web Key Directory (advanced layout) for the user IDs' domains.
-pub fn wkd(dir: &Path, cert: &Cert) -> Result<Vec<String>> {
-    let public = cert.clone().strip_secret_key_material();
-    let mut domains: Vec<String> = public
-        .userids()
-        .filter_map(|u| u.userid().email().ok().flatten())
-        .filter_map(|e| e.rsplit_once('@').map(|(_, d)| d.to_lowercase()))
-        .collect();
-    domains.sort();
-    domains.dedup();
-    if domains.is_empty() {
-        return Err(Error::input(
-            "the key has no user ID with an e-mail address",
-            "WKD needs one",
-        ));
-    }
-    for d in &domains {
-        sequoia_net::wkd::insert(dir, d, sequoia_net::wkd::Variant::Advanced, &public)
-            .map_err(|e| anyhow::anyhow!("WKD for {d}: {e}"))?;
-    }
-    Ok(domains)
 }
 
 /// What [`publish_key`] did.
@@ -413,7 +464,7 @@ pub fn publish_key(
     at: Time,
 ) -> Result<Published> {
     let reports = publish_all(servers, &key.cert, s);
-    let domains = wkd_dir.map(|d| wkd(d, &key.cert)).transpose()?;
+    let domains = wkd_dir.map(|d| wkd(d, &key.cert, at)).transpose()?;
     let mut state = key.state.clone();
     let ok: Vec<&String> = reports.iter().filter(|r| r.ok).map(|r| &r.server).collect();
     for server in &ok {

@@ -24,6 +24,22 @@ pub struct IdentityArgs {
     /// Escrow identity: an age identity file, an SSH private key, or a share file its holder decrypted (repeatable)
     #[arg(long, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
+    /// File holding the passphrase of a passphrase-protected SSH --identity (a trailing newline is ignored); else asked
+    #[arg(long, value_name = "FILE")]
+    pub identity_passphrase_file: Option<PathBuf>,
+}
+
+impl IdentityArgs {
+    /// The identities `paths` (`--identity`, or asked for), with this
+    /// passphrase file.
+    pub fn load_paths(&self, paths: &[PathBuf]) -> keycycle::Result<keycycle::custody::Identities> {
+        crate::ui::token::identities(paths, self.identity_passphrase_file.as_deref())
+    }
+
+    /// The `--identity` files.
+    pub fn load(&self) -> keycycle::Result<keycycle::custody::Identities> {
+        self.load_paths(&self.identity)
+    }
 }
 
 /// `-o FILE` and `--overwrite`: where a command writes its result.

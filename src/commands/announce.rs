@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keycycle::announce;
-use keycycle::custody::Identities;
 use keycycle::schedule::Schedule;
 use keycycle::vault::atomic;
 
@@ -42,7 +41,7 @@ pub fn run(ctx: &Ctx, args: &AnnounceArgs) -> Outcome {
         args.ids.identity.clone()
     };
     let vault = vault.lock("announce")?;
-    let ids = Identities::from_paths(&paths)?;
+    let ids = args.ids.load_paths(&paths)?;
     let signed = announce::signed(&vault, &config, &facts, &ids, ctx.at)?;
     ui::write_to(&args.out, &signed, atomic::PUBLIC_MODE)?;
     vault.audit(

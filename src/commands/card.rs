@@ -208,7 +208,7 @@ mod with_card {
             ));
         }
         let pins = admin_pin_ui(ctx, args)?;
-        let ids = Identities::from_paths(&args.ids.identity)?;
+        let ids = args.ids.load()?;
         let secret = custody::open(&vault, &key, &ids)?;
         let loaded = card::load_primary(secret.cert(), Some(&before.ident), pins.as_ref())?;
         drop(secret);

@@ -46,6 +46,10 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
         exports: args.exports.clone(),
         timeout: args.servers.timeout,
     };
+    // The ceremony loads the escrow identities itself, through the run's UI.
+    keycycle::custody::token::set_default_ui(ui::token::with_identity_passphrase(
+        args.ids.identity_passphrase_file.as_deref(),
+    )?);
     let mut terminal = ui::Terminal { batch: ctx.batch };
     let summary = ceremony::run(&vault, &cycle, &answers, &mut terminal, ctx.at)?;
     if ctx.json {

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::custody::{self, Identities};
+use keycycle::custody;
 use keycycle::{attest, certinfo, Error};
 
 use super::{Ctx, Outcome};
@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
             "a certification by a key that is not alive counts for nothing; certify with a live key (keycycle certify) or announce the new key with its fingerprint",
         ));
     }
-    let ids = Identities::from_paths(&args.ids.identity)?;
+    let ids = args.ids.load()?;
     let primary = custody::primary(&vault, &old, &ids)?;
     let certified = attest::certify_all(&mut primary.primary_signer()?, &new.cert, ctx.at)?;
     attest::save_cert(&vault, &new, &certified)?;

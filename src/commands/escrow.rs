@@ -15,7 +15,7 @@ fn identities(args: &IdentityArgs) -> keycycle::Result<Identities> {
             "pass --identity FILE (your age identity, SSH private key or decrypted share)",
         ));
     }
-    Identities::from_paths(&args.identity)
+    args.load()
 }
 
 pub fn run(ctx: &Ctx, cmd: &EscrowCommand) -> Outcome {

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use keycycle::certinfo::{self, Known};
 use keycycle::config::Config;
-use keycycle::custody::{self, Identities, Recipient};
+use keycycle::custody::{self, Recipient};
 use keycycle::page::{self, Input};
 use keycycle::schedule::Schedule;
 use keycycle::status;
@@ -66,7 +66,7 @@ fn signing_subkey(ctx: &Ctx, args: &ExportSubkeyArgs) -> Outcome {
         // Before the escrow is opened: nothing to undo.
         atomic::refuse_existing(p, args.out.overwrite)?;
     }
-    let ids = Identities::from_paths(&args.ids.identity)?;
+    let ids = args.ids.load()?;
     let secret = custody::open(&vault, &key, &ids)?;
     let lint = match &args.out.output {
         Some(p) => subkey::write(

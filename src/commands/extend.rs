@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::custody::{self, Identities, KeyHome};
+use keycycle::custody::{self, KeyHome};
 use keycycle::schedule::Schedule;
 use keycycle::{clock, maintain, Error};
 
@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    let ids = Identities::from_paths(&args.ids.identity)?;
+    let ids = args.ids.load()?;
     let policy = keycycle::policy::require_for_sealing(&vault, ctx.at)?.policy;
     let primary = custody::primary_to_extend(&vault, &key, &ids, &policy)?;
     let extended = maintain::extend(&key.cert, &mut primary.primary_signer()?, until, ctx.at)?;

@@ -32,10 +32,21 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Outcome {
     } else {
         let mut out = String::new();
         for r in done.servers.iter().filter(|r| r.ok) {
-            out.push_str(&format!(
-                "published {} to {}: every certification and revocation is there\n",
-                key.state.fingerprint, r.server
-            ));
+            if r.stripped.is_empty() {
+                out.push_str(&format!(
+                    "published {} to {}: every certification and revocation is there\n",
+                    key.state.fingerprint, r.server
+                ));
+            } else {
+                out.push_str(&format!(
+                    "published {} to {}: every revocation is there; {} certification(s) and \
+                     unverified user IDs stripped by a VKS server, as it does for every key \
+                     (the roots' certifications: the vault's export, the key page, HKP servers)\n",
+                    key.state.fingerprint,
+                    r.server,
+                    r.stripped.len()
+                ));
+            }
         }
         if let Some(d) = &done.wkd {
             out.push_str(&format!(

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::custody::{self, Identities};
+use keycycle::custody;
 use keycycle::vault::KeyChange;
 use keycycle::{clock, maintain, Error};
 
@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
             ));
         }
     }
-    let ids = Identities::from_paths(&args.ids.identity)?;
+    let ids = args.ids.load()?;
     let (sig, with) = if args.escrowed_certificate {
         // The master is lost: publish what was escrowed at creation.
         let sig = custody::escrowed_revocation(&vault, &key, &ids, reason, ctx.at)?;

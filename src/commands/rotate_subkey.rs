@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use sequoia_openpgp::types::ReasonForRevocation;
 
-use keycycle::custody::{self, Backend, Identities, KeyHome};
+use keycycle::custody::{self, Backend, KeyHome};
 use keycycle::{maintain, Error};
 
 use super::{Ctx, Outcome};
@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx, args: &RotateArgs) -> Outcome {
     let why = reason(ctx, args)?;
     let vault = ctx.lock_vault("rotate-subkey")?;
     let key = ctx.find_key(&vault, args.key.get())?;
-    let ids = Identities::from_paths(&args.ids.identity)?;
+    let ids = args.ids.load()?;
     let cards = custody::card_records(&key);
     if ids.is_empty() && !cards.is_empty() {
         return Err(Error::input(

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sequoia_openpgp::Cert;
 
-use keycycle::custody::{self, Identities};
+use keycycle::custody;
 use keycycle::sign::{self, Job, Signed, SigningKey};
 use keycycle::{clock, Error};
 
@@ -80,7 +80,7 @@ fn signing_cert(ctx: &Ctx, args: &SignArgs) -> keycycle::Result<Cert> {
         e => e,
     })?;
     let key = ctx.find_key(&vault, args.with_key.as_deref())?;
-    let ids = Identities::from_paths(&args.ids.identity)?;
+    let ids = args.ids.load()?;
     Ok(custody::open(&vault, &key, &ids)?.cert().clone())
 }
 

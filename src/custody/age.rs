@@ -345,6 +345,31 @@ fn secret_instead(s: &str) -> Option<Error> {
     ))
 }
 
+/// A passphrase-protected SSH key, decrypted with the passphrase `ui`
+/// gives (`--identity-passphrase-file`, or asked on the terminal): checked
+/// here, so a wrong one fails before anything is opened.
+fn decrypt_ssh(
+    key: &age::ssh::EncryptedKey,
+    name: &str,
+    ui: &Arc<dyn TokenUi>,
+) -> Result<age::ssh::Identity> {
+    let passphrase = ui
+        .request_identity_passphrase(&format!("Passphrase of the SSH key {name}"))
+        .ok_or_else(|| {
+            Error::input(
+                format!("{name}: the SSH key is passphrase-protected"),
+                "pass --identity-passphrase-file FILE (or run without --batch to be asked)",
+            )
+        })?;
+    let key = key.decrypt(passphrase).map_err(|_| {
+        Error::input(
+            format!("{name}: wrong passphrase for the SSH key"),
+            "check --identity-passphrase-file (the whole file, a trailing newline ignored)",
+        )
+    })?;
+    Ok(age::ssh::Identity::from(key))
+}
+
 /// Identities that can open escrow: age identity files and SSH private keys.
 #[derive(Default)]
 pub struct Identities(Vec<Box<dyn age::Identity>>, Vec<Share>);
@@ -379,11 +404,8 @@ impl Identities {
                     })?;
             match id {
                 age::ssh::Identity::Unencrypted(_) => self.0.push(Box::new(id)),
-                age::ssh::Identity::Encrypted(_) => {
-                    return Err(Error::input(
-                        format!("{name}: the SSH key is passphrase-protected"),
-                        "use a decrypted copy in a private tmpfs (ssh-keygen -p -N '' -f COPY) or an age identity",
-                    ))
+                age::ssh::Identity::Encrypted(key) => {
+                    self.0.push(Box::new(decrypt_ssh(&key, &name, ui)?))
                 }
                 age::ssh::Identity::Unsupported(_) => {
                     return Err(Error::input(

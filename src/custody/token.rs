@@ -30,6 +30,12 @@ pub trait TokenUi: Send + Sync {
     fn request_public_string(&self, description: &str) -> Option<String>;
     /// A PIN or passphrase.
     fn request_passphrase(&self, description: &str) -> Option<SecretString>;
+    /// The passphrase of a passphrase-protected escrow identity (an SSH
+    /// key), never a token's PIN: `None` unless the operator gave one or
+    /// can be asked.
+    fn request_identity_passphrase(&self, _description: &str) -> Option<SecretString> {
+        None
+    }
 }
 
 type Sink = Box<dyn Fn(&str) + Send + Sync>;

@@ -109,7 +109,7 @@ impl HttpClient for Client {
 }
 
 /// The body of `res`, read a chunk at a time; an error past `max` bytes.
-async fn body(mut res: reqwest::Response, max: usize) -> Result<Vec<u8>, anyhow::Error> {
+pub(super) async fn body(mut res: reqwest::Response, max: usize) -> Result<Vec<u8>, anyhow::Error> {
     let too_big = || BadAnswer(format!("the answer is larger than {} MiB", max >> 20));
     if res.content_length().is_some_and(|n| n > max as u64) {
         return Err(too_big().into());

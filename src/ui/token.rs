@@ -54,6 +54,70 @@ impl TokenUi for TerminalUi {
         pins.insert(description.to_string(), pin.clone());
         Some(pin)
     }
+
+    fn request_identity_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {
+        dialoguer::Password::new()
+            .with_prompt(super::prompt::one_line(description))
+            .interact()
+            .ok()
+            .map(Into::into)
+    }
+}
+
+/// The run's token UI, with the passphrase of passphrase-protected escrow
+/// identities read from `--identity-passphrase-file`.
+struct WithIdentityPassphrase {
+    inner: Arc<dyn TokenUi>,
+    passphrase: age::secrecy::SecretString,
+}
+
+impl TokenUi for WithIdentityPassphrase {
+    fn display_message(&self, message: &str) {
+        self.inner.display_message(message)
+    }
+
+    fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Option<bool> {
+        self.inner.confirm(message, yes, no)
+    }
+
+    fn request_public_string(&self, description: &str) -> Option<String> {
+        self.inner.request_public_string(description)
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {
+        self.inner.request_passphrase(description)
+    }
+
+    fn request_identity_passphrase(&self, _: &str) -> Option<age::secrecy::SecretString> {
+        Some(self.passphrase.clone())
+    }
+}
+
+/// Load escrow identities (`--identity`): a passphrase-protected SSH key
+/// takes its passphrase from `passphrase_file` if given, else it is asked
+/// on the terminal (with `--batch`: an error naming the flag).
+pub fn identities(
+    paths: &[std::path::PathBuf],
+    passphrase_file: Option<&Path>,
+) -> Result<keycycle::custody::Identities, Error> {
+    keycycle::custody::Identities::from_paths_with(
+        paths,
+        &with_identity_passphrase(passphrase_file)?,
+    )
+}
+
+/// The run's token UI, answering identity passphrases from `file` if given.
+pub fn with_identity_passphrase(file: Option<&Path>) -> Result<Arc<dyn TokenUi>, Error> {
+    let ui = token::default_ui();
+    let Some(f) = file else {
+        return Ok(ui);
+    };
+    let passphrase = keycycle::custody::read_passphrase(f)?
+        .map(|b| age::secrecy::SecretString::from(String::from_utf8_lossy(b).into_owned()));
+    Ok(Arc::new(WithIdentityPassphrase {
+        inner: ui,
+        passphrase,
+    }))
 }
 
 /// The token UI for this run: `pin_file` if given, else the terminal when
