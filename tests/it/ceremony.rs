@@ -96,6 +96,64 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     );
 }
 
+/// A compromised predecessor vouches for nothing: the ceremony makes no
+/// certification with it and says why, and the new key carries none.
+#[test]
+fn a_compromised_predecessor_does_not_cross_sign_in_the_ceremony() {
+    let ks = keyserver();
+    let (env, r) = setup();
+    let prev: serde_json::Value = serde_json::from_slice(
+        &env.cmd_at("2026-03-01")
+            .args(["--json", "generate", "--cycle", "2026.2"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let id = r.age_id.to_str().unwrap();
+    let out = env
+        .cmd_at("2026-08-01")
+        .args(["revoke", "2026.2", "--reason", "compromised"])
+        .args(["--message", "laptop stolen", "--yes", "--identity", id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env
+        .cmd()
+        .args(["--json", "ceremony", "--cycle", "next", "--confirm-roster"])
+        .args(["--fingerprint-read", "--identity", id])
+        .args(["--keyserver", &ks, "--releases-done", "--subkey-out"])
+        .arg(env.path("signing-subkey.asc"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("cannot certify") && stdout.contains("hard-revoked"),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fpr = report["fingerprint"].as_str().unwrap();
+    let g = Gpg::at(CHECK);
+    let cert = env
+        .vault
+        .join(format!("exports/0x{}.asc", fpr.to_lowercase()));
+    g.ok(&["--import", cert.to_str().unwrap()], None);
+    let sigs = g.ok(&["--list-sigs", "--with-colons", fpr], None);
+    let old_id = &prev["fingerprint"].as_str().unwrap()[24..];
+    assert!(
+        !sigs.contains(old_id),
+        "certified by the compromised key: {sigs}"
+    );
+}
+
 #[test]
 fn an_interrupted_ceremony_resumes_with_the_same_key() {
     let (env, r) = setup();

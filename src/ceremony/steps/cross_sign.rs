@@ -20,6 +20,14 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
             "skipped: the previous cycle's key is not in the vault".into(),
         ));
     };
+    // A revoked, expired or not yet valid predecessor vouches for nothing:
+    // its certification would not count, so none is made.
+    if let Some(why) = certinfo::cannot_certify(&prev.cert, crate::clock::to_system(cx.at)) {
+        return Ok(Outcome::Done(format!(
+            "skipped: {} cannot certify: {why}",
+            certinfo::label(&prev.cert)
+        )));
+    }
     let vault = cx.vault;
     let old = custody::primary(vault, &prev, cx.identities()?)?;
     let certified = attest::certify_all(&mut old.primary_signer()?, &key.cert, cx.at)?;
