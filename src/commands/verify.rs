@@ -31,6 +31,20 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
                 if ring.skipped_links().len() > 1 { ", …" } else { "" }
             ));
         }
+        let skipped = ring.skipped_files();
+        if ctx.verbose > 0 {
+            for f in skipped {
+                ui::say(&format!(
+                    "skipped {} in the --cert folder: not a certificate",
+                    text::path(f)
+                ));
+            }
+        } else if !skipped.is_empty() {
+            ui::say(&format!(
+                "note: skipped {} file(s) in the --cert folder that hold no certificate (-v lists them)",
+                skipped.len()
+            ));
+        }
         ring
     };
     let as_of = args

@@ -72,6 +72,8 @@ struct State {
 pub struct Keyring {
     /// Symbolic links in folders, skipped (see [`Keyring::load`]).
     links: Vec<PathBuf>,
+    /// Files in folders that hold no certificate, skipped.
+    not_certs: Vec<PathBuf>,
     files: Vec<File>,
     state: Mutex<State>,
     failed: AtomicUsize,
@@ -114,7 +116,12 @@ impl Keyring {
                     if t.is_symlink() {
                         ring.links.push(e);
                     } else if t.is_file() {
-                        ring.add_file(&e)?;
+                        // An announcement or a checksum file beside the
+                        // keys is not a key: skipped, and named.
+                        match ring.add_file(&e) {
+                            Err(Error::Input { .. }) => ring.not_certs.push(e),
+                            other => other?,
+                        }
                     }
                 }
             } else {
@@ -125,6 +132,12 @@ impl Keyring {
         Ok(ring)
     }
 
+    /// The files in folders given to [`Keyring::load`] that hold no
+    /// OpenPGP certificate (empty, text, junk), skipped.
+    pub fn skipped_files(&self) -> &[PathBuf] {
+        &self.not_certs
+    }
+
     /// The symbolic links skipped in folders given to [`Keyring::load`].
     pub fn skipped_links(&self) -> &[PathBuf] {
         &self.links
@@ -133,6 +146,7 @@ impl Keyring {
     fn empty() -> Keyring {
         Keyring {
             links: Vec::new(),
+            not_certs: Vec::new(),
             files: Vec::new(),
             state: Mutex::new(State::default()),
             failed: AtomicUsize::new(0),
@@ -153,6 +167,17 @@ impl Keyring {
                         crate::text::path(l)
                     ),
                     "pass the certificate file itself with --cert FILE, or copy it into the folder",
+                ));
+            }
+            if let Some(f) = self.not_certs.first() {
+                return Err(Error::input(
+                    format!(
+                        "no certificates to verify against: {} file(s) in the --cert folder hold none ({}{})",
+                        self.not_certs.len(),
+                        crate::text::path(f),
+                        if self.not_certs.len() > 1 { ", …" } else { "" }
+                    ),
+                    "pass --cert FILE (a cycle key or a keyring), or a folder holding keys",
                 ));
             }
             return Err(Error::input(

@@ -528,6 +528,56 @@ fn attack_verify_cert_dir_symlink() {
     assert!(e.contains("symbolic link"), "{e}");
 }
 
+/// `verify --cert DIR` on a folder that also holds what is not a key (the
+/// ceremony writes its announcement into `exports/`): those files are
+/// skipped with one note (`-v` names them); a folder with no certificate
+/// at all is an error naming why.
+#[test]
+fn verify_cert_dir_skips_files_that_are_not_keys() {
+    let v = vault_with_key();
+    let tarball = signed_early(&v);
+    let dir = v.env.path("keys");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(v.env.key_dir().join("cert.asc"), dir.join("2027.1.asc")).unwrap();
+    std::fs::write(dir.join("announce-2027.1.txt"), "Hash: SHA512\n\nnew key\n").unwrap();
+    std::fs::write(dir.join("empty"), b"").unwrap();
+    let run = |verbose: bool| {
+        let mut c = v.env.cmd_at("2026-10-03");
+        if verbose {
+            c.arg("-v");
+        }
+        c.arg("verify")
+            .arg("--cert")
+            .arg(&dir)
+            .arg(&tarball)
+            .output()
+            .unwrap()
+    };
+    let out = run(false);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.starts_with("GOOD"), "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("skipped 2 file(s)") && stderr.contains("-v"),
+        "{stderr}"
+    );
+    let verbose = String::from_utf8_lossy(&run(true).stderr).into_owned();
+    assert!(
+        verbose.contains("announce-2027.1.txt") && verbose.contains("empty"),
+        "{verbose}"
+    );
+    std::fs::remove_file(dir.join("2027.1.asc")).unwrap();
+    let e = v.check_refusal("verify --cert DIR", &run(false));
+    assert!(
+        e.contains("2 file(s) in the --cert folder hold none"),
+        "{e}"
+    );
+}
+
 /// A file signed at 2026-10-02 with the subkey exported the day before.
 fn signed_early(v: &V) -> PathBuf {
     let sub = v.env.path("sub.asc");
