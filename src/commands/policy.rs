@@ -378,6 +378,15 @@ fn sign(ctx: &Ctx, args: &PolicySignArgs) -> Outcome {
     let state = policy::require(&vault, ctx.at)?;
     let n = pending_or(&state, args.number)?;
     let mine = certinfo::read_cert_file(&args.with_key)?.remove(0);
+    if !mine.is_tsk() {
+        return Err(Error::input(
+            format!(
+                "{} is a public certificate: a root signs the policy with their own secret key",
+                text::path(&args.with_key)
+            ),
+            "export your own secret key (gpg --export-secret-keys --armor YOUR-FINGERPRINT > me-secret.asc) and pass it to --with-key",
+        ));
+    }
     let passphrase = match &args.passphrase.passphrase_file {
         Some(p) if own_key::needs_passphrase(&mine) => Some(custody::read_passphrase(p)?),
         _ => None,

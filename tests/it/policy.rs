@@ -519,3 +519,23 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `policy sign --with-key` given a public certificate (the file on the
+/// roster, or the signing subkey's public half) says a root signs with
+/// their own secret key, not "the signing subkey exported for CI".
+#[test]
+fn policy_sign_with_a_public_certificate_names_the_root_secret_key() {
+    let env = Env::new("2026-08-15T10:00:00Z");
+    env.ok(&["init"]);
+    let (_id, r) = env.age_identity("ada");
+    let ada = gpg_root(&env, "Ada");
+    env.roster_add_root("Ada", "ada@example.org", &ada.public, &r);
+    env.ok(&["generate", "--cycle", "2027.1"]);
+    env.ok(&["policy", "propose", "--expires", "2027-06-01"]);
+    let out = env.fails(&["policy", "sign", "--with-key", ada.public.to_str().unwrap()]);
+    let e = one_refusal(&out);
+    assert!(e.contains("public certificate"), "{e}");
+    assert!(e.contains("your own secret key"), "{e}");
+    assert!(!e.contains("signing-subkey"), "{e}");
+    ada.sign_policy(&env, &env.time);
+}
