@@ -350,11 +350,15 @@ impl Schedule {
                 .cycles
                 .iter()
                 .position(|c| c.matches(spec))
-                .ok_or_else(|| {
-                    Error::input(
+                .ok_or_else(|| match self.closest(spec) {
+                    Some(near) => Error::input(
+                        format!("unknown cycle '{spec}'"),
+                        format!("did you mean '{near}'? (`keycycle cycles --all` lists them)"),
+                    ),
+                    None => Error::input(
                         format!("unknown cycle '{spec}'"),
                         "run `keycycle cycles --all` to list them; give a release id (2027.1), a series name (indri), current or next",
-                    )
+                    ),
                 })?,
         };
         self.cycles.get(idx).ok_or_else(|| {
@@ -363,6 +367,31 @@ impl Schedule {
                 "raise [schedule] projected in keycycle.toml",
             )
         })
+    }
+
+    /// The cycle word nearest to a mistyped `spec` (`indir` → `indri`,
+    /// `nxet` → `next`): at most two edits away, transpositions counting
+    /// as one, and fewer edits than the word has letters.
+    fn closest(&self, spec: &str) -> Option<String> {
+        let spec = spec.trim().to_lowercase();
+        let words = ["current", "next", "previous"].map(String::from);
+        let names = self
+            .cycles
+            .iter()
+            .flat_map(|c| {
+                [
+                    Some(c.id.to_lowercase()),
+                    c.name.as_deref().map(str::to_lowercase),
+                ]
+            })
+            .flatten();
+        words
+            .into_iter()
+            .chain(names)
+            .map(|w| (strsim::damerau_levenshtein(&spec, &w), w))
+            .filter(|(d, w)| *d <= 2 && *d < w.chars().count().min(spec.chars().count()))
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, w)| w)
     }
 
     fn position(&self, cycle: &Cycle) -> usize {
