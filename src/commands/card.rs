@@ -26,9 +26,9 @@ mod with_card {
 
     use serde::Serialize;
 
+    use keycycle::custody;
     use keycycle::custody::card::{self, CardStatus, Slot};
     use keycycle::custody::token::{BatchUi, TokenUi};
-    use keycycle::custody::{self, Identities};
     use keycycle::vault::{CardRecord, KeyChange, StoredKey, Vault};
     use keycycle::Error;
 
