@@ -370,6 +370,40 @@ fn decrypt_ssh(
     Ok(age::ssh::Identity::from(key))
 }
 
+/// An OpenPGP key or keyring (or other binary data) given as an identity.
+fn not_age(name: &str, openpgp: bool) -> Error {
+    Error::input(
+        if openpgp {
+            format!("{name}: an OpenPGP key or keyring, not an age identity")
+        } else {
+            format!("{name}: not an age identity (binary data)")
+        },
+        "the escrow is sealed with age: give your age identity (made by age-keygen) or your SSH private key",
+    )
+}
+
+/// The public half (an SSH public key, an age recipient) given as an
+/// identity.
+fn public_instead(text: &str, name: &str) -> Option<Error> {
+    let first = text.split_whitespace().next().unwrap_or("");
+    let ssh = ["ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-"]
+        .iter()
+        .any(|p| first.starts_with(p));
+    if ssh {
+        return Some(Error::input(
+            format!("{name}: an SSH public key, the public half"),
+            "pass the private key beside it (e.g. ~/.ssh/id_ed25519, without .pub)",
+        ));
+    }
+    if first.starts_with("age1") {
+        return Some(Error::input(
+            format!("{name}: an age recipient, the public half"),
+            "pass the identity file made by age-keygen (its AGE-SECRET-KEY-1… line)",
+        ));
+    }
+    None
+}
+
 /// Identities that can open escrow: age identity files and SSH private keys.
 #[derive(Default)]
 pub struct Identities(Vec<Box<dyn age::Identity>>, Vec<Share>);
@@ -384,8 +418,15 @@ impl Identities {
     /// Load an identity file; plugin identities (`AGE-PLUGIN-NAME-1…`
     /// lines, a token) will ask through `ui` when they open something.
     pub fn load_with(&mut self, path: &Path, ui: &Arc<dyn TokenUi>) -> Result<()> {
-        let text = Zeroizing::new(std::fs::read_to_string(path).with_path(path)?);
+        let bytes = Zeroizing::new(std::fs::read(path).with_path(path)?);
         let name = crate::text::path(path);
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) if !t.contains("-----BEGIN PGP ") => Zeroizing::new(t.to_owned()),
+            _ => return Err(not_age(&name, bytes.first().is_some_and(|b| b & 0x80 != 0))),
+        };
+        if let Some(e) = public_instead(&text, &name) {
+            return Err(e);
+        }
         if text.starts_with("keycycle-share v1") {
             // A share already decrypted by its holder.
             self.1.push(Share::parse(text.as_bytes())?);

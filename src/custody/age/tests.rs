@@ -101,3 +101,29 @@ proptest::proptest! {
         proptest::prop_assert!(other.try_open(&sealed).unwrap().is_none());
     }
 }
+
+/// What a person gives `--identity` by mistake is named for what it is:
+/// the public half (an SSH `.pub` line, an `age1…` recipient), an OpenPGP
+/// key or keyring (binary or armored) — never "check the disk".
+#[test]
+fn mistaken_identity_files_are_named_for_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 5] = [
+        ("id.pub", b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN alice@example\n", "public half"),
+        ("ada.age.pub", b"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n", "public half"),
+        ("pubring.gpg", &[0x99, 0x00, 0x33, 0x04, 0xff, 0xfe, 0x80, 0x81], "not an age identity"),
+        ("key.asc", b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n-----END PGP PUBLIC KEY BLOCK-----\n", "not an age identity"),
+        ("secret.asc", b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxx\n-----END PGP PRIVATE KEY BLOCK-----\n", "not an age identity"),
+    ];
+    for (name, bytes, want) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let e = Identities::default().load(&p).err().expect(name);
+        let (Error::Input { msg, hint } | Error::Vault { msg, hint }) = &e else {
+            panic!("{name}: {e:?}");
+        };
+        let all = format!("{msg} {}", hint.as_deref().unwrap_or(""));
+        assert!(all.contains(want), "{name}: {all}");
+        assert!(!all.contains("disk"), "{name}: {all}");
+    }
+}
