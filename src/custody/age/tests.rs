@@ -118,7 +118,7 @@ fn mistaken_identity_files_are_named_for_what_they_are() {
     for (name, bytes, want) in cases {
         let p = dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();
-        let e = Identities::default().load(&p).err().expect(name);
+        let e = Identities::default().load(&p).expect_err(name);
         let (Error::Input { msg, hint } | Error::Vault { msg, hint }) = &e else {
             panic!("{name}: {e:?}");
         };
