@@ -43,14 +43,35 @@ fn usage_error(e: clap::Error) -> ExitCode {
         e.exit();
     }
     let text = e.render().to_string();
-    let first = text.lines().next().unwrap_or("invalid arguments");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let usage = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Usage: "))
-        .unwrap_or("keycycle --help");
-    ui::usage_error(first, usage);
+    let (first, tips, usage) = clap_parts(&text);
+    ui::usage_error(&first, &tips, usage);
     ExitCode::from(2)
+}
+
+/// clap's rendering taken apart, every detail kept: the error with the
+/// lines under it (the missing arguments, the possible values) joined into
+/// one line, its tips ("a similar subcommand exists: …"), and the usage.
+fn clap_parts(text: &str) -> (String, Vec<String>, &str) {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut error = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    let mut tips = Vec::new();
+    let mut usage = "keycycle --help";
+    let said = |l: &&str| !l.is_empty() && !l.starts_with("For more information");
+    for l in lines.map(str::trim).filter(said) {
+        if let Some(u) = l.strip_prefix("Usage: ") {
+            usage = u;
+            break;
+        }
+        match l.strip_prefix("tip: ") {
+            Some(tip) => tips.push(tip.to_string()),
+            None => {
+                let sep = if error.ends_with(':') { " " } else { "; " };
+                error = format!("{error}{sep}{l}");
+            }
+        }
+    }
+    (error, tips, usage)
 }
 
 /// No core dumps: a crash while the primary secret is in memory must not

@@ -74,9 +74,13 @@ pub fn report_error(e: &Error) {
 }
 
 /// A command-line usage error as one error line and one hint line.
-pub fn usage_error(first: &str, usage: &str) {
+pub fn usage_error(first: &str, tips: &[String], usage: &str) {
     eprintln!("error: {}", keycycle::text::line(first));
-    eprintln!("hint: usage: {usage} (see --help for examples)");
+    let tips: String = tips.iter().map(|t| format!("{t}; ")).collect();
+    eprintln!(
+        "hint: {}usage: {usage} (see --help for examples)",
+        keycycle::text::line(&tips)
+    );
 }
 
 /// A recipient read from the vault (`roster.toml`, a key's `state.toml`)
