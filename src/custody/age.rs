@@ -382,26 +382,27 @@ fn not_age(name: &str, openpgp: bool) -> Error {
     )
 }
 
-/// The public half (an SSH public key, an age recipient) given as an
-/// identity.
+/// The public half given as an identity: its first line parses as an
+/// escrow recipient (an SSH public key, an `age1…` recipient).
 fn public_instead(text: &str, name: &str) -> Option<Error> {
-    let first = text.split_whitespace().next().unwrap_or("");
-    let ssh = ["ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-"]
-        .iter()
-        .any(|p| first.starts_with(p));
-    if ssh {
-        return Some(Error::input(
-            format!("{name}: an SSH public key, the public half"),
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    let (what, hint) = match Recipient::parse_stored(first).ok()? {
+        Recipient::Ssh { .. } => (
+            "an SSH public key",
             "pass the private key beside it (e.g. ~/.ssh/id_ed25519, without .pub)",
-        ));
-    }
-    if first.starts_with("age1") {
-        return Some(Error::input(
-            format!("{name}: an age recipient, the public half"),
-            "pass the identity file made by age-keygen (its AGE-SECRET-KEY-1… line)",
-        ));
-    }
-    None
+        ),
+        Recipient::Age(_) | Recipient::Plugin(_) => (
+            "an age recipient",
+            "pass the identity file made by age-keygen (its AGE-SECRET-KEY-1… line) or by the plugin",
+        ),
+    };
+    Some(Error::input(
+        format!("{name}: {what}, the public half"),
+        hint,
+    ))
 }
 
 /// Identities that can open escrow: age identity files and SSH private keys.

@@ -13,19 +13,24 @@ fn setup() -> (Env, Roster) {
     (env, r)
 }
 
-#[test]
-fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
-    let ks = keyserver();
-    let (env, r) = setup();
-    // Last cycle's key is in the vault: the ceremony cross-signs with it.
-    let prev: serde_json::Value = serde_json::from_slice(
+/// Last cycle's key (2026.2), made on 2026-03-01: `generate --json`.
+fn previous_key(env: &Env) -> serde_json::Value {
+    serde_json::from_slice(
         &env.cmd_at("2026-03-01")
             .args(["--json", "generate", "--cycle", "2026.2"])
             .output()
             .unwrap()
             .stdout,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
+    let ks = keyserver();
+    let (env, r) = setup();
+    // Last cycle's key is in the vault: the ceremony cross-signs with it.
+    let prev = previous_key(&env);
     let sub = env.path("signing-subkey.asc");
     let out = env
         .cmd()
@@ -102,14 +107,7 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
 fn a_compromised_predecessor_does_not_cross_sign_in_the_ceremony() {
     let ks = keyserver();
     let (env, r) = setup();
-    let prev: serde_json::Value = serde_json::from_slice(
-        &env.cmd_at("2026-03-01")
-            .args(["--json", "generate", "--cycle", "2026.2"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let prev = previous_key(&env);
     let id = r.age_id.to_str().unwrap();
     let out = env
         .cmd_at("2026-08-01")
