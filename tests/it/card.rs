@@ -220,7 +220,8 @@ fn secret_bytes(full: &Cert) -> Vec<u8> {
         .unwrap();
     match k.secret() {
         SecretKeyMaterial::Unencrypted(u) => u.map(|m| match m {
-            S::EdDSA { scalar } => scalar.value().to_vec(),
+            // Padded: an MPI drops leading zero bytes (one seed in 256).
+            S::EdDSA { scalar } => scalar.value_padded(32).to_vec(),
             S::RSA { d, .. } => d.value().to_vec(),
             _ => panic!("unexpected key type"),
         }),
