@@ -50,6 +50,16 @@ pub fn run(ctx: &Ctx, args: &CertifyArgs) -> Outcome {
         ));
     }
     let (mine, mut signer) = my_signer(ctx, args)?;
+    if let Some(why) = certinfo::cannot_certify(&mine, keycycle::clock::to_system(ctx.at)) {
+        return Err(Error::input(
+            format!(
+                "your key {} cannot certify at {}: {why}",
+                certinfo::label(&mine),
+                keycycle::clock::day(ctx.at)
+            ),
+            "a certification by a key that is not alive counts for nobody (sqv and keycycle ignore it); extend your key first (keycycle extend / gpg --quick-set-expire) or certify with your current key",
+        ));
+    }
     let certified = attest::certify_all(&mut *signer, &target, ctx.at)?;
     let bytes = certinfo::armored_public(&certified)?;
     ui::write_to(&args.out, &bytes, atomic::PUBLIC_MODE)?;

@@ -309,3 +309,61 @@ fn a_compromised_predecessor_vouches_for_nothing() {
         "{err}"
     );
 }
+
+/// `certify` refuses a signer that could not make the certification at
+/// `--time` — expired, or revoked before — in one line, and writes
+/// nothing; the same key a day inside its life certifies.
+#[test]
+fn certify_refuses_a_key_that_cannot_certify_now() {
+    let env = Env::new(T);
+    let target = key("2026.2", "2026-01-01T00:00:00Z", None);
+    let target_file = env.path("target.asc");
+    std::fs::write(&target_file, target.armored().to_vec().unwrap()).unwrap();
+    let write_tsk = |name: &str, c: &Cert| {
+        let p = env.path(name);
+        std::fs::write(&p, c.as_tsk().armored().to_vec().unwrap()).unwrap();
+        p
+    };
+    // Alive 2026-01-01 … 2026-01-31.
+    let short = key("Ada", "2026-01-01T00:00:00Z", Some(30));
+    let short_file = write_tsk("short.asc", &short);
+    // Soft-revoked on 2026-03-01 (the secret kept beside the revocation).
+    let bob = key("Bob", "2026-01-01T00:00:00Z", None);
+    let with_rev = soft_revoked(&bob, "2026-03-01T00:00:00Z");
+    let revoked = bob.merge_public(with_rev).unwrap();
+    let revoked_file = write_tsk("revoked.asc", &revoked);
+    let fpr = target.fingerprint().to_hex();
+    let certify = |at: &str, with: &std::path::Path, out: &str| {
+        env.cmd_at(at)
+            .args(["certify", target_file.to_str().unwrap(), "--with-key"])
+            .arg(with)
+            .args(["--fingerprint", &fpr, "-o"])
+            .arg(env.path(out))
+            .output()
+            .unwrap()
+    };
+    for (with, why) in [
+        (&short_file, "issuer expired on 2026-01-31"),
+        (
+            &revoked_file,
+            "made after the issuer was revoked on 2026-03-01",
+        ),
+    ] {
+        let out = certify(T, with, "refused.asc");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.contains("cannot certify at 2026-06-01") && err.contains(why),
+            "{err}"
+        );
+        assert!(!env.path("refused.asc").exists());
+    }
+    for (with, out) in [(&short_file, "ok-ada.asc"), (&revoked_file, "ok-bob.asc")] {
+        let out = certify("2026-01-15T00:00:00Z", with, out);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
