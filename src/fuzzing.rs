@@ -1,5 +1,5 @@
 //! Entry points for the fuzz targets (`fuzz/`, cargo-fuzz) and for their
-//! smoke run in the test suite (`tests/fuzz_smoke.rs`). See
+//! smoke run in the test suite (`tests/it/fuzz_smoke.rs`). See
 //! `docs/fuzzing.md`.
 //!
 //! Each `fuzz_*` function feeds untrusted bytes to the same public

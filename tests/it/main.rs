@@ -30,6 +30,7 @@ mod keyserver_faults;
 mod ladder_after_extend;
 mod maintain;
 mod page;
+mod paths;
 mod policy;
 mod policy_as_of;
 mod policy_history;

@@ -23,7 +23,7 @@
 //! age-plugin-yubikey and binds `PCSCLITE_CSOCK_NAME` to virtual card A or
 //! B (`KEYCYCLE_TEST_CARD_A`/`_B`, scripts/test.sh starts them). Such
 //! scenarios exist only in a build with the `card` feature, as
-//! tests/card.rs does; they are never skipped there.
+//! tests/it/card.rs does; they are never skipped there.
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
