@@ -8,6 +8,8 @@
 //! - [`shares`]: Shamir M-of-N; the only caller of the Shamir library.
 //! - [`escrow`]: the escrowed software key — the first backend — with its
 //!   files, holders and recipients.
+//! - [`revocation_shares`]: the escrowed revocations, with their own
+//!   threshold (any one root, or R-of-N).
 //! - [`drill`]: the escrow drill.
 //! - [`own_key`]: a root's own secret key (`certify --with-key`).
 //! - [`plugin`]: age plugin recipients and identities (tokens).
@@ -27,6 +29,7 @@ pub mod escrow;
 pub mod own_key;
 pub mod plugin;
 mod revocation_check;
+pub mod revocation_shares;
 pub mod shares;
 pub mod token;
 
@@ -237,7 +240,7 @@ pub fn seal_new(
         &bundle,
         recipients,
         &escrow::holder_names(policy, recipients),
-        policy.escrow_threshold,
+        (policy.escrow_threshold, policy.revocation_threshold),
     )
 }
 
