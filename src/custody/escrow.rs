@@ -407,47 +407,10 @@ fn expiry_of(changed: &Cert, key: &StoredKey, at: Time) -> Time {
         .unwrap_or(key.state.expires)
 }
 
-/// Whether `key`'s escrow lets its ladder be re-made and re-sealed alone,
-/// without the secret (an extension signed by a card): the revocations
-/// must be sealed apart (old M-of-N shares hold the ladder with the
-/// secret) to exactly the roots of `policy` (the ladder may not go to other
-/// roots than the key and its hard revocation).
-pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<()> {
-    if !revocations_apart(key)? {
-        return Err(Error::input(
-            format!(
-                "the escrow of {} is split into shares, which hold the revocation ladder together with the secret: extending re-makes the ladder, so the shares must be opened even with the primary on a card",
-                key.state.cycle
-            ),
-            "pass --identity with the shares of enough roots",
-        ));
-    }
-    let recipients = policy.recipients()?;
-    let r = policy.revocation_threshold;
-    let mut stale = None;
-    if !revocation_shares::sealed_to(vault, key, REVOCATION_FILE, &recipients, r)? {
-        stale = Some(REVOCATION_FILE);
-    } else if !is_threshold(key)?
-        && age::check_recipients(&vault.read_key_file(key, PRIMARY_FILE)?, &recipients).is_err()
-    {
-        stale = Some(PRIMARY_FILE);
-    }
-    match stale {
-        None => Ok(()),
-        Some(name) => Err(Error::input(
-            format!(
-                "the escrow of {} is not sealed to the roots and thresholds of the signed policy: with the card only the ladder would be re-sealed, unlike {name}",
-                key.state.cycle
-            ),
-            "re-seal the whole escrow: pass --identity (or run keycycle escrow rewrap --identity FILE first)",
-        )),
-    }
-}
-
 /// Store `changed` (an extension signed by `signer`, e.g. a card) with a
 /// ladder re-made by `signer` (see `remade_ladder`) to its new expiry and
 /// sealed to the roots of `policy`; `primary.age` and `revocation.age` stay
-/// as they are. Check [`ladder_alone`] first. One swap of the key directory.
+/// as they are. Check [`revocation_shares::ladder_alone`] first. One swap of the key directory.
 pub fn store_ladder(home: &KeyHome, changed: &Cert, signer: &mut dyn Signer) -> Result<()> {
     let recipients = home.policy.recipients()?;
     let public = changed.clone().strip_secret_key_material();

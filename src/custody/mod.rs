@@ -202,7 +202,7 @@ pub fn primary(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Box<d
 /// The primary of `key` for an extension, which re-makes the escrowed
 /// ladder ([`Backend::store`]): as [`primary`], but the card only when the
 /// escrow lets the ladder be re-sealed without the secret
-/// ([`escrow::ladder_alone`]: one file set, sealed to the roots of
+/// ([`revocation_shares::ladder_alone`]: one file set, sealed to the roots of
 /// `policy`); otherwise the escrow, which then needs `ids`.
 pub fn primary_to_extend(
     vault: &Vault,
@@ -211,7 +211,7 @@ pub fn primary_to_extend(
     policy: &Policy,
 ) -> Result<Box<dyn Backend>> {
     if !card_records(key).is_empty() {
-        if let Err(e) = escrow::ladder_alone(vault, key, policy) {
+        if let Err(e) = revocation_shares::ladder_alone(vault, key, policy) {
             if ids.is_empty() {
                 return Err(e);
             }

@@ -14,6 +14,7 @@ use super::age::{self, Identities, Recipient};
 use super::escrow::{self, Sealed, LADDER_FILE, REVOCATION_FILE};
 use super::shares::{self, Share};
 use crate::error::{Error, Result};
+use crate::policy::Policy;
 use crate::vault::{fsx, NewFile, StoredKey, Vault};
 
 /// Where the shares of the hard revocation live when R > 1.
@@ -181,6 +182,47 @@ pub fn sealed_to(
         }
     }
     Ok(true)
+}
+
+/// Whether `key`'s escrow lets its ladder be re-made and re-sealed alone,
+/// without the secret (an extension signed by a card): the revocations
+/// must be sealed apart (old M-of-N shares hold the ladder with the
+/// secret) to exactly the roots of `policy` (the ladder may not go to other
+/// roots than the key and its hard revocation).
+pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<()> {
+    if !escrow::revocations_apart(key)? {
+        return Err(Error::input(
+            format!(
+                "the escrow of {} is split into shares, which hold the revocation ladder together with the secret: extending re-makes the ladder, so the shares must be opened even with the primary on a card",
+                key.state.cycle
+            ),
+            "pass --identity with the shares of enough roots",
+        ));
+    }
+    let recipients = policy.recipients()?;
+    let r = policy.revocation_threshold;
+    let mut stale = None;
+    if !sealed_to(vault, key, REVOCATION_FILE, &recipients, r)? {
+        stale = Some(REVOCATION_FILE);
+    } else if !escrow::is_threshold(key)?
+        && age::check_recipients(
+            &vault.read_key_file(key, escrow::PRIMARY_FILE)?,
+            &recipients,
+        )
+        .is_err()
+    {
+        stale = Some(escrow::PRIMARY_FILE);
+    }
+    match stale {
+        None => Ok(()),
+        Some(name) => Err(Error::input(
+            format!(
+                "the escrow of {} is not sealed to the roots and thresholds of the signed policy: with the card only the ladder would be re-sealed, unlike {name}",
+                key.state.cycle
+            ),
+            "re-seal the whole escrow: pass --identity (or run keycycle escrow rewrap --identity FILE first)",
+        )),
+    }
 }
 
 /// The drill of split revocations: the shares `ids` open, described

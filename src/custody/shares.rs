@@ -271,6 +271,34 @@ mod tests {
     }
 
     #[test]
+    fn shares_of_another_secret_of_the_key_do_not_count() {
+        let escrow = split("A", b"the escrow", 2, &holders(3)).unwrap();
+        let revs = split_of("A", Some("revocation.age"), b"revocations", 2, &holders(3)).unwrap();
+        let back: Vec<Share> = revs
+            .iter()
+            .map(|s| Share::parse(s.to_text().as_bytes()).unwrap())
+            .collect();
+        assert_eq!(back[0].holds.as_deref(), Some("revocation.age"));
+        assert!(
+            !escrow[0].to_text().contains("holds:"),
+            "old envelopes unchanged"
+        );
+        // One of each: neither reaches its threshold.
+        let mixed = vec![escrow[0].clone(), back[1].clone()];
+        let e = combine("A", &mixed).unwrap_err().to_string();
+        assert!(e.contains("needs 2 of 3 shares; 1 given"), "{e}");
+        let e = combine_of("A", Some("revocation.age"), "revoking needs", &mixed)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("revoking needs 2 of 3 shares; 1 given"),
+            "{e}"
+        );
+        let two = combine_of("A", Some("revocation.age"), "revoking needs", &back[1..]).unwrap();
+        assert_eq!(&two[..], b"revocations");
+    }
+
+    #[test]
     fn impossible_thresholds_are_refused() {
         for (m, n) in [(1u8, 3usize), (4, 3), (0, 0)] {
             assert!(split("A", b"s", m, &holders(n)).is_err(), "{m} of {n}");

@@ -376,6 +376,29 @@ mod tests {
     }
 
     #[test]
+    fn the_revocation_threshold_is_written_only_above_one() {
+        let p = policy();
+        let text = p.text().unwrap();
+        assert!(!text.contains("revocation_threshold"), "{text}");
+        let mut split = policy();
+        split.escrow_threshold = 2;
+        split.revocation_threshold = 2;
+        let text = split.text().unwrap();
+        assert!(text.contains("\nrevocation_threshold = 2\n"), "{text}");
+        assert_eq!(
+            Policy::parse(text.as_bytes(), Path::new("v2.toml")).unwrap(),
+            split
+        );
+        assert!(split.check().is_ok());
+        for (m, r) in [(2, 0), (1, 2), (2, 3)] {
+            let mut p = policy();
+            p.escrow_threshold = m;
+            p.revocation_threshold = r;
+            assert!(p.check().is_err(), "R {r} with M {m} of 2");
+        }
+    }
+
+    #[test]
     fn a_garbled_file_is_named_not_echoed() {
         let e = Policy::parse(
             b"format = 1\nversion = AGE-SECRET-KEY-1XYZ\n",
