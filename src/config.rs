@@ -62,6 +62,12 @@ projected = 4
 # escrow is split M-of-N with Shamir's secret sharing, one age-encrypted
 # share per root (keys/<dir>/shares/); opening it needs M roots.
 threshold = 1
+# Who can revoke with the escrowed revocation certificates (when the
+# primary is lost or compromised): 1, any one root alone; R > 1, they are
+# split R-of-N like the escrow (keys/<dir>/revocation-shares/), and
+# revoking needs R roots. Changing it is a signed policy change, then
+# keycycle escrow rewrap.
+# revocation_threshold = 1
 # The dated ladder of soft (retired) revocations, one every this many
 # days until expiry, for a master key that is lost but not compromised.
 ladder_interval_days = 7
@@ -199,6 +205,8 @@ pub struct CustomCycle {
 #[serde(deny_unknown_fields, default)]
 pub struct EscrowConfig {
     pub threshold: u8,
+    /// R of the escrowed revocations (1: any one root).
+    pub revocation_threshold: u8,
     pub ladder_interval_days: u32,
 }
 
@@ -206,6 +214,7 @@ impl Default for EscrowConfig {
     fn default() -> Self {
         EscrowConfig {
             threshold: 1,
+            revocation_threshold: 1,
             ladder_interval_days: 7,
         }
     }

@@ -83,6 +83,10 @@ pub struct KeyStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cross_sign_void: Option<String>,
     pub escrow_recipients: Vec<String>,
+    /// Who opens the escrow, as the signed policy in force says (none:
+    /// no signed policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escrow_thresholds: Option<EscrowThresholds>,
     /// Where the primary's secret lives: "escrow only", or "escrow + card
     /// serial 101" for the cards the vault records (`card load`; not
     /// probed: `card status` checks a card against the vault).
@@ -93,6 +97,16 @@ pub struct KeyStatus {
     pub last_publish: Option<Time>,
     pub level: Level,
     pub findings: Vec<Finding>,
+}
+
+/// The thresholds of a key's escrow, of the signed policy's roots.
+#[derive(Debug, Clone, Serialize)]
+pub struct EscrowThresholds {
+    pub roots: usize,
+    /// M: roots needed to open the primary.
+    pub primary: u8,
+    /// R: roots needed to revoke with the escrowed certificates.
+    pub revocations: u8,
 }
 
 /// The status of every requested key plus vault-wide findings.
@@ -209,6 +223,11 @@ pub fn key_status(
         cross_signed,
         cross_sign_void,
         escrow_recipients: key.state.escrow_recipients.clone(),
+        escrow_thresholds: signed.map(|s| EscrowThresholds {
+            roots: s.policy.roots.len(),
+            primary: s.policy.escrow_threshold,
+            revocations: s.policy.revocation_threshold,
+        }),
         secret: secret_location(key),
         cards: crate::custody::card_records(key)
             .into_iter()
@@ -277,6 +296,18 @@ fn validity(
 /// The escrow must be sealed to the signed policy's roots: checked on the
 /// age header of the escrow file itself (state.toml is only a note).
 fn escrow_against_policy(key: &StoredKey, policy: &crate::policy::Policy) -> Option<Finding> {
+    use crate::custody::{escrow, revocation_shares};
+    let split = revocation_shares::is_split(key, escrow::REVOCATION_FILE).ok()?;
+    if escrow::revocations_apart(key).ok()? && split != (policy.revocation_threshold > 1) {
+        return Some(finding(
+            Level::Warning,
+            format!(
+                "the escrowed revocations are {}, but the signed policy's revocation threshold is {}: run keycycle escrow rewrap",
+                if split { "split into shares" } else { "sealed to every root" },
+                policy.revocation_threshold
+            ),
+        ));
+    }
     let path = key.dir.join(crate::custody::escrow::PRIMARY_FILE);
     if crate::custody::escrow::is_threshold(key).unwrap_or(true) || !path.is_file() {
         return None;
@@ -378,6 +409,7 @@ fn policy_findings(vault: &Vault, state: Option<&policy::State>, at: Time) -> Re
     let draft = policy::draft(vault, Some(state), &[], at)?;
     if draft.roots != state.policy.roots
         || draft.escrow_threshold != state.policy.escrow_threshold
+        || draft.revocation_threshold != state.policy.revocation_threshold
         || draft.policy_threshold != state.policy.policy_threshold
     {
         out.push(finding(

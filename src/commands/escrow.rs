@@ -44,13 +44,7 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
                 k.state.cycle,
                 k.state.fingerprint,
                 keycycle::text::shown(share),
-                match d.revocation.time {
-                    Some(_) => format!(
-                        "the revocation certificate ({}) and {} ladder rungs, sealed apart, open and are valid for it",
-                        d.revocation.reason, d.ladder_rungs
-                    ),
-                    None => "the revocations are inside the shares (run keycycle escrow rewrap with enough roots to seal them apart)".into(),
-                }
+                revocations_line(&d)
             )),
             None => out.push_str(&format!(
                 "ok  {} {}: your identity opens the escrow; the secret matches the cert; the revocation certificate ({}) and {} ladder rungs are valid for it\n",
@@ -65,6 +59,26 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
         ui::emit(&out);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the drill of a threshold escrow says of the revocations.
+fn revocations_line(d: &custody::Drill) -> String {
+    let valid = format!(
+        "the revocation certificate ({}) and {} ladder rungs",
+        d.revocation.reason, d.ladder_rungs
+    );
+    match (&d.revocation_shares, d.revocation.time) {
+        (None, Some(_)) => format!("{valid}, sealed apart, open and are valid for it"),
+        (None, None) => "the revocations are inside the shares (run keycycle escrow rewrap with enough roots to seal them apart)".into(),
+        (Some(rs), Some(_)) => format!(
+            "the revocations are split into shares (here: {}); {valid}, reconstructed from them, are valid for it",
+            keycycle::text::shown(rs)
+        ),
+        (Some(rs), None) => format!(
+            "the revocations are split into shares of their own; your identity opens {}; revoking needs the revocation threshold of roots",
+            keycycle::text::shown(rs)
+        ),
+    }
 }
 
 fn rewrap(ctx: &Ctx, ids: &Identities) -> Outcome {

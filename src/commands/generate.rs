@@ -56,11 +56,23 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
         .join(escrow::SHARES_DIR)
         .is_dir()
     {
+        let config = vault.config()?;
         format!(
-            "escrowed in {} shares, any {} of which open it (shares/; {} dated rungs)",
+            "escrowed in {} shares, any {} of which open it (shares/; {} dated rungs); {}",
             report.escrow_recipients,
-            vault.config()?.escrow.threshold,
-            report.ladder_rungs
+            config.escrow.threshold,
+            report.ladder_rungs,
+            if std::path::Path::new(&report.directory)
+                .join(keycycle::custody::revocation_shares::REVOCATION_SHARES_DIR)
+                .is_dir()
+            {
+                format!(
+                    "the revocations in shares of their own, any {} of which revoke (revocation-shares/, revocation-retired-shares/)",
+                    config.escrow.revocation_threshold
+                )
+            } else {
+                "the revocations sealed to every root: any one revokes (revocation.age, revocation-retired.age)".into()
+            }
         )
     } else {
         format!(

@@ -25,12 +25,16 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> Outcome {
 /// One policy as people read it: every root with their recipient in
 /// full. Every value is the file's, so every value is escaped.
 fn describe(p: &Policy, digest: &str) -> String {
+    let n = p.roots.len();
     let mut out = format!(
-        "policy version {} ({digest})\n  escrow: {} of {} roots; a change needs {} root signature(s)\n",
+        "policy version {} ({digest})\n  escrow: {} of {n} roots; revocations: {}; a change needs {} root signature(s)\n",
         p.version,
         p.escrow_threshold,
-        p.roots.len(),
-        p.policy_threshold
+        match p.revocation_threshold {
+            1 => "any one root".to_string(),
+            r => format!("{r} of {n} roots"),
+        },
+        p.policy_threshold,
     );
     for r in &p.roots {
         out.push_str(&root_lines(r));
@@ -270,6 +274,7 @@ fn status(ctx: &Ctx) -> Outcome {
 fn differs(draft: &Policy, p: &Policy) -> bool {
     draft.roots != p.roots
         || draft.escrow_threshold != p.escrow_threshold
+        || draft.revocation_threshold != p.revocation_threshold
         || draft.policy_threshold != p.policy_threshold
         || draft.keys != p.keys
         || draft.keyservers != p.keyservers

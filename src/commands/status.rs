@@ -117,8 +117,20 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
         }
     ));
     out.push_str(&format!(
-        "  escrow        {} recipients\n",
-        k.escrow_recipients.len()
+        "  escrow        {} recipients{}\n",
+        k.escrow_recipients.len(),
+        k.escrow_thresholds
+            .as_ref()
+            .map(|t| format!(
+                "; primary {} of {} roots, revocations {}",
+                t.primary,
+                t.roots,
+                match t.revocations {
+                    1 => "any one root".to_string(),
+                    r => format!("{r} of {} roots", t.roots),
+                }
+            ))
+            .unwrap_or_default()
     ));
     let on = k
         .cards

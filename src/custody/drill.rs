@@ -13,6 +13,7 @@ use sequoia_openpgp as openpgp;
 use super::age::Identities;
 use super::escrow::{self, EscrowedKey};
 use super::revocation_check;
+use super::revocation_shares;
 use super::Backend;
 use crate::certinfo::Revocation;
 use crate::error::{Error, Result};
@@ -28,22 +29,26 @@ pub struct Drill {
     /// Threshold escrow: the shares this identity opened.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share: Option<String>,
+    /// Revocations split R-of-N: the shares of them these identities
+    /// opened (the revocations are checked only when R of them open).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_shares: Option<String>,
 }
 
 /// Open the escrow with `ids` and check it against the cert; change nothing.
 pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> {
     // The revocations first, on their own: a root who can open them (any
     // root) learns they work even where it cannot open the primary alone.
-    let revocations = if escrow::revocations_apart(key)? {
-        let (hard, soft) = escrow::open_revocations(vault, key, ids)?;
-        let rev = revocation_check::hard(key, escrow::signatures(&hard)?)?;
-        let ladder = revocation_check::ladder(key, escrow::signatures(&soft)?)?;
-        Some((Revocation::from_sig(&rev), ladder.len()))
-    } else {
-        None
-    };
+    let (revocations, revocation_shares) = drill_revocations(vault, key, ids)?;
     if escrow::is_threshold(key)? {
-        return drill_shares(key, ids, revocations);
+        let split = revocation_shares.is_some() && revocations.is_none();
+        let mut d = drill_shares(key, ids, revocations)?;
+        if split {
+            d.revocation.reason =
+                "not reconstructed (split into shares: too few roots here to revoke)".into();
+        }
+        d.revocation_shares = revocation_shares;
+        return Ok(d);
     }
     let opened = EscrowedKey::open(vault, key, ids).map_err(|e| primary_fails(key, e))?;
     let mut signer = opened.primary_signer()?;
@@ -66,7 +71,35 @@ pub fn drill(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Drill> 
         revocation: Revocation::from_sig(&rev),
         ladder_rungs: ladder.len(),
         share: None,
+        revocation_shares,
     })
+}
+
+/// The revocations on their own: opened and checked (the hard one and
+/// the ladder), or, split R-of-N, the shares these identities open (each
+/// checked to be one of this key's) and the revocations checked only when
+/// R of them open. `None`: inside the primary's shares (an old escrow).
+type Revocations = (Option<(Revocation, usize)>, Option<String>);
+
+fn drill_revocations(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Revocations> {
+    if !escrow::revocations_apart(key)? {
+        return Ok((None, None));
+    }
+    let split = revocation_shares::is_split(key, escrow::REVOCATION_FILE)?;
+    let shares = match split {
+        true => Some(revocation_shares::drill_shares(key, ids)?),
+        false => None,
+    };
+    let (hard, soft) = match escrow::open_revocations(vault, key, ids) {
+        Ok(opened) => opened,
+        Err(Error::Input { msg, .. }) if split && msg.contains(" more needed") => {
+            return Ok((None, shares))
+        }
+        Err(e) => return Err(e),
+    };
+    let rev = revocation_check::hard(key, escrow::signatures(&hard)?)?;
+    let ladder = revocation_check::ladder(key, escrow::signatures(&soft)?)?;
+    Ok((Some((Revocation::from_sig(&rev), ladder.len())), shares))
 }
 
 /// The escrowed hard revocation of `key`, checked against the key: one
@@ -136,5 +169,6 @@ fn drill_shares(
         revocation,
         ladder_rungs,
         share: Some(mine.join("; ")),
+        revocation_shares: None,
     })
 }

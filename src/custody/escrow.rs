@@ -1,11 +1,13 @@
 //! The escrowed software key, the first custody backend: a key's
 //! transferable secret key, its hard revocation certificate and its
-//! ladder of soft ones. The revocations are sealed with age to every root
-//! (`revocation.age`, `revocation-retired.age`) in both escrow modes: any
-//! one root can revoke, without the primary. The key is sealed to every
-//! root (`primary.age`), or split M-of-N with its revocations into one
-//! sealed share per root (`shares/NN-name.age`). Vaults split before have
-//! no revocation files beside the shares until `escrow rewrap`.
+//! ladder of soft ones. The revocations are sealed apart from the primary
+//! in both escrow modes, with their own threshold R
+//! ([`revocation_shares`]): to every root (`revocation.age`,
+//! `revocation-retired.age`; any one root can revoke, the default) or R-of-N.
+//! The key is sealed to every root (`primary.age`), or split M-of-N with
+//! its revocations into one sealed share per root (`shares/NN-name.age`).
+//! Vaults split before have no revocation files beside the shares until
+//! `escrow rewrap`.
 
 use openpgp::crypto::Signer;
 use openpgp::packet::Signature;
@@ -15,6 +17,7 @@ use sequoia_openpgp as openpgp;
 use zeroize::Zeroizing;
 
 use super::age::{self, Identities, Recipient};
+use super::revocation_shares;
 use super::shares::{self, Share};
 use super::{Backend, KeyHome};
 use crate::clock::{self, Time};
@@ -142,7 +145,7 @@ pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>> {
 }
 
 /// A file-name-safe form of a holder's name.
-fn slug(name: &str) -> String {
+pub(super) fn slug(name: &str) -> String {
     let s: String = name
         .chars()
         .map(|c| {
@@ -173,22 +176,30 @@ pub fn holder_names(policy: &Policy, recipients: &[Recipient]) -> Vec<String> {
 }
 
 /// The escrow files of a key: the two revocation files, each sealed to
-/// every recipient (their headers checked), and the secret: with threshold
-/// 1 `primary.age` sealed to every recipient; with M > 1, one share per
-/// recipient, each sealed to that recipient alone.
+/// every recipient (their headers checked) or, with `revocation_threshold`
+/// R > 1, split R-of-N ([`revocation_shares::seal`]); and the secret: with
+/// threshold 1 `primary.age` sealed to every recipient; with M > 1, one
+/// share per recipient, each sealed to that recipient alone.
 pub fn seal(
     fpr: &str,
     bundle: &Bundle,
     recipients: &[Recipient],
     names: &[String],
-    threshold: u8,
+    (threshold, revocation_threshold): (u8, u8),
 ) -> Result<Vec<NewFile>> {
     let mut files = Vec::new();
     for (name, part) in [
         (REVOCATION_FILE, &bundle.revocation),
         (LADDER_FILE, &bundle.ladder),
     ] {
-        files.push(sealed_file(name.into(), part, recipients)?);
+        files.extend(revocation_shares::seal(
+            fpr,
+            name,
+            part,
+            recipients,
+            names,
+            revocation_threshold,
+        )?);
     }
     if threshold <= 1 {
         files.push(sealed_file(PRIMARY_FILE.into(), &bundle.tsk, recipients)?);
@@ -209,7 +220,7 @@ pub fn seal(
     Ok(files)
 }
 
-fn sealed_file(name: String, plain: &[u8], recipients: &[Recipient]) -> Result<NewFile> {
+pub(super) fn sealed_file(name: String, plain: &[u8], recipients: &[Recipient]) -> Result<NewFile> {
     let bytes = age::seal(recipients, plain)?;
     age::check_recipients(&bytes, recipients)?;
     Ok(NewFile {
@@ -228,11 +239,7 @@ pub fn is_threshold(key: &StoredKey) -> Result<bool> {
 /// The sealed share files of `key`, in name order (regular files only:
 /// anything else in `shares/` is an error naming it).
 pub fn share_files(key: &StoredKey) -> Result<Vec<std::path::PathBuf>> {
-    Ok(fsx::entries(&key.dir.join(SHARES_DIR), false)?
-        .into_iter()
-        .filter(|(p, k)| *k == fsx::Kind::File && p.extension().is_some_and(|x| x == "age"))
-        .map(|(p, _)| p)
-        .collect())
+    revocation_shares::files_in(key, SHARES_DIR)
 }
 
 /// The shares of `key` that `ids` open (plus those handed in as files).
@@ -250,12 +257,12 @@ pub fn open_shares(key: &StoredKey, ids: &Identities) -> Result<Vec<(std::path::
 /// Whether `key`'s revocations are sealed on their own (every key but
 /// those split into shares before revocations were sealed apart).
 pub fn revocations_apart(key: &StoredKey) -> Result<bool> {
-    Ok(!is_threshold(key)? || fsx::kind(&key.dir.join(REVOCATION_FILE))?.is_some())
+    Ok(!is_threshold(key)? || revocation_shares::apart(key)?)
 }
 
 /// The escrowed revocations of `key` (hard, ladder), opened with `ids`
-/// from their own files: `primary.age` and the shares are not read. An
-/// old threshold escrow (the revocations inside the shares) needs the
+/// from their own files or their own shares (R of them): `primary.age` and
+/// the primary's shares are not read. An old threshold escrow (the revocations inside the shares) needs the
 /// shares until `escrow rewrap`.
 pub fn open_revocations(
     vault: &Vault,
@@ -269,12 +276,16 @@ pub fn open_revocations(
     if ids.is_empty() {
         return Err(Error::input(
             "the escrowed revocations must be opened and no identity was given",
-            "pass --identity FILE (any one root's age identity or SSH private key)",
+            if revocation_shares::is_split(key, REVOCATION_FILE)? {
+                "pass --identity FILE once per root, as many roots as the policy's revocation threshold"
+            } else {
+                "pass --identity FILE (any one root's age identity or SSH private key)"
+            },
         ));
     }
     Ok((
-        ids.open(&vault.read_key_file(key, REVOCATION_FILE)?)?,
-        ids.open(&vault.read_key_file(key, LADDER_FILE)?)?,
+        revocation_shares::open(vault, key, REVOCATION_FILE, ids)?,
+        revocation_shares::open(vault, key, LADDER_FILE, ids)?,
     ))
 }
 
@@ -294,8 +305,8 @@ pub fn open_bundle(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<B
     }
     Ok(Bundle {
         tsk: ids.open(&vault.read_key_file(key, PRIMARY_FILE)?)?,
-        revocation: ids.open(&vault.read_key_file(key, REVOCATION_FILE)?)?,
-        ladder: ids.open(&vault.read_key_file(key, LADDER_FILE)?)?,
+        revocation: revocation_shares::open(vault, key, REVOCATION_FILE, ids)?,
+        ladder: revocation_shares::open(vault, key, LADDER_FILE, ids)?,
     })
 }
 
@@ -320,6 +331,7 @@ fn replace(key: &StoredKey, files: Vec<NewFile>) -> Result<KeyChange> {
     } else {
         remove.push(SHARES_DIR.to_string());
     }
+    remove.extend(revocation_shares::stale(key, &files)?);
     Ok(KeyChange {
         files,
         remove,
@@ -395,54 +407,26 @@ fn expiry_of(changed: &Cert, key: &StoredKey, at: Time) -> Time {
         .unwrap_or(key.state.expires)
 }
 
-/// Whether `key`'s escrow lets its ladder be re-made and re-sealed alone,
-/// without the secret (an extension signed by a card): the revocations
-/// must be sealed apart (old M-of-N shares hold the ladder with the
-/// secret) to exactly the roots of `policy` (the ladder may not go to other
-/// roots than the key and its hard revocation).
-pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<()> {
-    if !revocations_apart(key)? {
-        return Err(Error::input(
-            format!(
-                "the escrow of {} is split into shares, which hold the revocation ladder together with the secret: extending re-makes the ladder, so the shares must be opened even with the primary on a card",
-                key.state.cycle
-            ),
-            "pass --identity with the shares of enough roots",
-        ));
-    }
-    let recipients = policy.recipients()?;
-    let files: &[&str] = if is_threshold(key)? {
-        &[REVOCATION_FILE]
-    } else {
-        &[PRIMARY_FILE, REVOCATION_FILE]
-    };
-    for &name in files {
-        if age::check_recipients(&vault.read_key_file(key, name)?, &recipients).is_err() {
-            return Err(Error::input(
-                format!(
-                    "the escrow of {} is not sealed to the roots of the signed policy: with the card only the ladder would be re-sealed, to other roots than {name}",
-                    key.state.cycle
-                ),
-                "re-seal the whole escrow: pass --identity (or run keycycle escrow rewrap --identity FILE first)",
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Store `changed` (an extension signed by `signer`, e.g. a card) with a
 /// ladder re-made by `signer` (see `remade_ladder`) to its new expiry and
 /// sealed to the roots of `policy`; `primary.age` and `revocation.age` stay
-/// as they are. Check [`ladder_alone`] first. One swap of the key directory.
+/// as they are. Check [`revocation_shares::ladder_alone`] first. One swap of the key directory.
 pub fn store_ladder(home: &KeyHome, changed: &Cert, signer: &mut dyn Signer) -> Result<()> {
     let recipients = home.policy.recipients()?;
     let public = changed.clone().strip_secret_key_material();
     let (expiry, ladder) = remade_ladder(home, &public, signer)?;
     let armored = armor_signatures(&ladder, LADDER_COMMENT)?;
     let mut change = KeyChange::cert(&public)?;
-    change
-        .files
-        .push(sealed_file(LADDER_FILE.into(), &armored, &recipients)?);
+    let ladder = revocation_shares::seal(
+        &home.key.state.fingerprint,
+        LADDER_FILE,
+        &armored,
+        &recipients,
+        &holder_names(home.policy, &recipients),
+        home.policy.revocation_threshold,
+    )?;
+    change.remove = revocation_shares::stale(home.key, &ladder)?;
+    change.files.extend(ladder);
     let mut state = home.key.state.clone();
     state.expires = expiry;
     home.vault.update_key(home.key, change.with_state(&state))
@@ -502,7 +486,7 @@ impl Backend for EscrowedKey {
             &bundle,
             recipients,
             &holder_names(policy, recipients),
-            policy.escrow_threshold,
+            (policy.escrow_threshold, policy.revocation_threshold),
         )?;
         let mut change = replace(key, files)?;
         change.files.extend(KeyChange::cert(&full)?.files);

@@ -8,6 +8,8 @@
 //! - [`shares`]: Shamir M-of-N; the only caller of the Shamir library.
 //! - [`escrow`]: the escrowed software key — the first backend — with its
 //!   files, holders and recipients.
+//! - [`revocation_shares`]: the escrowed revocations, with their own
+//!   threshold (any one root, or R-of-N).
 //! - [`drill`]: the escrow drill.
 //! - [`own_key`]: a root's own secret key (`certify --with-key`).
 //! - [`plugin`]: age plugin recipients and identities (tokens).
@@ -27,6 +29,7 @@ pub mod escrow;
 pub mod own_key;
 pub mod plugin;
 mod revocation_check;
+pub mod revocation_shares;
 pub mod shares;
 pub mod token;
 
@@ -199,7 +202,7 @@ pub fn primary(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<Box<d
 /// The primary of `key` for an extension, which re-makes the escrowed
 /// ladder ([`Backend::store`]): as [`primary`], but the card only when the
 /// escrow lets the ladder be re-sealed without the secret
-/// ([`escrow::ladder_alone`]: one file set, sealed to the roots of
+/// ([`revocation_shares::ladder_alone`]: one file set, sealed to the roots of
 /// `policy`); otherwise the escrow, which then needs `ids`.
 pub fn primary_to_extend(
     vault: &Vault,
@@ -208,7 +211,7 @@ pub fn primary_to_extend(
     policy: &Policy,
 ) -> Result<Box<dyn Backend>> {
     if !card_records(key).is_empty() {
-        if let Err(e) = escrow::ladder_alone(vault, key, policy) {
+        if let Err(e) = revocation_shares::ladder_alone(vault, key, policy) {
             if ids.is_empty() {
                 return Err(e);
             }
@@ -237,7 +240,7 @@ pub fn seal_new(
         &bundle,
         recipients,
         &escrow::holder_names(policy, recipients),
-        policy.escrow_threshold,
+        (policy.escrow_threshold, policy.revocation_threshold),
     )
 }
 

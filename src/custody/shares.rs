@@ -5,7 +5,9 @@
 //! blahaj's shares say nothing about the threshold, and recovering from too
 //! few returns garbage without an error: each share travels in an envelope
 //! (key fingerprint, M, N, index, holder, SHA-256 of the secret) and the
-//! recovered secret is checked against that digest.
+//! recovered secret is checked against that digest. A share of one of a
+//! key's escrowed revocation files says so (`holds: revocation.age`):
+//! shares of different secrets of one key never combine.
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -23,6 +25,10 @@ pub struct Share {
     pub holder: String,
     /// SHA-256 of the shared secret, checked after recovery.
     pub digest: String,
+    /// What the share is of: `None` for the key's escrow (no `holds:`
+    /// line, as in every share made before), else the escrow file it
+    /// stands for (`revocation.age`, `revocation-retired.age`).
+    pub holds: Option<String>,
     pub data: Vec<u8>,
 }
 
@@ -38,13 +44,17 @@ pub const SHARE_MAGIC: &str = "keycycle-share v1";
 impl Share {
     pub fn to_text(&self) -> Zeroizing<String> {
         Zeroizing::new(format!(
-            "{SHARE_MAGIC}\nfingerprint: {}\nthreshold: {}\nshares: {}\nindex: {}\nholder: {}\ndigest: {}\nshare: {}\n",
+            "{SHARE_MAGIC}\nfingerprint: {}\nthreshold: {}\nshares: {}\nindex: {}\nholder: {}\ndigest: {}\n{}share: {}\n",
             self.fingerprint,
             self.threshold,
             self.shares,
             self.index,
             self.holder,
             self.digest,
+            self.holds
+                .as_deref()
+                .map(|h| format!("holds: {h}\n"))
+                .unwrap_or_default(),
             base64::engine::general_purpose::STANDARD.encode(&self.data)
         ))
     }
@@ -76,6 +86,7 @@ impl Share {
             index: num("index")?,
             holder: field("holder")?,
             digest: field("digest")?,
+            holds: get.get("holds").cloned(),
             data: base64::engine::general_purpose::STANDARD
                 .decode(field("share")?)
                 .map_err(|_| bad())?,
@@ -98,11 +109,26 @@ pub fn split(
     threshold: u8,
     holders: &[String],
 ) -> Result<Vec<Share>> {
+    split_of(fingerprint, None, secret, threshold, holders)
+}
+
+/// [`split`] for a secret of the key other than its escrow: every share
+/// says what it `holds` (an escrow file's name).
+pub fn split_of(
+    fingerprint: &str,
+    holds: Option<&str>,
+    secret: &[u8],
+    threshold: u8,
+    holders: &[String],
+) -> Result<Vec<Share>> {
     let n = holders.len();
     if threshold < 2 || n < threshold as usize || n > 255 {
         return Err(Error::input(
             format!("threshold {threshold} of {n} roots is not possible"),
-            "set [escrow] threshold between 2 and the number of roots",
+            match holds {
+                None => "set [escrow] threshold between 2 and the number of roots",
+                Some(_) => "set [escrow] revocation_threshold between 1 and the number of roots",
+            },
         ));
     }
     let digest = hex::encode(Sha256::digest(secret));
@@ -120,6 +146,7 @@ pub fn split(
                 index: bytes[0],
                 holder: h.clone(),
                 digest: digest.clone(),
+                holds: holds.map(str::to_string),
                 data: bytes,
             }
         })
@@ -128,9 +155,21 @@ pub fn split(
 
 /// Recover the secret from at least `threshold` shares of one key.
 pub fn combine(fingerprint: &str, shares: &[Share]) -> Result<Zeroizing<Vec<u8>>> {
+    combine_of(fingerprint, None, "the escrow needs", shares)
+}
+
+/// [`combine`] for the shares that hold `holds` (see [`split_of`]); too
+/// few are refused in one line starting with `needs` ("the escrowed
+/// revocation needs").
+pub fn combine_of(
+    fingerprint: &str,
+    holds: Option<&str>,
+    needs: &str,
+    shares: &[Share],
+) -> Result<Zeroizing<Vec<u8>>> {
     let mine: Vec<&Share> = shares
         .iter()
-        .filter(|s| s.fingerprint == fingerprint)
+        .filter(|s| s.fingerprint == fingerprint && s.holds.as_deref() == holds)
         .collect();
     let Some(first) = mine.first() else {
         return Err(Error::input(
@@ -149,7 +188,7 @@ pub fn combine(fingerprint: &str, shares: &[Share]) -> Result<Zeroizing<Vec<u8>>
         let more = threshold as usize - distinct.len();
         return Err(Error::input(
             format!(
-                "the escrow needs {threshold} of {} shares; {} given: {more} more needed",
+                "{needs} {threshold} of {} shares; {} given: {more} more needed",
                 first.shares,
                 distinct.len()
             ),
@@ -229,6 +268,34 @@ mod tests {
         shares[1].data[last] ^= 1;
         let e = combine("A", &shares).unwrap_err();
         assert!(e.to_string().contains("does not match its digest"), "{e}");
+    }
+
+    #[test]
+    fn shares_of_another_secret_of_the_key_do_not_count() {
+        let escrow = split("A", b"the escrow", 2, &holders(3)).unwrap();
+        let revs = split_of("A", Some("revocation.age"), b"revocations", 2, &holders(3)).unwrap();
+        let back: Vec<Share> = revs
+            .iter()
+            .map(|s| Share::parse(s.to_text().as_bytes()).unwrap())
+            .collect();
+        assert_eq!(back[0].holds.as_deref(), Some("revocation.age"));
+        assert!(
+            !escrow[0].to_text().contains("holds:"),
+            "old envelopes unchanged"
+        );
+        // One of each: neither reaches its threshold.
+        let mixed = vec![escrow[0].clone(), back[1].clone()];
+        let e = combine("A", &mixed).unwrap_err().to_string();
+        assert!(e.contains("needs 2 of 3 shares; 1 given"), "{e}");
+        let e = combine_of("A", Some("revocation.age"), "revoking needs", &mixed)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("revoking needs 2 of 3 shares; 1 given"),
+            "{e}"
+        );
+        let two = combine_of("A", Some("revocation.age"), "revoking needs", &back[1..]).unwrap();
+        assert_eq!(&two[..], b"revocations");
     }
 
     #[test]

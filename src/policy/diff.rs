@@ -73,11 +73,16 @@ pub fn diff(old: &Policy, new: &Policy) -> Vec<Change> {
     out
 }
 
+/// The policy's fields as data; a field written only when it is not its
+/// default (`revocation_threshold`) with that default, so a change from
+/// it reads "1 -> 2".
 fn as_map(p: &Policy) -> serde_json::Map<String, serde_json::Value> {
-    match serde_json::to_value(p) {
+    let mut m = match serde_json::to_value(p) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
-    }
+    };
+    m.insert("revocation_threshold".into(), p.revocation_threshold.into());
+    m
 }
 
 fn value_text(v: &serde_json::Value) -> String {
@@ -196,6 +201,7 @@ mod tests {
             previous: None,
             policy_threshold: 1,
             escrow_threshold: 1,
+            revocation_threshold: 1,
             expires: None,
             audit_head: None,
             keyservers: Vec::new(),
@@ -286,6 +292,26 @@ mod tests {
             }
         }));
         assert_eq!(d.len(), 7, "{d:#?}");
+    }
+
+    #[test]
+    fn the_revocation_threshold_is_a_change_from_its_default() {
+        let p = policy(vec![root("Ada", 'A'), root("Bob", 'B')], vec![]);
+        let mut next = p.clone();
+        next.escrow_threshold = 2;
+        next.revocation_threshold = 2;
+        let d = diff(&p, &next);
+        assert!(
+            d.contains(&Change::Changed {
+                field: Field {
+                    name: "revocation_threshold".into(),
+                    from: Some("1".into()),
+                    to: Some("2".into()),
+                }
+            }),
+            "{d:#?}"
+        );
+        assert_eq!(diff(&next, &p).len(), 2, "and back");
     }
 
     #[test]

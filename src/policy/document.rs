@@ -25,6 +25,11 @@ pub struct Policy {
     pub policy_threshold: u8,
     /// M of the M-of-N escrow (1: every root opens it alone).
     pub escrow_threshold: u8,
+    /// R of the escrowed revocations (1: any one root can revoke; R > 1:
+    /// they are split R-of-N). Written only when above 1, so the versions
+    /// signed before it existed keep their bytes and mean 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub revocation_threshold: u8,
     /// After this instant the version seals no secret to anyone (it still
     /// verifies and revokes); set at `policy propose`, one year by default.
     /// Absent only in versions written before keycycle knew expiry.
@@ -76,6 +81,14 @@ pub struct PolicyKey {
     /// `cert.asc` without a revocation is then refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<String>,
+}
+
+fn one() -> u8 {
+    1
+}
+
+fn is_one(n: &u8) -> bool {
+    *n == 1
 }
 
 /// `sha256:<hex>` of a file's bytes.
@@ -189,6 +202,24 @@ impl Policy {
                 "set [escrow] threshold between 1 and the number of roots",
             ));
         }
+        if self.revocation_threshold == 0 || usize::from(self.revocation_threshold) > n {
+            return Err(Error::input(
+                format!(
+                    "revocation threshold {} of {n} roots is not possible",
+                    self.revocation_threshold
+                ),
+                "set [escrow] revocation_threshold between 1 and the number of roots",
+            ));
+        }
+        if self.revocation_threshold > self.escrow_threshold {
+            return Err(Error::input(
+                format!(
+                    "revocation threshold {} is above the escrow threshold {}: whoever opens the primary can revoke anyway",
+                    self.revocation_threshold, self.escrow_threshold
+                ),
+                "set [escrow] revocation_threshold between 1 and [escrow] threshold",
+            ));
+        }
         if self.policy_threshold == 0 || usize::from(self.policy_threshold) > n {
             return Err(Error::input(
                 format!(
@@ -268,6 +299,7 @@ mod tests {
             previous: Some(digest(b"v1")),
             policy_threshold: 2,
             escrow_threshold: 1,
+            revocation_threshold: 1,
             expires: None,
             audit_head: Some(crate::policy::trust::AuditHead {
                 seq: 3,
@@ -341,6 +373,29 @@ mod tests {
         p.keys.push(p.keys[0].clone());
         assert!(p.check().is_err(), "a key listed twice");
         assert!(policy().check().is_ok());
+    }
+
+    #[test]
+    fn the_revocation_threshold_is_written_only_above_one() {
+        let p = policy();
+        let text = p.text().unwrap();
+        assert!(!text.contains("revocation_threshold"), "{text}");
+        let mut split = policy();
+        split.escrow_threshold = 2;
+        split.revocation_threshold = 2;
+        let text = split.text().unwrap();
+        assert!(text.contains("\nrevocation_threshold = 2\n"), "{text}");
+        assert_eq!(
+            Policy::parse(text.as_bytes(), Path::new("v2.toml")).unwrap(),
+            split
+        );
+        assert!(split.check().is_ok());
+        for (m, r) in [(2, 0), (1, 2), (2, 3)] {
+            let mut p = policy();
+            p.escrow_threshold = m;
+            p.revocation_threshold = r;
+            assert!(p.check().is_err(), "R {r} with M {m} of 2");
+        }
     }
 
     #[test]

@@ -216,6 +216,7 @@ pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey], at: Time)
         previous: state.map(|s| s.digest.clone()),
         policy_threshold: config.policy.threshold.max(escrow_threshold),
         escrow_threshold,
+        revocation_threshold: config.escrow.revocation_threshold.max(1),
         expires: Some(at + chrono::Duration::days(DEFAULT_VALIDITY_DAYS)),
         audit_head: crate::audit::head(&vault.audit_log()?),
         keyservers: config.publish.keyservers.clone(),

@@ -36,6 +36,7 @@ mod policy_as_of;
 mod policy_history;
 mod realworld;
 mod revocation_escrow;
+mod revocation_threshold;
 mod runbooks;
 mod secret_hygiene;
 mod signed_facts;

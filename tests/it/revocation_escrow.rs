@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 const GEN: &str = "2026-08-01T12:00:00Z";
 
 /// One root's hard revocation with the escrowed certificate.
-const REVOKE: [&str; 8] = [
+pub(crate) const REVOKE: [&str; 8] = [
     "revoke",
     "2027.1",
     "--yes",
@@ -44,7 +44,7 @@ fn two_of_three() -> (Env, Vec<PathBuf>, Vec<String>) {
     (env, ids, rs)
 }
 
-fn shares_of(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn shares_of(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir.join("shares"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -53,7 +53,7 @@ fn shares_of(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn run(env: &Env, at: &str, args: &[&str], ids: &[&PathBuf]) -> std::process::Output {
+pub(crate) fn run(env: &Env, at: &str, args: &[&str], ids: &[&PathBuf]) -> std::process::Output {
     let mut c = env.cmd_at(at);
     c.args(args);
     for id in ids {
@@ -63,7 +63,7 @@ fn run(env: &Env, at: &str, args: &[&str], ids: &[&PathBuf]) -> std::process::Ou
 }
 
 /// A release signed at 2026-10-02 with the subkey (opened by two roots).
-fn signed_file(env: &Env, ids: &[PathBuf]) -> PathBuf {
+pub(crate) fn signed_file(env: &Env, ids: &[PathBuf]) -> PathBuf {
     let sub = env.path("sub.asc");
     let export = ["export", "signing-subkey", "2027.1", "-o"];
     let mut args = export.to_vec();
@@ -85,7 +85,7 @@ fn signed_file(env: &Env, ids: &[PathBuf]) -> PathBuf {
     f
 }
 
-fn sqv_accepts(env: &Env, at: &str, f: &Path) -> bool {
+pub(crate) fn sqv_accepts(env: &Env, at: &str, f: &Path) -> bool {
     sqv_at(at)
         .arg("--keyring")
         .arg(env.key_dir().join("cert.asc"))

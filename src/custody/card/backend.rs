@@ -126,9 +126,10 @@ impl Backend for CardKey {
     /// the escrowed key and hard revocation, which stay as they are (the
     /// escrowed key's bindings are older than the vault's cert; opening
     /// the escrow merges the two). Needs single-file escrow sealed to the
-    /// policy's roots ([`escrow::ladder_alone`]).
+    /// policy's roots and revocation threshold
+    /// ([`crate::custody::revocation_shares::ladder_alone`]).
     fn store(&self, home: &KeyHome, changed: &Cert) -> Result<()> {
-        escrow::ladder_alone(home.vault, home.key, home.policy)?;
+        crate::custody::revocation_shares::ladder_alone(home.vault, home.key, home.policy)?;
         let mut signer = self.primary_signer()?;
         escrow::store_ladder(home, changed, &mut *signer)
     }
