@@ -203,7 +203,7 @@ pub enum Command {
     /// OpenPGP cards: what a card holds; load a cycle key's primary onto one, which then signs for it
     ///
     /// Example: keycycle card status
-    #[command(subcommand)]
+    #[command(subcommand, hide = cfg!(not(feature = "card")))]
     Card(CardCommand),
     /// Make detached ASCII-armored signatures (FILE.asc) of release artifacts
     ///
@@ -217,8 +217,8 @@ pub enum Command {
     ///
     /// Example: keycycle completions bash > /etc/bash_completion.d/keycycle
     Completions(CompletionsArgs),
-    /// Print the man page
+    /// Print the man page, or write one page per command into a directory
     ///
-    /// Example: keycycle man | man -l -
+    /// Example: keycycle man --output /usr/local/share/man/man1   (or: keycycle man | man -l -)
     Man(ManArgs),
 }
