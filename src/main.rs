@@ -20,14 +20,49 @@ fn run(cli: Cli) -> commands::Outcome {
     // Tokens (age plugins, OpenPGP cards) ask through the UI layer.
     ui::token::install(cli.batch, cli.pin_file.as_deref())?;
     let ctx = Ctx {
-        vault: cli.vault.clone(),
+        vault: vault_dir(&cli),
         batch: cli.batch,
         json: cli.json,
         at,
         verbose: cli.verbose,
-        operator: cli.operator.clone(),
+        operator: operator(&cli)?,
     };
     commands::run(&ctx, &cli.command)
+}
+
+/// A variable's value; empty is unset.
+fn env_var(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+/// The vault directory: `--vault`, `$KEYCYCLE_VAULT`, else found upwards
+/// from here (`keycycle::vault::discover`). An error is kept for the
+/// commands that open the vault: the others run without one.
+fn vault_dir(cli: &Cli) -> keycycle::Result<std::path::PathBuf> {
+    let given = cli
+        .vault
+        .clone()
+        .or_else(|| env_var(cli::VAULT_ENV).map(Into::into));
+    let creating = matches!(&cli.command, Command::Init(_));
+    let cwd = std::env::current_dir().map_err(|e| keycycle::Error::io(".", e))?;
+    keycycle::vault::discover::locate(given.as_deref(), &cwd, creating)
+}
+
+/// `--operator`, else `$KEYCYCLE_OPERATOR`.
+fn operator(cli: &Cli) -> keycycle::Result<Option<String>> {
+    if cli.operator.is_some() {
+        return Ok(cli.operator.clone());
+    }
+    env_var(cli::OPERATOR_ENV)
+        .map(|v| {
+            v.into_string().map_err(|_| {
+                keycycle::Error::input(
+                    format!("${} is not UTF-8 text", cli::OPERATOR_ENV),
+                    "set it to your name as the audit log should record it, or pass --operator",
+                )
+            })
+        })
+        .transpose()
 }
 
 /// A command-line usage error as one error line and one hint line (clap's

@@ -58,6 +58,15 @@ pub use sign::*;
 pub use status::*;
 pub use verify::*;
 
+/// The heading of the options every subcommand takes.
+pub const GLOBAL: &str = "Global options";
+
+/// The variables the global options fall back to (read in main.rs, not by
+/// clap: a value clap takes from the environment shows in every usage line
+/// as if it were required).
+pub const VAULT_ENV: &str = "KEYCYCLE_VAULT";
+pub const OPERATOR_ENV: &str = "KEYCYCLE_OPERATOR";
+
 /// Manage per-cycle OpenPGP release-signing keys: generate, escrow, inspect
 #[derive(Debug, Parser)]
 #[command(
@@ -67,38 +76,32 @@ pub use verify::*;
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Vault directory
-    #[arg(
-        long,
-        global = true,
-        env = "KEYCYCLE_VAULT",
-        default_value = "vault",
-        value_name = "DIR"
-    )]
-    pub vault: PathBuf,
+    /// Vault directory [default: the nearest directory upwards holding keycycle.toml, else ./vault] [env: KEYCYCLE_VAULT]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
+    pub vault: Option<PathBuf>,
 
     /// Never prompt: fail naming the flag that would have answered
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub batch: bool,
 
     /// Machine-readable output
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
 
     /// Act as if it were this instant (2026-10-01 or 2026-10-01T12:00:00Z)
-    #[arg(long, global = true, value_name = "TIME")]
+    #[arg(long, global = true, value_name = "TIME", help_heading = GLOBAL)]
     pub time: Option<String>,
 
     /// Say more
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
-    /// Your name, recorded with every change in the vault's audit log
-    #[arg(long, global = true, env = "KEYCYCLE_OPERATOR", value_name = "NAME")]
+    /// Your name, recorded with every change in the vault's audit log [env: KEYCYCLE_OPERATOR]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub operator: Option<String>,
 
     /// A token's PIN on the file's first line: the OpenPGP card's user PIN (or an age plugin's), never prompted (else asked; with --batch, $KEYCYCLE_PIN)
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub pin_file: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -200,7 +203,7 @@ pub enum Command {
     /// OpenPGP cards: what a card holds; load a cycle key's primary onto one, which then signs for it
     ///
     /// Example: keycycle card status
-    #[command(subcommand)]
+    #[command(subcommand, hide = cfg!(not(feature = "card")))]
     Card(CardCommand),
     /// Make detached ASCII-armored signatures (FILE.asc) of release artifacts
     ///
@@ -214,8 +217,8 @@ pub enum Command {
     ///
     /// Example: keycycle completions bash > /etc/bash_completion.d/keycycle
     Completions(CompletionsArgs),
-    /// Print the man page
+    /// Print the man page, or write one page per command into a directory
     ///
-    /// Example: keycycle man | man -l -
+    /// Example: keycycle man --output /usr/local/share/man/man1   (or: keycycle man | man -l -)
     Man(ManArgs),
 }

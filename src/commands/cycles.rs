@@ -11,7 +11,11 @@ use crate::ui;
 fn config_or_default(ctx: &Ctx) -> keycycle::Result<Config> {
     // A vault whose keycycle.toml does not load is an error, not a reason
     // to plan with the defaults.
-    if ctx.vault.join(keycycle::config::CONFIG_FILE).is_file() {
+    if ctx
+        .vault_dir()?
+        .join(keycycle::config::CONFIG_FILE)
+        .is_file()
+    {
         return ctx.open_vault()?.config();
     }
     Ok(Config::default())

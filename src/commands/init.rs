@@ -12,7 +12,8 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Outcome {
         ui::emit(DEFAULT_CONFIG);
         return Ok(ExitCode::SUCCESS);
     }
-    let vault = Vault::init(&ctx.vault, None, args.force)?.with_operator(ctx.operator.clone());
+    let vault =
+        Vault::init(ctx.vault_dir()?, None, args.force)?.with_operator(ctx.operator.clone());
     vault.audit(ctx.at, "init", serde_json::json!({ "config": "defaults" }))?;
     if ctx.json {
         ui::emit_json(&serde_json::json!({ "config": vault.config_path() }))?;

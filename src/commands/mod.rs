@@ -39,7 +39,9 @@ mod verify;
 
 /// What every command gets from the global options.
 pub struct Ctx {
-    pub vault: PathBuf,
+    /// The vault directory as main.rs located it (`vault::discover`), or
+    /// why it could not: an error only for the commands that open it.
+    pub vault: keycycle::Result<PathBuf>,
     pub batch: bool,
     pub json: bool,
     pub at: Time,
@@ -49,9 +51,26 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The vault directory.
+    pub fn vault_dir(&self) -> keycycle::Result<&std::path::Path> {
+        use keycycle::Error;
+        match &self.vault {
+            Ok(p) => Ok(p),
+            Err(Error::Input { msg, hint }) => Err(Error::Input {
+                msg: msg.clone(),
+                hint: hint.clone(),
+            }),
+            Err(Error::Vault { msg, hint }) => Err(Error::Vault {
+                msg: msg.clone(),
+                hint: hint.clone(),
+            }),
+            Err(e) => Err(Error::vault(e.to_string(), "pass --vault DIR")),
+        }
+    }
+
     /// The vault, with the operator's name for its audit log.
     pub fn open_vault(&self) -> keycycle::Result<Vault> {
-        Ok(Vault::open(&self.vault)?.with_operator(self.operator.clone()))
+        Ok(Vault::open(self.vault_dir()?)?.with_operator(self.operator.clone()))
     }
 
     /// The vault, locked for a command that changes it.

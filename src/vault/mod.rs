@@ -11,6 +11,7 @@
 //! ```
 
 pub mod atomic;
+pub mod discover;
 pub mod fsx;
 mod keys;
 mod lock;

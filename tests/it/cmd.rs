@@ -76,6 +76,8 @@ struct Case {
     file: PathBuf,
     args: Vec<String>,
     base: Option<PathBuf>,
+    /// `fs.cwd`, relative to `base`.
+    cwd: Option<PathBuf>,
 }
 
 fn cases(kind: &str) -> Vec<Case> {
@@ -118,7 +120,21 @@ fn cases(kind: &str) -> Vec<Case> {
                 .and_then(|f| f.get("base"))
                 .and_then(|b| b.as_str())
                 .map(|b| file.parent().unwrap().join(b));
-            Case { file, args, base }
+            let cwd = v
+                .get("fs")
+                .and_then(|f| f.get("cwd"))
+                .and_then(|c| c.as_str())
+                .map(|c| {
+                    let base = base.as_ref().expect("fs.cwd within fs.base");
+                    let cwd = file.parent().unwrap().join(c);
+                    cwd.strip_prefix(base).unwrap().to_path_buf()
+                });
+            Case {
+                file,
+                args,
+                base,
+                cwd,
+            }
         })
         .collect()
 }
@@ -159,7 +175,7 @@ fn run_case(c: &Case) -> Ran {
     let before = snapshot(&vault);
     let out = std::process::Command::new(BIN)
         .args(&c.args)
-        .current_dir(dir.path())
+        .current_dir(dir.path().join(c.cwd.as_deref().unwrap_or(Path::new(""))))
         .env("TZ", "UTC")
         .env("COLUMNS", "100")
         .env_remove("KEYCYCLE_VAULT")
