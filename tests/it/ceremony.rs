@@ -285,3 +285,39 @@ fn interactive_ceremony_through_a_pty() {
     gpg.ok(&["--import", sub.to_str().unwrap()], None);
     assert!(gpg.ok(&["--list-secret-keys"], None).contains("sec#"));
 }
+
+/// The attestation request leaves the fingerprint in its commands for the
+/// roots to type as they heard it: none of them names the key's.
+#[test]
+fn the_attestation_request_leaves_the_fingerprint_to_type() {
+    let (env, r) = setup();
+    let out = env
+        .cmd()
+        .args([
+            "--json",
+            "ceremony",
+            "--cycle",
+            "next",
+            "--confirm-roster",
+            "--fingerprint-read",
+            "--no-publish",
+            "--identity",
+        ])
+        .arg(&r.age_id)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let request = report["attestation_request"].as_str().unwrap();
+    let fpr = report["fingerprint"].as_str().unwrap();
+    let tail = &fpr[fpr.len() - 4..];
+    for cmd in ["--fingerprint", "--quick-sign-key"] {
+        let line = request.lines().find(|l| l.contains(cmd)).expect(cmd);
+        assert!(line.contains("\"<FINGERPRINT READ ALOUD>\""), "{line}");
+        assert!(!line.contains(tail), "pre-filled: {line}");
+    }
+}
