@@ -35,6 +35,7 @@ mod policy_as_of;
 mod policy_history;
 mod realworld;
 mod revocation_escrow;
+mod revoke_prompt;
 mod runbooks;
 mod secret_hygiene;
 mod signed_facts;
