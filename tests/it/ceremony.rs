@@ -322,6 +322,32 @@ fn the_attestation_request_leaves_the_fingerprint_to_type() {
             "pre-filled: {line}"
         );
     }
+    // What a root types, as it is read aloud (groups of four, two spaces
+    // in the middle), works in both commands as printed.
+    let grouped = request
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Key fingerprint = "))
+        .unwrap()
+        .to_string();
+    let fpr = report["fingerprint"].as_str().unwrap();
+    let public = env
+        .vault
+        .join(format!("exports/0x{}.txt", fpr.to_lowercase()));
+    let root = gpg_root(&env, "Carol");
+    let signed = root.certify(&env, &public, &grouped);
+    let sigs = root.gpg.ok(&["--check-sigs", fpr], None);
+    assert!(sigs.contains(&root.fpr[24..]), "{sigs}");
+    assert!(std::fs::metadata(signed).unwrap().len() > 0);
+    let out = env.path("certified.asc");
+    env.cmd()
+        .arg("certify")
+        .arg(&public)
+        .arg("--with-key")
+        .arg(&root.secret)
+        .args(["--fingerprint", &grouped, "-o"])
+        .arg(&out)
+        .assert()
+        .success();
 }
 
 /// Ctrl-C at a prompt stops the ceremony saying where and how to resume;
