@@ -33,6 +33,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The person stopped the command (Ctrl-C), with where and what next.
+    #[error("{msg}")]
+    Interrupted { msg: String, hint: Option<String> },
+
     /// Anything from the OpenPGP or age layers.
     #[error(transparent)]
     Other(anyhow::Error),
@@ -80,6 +84,14 @@ impl Error {
         }
     }
 
+    /// The person pressed Ctrl-C; `msg` says where.
+    pub fn interrupted(msg: impl Into<String>, hint: Option<String>) -> Self {
+        Error::Interrupted {
+            msg: msg.into(),
+            hint,
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
@@ -102,7 +114,9 @@ impl Error {
     /// What the user should do next, if we know.
     pub fn hint(&self) -> Option<&str> {
         match self {
-            Error::Input { hint, .. } | Error::Vault { hint, .. } => hint.as_deref(),
+            Error::Input { hint, .. }
+            | Error::Vault { hint, .. }
+            | Error::Interrupted { hint, .. } => hint.as_deref(),
             Error::Config { .. } => {
                 Some("fix the value, or compare with the defaults: `keycycle init --print`")
             }

@@ -136,6 +136,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             ui::report_error(&e);
+            if matches!(e, keycycle::Error::Interrupted { .. }) {
+                // As a shell reports a command stopped by Ctrl-C.
+                return ExitCode::from(130);
+            }
             // Monitoring plugins read 3 as "unknown".
             ExitCode::from(if check { 3 } else { 1 })
         }

@@ -94,6 +94,11 @@ pub trait Operator {
     fn confirm(&mut self, flag: &str, question: &str) -> Result<bool>;
     /// A line of text; `flag` gives it without a terminal.
     fn input(&mut self, flag: &str, question: &str) -> Result<String>;
+    /// Whether the person asked to stop (Ctrl-C): the ceremony stops
+    /// before its next step.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
 
 /// The answers given as flags.
@@ -191,25 +196,93 @@ impl Cx<'_> {
         local::is_done(&self.record, &self.local, step)
     }
 
-    /// The escrow identities of a root present: from `--identity`, or asked
-    /// for once.
-    pub fn identities(&mut self) -> Result<&Identities> {
-        if self.ids.is_none() {
-            let paths: Vec<PathBuf> = if self.answers.identity.is_empty() {
-                vec![self
-                    .op
-                    .input(
-                        "--identity FILE",
-                        "Path to the escrow identity of a root present (age identity or SSH key)",
-                    )?
-                    .into()]
-            } else {
-                self.answers.identity.clone()
+    /// Run `open` with the escrow identities of a root present: from
+    /// `--identity`, or asked for (once a run; `purpose` says what they
+    /// open). Asked ones that do not load (a mistyped path) or do not open
+    /// (`open` fails on the input) are asked for again, saying why, up to
+    /// [`TRIES`] times.
+    pub fn with_identities<T>(
+        &mut self,
+        purpose: &str,
+        mut open: impl FnMut(&Identities) -> Result<T>,
+    ) -> Result<T> {
+        if !self.answers.identity.is_empty() {
+            let ids = match self.ids.take() {
+                Some(ids) => ids,
+                None => Identities::from_paths(&self.answers.identity)?,
             };
-            self.ids = Some(Identities::from_paths(&paths)?);
+            let out = open(&ids);
+            self.ids = Some(ids);
+            return out;
         }
-        Ok(self.ids.get_or_insert_with(Identities::default))
+        let mut why = self.ids.is_none().then(|| self.asked_before()).flatten();
+        let mut asked = 0;
+        loop {
+            let ids = match self.ids.take() {
+                Some(ids) => ids,
+                None => {
+                    if let Some(w) = why.take() {
+                        self.op.say(&w);
+                    }
+                    asked += 1;
+                    let path = self.op.input(
+                        "--identity FILE",
+                        &format!("Path to the escrow identity of a root present, {purpose} (age identity or SSH key)"),
+                    )?;
+                    match Identities::from_paths(&[PathBuf::from(path.trim())]) {
+                        Ok(ids) => ids,
+                        Err(e) if asked < TRIES && again(&e, true) => {
+                            why = Some(retry(&e, asked));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            match open(&ids) {
+                Ok(out) => {
+                    self.ids = Some(ids);
+                    return Ok(out);
+                }
+                Err(e) if asked < TRIES && again(&e, false) => {
+                    why = Some(retry(
+                        &e.context(format!("that identity did not work ({purpose})")),
+                        asked,
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
+
+    /// Why an identity is asked for although one was given: a step of an
+    /// earlier run used one (they are never kept between runs).
+    fn asked_before(&self) -> Option<String> {
+        self.is_done(Step::Drill).then(|| {
+            "The escrow identity given in an earlier run (for the drill) is not kept between runs: it is needed again.".to_string()
+        })
+    }
+}
+
+/// How many times an escrow identity is asked for before the ceremony
+/// stops.
+pub const TRIES: usize = 3;
+
+/// Whether a failure with an identity the person typed is worth another
+/// try: bad input (a wrong identity, a file that is not one), or — when
+/// loading it — a file that cannot be read (a mistyped path).
+fn again(e: &Error, loading: bool) -> bool {
+    matches!(e, Error::Input { .. }) || (loading && matches!(e, Error::Io { .. }))
+}
+
+/// The note before an identity is asked for again.
+fn retry(e: &Error, asked: usize) -> String {
+    let left = TRIES - asked;
+    format!(
+        "{} — asking again ({left} {} left)",
+        crate::text::line(&crate::error::chain(e)),
+        if left == 1 { "try" } else { "tries" }
+    )
 }
 
 /// The keys of cycle `id` this machine trusts (the policy lists them or
@@ -239,18 +312,19 @@ pub fn choices(vault: &Vault, schedule: &Schedule, at: Time) -> Result<Vec<Choic
         let Ok(exp) = schedule.expiry(c) else {
             continue;
         };
-        let keyless = which == "current" && trusted_of(vault, &c.id, at)?.is_empty();
+        let keys = trusted_of(vault, &c.id, at)?;
+        let keyless = which == "current" && keys.is_empty();
+        let has = match keys.last() {
+            _ if keyless => " — offered first: the current cycle has no key yet".to_string(),
+            None => " — no key yet".to_string(),
+            Some(k) => has_key(vault, k),
+        };
         let choice = Choice {
             cycle: c.clone(),
             label: format!(
-                "{which}: {} (key expires {}){}",
+                "{which}: {} (key expires {}){has}",
                 c.label(),
-                clock::day(exp),
-                if keyless {
-                    " — offered first: the current cycle has no key yet"
-                } else {
-                    ""
-                }
+                clock::day(exp)
             ),
         };
         if keyless {
@@ -260,6 +334,28 @@ pub fn choices(vault: &Vault, schedule: &Schedule, at: Time) -> Result<Vec<Choic
         }
     }
     Ok(out)
+}
+
+/// For the cycle picker: the cycle already has the key `k`, and where its
+/// ceremony stands.
+fn has_key(vault: &Vault, k: &StoredKey) -> String {
+    let id = crate::certinfo::keyid0x(&k.cert.keyid());
+    let (Ok(record), Ok(local)) = (
+        Record::load(vault, &k.state.cycle),
+        local::load(vault, &k.state.cycle),
+    ) else {
+        return format!(" — has a key ({id})");
+    };
+    if record.fingerprint.as_deref() != Some(k.state.fingerprint.as_str()) {
+        return format!(" — has a key ({id}); its ceremony has not begun");
+    }
+    match Step::ALL
+        .into_iter()
+        .find(|s| !local::is_done(&record, &local, *s))
+    {
+        Some(step) => format!(" — has a key ({id}); its ceremony resumes at '{step}'"),
+        None => format!(" — has a key ({id}); its ceremony is complete"),
+    }
 }
 
 /// A warning when `cycle`'s key window has not opened at `at`.
@@ -274,6 +370,26 @@ pub fn window_warning(schedule: &Schedule, cycle: &Cycle, at: Time) -> Option<St
             clock::days_between(at, opens)
         )
     })
+}
+
+/// A Ctrl-C during `step` (at a prompt, or noted before it began): where
+/// the ceremony stopped and how it resumes. Nothing of `step` was
+/// recorded: steps record only when they finish.
+fn stopped_at(e: Error, step: Step, cx: &Cx) -> Error {
+    if !matches!(e, Error::Interrupted { .. }) {
+        return e;
+    }
+    let key = match &cx.record.fingerprint {
+        Some(_) => "with the same key",
+        None => "and makes the key",
+    };
+    Error::interrupted(
+        format!("interrupted at {step} — run `keycycle ceremony` again to resume"),
+        Some(format!(
+            "it resumes at '{step}' {key}: keycycle ceremony --cycle {}",
+            cx.cycle.id
+        )),
+    )
 }
 
 /// Run the ceremony for `cycle` from its first open step.
@@ -318,7 +434,12 @@ pub fn run(
         if cx.is_done(step) {
             continue;
         }
-        if let Outcome::Done(note) = steps::run(step, &mut cx)? {
+        let outcome = match cx.op.interrupted() {
+            true => Err(Error::interrupted("interrupted", None)),
+            false => steps::run(step, &mut cx),
+        };
+        let outcome = outcome.map_err(|e| stopped_at(e, step, &cx))?;
+        if let Outcome::Done(note) = outcome {
             let fpr = cx.record.fingerprint.clone();
             local::finish(vault, &mut cx.local, fpr.as_deref(), step, &note)?;
             cx.record.finish(vault, step, note)?;

@@ -1,11 +1,13 @@
 use clap::Args;
 
-use super::{IdentityArgs, KeyArg, PublishAfterArgs};
+use super::{IdentityArgs, PublishAfterArgs};
 
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
-    #[command(flatten)]
-    pub key: KeyArg,
+    /// Fingerprint, key id or cycle of the key to revoke; omitted: asked
+    /// (with --batch: an error)
+    #[arg(value_name = "KEY")]
+    pub key: Option<String>,
     /// compromised (voids every signature), superseded, retired, unspecified
     #[arg(long)]
     pub reason: String,

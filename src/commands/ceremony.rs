@@ -11,6 +11,8 @@ use crate::cli::CeremonyArgs;
 use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
+    // Ctrl-C stops at a prompt or after the step at work, saying where.
+    ui::interrupt::catch();
     let vault = ctx.lock_vault("ceremony")?;
     let schedule = Schedule::from_config(&vault.config()?)?;
     let cycle = match &args.cycle {
@@ -26,7 +28,14 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
                 "--cycle CYCLE",
                 "Which cycle is the key for?",
                 &items,
-            )?;
+            )
+            .map_err(|e| match e {
+                keycycle::Error::Interrupted { .. } => keycycle::Error::interrupted(
+                    "interrupted at the choice of cycle — nothing was changed",
+                    Some("run `keycycle ceremony` again".into()),
+                ),
+                e => e,
+            })?;
             schedule.resolve(&id, ctx.at)?.clone()
         }
     };

@@ -48,6 +48,7 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
             at: ctx.at,
         },
     )?;
+    window_warning(ctx, &vault, &report.cycle)?;
     if ctx.json {
         ui::emit_json(&report)?;
         return Ok(ExitCode::SUCCESS);
@@ -91,4 +92,15 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
         keycycle::text::shown(&report.directory)
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warn, as the ceremony does, when the cycle's key window has not opened.
+fn window_warning(ctx: &Ctx, vault: &keycycle::vault::Vault, cycle: &str) -> keycycle::Result<()> {
+    let schedule = Schedule::from_config(&vault.config()?)?;
+    if let Ok(c) = schedule.resolve(cycle, ctx.at) {
+        if let Some(w) = keycycle::ceremony::window_warning(&schedule, c, ctx.at) {
+            ui::warn(&w);
+        }
+    }
+    Ok(())
 }

@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use keycycle::custody;
-use keycycle::vault::KeyChange;
-use keycycle::{clock, maintain, Error};
+use keycycle::vault::{KeyChange, StoredKey, Vault};
+use keycycle::{certinfo, clock, maintain, policy, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::RevokeArgs;
@@ -10,24 +10,10 @@ use crate::ui;
 
 pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
     let vault = ctx.lock_vault("revoke")?;
-    let key = ctx.find_key(&vault, args.key.get())?;
+    let key = which_key(ctx, &vault, args)?;
     let reason = maintain::reason(&args.reason)?;
     if !args.yes {
-        let short = &key.state.fingerprint[32..];
-        let typed = ui::input(
-            ctx.batch,
-            "--yes",
-            &format!(
-                "Revoke {} ({})? Type its last 8 hex digits to confirm",
-                key.state.cycle, short
-            ),
-        )?;
-        if typed.trim().to_uppercase().replace(' ', "") != short {
-            return Err(Error::input(
-                "not confirmed",
-                "type the key's last 8 hex digits, or pass --yes",
-            ));
-        }
+        confirm(ctx, &key, args)?;
     }
     let ids = args.ids.load()?;
     let (sig, with) = if args.escrowed_certificate {
@@ -91,4 +77,85 @@ pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
         }
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The key named by KEY; without it, asked (never a default: revoking the
+/// wrong key cannot be taken back once published).
+fn which_key(ctx: &Ctx, vault: &Vault, args: &RevokeArgs) -> keycycle::Result<StoredKey> {
+    if let Some(k) = &args.key {
+        return ctx.find_key(vault, Some(k));
+    }
+    let items: Vec<(String, String)> = policy::trusted_keys(vault, ctx.at)?
+        .into_iter()
+        .filter(|k| k.state.state != "revoked")
+        .map(|k| {
+            let label = format!(
+                "{} {}, expires {}",
+                certinfo::label(&k.cert),
+                k.state.state,
+                clock::day(k.state.expires)
+            );
+            (label, k.state.fingerprint)
+        })
+        .collect();
+    if items.is_empty() && ui::interactive(ctx.batch) {
+        return Err(Error::input(
+            "the vault holds no key to revoke",
+            "keycycle status lists the keys and their states",
+        ));
+    }
+    let fpr = ui::select(
+        ctx.batch,
+        "KEY (the fingerprint, key id or cycle of the key to revoke)",
+        "Which key do you want to revoke?",
+        &items,
+    )?;
+    ctx.find_key(vault, Some(&fpr))
+}
+
+/// What revoking does, for the prompt: a hard reason voids every
+/// signature the key (or subkey) ever made, a soft one only later ones.
+fn consequence(key: &StoredKey, args: &RevokeArgs, at: keycycle::clock::Time) -> String {
+    let what = match &args.subkey {
+        Some(s) => format!("the subkey {s} of {}", certinfo::label(&key.cert)),
+        None => certinfo::label(&key.cert),
+    };
+    let hard = matches!(args.reason.as_str(), "compromised" | "unspecified");
+    let effect = if hard {
+        "every signature it ever made stops verifying, the releases already signed included"
+            .to_string()
+    } else if args.escrowed_certificate {
+        "signatures it made before the escrowed revocation's date stay valid, none after"
+            .to_string()
+    } else {
+        format!(
+            "signatures it made before {} stay valid, none after",
+            clock::day(at)
+        )
+    };
+    format!(
+        "Revoking {what} as {}: {effect}. Once published, a revocation cannot be taken back.",
+        args.reason
+    )
+}
+
+/// The person types the key's last 8 hex digits; anything else changes
+/// nothing.
+fn confirm(ctx: &Ctx, key: &StoredKey, args: &RevokeArgs) -> keycycle::Result<()> {
+    let short = &key.state.fingerprint[32..];
+    if ui::interactive(ctx.batch) {
+        ui::say(&consequence(key, args, ctx.at));
+    }
+    let typed = ui::input(
+        ctx.batch,
+        "--yes",
+        &format!("Type the last 8 hex digits of its fingerprint ({short}) to revoke it"),
+    )?;
+    if typed.trim().to_uppercase().replace(' ', "") != short {
+        return Err(Error::input(
+            "not confirmed: nothing was changed",
+            format!("to revoke it, type {short} at the prompt, or pass --yes"),
+        ));
+    }
+    Ok(())
 }

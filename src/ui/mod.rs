@@ -3,6 +3,7 @@
 //! for the user. `--batch`, or no terminal on stderr, turns a prompt into
 //! an error naming the flag that supplies the answer.
 
+pub mod interrupt;
 mod operator;
 mod output;
 mod progress;

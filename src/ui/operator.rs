@@ -25,4 +25,8 @@ impl Operator for Terminal {
     fn input(&mut self, flag: &str, question: &str) -> Result<String> {
         super::input(self.batch, flag, question)
     }
+
+    fn interrupted(&self) -> bool {
+        super::interrupt::interrupted()
+    }
 }

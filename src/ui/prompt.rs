@@ -25,7 +25,27 @@ fn missing(flag: &str, what: &str) -> Error {
 }
 
 fn failed(flag: &str, e: dialoguer::Error) -> Error {
+    let dialoguer::Error::IO(io) = &e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        return interrupted();
+    }
     Error::input(format!("prompt failed: {e}"), format!("pass {flag}"))
+}
+
+/// Ctrl-C at a prompt (or before it): the prompt's line ends, the cursor a
+/// list prompt hid is shown again, and the command learns it was stopped.
+fn interrupted() -> Error {
+    super::interrupt::note();
+    eprint!("\n\x1b[?25h");
+    Error::interrupted("interrupted", None)
+}
+
+/// Whether to ask at all: not after Ctrl-C.
+fn stopped() -> Result<(), Error> {
+    match super::interrupt::interrupted() {
+        true => Err(interrupted()),
+        false => Ok(()),
+    }
 }
 
 /// Pick one of `items` (label, value); `flag` names the non-interactive way.
@@ -38,6 +58,7 @@ pub fn select(
     if !interactive(batch) {
         return Err(missing(flag, prompt));
     }
+    stopped()?;
     let labels: Vec<String> = items.iter().map(|(l, _)| one_line(l)).collect();
     let i = dialoguer::Select::new()
         .with_prompt(one_line(prompt))
@@ -53,6 +74,7 @@ pub fn input(batch: bool, flag: &str, prompt: &str) -> Result<String, Error> {
     if !interactive(batch) {
         return Err(missing(flag, prompt));
     }
+    stopped()?;
     dialoguer::Input::<String>::new()
         .with_prompt(one_line(prompt))
         .interact_text()
@@ -64,6 +86,7 @@ pub fn confirm(batch: bool, flag: &str, prompt: &str) -> Result<bool, Error> {
     if !interactive(batch) {
         return Err(missing(flag, prompt));
     }
+    stopped()?;
     dialoguer::Confirm::new()
         .with_prompt(one_line(prompt))
         .default(false)

@@ -285,3 +285,216 @@ fn interactive_ceremony_through_a_pty() {
     gpg.ok(&["--import", sub.to_str().unwrap()], None);
     assert!(gpg.ok(&["--list-secret-keys"], None).contains("sec#"));
 }
+
+/// The attestation request leaves the fingerprint in its commands for the
+/// roots to type as they heard it: none of them names the key's.
+#[test]
+fn the_attestation_request_leaves_the_fingerprint_to_type() {
+    let (env, r) = setup();
+    let out = env
+        .cmd()
+        .args([
+            "--json",
+            "ceremony",
+            "--cycle",
+            "next",
+            "--confirm-roster",
+            "--fingerprint-read",
+            "--no-publish",
+            "--identity",
+        ])
+        .arg(&r.age_id)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let request = report["attestation_request"].as_str().unwrap();
+    // The value after each flag is the placeholder, never the key's.
+    for cmd in ["--fingerprint", "--quick-sign-key"] {
+        let line = request.lines().find(|l| l.contains(cmd)).expect(cmd);
+        let value = line.split(cmd).nth(1).unwrap().trim_start();
+        assert!(
+            value.starts_with("\"<FINGERPRINT READ ALOUD>\""),
+            "pre-filled: {line}"
+        );
+    }
+    // What a root types, as it is read aloud (groups of four, two spaces
+    // in the middle), works in both commands as printed.
+    let grouped = request
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Key fingerprint = "))
+        .unwrap()
+        .to_string();
+    let fpr = report["fingerprint"].as_str().unwrap();
+    let public = env
+        .vault
+        .join(format!("exports/0x{}.txt", fpr.to_lowercase()));
+    let root = gpg_root(&env, "Carol");
+    let signed = root.certify(&env, &public, &grouped);
+    let sigs = root.gpg.ok(&["--check-sigs", fpr], None);
+    assert!(sigs.contains(&root.fpr[24..]), "{sigs}");
+    assert!(std::fs::metadata(signed).unwrap().len() > 0);
+    let out = env.path("certified.asc");
+    env.cmd()
+        .arg("certify")
+        .arg(&public)
+        .arg("--with-key")
+        .arg(&root.secret)
+        .args(["--fingerprint", &grouped, "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+}
+
+/// Ctrl-C at a prompt stops the ceremony saying where and how to resume;
+/// the step at work is not recorded, so the next run resumes there with
+/// the same key. The cycle picker shows which cycles already have keys.
+#[test]
+fn ctrl_c_stops_at_a_step_and_the_ceremony_resumes_there() {
+    use expectrl::Expect;
+    let (env, r) = setup();
+    let mut p = env.pty(&["ceremony", "--cycle", "next", "--confirm-roster"]);
+    p.expect("Has the fingerprint been read aloud?").unwrap();
+    settle();
+    p.send("\x03").unwrap();
+    p.expect("error: interrupted at fingerprint — run `keycycle ceremony` again to resume")
+        .unwrap();
+    p.expect(
+        "hint: it resumes at 'fingerprint' with the same key: keycycle ceremony --cycle 2027.1",
+    )
+    .unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    let record = std::fs::read_to_string(env.vault.join("ceremonies/2027.1.toml")).unwrap();
+    assert!(record.contains("generate = "), "{record}");
+    let done = record.split("[done]").nth(1).unwrap();
+    assert!(!done.contains("fingerprint"), "{record}");
+    let first = env.key_dir();
+    // The picker: the next cycle has a key and its ceremony is half done.
+    let before = snapshot(&env.vault);
+    let mut p = env.pty(&["ceremony"]);
+    p.expect("Which cycle is the key for?").unwrap();
+    p.expect("current: 2026.2/Hibiscus").unwrap();
+    p.expect("next: 2027.1/Indri").unwrap();
+    p.expect("has a key (0x").unwrap();
+    p.expect("its ceremony resumes at 'fingerprint'").unwrap();
+    settle();
+    p.send("\x03").unwrap();
+    p.expect("interrupted at the choice of cycle — nothing was changed")
+        .unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    assert_eq!(snapshot(&env.vault), before);
+    // Resumed, unattended: the same key, from the fingerprint step.
+    let out = env
+        .cmd()
+        .args([
+            "ceremony",
+            "--cycle",
+            "next",
+            "--fingerprint-read",
+            "--no-publish",
+            "--identity",
+        ])
+        .arg(&r.age_id)
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    assert!(e.contains("at step 'fingerprint'"), "{e}");
+    assert_eq!(env.key_dir(), first);
+    assert_eq!(
+        std::fs::read_dir(env.vault.join("keys")).unwrap().count(),
+        1
+    );
+}
+
+/// A mistyped identity path or the wrong identity is asked for again,
+/// saying why, and the third good one opens the escrow.
+#[test]
+fn a_wrong_identity_is_asked_for_again() {
+    use expectrl::Expect;
+    let (env, r) = setup();
+    let (other, _) = env.age_identity("mallory");
+    let sub = env.path("sub.asc");
+    let sub_arg = sub.display().to_string();
+    let mut p = env.pty(&[
+        "ceremony",
+        "--cycle",
+        "next",
+        "--confirm-roster",
+        "--fingerprint-read",
+        "--no-publish",
+        "--releases-done",
+        "--subkey-out",
+        &sub_arg,
+    ]);
+    let ask =
+        "Path to the escrow identity of a root present, to open the new key's escrow for the drill";
+    p.expect(ask).unwrap();
+    settle();
+    p.send(format!("{}.typo\r", r.age_id.display())).unwrap();
+    p.expect("No such file or directory").unwrap();
+    p.expect("asking again (2 tries left)").unwrap();
+    p.expect(ask).unwrap();
+    settle();
+    p.send(format!("{}\r", other.display())).unwrap();
+    p.expect("that identity did not work (to open the new key's escrow for the drill): none of the given identities opens this escrow — asking again (1 try left)").unwrap();
+    p.expect(ask).unwrap();
+    settle();
+    p.send(format!("{}\r", r.age_id.display())).unwrap();
+    p.expect("Escrow drill passed").unwrap();
+    p.expect("Signing subkey").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    assert!(sub.exists());
+}
+
+/// A resumed ceremony says why it asks for an identity again, and stops
+/// after three that do not work, recording nothing.
+#[test]
+fn a_resumed_ceremony_says_why_it_asks_for_an_identity_again() {
+    use expectrl::Expect;
+    let (env, r) = setup();
+    // The drill done with --identity; the hand-off to CI left open.
+    env.ok(&[
+        "ceremony",
+        "--cycle",
+        "next",
+        "--confirm-roster",
+        "--fingerprint-read",
+        "--no-publish",
+        "--identity",
+        r.age_id.to_str().unwrap(),
+    ]);
+    let before = snapshot(&env.vault);
+    let sub = env.path("sub.asc");
+    let sub_arg = sub.display().to_string();
+    let mut p = env.pty(&[
+        "ceremony",
+        "--cycle",
+        "next",
+        "--no-publish",
+        "--releases-done",
+        "--subkey-out",
+        &sub_arg,
+    ]);
+    p.expect("The escrow identity given in an earlier run (for the drill) is not kept between runs: it is needed again.").unwrap();
+    for left in ["2 tries left", "1 try left"] {
+        p.expect("to open the new key's escrow for its signing subkey")
+            .unwrap();
+        settle();
+        p.send("no-such-identity\r").unwrap();
+        p.expect(left).unwrap();
+    }
+    p.expect("to open the new key's escrow for its signing subkey")
+        .unwrap();
+    settle();
+    p.send("no-such-identity\r").unwrap();
+    p.expect("error: no-such-identity: No such file or directory")
+        .unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    assert!(!sub.exists());
+    assert_eq!(snapshot(&env.vault), before);
+}

@@ -756,3 +756,27 @@ impl GpgRoot {
         out
     }
 }
+
+impl Env {
+    /// `keycycle --vault V --time T ARGS` in a pseudo-terminal (no
+    /// `--batch`: it asks), with a 30 s timeout on each expectation.
+    pub fn pty(&self, args: &[&str]) -> expectrl::session::OsSession {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.env("TERM", "xterm-256color")
+            .env("KEYCYCLE_HOME", trust_home())
+            .env_remove("KEYCYCLE_VAULT")
+            .current_dir(self.dir.path())
+            .arg("--vault")
+            .arg(&self.vault)
+            .args(["--time", &self.time])
+            .args(args);
+        let mut p = expectrl::Session::spawn(cmd).expect("spawn in a pty");
+        p.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+        p
+    }
+}
+
+/// Let a prompt in a pseudo-terminal settle before typing at it.
+pub fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}

@@ -406,3 +406,39 @@ fn export_public_holds_no_secret_and_matches_the_vault() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), armor);
     env.fails(&["export", "public", "2027.1", "-o", out.to_str().unwrap()]);
 }
+
+/// `generate` before the cycle's key window opens warns as the ceremony
+/// does; inside the window it does not.
+#[test]
+fn generate_outside_the_key_window_warns() {
+    let env = Env::new(T);
+    env.vault_with_roster();
+    let out = env
+        .cmd()
+        .args(["generate", "--cycle", "2027.2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("warning: the key window for 2027.2") && e.contains("days from now"),
+        "{e}"
+    );
+    // Indri's window opened on 2026-08-10.
+    let out = env
+        .cmd_at("2026-08-15T10:00:00Z")
+        .args(["generate", "--cycle", "2027.1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!e.contains("key window"), "{e}");
+}

@@ -37,6 +37,7 @@ mod policy_history;
 mod realworld;
 mod revocation_escrow;
 mod revocation_threshold;
+mod revoke_prompt;
 mod runbooks;
 mod secret_hygiene;
 mod signed_facts;

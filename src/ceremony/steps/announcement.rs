@@ -17,7 +17,9 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let vault = cx.vault;
     let (config, schedule, at) = (cx.config, cx.schedule, cx.at);
     let facts = announce::facts(vault, schedule, config, &key, at)?;
-    let signed = announce::signed(vault, config, &facts, cx.identities()?, at)?;
+    let signed = cx.with_identities("to open the keys that sign the announcement", |ids| {
+        announce::signed(vault, config, &facts, ids, at)
+    })?;
     let dir = cx
         .answers
         .exports

@@ -29,7 +29,11 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         )));
     }
     let vault = cx.vault;
-    let old = custody::primary(vault, &prev, cx.identities()?)?;
+    let purpose = format!(
+        "to open the escrow of {}, the previous cycle's key, and cross-sign",
+        certinfo::label(&prev.cert)
+    );
+    let old = cx.with_identities(&purpose, |ids| custody::primary(vault, &prev, ids))?;
     let certified = attest::certify_all(&mut old.primary_signer()?, &key.cert, cx.at)?;
     attest::save_cert(vault, &key, &certified)?;
     vault.audit(

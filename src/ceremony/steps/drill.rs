@@ -7,7 +7,9 @@ use crate::error::Result;
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let key = cx.key()?;
     let vault = cx.vault;
-    let d = custody::drill(vault, &key, cx.identities()?)?;
+    let d = cx.with_identities("to open the new key's escrow for the drill", |ids| {
+        custody::drill(vault, &key, ids)
+    })?;
     cx.op
         .say("Escrow drill passed: the identity opens the escrow and it matches the key.");
     Ok(Outcome::Done(

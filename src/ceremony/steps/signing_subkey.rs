@@ -26,7 +26,10 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     };
     let key = cx.key()?;
     let vault = cx.vault;
-    let secret = custody::open(vault, &key, cx.identities()?)?;
+    let secret = cx.with_identities(
+        "to open the new key's escrow for its signing subkey",
+        |ids| custody::open(vault, &key, ids),
+    )?;
     let lint = subkey::write(
         &out,
         secret.cert(),
