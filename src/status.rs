@@ -16,6 +16,9 @@ use crate::policy;
 use crate::schedule::Schedule;
 use crate::vault::{StoredKey, Vault};
 
+mod unpublished;
+pub use unpublished::Unpublished;
+
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,6 +61,9 @@ pub struct Attestations {
     /// who can attest (never the draft roster).
     pub of: usize,
     pub majority: bool,
+    /// Roots on the draft roster only whose certification verifies: not
+    /// counted until the roots sign a policy version that lists them.
+    pub draft: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +97,13 @@ pub struct KeyStatus {
     pub cards: Vec<crate::vault::CardRecord>,
     #[serde(with = "clock::serde_iso_opt")]
     pub last_publish: Option<Time>,
+    /// Changes (a revocation, a new or revoked subkey, a new expiry) made
+    /// after the last publish to some target the vault records.
+    pub unpublished: Unpublished,
+    /// Whether the signed policy in force lists the key (`None`: no policy
+    /// in force). A key it does not list is a vault key on this machine
+    /// only, until the roots sign a version that lists it.
+    pub in_policy: Option<bool>,
     pub level: Level,
     pub findings: Vec<Finding>,
 }
@@ -215,6 +228,8 @@ pub fn key_status(
             .cloned()
             .collect(),
         last_publish: key.state.publish.iter().map(|p| p.time).max(),
+        unpublished: unpublished::of(key),
+        in_policy: signed.map(|p| p.lists(&key.state.fingerprint)),
         level,
         findings,
     })
@@ -319,11 +334,32 @@ fn attestations(
             missing.push(name);
         }
     }
+    let in_force = |fpr: &str| {
+        signed.is_some_and(|s| {
+            s.policy
+                .roots
+                .iter()
+                .any(|r| r.fingerprint.as_deref() == Some(fpr))
+        })
+    };
+    let mut draft = Vec::new();
+    for m in vault.roster()?.members {
+        let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
+            continue;
+        };
+        if vault
+            .roster_cert(&fpr)?
+            .is_some_and(|r| certified_by(cert, &r, at))
+        {
+            draft.push(m.name);
+        }
+    }
     Ok(Attestations {
         majority: of > 0 && by.len() * 2 > of,
         by,
         missing,
         of,
+        draft,
     })
 }
 
@@ -386,6 +422,48 @@ fn policy_findings(vault: &Vault, state: Option<&policy::State>, at: Time) -> Re
         ));
     }
     Ok(out)
+}
+
+/// A usable key the signed policy in force does not list: a vault key on
+/// this machine only.
+fn not_in_policy(k: &KeyStatus, state: &policy::State) -> Option<Finding> {
+    if k.in_policy != Some(false) || k.revocation.is_some() || k.days_left < 0 {
+        return None;
+    }
+    let next = match &state.pending {
+        Some(p) if p.policy.lists(&k.fingerprint) => format!(
+            "policy version {} lists it and waits for signatures, {} of {} (keycycle policy status)",
+            p.policy.version,
+            p.signed_by.len(),
+            p.needed
+        ),
+        _ => "run keycycle policy propose, then the roots sign it (keycycle policy sign)".into(),
+    };
+    Some(finding(
+        Level::Warning,
+        format!(
+            "the {} key {} is not in the signed policy in force (version {}): it is a vault key on this machine only, for nobody else; {next}",
+            k.cycle_label, k.fingerprint, state.policy.version
+        ),
+    ))
+}
+
+/// Changes to a key that its last publish did not carry.
+fn unpublished_finding(k: &KeyStatus) -> Option<Finding> {
+    if k.unpublished.is_empty() {
+        return None;
+    }
+    Some(finding(
+        Level::Warning,
+        format!(
+            "the {} key {}: {} not yet on {}: run keycycle publish {}",
+            k.cycle_label,
+            k.fingerprint,
+            k.unpublished.changes.join(", "),
+            k.unpublished.targets.join(", "),
+            k.cycle
+        ),
+    ))
 }
 
 /// The whole report. With `only`, just that key; otherwise every key, and
@@ -472,6 +550,13 @@ pub fn report(
     // superseded) needs no action and is reported as a note.
     let position = |id: &str| schedule.cycles().iter().position(|c| c.id == id);
     let now_pos = position(&current.id);
+    for k in keys.iter().filter(|k| is_trusted(&k.fingerprint)) {
+        let past = position(&k.cycle).is_some() && position(&k.cycle) < now_pos;
+        if let (Some(state), false) = (&state, past) {
+            findings.extend(not_in_policy(k, state));
+        }
+        findings.extend(unpublished_finding(k));
+    }
     let keys: Vec<KeyStatus> = keys
         .into_iter()
         .map(|mut k| {

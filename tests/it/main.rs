@@ -33,6 +33,7 @@ mod page;
 mod policy;
 mod policy_as_of;
 mod policy_history;
+mod policy_in_sight;
 mod realworld;
 mod revocation_escrow;
 mod runbooks;
