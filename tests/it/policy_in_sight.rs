@@ -316,6 +316,16 @@ fn attestations_count_only_the_roots_of_the_policy_in_force() {
             .stdout,
     )
     .unwrap();
+    // gpg, given Dave's key, counts his certification as any other: `sig!`.
+    let gpg = Gpg::at(LATER);
+    gpg.ok(&["--import", dave.public.to_str().unwrap()], None);
+    gpg.ok(&["--import", cert.to_str().unwrap()], None);
+    let sigs = gpg.ok(&["--with-colons", "--check-sigs", &k.fpr], None);
+    assert!(
+        sigs.lines()
+            .any(|l| l.starts_with("sig:!:") && l.contains(&dave.fpr[24..])),
+        "{sigs}"
+    );
     let a = &status["keys"][0]["attestations"];
     assert_eq!(a["by"], serde_json::json!(["Ada"]), "{a}");
     assert_eq!(a["of"], serde_json::json!(2), "{a}");
@@ -346,8 +356,21 @@ fn status_names_changes_not_yet_on_the_keyserver() {
     let env = Env::new(T);
     let r = env.vault_with_roster();
     let id = r.age_id.display().to_string();
-    env.generate("current");
+    let made = env.generate("current");
+    let fpr = made["fingerprint"].as_str().unwrap().to_string();
+    let old_sub = made["signing_subkey"].as_str().unwrap().to_string();
     env.ok(&["publish", "2026.2", "--keyserver", &ks]);
+    // What gpg users get from the keyserver: is the old subkey revoked?
+    let revoked_there = |at: &str| {
+        let gpg = Gpg::from_keyserver(&fpr, at);
+        let keys = gpg.ok(&["--with-colons", "--list-keys", &fpr], None);
+        let lines: Vec<&str> = keys.lines().collect();
+        let at_fpr = lines
+            .iter()
+            .position(|l| l.starts_with("fpr:") && l.contains(&old_sub))
+            .unwrap_or_else(|| panic!("{keys}"));
+        lines[at_fpr - 1].starts_with("sub:r:")
+    };
     let check_at = |t: &str| {
         let out = env
             .cmd_at(t)
@@ -384,6 +407,7 @@ fn status_names_changes_not_yet_on_the_keyserver() {
         json["keys"][0]["unpublished"]["targets"],
         serde_json::json!([ks])
     );
+    assert!(!revoked_there("2026-08-21"), "gpg users still see it valid");
     // Published again: nothing left to say.
     env.cmd_at("2026-08-21")
         .args(["publish", "2026.2", "--keyserver", &ks])
@@ -392,6 +416,7 @@ fn status_names_changes_not_yet_on_the_keyserver() {
     let (code, text) = check_at("2026-08-21");
     assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains("not yet on"), "{text}");
+    assert!(revoked_there("2026-08-21"));
     // A new expiry.
     env.cmd_at("2026-08-22")
         .args([
