@@ -253,6 +253,10 @@ fn finish_interrupted(
     let step = i64::from(config.escrow.ladder_interval_days.max(1));
     let rungs = ((k.state.expires - k.state.created).num_days() / step).max(0) as usize;
     vault.audit(at, "generate", audit_details(&k.state, true))?;
+    // The interrupted run may have written the vault's first policy.
+    let first = policy::load(vault, at)?.filter(|s| {
+        s.policy.version == 1 && s.policy.keys.len() == 1 && s.policy.lists(&k.state.fingerprint)
+    });
     Ok(GenerateReport {
         fingerprint_grouped: certinfo::grouped(&k.cert.fingerprint()),
         fingerprint: k.state.fingerprint.clone(),
@@ -271,6 +275,6 @@ fn finish_interrupted(
         escrow_recipients: k.state.escrow_recipients.len(),
         ladder_rungs: rungs,
         directory: k.dir.display().to_string(),
-        policy_pinned: None,
+        policy_pinned: first.map(|s| s.digest),
     })
 }
