@@ -76,8 +76,14 @@ impl ImportReport {
 pub struct Issuers {
     /// Roster certs and the vault's cycle keys.
     trusted: Known,
-    /// Certs that came with the imported material.
+    /// Certs that came with the imported material, and those of roots on
+    /// the draft roster only.
     others: Known,
+    /// Roots on the draft roster (`roster/roster.toml`) but not in the
+    /// policy in force: fingerprint, name.
+    draft: Vec<(String, String)>,
+    /// The version in force (0: none).
+    version: u32,
 }
 
 /// The roots of the signed policy in force who can attest — each root
@@ -123,7 +129,42 @@ impl Issuers {
         for c in extra {
             others.add(c);
         }
-        Ok(Issuers { trusted, others })
+        let in_force = |fpr: &str| {
+            signed.is_some_and(|s| {
+                s.policy
+                    .roots
+                    .iter()
+                    .any(|r| r.fingerprint.as_deref() == Some(fpr))
+            })
+        };
+        let mut draft = Vec::new();
+        for m in vault.roster()?.members {
+            let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
+                continue;
+            };
+            if let Some(c) = vault.roster_cert(&fpr)? {
+                others.add(&c);
+            }
+            draft.push((fpr, m.name));
+        }
+        Ok(Issuers {
+            trusted,
+            others,
+            draft,
+            version: signed.map_or(0, |s| s.policy.version),
+        })
+    }
+
+    /// Why a valid certification by `issuer` does not count, when its
+    /// root is on the draft roster only.
+    fn draft_reason(&self, issuer: &Cert) -> Option<String> {
+        let fpr = issuer.fingerprint().to_hex();
+        let (_, name) = self.draft.iter().find(|(f, _)| *f == fpr)?;
+        Some(format!(
+            "{} is on the draft roster, not in the signed policy in force (version {}): the certification is kept and counts once the roots sign a version that lists them (keycycle policy propose)",
+            crate::text::shown(name),
+            self.version
+        ))
     }
 }
 
@@ -178,7 +219,7 @@ pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport
                 let Some(issuer) = issuer else {
                     found.outcome = "rejected".into();
                     found.reason = format!(
-                        "issuer {issuer_id} is neither on the roster nor in the imported files: cannot verify"
+                        "issuer {issuer_id} is neither a root of the signed policy in force nor in the imported files: cannot verify"
                     );
                     report.certifications.push(found);
                     continue;
@@ -210,6 +251,9 @@ pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport
                 } else {
                     "outside-roster".into()
                 };
+                if !inside {
+                    found.reason = issuers.draft_reason(issuer).unwrap_or_default();
+                }
                 if !present {
                     add.push(Packet::from(UserID::from(ua.userid().value())));
                     add.push(Packet::from(sig.clone()));

@@ -45,6 +45,11 @@ pub struct GenerateReport {
     pub escrow_recipients: usize,
     pub ladder_rungs: usize,
     pub directory: String,
+    /// The digest of the vault's first policy (version 1, listing this
+    /// key), when this `generate` wrote and pinned it: the other roots
+    /// compare it out of band and pin it (`keycycle policy pin DIGEST`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_pinned: Option<String>,
 }
 
 /// Generate the key for a cycle, escrow it, and store it in the vault.
@@ -117,6 +122,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     let files = std::iter::once(public_file(&key.cert)?)
         .chain(escrow_files)
         .collect();
+    let mut policy_pinned = None;
     if escrow.first {
         // The vault's first policy: this roster, and this key.
         let mut first = escrow.policy.clone();
@@ -125,7 +131,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
             fingerprint: state.fingerprint.clone(),
             revoked: None,
         });
-        policy::write(vault, &first)?;
+        policy_pinned = Some(policy::write(vault, &first)?);
     } else {
         vault
             .trust()
@@ -146,6 +152,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
         escrow_recipients: recipients.len(),
         ladder_rungs: key.ladder.len(),
         directory: dir.display().to_string(),
+        policy_pinned,
     })
 }
 
@@ -246,6 +253,10 @@ fn finish_interrupted(
     let step = i64::from(config.escrow.ladder_interval_days.max(1));
     let rungs = ((k.state.expires - k.state.created).num_days() / step).max(0) as usize;
     vault.audit(at, "generate", audit_details(&k.state, true))?;
+    // The interrupted run may have written the vault's first policy.
+    let first = policy::load(vault, at)?.filter(|s| {
+        s.policy.version == 1 && s.policy.keys.len() == 1 && s.policy.lists(&k.state.fingerprint)
+    });
     Ok(GenerateReport {
         fingerprint_grouped: certinfo::grouped(&k.cert.fingerprint()),
         fingerprint: k.state.fingerprint.clone(),
@@ -264,5 +275,6 @@ fn finish_interrupted(
         escrow_recipients: k.state.escrow_recipients.len(),
         ladder_rungs: rungs,
         directory: k.dir.display().to_string(),
+        policy_pinned: first.map(|s| s.digest),
     })
 }

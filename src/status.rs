@@ -16,6 +16,12 @@ use crate::policy;
 use crate::schedule::Schedule;
 use crate::vault::{StoredKey, Vault};
 
+mod in_sight;
+mod unpublished;
+pub use unpublished::Unpublished;
+
+use in_sight::{not_in_policy, policy_findings, unpublished_finding};
+
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,6 +64,9 @@ pub struct Attestations {
     /// who can attest (never the draft roster).
     pub of: usize,
     pub majority: bool,
+    /// Roots on the draft roster only whose certification verifies: not
+    /// counted until the roots sign a policy version that lists them.
+    pub draft: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +104,13 @@ pub struct KeyStatus {
     pub cards: Vec<crate::vault::CardRecord>,
     #[serde(with = "clock::serde_iso_opt")]
     pub last_publish: Option<Time>,
+    /// Changes (a revocation, a new or revoked subkey, a new expiry) made
+    /// after the last publish to some target the vault records.
+    pub unpublished: Unpublished,
+    /// Whether the signed policy in force lists the key (`None`: no policy
+    /// in force). A key it does not list is a vault key on this machine
+    /// only, until the roots sign a version that lists it.
+    pub in_policy: Option<bool>,
     pub level: Level,
     pub findings: Vec<Finding>,
 }
@@ -234,6 +250,8 @@ pub fn key_status(
             .cloned()
             .collect(),
         last_publish: key.state.publish.iter().map(|p| p.time).max(),
+        unpublished: unpublished::of(key),
+        in_policy: signed.map(|p| p.lists(&key.state.fingerprint)),
         level,
         findings,
     })
@@ -350,75 +368,37 @@ fn attestations(
             missing.push(name);
         }
     }
+    let in_force = |fpr: &str| {
+        signed.is_some_and(|s| {
+            s.policy
+                .roots
+                .iter()
+                .any(|r| r.fingerprint.as_deref() == Some(fpr))
+        })
+    };
+    let mut draft = Vec::new();
+    for m in vault.roster()?.members {
+        let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
+            continue;
+        };
+        if vault
+            .roster_cert(&fpr)?
+            .is_some_and(|r| certified_by(cert, &r, at))
+        {
+            draft.push(m.name);
+        }
+    }
     Ok(Attestations {
         majority: of > 0 && by.len() * 2 > of,
         by,
         missing,
         of,
+        draft,
     })
 }
 
-/// What the signed policy says about the vault as a whole: none yet, a
-/// version waiting for signatures, drafts that differ from it.
 /// How long before the policy expires `status` warns.
 pub const POLICY_EXPIRY_WARNING_DAYS: i64 = 30;
-
-fn policy_findings(vault: &Vault, state: Option<&policy::State>, at: Time) -> Result<Vec<Finding>> {
-    let mut out = Vec::new();
-    let Some(state) = state else {
-        if !vault.keys()?.is_empty() {
-            out.push(finding(
-                Level::Warning,
-                "the vault has no signed policy: run keycycle policy init, then the roots pin and sign it",
-            ));
-        }
-        return Ok(out);
-    };
-    if let Some(p) = &state.pending {
-        out.push(finding(
-            Level::Warning,
-            format!(
-                "policy version {} waits for signatures: {} of {} (keycycle policy status)",
-                p.policy.version,
-                p.signed_by.len(),
-                p.needed
-            ),
-        ));
-    }
-    if let Some(e) = state.policy.expires {
-        if e <= at {
-            out.push(finding(
-                Level::Critical,
-                format!(
-                    "the policy in force (version {}) expired on {}: nothing can be sealed to the roots until they sign a new one (runbooks/policy-change.md)",
-                    state.policy.version,
-                    clock::day(e)
-                ),
-            ));
-        } else if e - at <= chrono::Duration::days(POLICY_EXPIRY_WARNING_DAYS) {
-            out.push(finding(
-                Level::Warning,
-                format!(
-                    "the policy in force (version {}) expires on {}: have the roots sign a new one (keycycle policy propose --expires DATE)",
-                    state.policy.version,
-                    clock::day(e)
-                ),
-            ));
-        }
-    }
-    let draft = policy::draft(vault, Some(state), &[], at)?;
-    if draft.roots != state.policy.roots
-        || draft.escrow_threshold != state.policy.escrow_threshold
-        || draft.revocation_threshold != state.policy.revocation_threshold
-        || draft.policy_threshold != state.policy.policy_threshold
-    {
-        out.push(finding(
-            Level::Warning,
-            "the roster or the thresholds were changed but not signed: they have no effect until keycycle policy propose and the roots sign",
-        ));
-    }
-    Ok(out)
-}
 
 /// The whole report. With `only`, just that key; otherwise every key, and
 /// the checks that concern the current and next cycles.
@@ -504,6 +484,13 @@ pub fn report(
     // superseded) needs no action and is reported as a note.
     let position = |id: &str| schedule.cycles().iter().position(|c| c.id == id);
     let now_pos = position(&current.id);
+    for k in keys.iter().filter(|k| is_trusted(&k.fingerprint)) {
+        let past = position(&k.cycle).is_some() && position(&k.cycle) < now_pos;
+        if let (Some(state), false) = (&state, past) {
+            findings.extend(not_in_policy(k, state));
+        }
+        findings.extend(unpublished_finding(k));
+    }
     let keys: Vec<KeyStatus> = keys
         .into_iter()
         .map(|mut k| {

@@ -7,6 +7,7 @@
 //! naming that flag.
 
 mod local;
+pub mod policy_next;
 mod record;
 mod steps;
 
@@ -133,6 +134,10 @@ pub struct Summary {
     pub done: std::collections::BTreeMap<Step, String>,
     pub open: Vec<Step>,
     pub attestation_request: Option<String>,
+    /// Where the key stands in the signed policy, and what the roots do
+    /// next (pin version 1, or propose and sign the next version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<policy_next::PolicyNext>,
 }
 
 /// What every step works with.
@@ -453,5 +458,6 @@ pub fn run(
         done: cx.record.done.clone(),
         open,
         attestation_request: cx.request,
+        policy: policy_next::of(vault, cx.record.fingerprint.as_deref(), at)?,
     })
 }

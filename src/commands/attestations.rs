@@ -88,7 +88,7 @@ fn show(ctx: &Ctx, report: &ImportReport) -> keycycle::Result<()> {
         ));
     }
     out.push_str(&format!(
-        "attestations: {} accepted, {} already present, {} outside the roster (kept, flagged), {} rejected\n",
+        "attestations: {} accepted, {} already present, {} outside the signed policy in force (kept, flagged, not counted), {} rejected\n",
         report.count("accepted"),
         report.count("already-present"),
         report.count("outside-roster"),

@@ -68,7 +68,13 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
     if let Some(r) = &summary.attestation_request {
         ui::emit(r);
     }
-    if summary.open.is_empty() {
+    let outside = summary.policy.as_ref().is_some_and(|p| !p.in_policy);
+    if summary.open.is_empty() && outside {
+        ui::say(&format!(
+            "\nThe {} ceremony's steps are done, but the key is not a vault key yet.",
+            summary.cycle_label
+        ));
+    } else if summary.open.is_empty() {
         ui::say(&format!(
             "\nThe {} ceremony is complete.",
             summary.cycle_label
@@ -80,6 +86,11 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
             open.join(", "),
             summary.cycle
         ));
+    }
+    if let Some(p) = &summary.policy {
+        let mut next = p.next.clone();
+        next[..1].make_ascii_uppercase();
+        ui::say(&next);
     }
     Ok(ExitCode::SUCCESS)
 }

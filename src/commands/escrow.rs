@@ -1,6 +1,9 @@
 use std::process::ExitCode;
 
+use keycycle::clock::Time;
 use keycycle::custody::{self, Identities};
+use keycycle::text::shown;
+use keycycle::vault::Vault;
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
@@ -37,7 +40,7 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
     let mut out = String::new();
     let mut drills = Vec::new();
     for k in &keys {
-        let d = custody::drill(&vault, k, ids)?;
+        let d = custody::drill(&vault, k, ids).map_err(|e| why_not(&vault, ids, ctx.at, e))?;
         match &d.share {
             Some(share) => out.push_str(&format!(
                 "ok  {} {}: your identity opens {}; nothing was reconstructed; {}\n",
@@ -89,7 +92,8 @@ fn rewrap(ctx: &Ctx, ids: &Identities) -> Outcome {
         ui::warn(&keycycle::policy::untrusted(k).to_string());
     }
     let recipients = state.policy.recipients()?;
-    custody::rewrap(&vault, &keys, ids, &state.policy, ctx.at)?;
+    custody::rewrap(&vault, &keys, ids, &state.policy, ctx.at)
+        .map_err(|e| why_not(&vault, ids, ctx.at, e))?;
     vault.audit(
         ctx.at,
         "escrow rewrap",
@@ -101,4 +105,43 @@ fn rewrap(ctx: &Ctx, ids: &Identities) -> Outcome {
         recipients.len()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// When the identities open nothing, the real cause during a roster
+/// change: their root is in the policy in force but the escrow was not
+/// re-wrapped for them yet, or is only on the draft roster.
+fn why_not(vault: &Vault, ids: &Identities, at: Time, err: Error) -> Error {
+    if !matches!(&err, Error::Input { msg, .. } if msg.starts_with("none of the given identities"))
+    {
+        return err;
+    }
+    let Ok(Some(state)) = keycycle::policy::load(vault, at) else {
+        return err;
+    };
+    let version = state.policy.version;
+    if let Some(root) = state
+        .policy
+        .roots
+        .iter()
+        .find(|r| ids.open_what_is_sealed_to(&r.escrow_recipient))
+    {
+        return Error::input(
+            format!(
+                "the rewrap is pending: {} is a root of the signed policy in force (version {version}), but the escrow was sealed before that and does not open with their identity yet",
+                shown(&root.name)
+            ),
+            "a root whose identity opens the escrow today runs keycycle escrow rewrap --identity THEIRS; then run this again",
+        );
+    }
+    let draft = vault.roster().map(|r| r.members).unwrap_or_default();
+    if let Some(m) = draft.iter().find(|m| ids.open_what_is_sealed_to(&m.escrow_recipient)) {
+        return Error::input(
+            format!(
+                "your key is in the draft, not in the policy in force: {} is on roster/roster.toml but not in the signed policy (version {version}), and the escrow is sealed only to its roots",
+                shown(&m.name)
+            ),
+            "keycycle policy propose, the roots sign it (keycycle policy status), then a root already on the escrow runs keycycle escrow rewrap",
+        );
+    }
+    err
 }

@@ -91,6 +91,7 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
         report.signing_subkey,
         keycycle::text::shown(&report.directory)
     ));
+    ui::emit(&policy_next(&vault, &report, ctx.at)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -103,4 +104,35 @@ fn window_warning(ctx: &Ctx, vault: &keycycle::vault::Vault, cycle: &str) -> key
         }
     }
     Ok(())
+}
+
+/// What makes the new key a vault key for everyone: the first policy
+/// pinned here is pinned by every other root; a later key waits for the
+/// roots to sign the next policy version.
+fn policy_next(
+    vault: &keycycle::vault::Vault,
+    report: &generate::GenerateReport,
+    at: keycycle::clock::Time,
+) -> keycycle::Result<String> {
+    if let Some(digest) = &report.policy_pinned {
+        return Ok(format!(
+            "Wrote the vault's first policy (version 1, with this key) and pinned it here:
+  {digest}
+Record this digest. Every other root compares it out of band and runs:
+  keycycle policy pin {digest}
+"
+        ));
+    }
+    let Some(state) = keycycle::policy::load(vault, at)? else {
+        return Ok(String::new());
+    };
+    if state.lists(&report.fingerprint) {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "Not in the signed policy in force (version {}): only this machine trusts the key until the roots sign a version that lists it:
+  keycycle policy propose, then the roots run keycycle policy sign
+",
+        state.policy.version
+    ))
 }

@@ -378,11 +378,46 @@ fn pending_or(state: &State, version: Option<u32>) -> keycycle::Result<u32> {
     }
 }
 
+/// A root on the draft roster only signs nothing yet: their key is in no
+/// version written so far; the next proposal lists them and they co-sign it.
+fn draft_only(vault: &keycycle::vault::Vault, state: &State, fpr: &str) -> keycycle::Result<()> {
+    let listed = |p: &Policy| {
+        p.roots
+            .iter()
+            .any(|r| r.fingerprint.as_deref() == Some(fpr))
+    };
+    if listed(&state.policy) || state.pending.as_ref().is_some_and(|p| listed(&p.policy)) {
+        return Ok(());
+    }
+    let roster = vault.roster()?;
+    let Some(m) = roster
+        .members
+        .iter()
+        .find(|m| m.fingerprint.as_deref() == Some(fpr))
+    else {
+        return Ok(());
+    };
+    Err(Error::input(
+        format!(
+            "your key is in the draft, not in the policy in force: {} is on roster/roster.toml but not in policy version {}{}",
+            shown(&m.name),
+            state.policy.version,
+            state
+                .pending
+                .as_ref()
+                .map(|p| format!(" nor in the proposed version {}", p.policy.version))
+                .unwrap_or_default()
+        ),
+        "keycycle policy propose writes the next version with the roster; then you co-sign it and the roots of the version in force sign it",
+    ))
+}
+
 fn sign(ctx: &Ctx, args: &PolicySignArgs) -> Outcome {
     let vault = ctx.lock_vault("policy sign")?;
     let state = policy::require(&vault, ctx.at)?;
-    let n = pending_or(&state, args.number)?;
     let mine = certinfo::read_cert_file(&args.with_key)?.remove(0);
+    draft_only(&vault, &state, &mine.fingerprint().to_hex())?;
+    let n = pending_or(&state, args.number)?;
     if !mine.is_tsk() {
         return Err(Error::input(
             format!(

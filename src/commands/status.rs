@@ -165,6 +165,23 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
             .map(clock::day)
             .unwrap_or_else(|| "never".into())
     ));
+    if !k.unpublished.is_empty() {
+        out.push_str(&format!(
+            "  not published {} (not yet on {})\n",
+            k.unpublished.changes.join(", "),
+            k.unpublished.targets.join(", ")
+        ));
+    }
+    if let Some(listed) = k.in_policy {
+        out.push_str(&format!(
+            "  policy        {}\n",
+            if listed {
+                "in the signed policy in force"
+            } else {
+                "NOT in the signed policy in force: a vault key on this machine only (keycycle policy propose)"
+            }
+        ));
+    }
     for f in &k.findings {
         out.push_str(&format!(
             "  {}: {}\n",
@@ -176,11 +193,20 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
 }
 
 fn attestations(a: &status::Attestations) -> String {
+    let draft = if a.draft.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = a.draft.iter().map(|n| keycycle::text::shown(n)).collect();
+        format!(
+            "; not counted, on the draft roster only: {}",
+            names.join(", ")
+        )
+    };
     if a.of == 0 {
-        return "no root on the roster has an OpenPGP cert".to_string();
+        return format!("no root on the roster has an OpenPGP cert{draft}");
     }
     format!(
-        "{} of {} roots, majority {}{}",
+        "{} of {} roots, majority {}{}{draft}",
         a.by.len(),
         a.of,
         if a.majority { "reached" } else { "not reached" },

@@ -539,6 +539,19 @@ impl Identities {
             Err(e) => Err(e),
         }
     }
+
+    /// Whether these identities open what is sealed to `recipient` (its
+    /// stored form) alone: a probe sealed and opened here. Plugin
+    /// recipients are never probed (they may ask for a token).
+    pub fn open_what_is_sealed_to(&self, recipient: &str) -> bool {
+        match Recipient::parse_stored(recipient) {
+            Ok(Recipient::Plugin(_)) | Err(_) => false,
+            Ok(r) => seal(&[r], b"keycycle: whose identity is this")
+                .ok()
+                .and_then(|sealed| self.try_open(&sealed).ok().flatten())
+                .is_some(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod paths;
 mod policy;
 mod policy_as_of;
 mod policy_history;
+mod policy_in_sight;
 mod realworld;
 mod revocation_escrow;
 mod revocation_threshold;
