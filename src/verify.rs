@@ -84,6 +84,55 @@ pub fn is_cleartext(path: &Path) -> bool {
     text[skip..].starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----")
 }
 
+/// The most a file may hold to be taken for a detached signature: a
+/// signature is a few hundred bytes, a file of many a few KiB; anything
+/// bigger is an artifact, whatever its first bytes say.
+pub const SIGNATURE_MAX: u64 = 64 * 1024;
+
+/// Is the file an OpenPGP signature (armored or binary signature packets
+/// only), whatever its name? Decided by parsing at most [`SIGNATURE_MAX`]
+/// bytes; a cleartext-signed file (a signed document) is not one, nor is
+/// anything unreadable.
+pub fn is_signature(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    if file
+        .metadata()
+        .map_or(true, |m| !m.is_file() || m.len() > SIGNATURE_MAX)
+    {
+        return false;
+    }
+    let mut bytes = Vec::new();
+    if file
+        .take(SIGNATURE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .is_err()
+    {
+        return false;
+    }
+    is_signature_bytes(&bytes)
+}
+
+/// [`is_signature`] on bytes already read.
+pub fn is_signature_bytes(bytes: &[u8]) -> bool {
+    bytes.len() as u64 <= SIGNATURE_MAX
+        && crate::bounded::check(bytes).is_ok()
+        && check_signature_file(bytes).is_ok()
+}
+
+/// The file a detached signature named `FILE.asc`, `FILE.sig` or
+/// `FILE.gpg` belongs to.
+pub fn signed_file(signature: &Path) -> Option<PathBuf> {
+    let name = signature.file_name()?.to_str()?;
+    [".asc", ".sig", ".gpg"]
+        .iter()
+        .find_map(|e| name.strip_suffix(e))
+        .filter(|base| !base.is_empty())
+        .map(|base| signature.with_file_name(base))
+}
+
 /// The job for `file`: its detached `signature` when given; the file
 /// itself when it is cleartext-signed; else the first of `FILE.asc`,
 /// `FILE.sig`, `FILE.gpg` that exists (`FILE.asc` when none does).

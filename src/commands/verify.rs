@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use keycycle::sign;
 use keycycle::text::{self, shown};
 use keycycle::verify::{self, Job, Keyring, Options, Verdict, SHA1_RISK};
 use keycycle::{clock, Error};
@@ -52,17 +53,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
         .as_deref()
         .map(clock::parse_time)
         .transpose()?;
-    if args.files.len() > 1 && (args.signature.is_some() || args.output.is_some()) {
-        return Err(Error::input(
-            "--signature and --output take one input file",
-            "drop --signature to use FILE.asc next to each file, or verify one file at a time",
-        ));
-    }
-    let jobs: Vec<Job> = args
-        .files
-        .iter()
-        .map(|f| verify::job_for(f, args.signature.as_deref(), args.output.as_deref()))
-        .collect();
+    let jobs = jobs(ctx, args)?;
     if let (Some(out), [Job::Detached { file, .. }]) = (&args.output, &jobs[..]) {
         return Err(Error::input(
             format!(
@@ -121,6 +112,56 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// One job per release file: with `--signature`, the one file given;
+/// else each artifact with its FILE.asc/.sig/.gpg, and each signature
+/// given whose file was not (`verify dist/*.asc`) with that file. A
+/// signature is never checked as a file of its own.
+fn jobs(ctx: &Ctx, args: &VerifyArgs) -> keycycle::Result<Vec<Job>> {
+    let found = sign::collect(&args.files, args.recursive, "verify")?;
+    let several = found.artifacts.len() + found.signatures.len() > 1;
+    if several && (args.signature.is_some() || args.output.is_some()) {
+        return Err(Error::input(
+            "--signature and --output take one input file",
+            "drop --signature to use FILE.asc next to each file, or verify one file at a time",
+        ));
+    }
+    if let Some(sig) = &args.signature {
+        let file = found.artifacts.iter().chain(&found.signatures).next();
+        return Ok(file
+            .map(|f| verify::job_for(f, Some(sig), args.output.as_deref()))
+            .into_iter()
+            .collect());
+    }
+    let mut jobs: Vec<Job> = found
+        .artifacts
+        .iter()
+        .map(|f| verify::job_for(f, None, args.output.as_deref()))
+        .collect();
+    let mut unpaired = Vec::new();
+    for s in &found.signatures {
+        match verify::signed_file(s) {
+            Some(f) if found.artifacts.contains(&f) => {}
+            Some(f) => jobs.push(Job::Detached {
+                file: f,
+                signature: s.clone(),
+            }),
+            None => unpaired.push(s.clone()),
+        }
+    }
+    super::sign::skipped_note(
+        ctx,
+        &unpaired,
+        "not named FILE.asc, .sig or .gpg (give it with --signature FILE)",
+    );
+    if jobs.is_empty() {
+        return Err(Error::input(
+            "nothing to verify: no release file among the files given",
+            "give the release files (their FILE.asc is found beside them), or directories with --recursive",
+        ));
+    }
+    Ok(jobs)
 }
 
 /// One line per file; one more per signature when a file holds several;

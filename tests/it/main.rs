@@ -34,6 +34,7 @@ mod policy;
 mod policy_as_of;
 mod policy_history;
 mod realworld;
+mod release_twice;
 mod revocation_escrow;
 mod runbooks;
 mod secret_hygiene;
