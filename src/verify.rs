@@ -482,3 +482,72 @@ pub fn verify_all(ring: &Keyring, jobs: &[Job], opts: &Options) -> Vec<Verdict> 
     }
     jobs.par_iter().map(|j| verify_job(ring, j, opts)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openpgp::cert::CertBuilder;
+    use openpgp::serialize::SerializeInto;
+
+    fn signature() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let (cert, _) = CertBuilder::general_purpose(Some("a@example.org"))
+            .generate()
+            .unwrap();
+        let mut pair = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let sig = openpgp::packet::signature::SignatureBuilder::new(
+            openpgp::types::SignatureType::Binary,
+        )
+        .sign_message(&mut pair, b"data")
+        .unwrap();
+        let binary = Packet::from(sig).to_vec().unwrap();
+        let mut armored = Vec::new();
+        let mut w =
+            openpgp::armor::Writer::new(&mut armored, openpgp::armor::Kind::Signature).unwrap();
+        std::io::Write::write_all(&mut w, &binary).unwrap();
+        w.finalize().unwrap();
+        let key = cert.armored().to_vec().unwrap();
+        (binary, armored, key)
+    }
+
+    #[test]
+    fn signatures_are_known_by_content() {
+        let (binary, armored, key) = signature();
+        assert!(is_signature_bytes(&binary));
+        assert!(is_signature_bytes(&armored));
+        let mut two = armored.clone();
+        two.extend_from_slice(&armored);
+        assert!(is_signature_bytes(&two), "two armored signatures");
+        assert!(!is_signature_bytes(&key), "a key");
+        assert!(!is_signature_bytes(b""));
+        assert!(!is_signature_bytes(b"\x1f\x8b\x08\x00 a tarball"));
+        assert!(!is_signature_bytes(b"PK\x03\x04 a wheel"));
+        // 0x89: an old-format signature packet header, then garbage.
+        assert!(!is_signature_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"));
+        assert!(
+            !is_signature_bytes(&binary[..binary.len() - 3]),
+            "truncated"
+        );
+        let clear = b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nhi\n-----BEGIN PGP SIGNATURE-----\n\n-----END PGP SIGNATURE-----\n";
+        assert!(!is_signature_bytes(clear), "a cleartext-signed document");
+        let mut big = binary.clone();
+        big.resize(SIGNATURE_MAX as usize + 1, 0);
+        assert!(!is_signature_bytes(&big));
+    }
+
+    #[test]
+    fn the_file_a_signature_signs() {
+        let f = |s: &str| signed_file(Path::new(s)).map(|p| p.display().to_string());
+        assert_eq!(f("dist/x.tar.gz.asc").as_deref(), Some("dist/x.tar.gz"));
+        assert_eq!(f("x.sig").as_deref(), Some("x"));
+        assert_eq!(f("Release.gpg").as_deref(), Some("Release"));
+        assert_eq!(f(".asc"), None);
+        assert_eq!(f("SIGNATURE"), None);
+    }
+}

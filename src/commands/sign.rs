@@ -89,7 +89,6 @@ fn signing_cert(ctx: &Ctx, args: &SignArgs) -> keycycle::Result<Cert> {
 /// file. Signatures among the files are skipped with one note.
 fn jobs(ctx: &Ctx, args: &SignArgs) -> keycycle::Result<(Vec<Job>, Vec<PathBuf>)> {
     let found = sign::collect(&args.files, args.recursive, "sign")?;
-    skipped_note(ctx, &found.signatures, "not signed");
     let files = found.artifacts;
     if files.is_empty() {
         return Err(Error::input(
@@ -101,6 +100,7 @@ fn jobs(ctx: &Ctx, args: &SignArgs) -> keycycle::Result<(Vec<Job>, Vec<PathBuf>)
             "give the release files, or directories with --recursive",
         ));
     }
+    skipped_note(ctx, &found.signatures, "not signed");
     let jobs = match &args.output {
         Some(out) if files.len() == 1 => vec![Job {
             input: files[0].clone(),

@@ -246,3 +246,135 @@ fn readme_sign_and_verify_twice() {
         }
     }
 }
+
+/// A signature is known by its content, whatever its name: renamed
+/// (armored or binary) it is still skipped by `sign` and never verified as
+/// a file of its own; a PNG (whose first byte reads as an old-format
+/// signature packet header) is still an artifact. `verify --recursive`
+/// walks a tree as `sign --recursive` does.
+#[test]
+fn signatures_by_content_whatever_their_names() {
+    let k = vault_with_key("2026-09-01");
+    let env = &k.env;
+    let key = env.path("signing-subkey.asc");
+    env.cmd_at("2026-10-01")
+        .args(["export", "signing-subkey", "2027.1", "--identity", &k.id()])
+        .arg("-o")
+        .arg(&key)
+        .assert()
+        .success();
+    let dir = env.path("dist");
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::write(dir.join("app-1.0.tar.gz"), b"\x1f\x8b\x08\x00 a tarball").unwrap();
+    std::fs::write(dir.join("docs/logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let sign = |args: &[&str]| {
+        let out = env
+            .cmd_at(SIGN_AT)
+            .args(["sign", "--key", "signing-subkey.asc"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (out, _) = sign(&["--recursive", "dist/"]);
+    assert!(out.contains("signed  dist/docs/logo.png.asc"), "{out}");
+    assert!(out.contains("\n2 file(s) signed with subkey"), "{out}");
+
+    // The tarball's signature, renamed: armored, and binary.
+    let armored = std::fs::read(dir.join("app-1.0.tar.gz.asc")).unwrap();
+    std::fs::write(dir.join("SIGNATURE"), &armored).unwrap();
+    let mut binary = Vec::new();
+    std::io::Read::read_to_end(
+        &mut sequoia_openpgp::armor::Reader::from_bytes(
+            &armored,
+            sequoia_openpgp::armor::ReaderMode::Tolerant(None),
+        ),
+        &mut binary,
+    )
+    .unwrap();
+    assert_eq!(binary[0] & 0x80, 0x80, "binary OpenPGP");
+    std::fs::write(dir.join("docs/old.bin"), &binary).unwrap();
+
+    let (out, err) = sign(&["--recursive", "dist/"]);
+    assert!(
+        out.ends_with(", 2 kept (already signed)\n") && out.contains("0 file(s) signed"),
+        "{out}"
+    );
+    assert!(
+        err.contains("note: skipped 4 OpenPGP signature file(s)"),
+        "{err}"
+    );
+    let (out, err) = sign(&["dist/SIGNATURE", "dist/docs/old.bin", "dist/app-1.0.tar.gz"]);
+    assert!(out.starts_with("kept    dist/app-1.0.tar.gz.asc"), "{out}");
+    assert!(
+        err.contains("note: skipped 2 OpenPGP signature file(s) (dist/SIGNATURE, …)"),
+        "{err}"
+    );
+    let out = env
+        .cmd_at(SIGN_AT)
+        .args(["sign", "--key", "signing-subkey.asc", "dist/SIGNATURE"])
+        .output()
+        .unwrap();
+    assert!(one_refusal(&out)
+        .starts_with("error: nothing to sign: every file given is an OpenPGP signature\n"));
+    for stray in [
+        "SIGNATURE.asc",
+        "docs/old.bin.asc",
+        "app-1.0.tar.gz.asc.asc",
+    ] {
+        assert!(!dir.join(stray).exists(), "{stray} was written");
+    }
+
+    let cert = env.key_dir().join("cert.asc");
+    let cert = cert.to_str().unwrap();
+    let verify = |args: &[&str]| {
+        env.cmd_at(SIGN_AT)
+            .args(["verify", "--cert", cert])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&["--recursive", "dist/"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("GOOD  ")).count(),
+        2,
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("verify: 2 good, 0 bad\n"), "{stdout}");
+    assert!(
+        !stdout.contains("SIGNATURE") && !stdout.contains("old.bin"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("note: skipped 2 OpenPGP signature file(s)")
+            && stderr.contains("--signature FILE"),
+        "{stderr}"
+    );
+    // A signature alone is checked with the file it signs.
+    let out = verify(&["dist/docs/logo.png.asc"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.starts_with("GOOD  dist/docs/logo.png  signed"),
+        "{stdout}"
+    );
+    // A directory without --recursive says how.
+    let out = verify(&["dist/"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("pass --recursive to verify every file under it"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
