@@ -465,6 +465,49 @@ pub fn verify_bytes(ring: &Keyring, data: &[u8], sig: &[u8], at: Time) -> Verdic
     v
 }
 
+/// A key the vault holds that the signed policy in force does not list:
+/// `verify` without `--cert` does not trust it, and says how it joins.
+#[derive(Debug, Clone)]
+pub struct Unlisted {
+    pub cert: openpgp::Cert,
+    /// Why it is not trusted yet (`not in the signed policy in force (version 3)`).
+    pub why: String,
+    /// How it joins (`keycycle policy propose`, then the roots sign).
+    pub hint: String,
+}
+
+/// Signatures by a vault key the signed policy does not list are not "by a
+/// key you did not give": name the key, say why it is not trusted and how
+/// it joins, instead of sending the reader to a keyserver.
+pub fn explain_unlisted(v: &mut Verdict, unlisted: &[Unlisted]) {
+    let mut changed = false;
+    for r in v
+        .signatures
+        .iter_mut()
+        .filter(|r| !r.good && r.signer.is_none())
+    {
+        let held = unlisted.iter().find(|u| {
+            u.cert.keys().any(|ka| {
+                let k = ka.key();
+                r.by.fingerprint.as_deref() == Some(k.fingerprint().to_hex().as_str())
+                    || r.key_id == crate::certinfo::keyid0x(&k.keyid())
+            })
+        });
+        if let Some(u) = held {
+            let label = crate::certinfo::label(&u.cert);
+            r.fault.reason = format!("signed by {label}, a key of the vault {}", u.why);
+            r.fault.hint = Some(u.hint.clone());
+            r.signer = Some(label);
+            r.by.fingerprint = Some(u.cert.fingerprint().to_hex());
+            changed = true;
+        }
+    }
+    if changed {
+        let reports = std::mem::take(&mut v.signatures);
+        v.judge(reports);
+    }
+}
+
 /// Verify one file against its detached signature.
 pub fn verify_file(ring: &Keyring, file: &Path, signature: &Path, opts: &Options) -> Verdict {
     let job = Job::Detached {

@@ -47,5 +47,6 @@ mod structure;
 mod ten_years;
 mod terminal_escapes;
 mod vault_attacks;
+mod verify_messages;
 mod vks;
 mod wkd;
