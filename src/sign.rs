@@ -336,7 +336,7 @@ pub struct Collected {
     pub artifacts: Vec<PathBuf>,
     /// Files that hold only signature packets (whatever their names), and
     /// `FILE.asc` / `FILE.sig` when `FILE` exists: its signature's place,
-    /// whatever it holds.
+    /// whatever it holds — unless it is a cleartext-signed document.
     pub signatures: Vec<PathBuf>,
 }
 
@@ -364,9 +364,10 @@ pub fn collect(paths: &[PathBuf], recursive: bool, verb: &str) -> Result<Collect
         p.extension().is_some_and(|e| e == "asc" || e == "sig")
             && crate::verify::signed_file(p).is_some_and(|f| named.contains(&f) || f.is_file())
     };
-    let (signatures, artifacts) = files
-        .into_iter()
-        .partition(|p| slot_of_another(p) || crate::verify::is_signature(p));
+    let (signatures, artifacts) = files.into_iter().partition(|p| {
+        // A cleartext-signed document (`announce.txt.asc`) is one.
+        !crate::verify::is_cleartext(p) && (slot_of_another(p) || crate::verify::is_signature(p))
+    });
     Ok(Collected {
         artifacts,
         signatures,

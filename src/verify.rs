@@ -117,6 +117,13 @@ pub fn is_signature(path: &Path) -> bool {
 
 /// [`is_signature`] on bytes already read.
 pub fn is_signature_bytes(bytes: &[u8]) -> bool {
+    // Armored, the first armor line must be a signature's: the parser
+    // reads a cleartext-signed document (`BEGIN PGP SIGNED MESSAGE`) as
+    // its signatures alone.
+    let first_armor = bytes.windows(14).position(|w| w == b"-----BEGIN PGP");
+    if first_armor.is_some_and(|i| !bytes[i..].starts_with(b"-----BEGIN PGP SIGNATURE-----")) {
+        return false;
+    }
     bytes.len() as u64 <= SIGNATURE_MAX
         && crate::bounded::check(bytes).is_ok()
         && check_signature_file(bytes).is_ok()
@@ -577,8 +584,9 @@ mod tests {
             !is_signature_bytes(&binary[..binary.len() - 3]),
             "truncated"
         );
-        let clear = b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nhi\n-----BEGIN PGP SIGNATURE-----\n\n-----END PGP SIGNATURE-----\n";
-        assert!(!is_signature_bytes(clear), "a cleartext-signed document");
+        let mut clear = b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nhi\n".to_vec();
+        clear.extend_from_slice(&armored);
+        assert!(!is_signature_bytes(&clear), "a cleartext-signed document");
         let mut big = binary.clone();
         big.resize(SIGNATURE_MAX as usize + 1, 0);
         assert!(!is_signature_bytes(&big));

@@ -85,8 +85,9 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
     })
 }
 
-/// The keys the vault's signed policy lists, and the vault's other keys
-/// (named, never trusted, when they signed a file).
+/// The keys the vault's signed policy lists, and the vault's other keys:
+/// generated here and not listed yet, or appeared by commit (named, never
+/// trusted, when they signed a file).
 fn vault_ring(ctx: &Ctx) -> keycycle::Result<(Keyring, Vec<verify::Unlisted>)> {
     let vault = ctx.open_vault().map_err(|e| match e {
         Error::Vault { msg, .. } => Error::input(msg, PASS_CERT),
@@ -100,12 +101,16 @@ fn vault_ring(ctx: &Ctx) -> keycycle::Result<(Keyring, Vec<verify::Unlisted>)> {
     };
     // Only the keys the roots' signed policy lists.
     let keys = policy::listed_keys(&vault, ctx.at)?;
-    let listed: Vec<String> = keys.iter().map(|k| k.state.fingerprint.clone()).collect();
-    let unlisted = vault
-        .keys()?
+    let (here, unknown) = policy::partition(&vault, Some(&state), vault.keys()?)?;
+    let unlisted = here
         .into_iter()
-        .filter(|k| !listed.contains(&k.state.fingerprint))
+        .filter(|k| !state.lists(&k.state.fingerprint))
         .map(|k| unlisted(&state, k.cert))
+        .chain(unknown.into_iter().map(|k| verify::Unlisted {
+            cert: k.cert,
+            why: "that no signed policy lists and that was not generated on this machine (it appeared by commit): not trusted".into(),
+            hint: "if the roots made it, they add it with keycycle policy propose and sign; otherwise remove it from the vault and find out who committed it".into(),
+        }))
         .collect::<Vec<_>>();
     if keys.is_empty() {
         return Err(Error::input(
