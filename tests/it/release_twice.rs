@@ -17,9 +17,9 @@ use crate::common::*;
 
 const SIGN_AT: &str = "2026-10-02T12:00:00Z";
 
-/// Every `keycycle sign` / `keycycle verify` command of README.md's sh
+/// Every `keycycle sign` / `keycycle verify` command of README.md's shell
 /// blocks that works on `dist/`, as written (continuations joined,
-/// comments dropped), in the README's order.
+/// comments and a `$ ` prompt dropped), in the README's order.
 fn readme_commands() -> Vec<String> {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
@@ -28,7 +28,7 @@ fn readme_commands() -> Vec<String> {
     let mut pending = String::new();
     for line in readme.lines() {
         if line.starts_with("```") {
-            in_sh = line.trim() == "```sh";
+            in_sh = ["```sh", "```bash", "```shell", "```console"].contains(&line.trim());
             continue;
         }
         if !in_sh {
@@ -40,7 +40,7 @@ fn readme_commands() -> Vec<String> {
             continue;
         }
         let cmd = std::mem::take(&mut pending) + code;
-        let cmd = cmd.trim();
+        let cmd = cmd.trim().trim_start_matches("$ ");
         let ours = cmd.starts_with("keycycle sign ") || cmd.starts_with("keycycle verify ");
         if ours && cmd.contains("dist/") {
             out.push(cmd.to_string());
