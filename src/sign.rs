@@ -362,11 +362,11 @@ pub fn collect(paths: &[PathBuf], recursive: bool, verb: &str) -> Result<Collect
     files.retain(|p| named.insert(p.clone()));
     let slot_of_another = |p: &Path| {
         p.extension().is_some_and(|e| e == "asc" || e == "sig")
-            && crate::verify::signed_file(p).is_some_and(|f| named.contains(&f) || f.is_file())
+            && crate::sigfile::signed_file(p).is_some_and(|f| named.contains(&f) || f.is_file())
     };
     let (signatures, artifacts) = files.into_iter().partition(|p| {
         // A cleartext-signed document (`announce.txt.asc`) is one.
-        !crate::verify::is_cleartext(p) && (slot_of_another(p) || crate::verify::is_signature(p))
+        !crate::verify::is_cleartext(p) && (slot_of_another(p) || crate::sigfile::is_signature(p))
     });
     Ok(Collected {
         artifacts,
