@@ -13,6 +13,6 @@ dist="${1:?usage: $0 DIST_DIR}"
 : "${CERTS:?set CERTS to the published cycle keys}"
 
 keycycle --batch sign --key "$SIGNING_KEY" --recursive "$dist"
-# Verify exactly what will be uploaded; a non-zero exit stops the job.
-mapfile -t artifacts < <(find "$dist" -type f ! -name '*.asc' | sort)
-keycycle --batch verify --cert "$CERTS" "${artifacts[@]}"
+# Verify exactly what will be uploaded (every file under $dist, each
+# FILE.asc checked with its FILE); a non-zero exit stops the job.
+keycycle --batch verify --cert "$CERTS" --recursive "$dist"

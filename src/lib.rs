@@ -27,6 +27,7 @@ pub mod policy;
 pub mod publish;
 pub mod roster;
 pub mod schedule;
+pub mod sigfile;
 pub mod sign;
 pub mod sigreport;
 pub mod status;

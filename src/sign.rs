@@ -329,24 +329,49 @@ fn sign_one(
     Ok((signed, Some(sig)))
 }
 
-/// Expand directories (with `recursive`) into files, skipping signatures.
-pub fn collect_files(paths: &[PathBuf], recursive: bool) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// The files named on a command line, sorted into artifacts and the
+/// files that are OpenPGP signatures (never artifacts).
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub artifacts: Vec<PathBuf>,
+    /// Files that hold only signature packets (whatever their names), and
+    /// `FILE.asc` / `FILE.sig` when `FILE` exists: its signature's place,
+    /// whatever it holds — unless it is a cleartext-signed document.
+    pub signatures: Vec<PathBuf>,
+}
+
+/// Expand directories (with `recursive`; `verb` names the command in the
+/// hint) into files, each once, and sort out the signatures.
+pub fn collect(paths: &[PathBuf], recursive: bool, verb: &str) -> Result<Collected> {
+    let mut files = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).with_path(p)?;
         if meta.is_dir() {
             if !recursive {
                 return Err(Error::input(
                     format!("{} is a directory", crate::text::path(p)),
-                    "pass --recursive to sign every file under it",
+                    format!("pass --recursive to {verb} every file under it"),
                 ));
             }
-            walk(p, &mut out)?;
+            walk(p, &mut files)?;
         } else {
-            out.push(p.clone());
+            files.push(p.clone());
         }
     }
-    Ok(out)
+    let mut named = std::collections::HashSet::new();
+    files.retain(|p| named.insert(p.clone()));
+    let slot_of_another = |p: &Path| {
+        p.extension().is_some_and(|e| e == "asc" || e == "sig")
+            && crate::sigfile::signed_file(p).is_some_and(|f| named.contains(&f) || f.is_file())
+    };
+    let (signatures, artifacts) = files.into_iter().partition(|p| {
+        // A cleartext-signed document (`announce.txt.asc`) is one.
+        !crate::verify::is_cleartext(p) && (slot_of_another(p) || crate::sigfile::is_signature(p))
+    });
+    Ok(Collected {
+        artifacts,
+        signatures,
+    })
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -357,9 +382,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let p = e.path();
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(".tmp-") || name.ends_with(".asc") || name.ends_with(".sig") {
+        if e.file_name().to_string_lossy().starts_with(".tmp-") {
             continue;
         }
         if p.is_dir() {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use openpgp::cert::amalgamation::key::PrimaryKey;
 use openpgp::cert::amalgamation::ValidAmalgamation;
 use openpgp::parse::stream::{
     GoodChecksum, MessageLayer, MessageStructure, VerificationError, VerificationHelper,
@@ -362,6 +363,16 @@ fn missing_key(sig: &openpgp::packet::Signature, t: Option<Time>) -> SigReport {
     r
 }
 
+/// What to do about a signature by a revoked signing subkey (the key
+/// itself stays good).
+fn subkey_revoked_hint(hard: bool) -> String {
+    if hard {
+        "sign the release again with the current signing subkey (keycycle export signing-subkey, then keycycle sign --overwrite)".into()
+    } else {
+        "signatures it made before the revocation stay good; sign new releases with the current signing subkey (keycycle export signing-subkey)".into()
+    }
+}
+
 fn bad_key(
     ring: &Keyring,
     sig: &openpgp::packet::Signature,
@@ -387,8 +398,16 @@ fn bad_key(
         }
         _ => None,
     };
-    let revoked = revocation(&ka.revocation_status())
-        .or_else(|| revocation(&ka.valid_cert().revocation_status()));
+    // The certificate's own revocation says the most; else the subkey's.
+    let revoked = revocation(&ka.valid_cert().revocation_status())
+        .map(|r| (r, "key".to_string()))
+        .or_else(|| {
+            let sub = (!ka.primary()).then(|| revocation(&ka.revocation_status()));
+            sub.flatten().map(|r| {
+                let id = certinfo::keyid0x(&ka.key().keyid());
+                (r, format!("signing subkey {id}"))
+            })
+        });
     let expiry = [
         ka.key_expiration_time(),
         ka.valid_cert().primary_key().key_expiration_time(),
@@ -399,16 +418,21 @@ fn bad_key(
     .filter(|e| t.is_some_and(|t| *e <= t))
     .min();
     let created = clock::from_system(ka.key().creation_time());
-    r.fault.reason = if let Some(rev) = revoked {
+    r.fault.reason = if let Some((rev, what)) = revoked {
+        if what != "key" {
+            r.fault.hint = Some(subkey_revoked_hint(rev.hard));
+        }
         if rev.hard {
+            let of = if what == "key" { "key" } else { "subkey" };
             format!(
-                "made {made} by {label}, whose key was revoked on {} ({}): a hard revocation voids every signature of the key",
+                "made {made} by {label}, whose {what} was revoked on {} ({}): a hard revocation voids every signature of the {}",
                 day(rev.time),
-                rev.reason
+                rev.reason,
+                of
             )
         } else {
             format!(
-                "made {made} by {label} after its key was revoked on {} ({})",
+                "made {made} by {label} after its {what} was revoked on {} ({})",
                 day(rev.time),
                 rev.reason
             )

@@ -12,15 +12,16 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use openpgp::parse::stream::DetachedVerifierBuilder;
-use openpgp::parse::{PacketParser, PacketParserResult, Parse};
+use openpgp::parse::Parse;
 use openpgp::policy::{HashAlgoSecurity, StandardPolicy};
 use openpgp::types::HashAlgorithm;
-use openpgp::Packet;
 use sequoia_openpgp as openpgp;
 
 use crate::cleartext;
 use crate::clock::{self, Time};
 pub use crate::keyring::Keyring;
+use crate::sigfile;
+pub use crate::sigfile::{is_signature, is_signature_bytes, signed_file, SIGNATURE_MAX};
 use crate::sigreport::{self, cutoff_date, first_line, Helper};
 pub use crate::sigreport::{Fault, SigReport, SignedBy, SHA1_RISK};
 
@@ -208,46 +209,6 @@ enum Data<'a> {
     Bytes(&'a [u8]),
 }
 
-/// What a signature file must hold: only signature packets.
-fn check_signature_file(bytes: &[u8]) -> std::result::Result<(), String> {
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err("the signature file is empty".into());
-    }
-    let armored = bytes.windows(14).any(|w| w == b"-----BEGIN PGP");
-    if !armored && bytes[0] & 0x80 == 0 {
-        return Err("not an OpenPGP signature (neither armored nor binary OpenPGP data)".into());
-    }
-    let broken = |e: anyhow::Error| {
-        if armored {
-            format!("truncated or corrupt signature: {}", first_line(&e))
-        } else {
-            format!("not an OpenPGP signature: {}", first_line(&e))
-        }
-    };
-    let mut ppr = PacketParser::from_bytes(bytes).map_err(broken)?;
-    let mut sigs = 0;
-    while let PacketParserResult::Some(pp) = ppr {
-        match &pp.packet {
-            Packet::Signature(_) => sigs += 1,
-            Packet::PublicKey(_) | Packet::SecretKey(_) => {
-                return Err("not a signature: the file holds a key".into())
-            }
-            Packet::Unknown(u) => return Err(broken(anyhow::anyhow!("{}", u.error()))),
-            p => {
-                return Err(format!(
-                    "not a detached signature: it holds a {} packet",
-                    p.tag()
-                ))
-            }
-        }
-        ppr = pp.next().map_err(broken)?.1;
-    }
-    if sigs == 0 {
-        return Err("not an OpenPGP signature".into());
-    }
-    Ok(())
-}
-
 /// Run the detached verifier once under `as_of`'s policy.
 fn run_detached(
     ring: &Keyring,
@@ -311,7 +272,7 @@ pub fn verify_job(ring: &Keyring, job: &Job, opts: &Options) -> Verdict {
                     return v;
                 }
             };
-            if let Err(reason) = check_signature_file(&sig) {
+            if let Err(reason) = sigfile::check(&sig) {
                 v.fault.reason = reason;
                 return v;
             }
@@ -401,7 +362,7 @@ where
 /// Verify `data` against the detached signature `sig` (for lints).
 pub fn verify_bytes(ring: &Keyring, data: &[u8], sig: &[u8], at: Time) -> Verdict {
     let mut v = Verdict::new("<memory>".into(), "<memory>".into(), 1);
-    if let Err(reason) = check_signature_file(sig) {
+    if let Err(reason) = sigfile::check(sig) {
         v.fault.reason = reason;
         return v;
     }
@@ -414,6 +375,49 @@ pub fn verify_bytes(ring: &Keyring, data: &[u8], sig: &[u8], at: Time) -> Verdic
         run_detached(ring, Data::Bytes(data), sig, at, as_of)
     });
     v
+}
+
+/// A key the vault holds that the signed policy in force does not list:
+/// `verify` without `--cert` does not trust it, and says how it joins.
+#[derive(Debug, Clone)]
+pub struct Unlisted {
+    pub cert: openpgp::Cert,
+    /// Why it is not trusted yet (`not in the signed policy in force (version 3)`).
+    pub why: String,
+    /// How it joins (`keycycle policy propose`, then the roots sign).
+    pub hint: String,
+}
+
+/// Signatures by a vault key the signed policy does not list are not "by a
+/// key you did not give": name the key, say why it is not trusted and how
+/// it joins, instead of sending the reader to a keyserver.
+pub fn explain_unlisted(v: &mut Verdict, unlisted: &[Unlisted]) {
+    let mut changed = false;
+    for r in v
+        .signatures
+        .iter_mut()
+        .filter(|r| !r.good && r.signer.is_none())
+    {
+        let held = unlisted.iter().find(|u| {
+            u.cert.keys().any(|ka| {
+                let k = ka.key();
+                r.by.fingerprint.as_deref() == Some(k.fingerprint().to_hex().as_str())
+                    || r.key_id == crate::certinfo::keyid0x(&k.keyid())
+            })
+        });
+        if let Some(u) = held {
+            let label = crate::certinfo::label(&u.cert);
+            r.fault.reason = format!("signed by {label}, a key of the vault {}", u.why);
+            r.fault.hint = Some(u.hint.clone());
+            r.signer = Some(label);
+            r.by.fingerprint = Some(u.cert.fingerprint().to_hex());
+            changed = true;
+        }
+    }
+    if changed {
+        let reports = std::mem::take(&mut v.signatures);
+        v.judge(reports);
+    }
 }
 
 /// Verify one file against its detached signature.

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Files to check against FILE.asc, .sig or .gpg (or --signature); a cleartext-signed FILE (InRelease, .dsc) is checked in place
+    /// Files to check against FILE.asc, .sig or .gpg (or --signature); a cleartext-signed FILE (InRelease, .dsc) is checked in place; a signature given as FILE is checked with the file it signs
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Certificates to trust: a cycle key, a keyring of any size (binary or armored), or a folder of keys (repeatable; every regular file directly in it is read and every certificate in them trusted; symbolic links there are skipped, not followed); default: the vault's keys
@@ -18,6 +18,9 @@ pub struct VerifyArgs {
     /// A file passes when at least N distinct certificates made good signatures over it
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub signers: u16,
+    /// Verify every file under the given directories (each signature checked with its file, never as a file of its own)
+    #[arg(short, long)]
+    pub recursive: bool,
     /// Write the verified text of a cleartext-signed FILE here, only when it passes (one input file only)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -29,7 +30,7 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
             ));
         }
     }
-    let jobs = jobs(args)?;
+    let (jobs, skipped) = jobs(ctx, args)?;
     let total: u64 = jobs
         .iter()
         .filter_map(|j| std::fs::metadata(&j.input).ok())
@@ -58,7 +59,7 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
             }
         }
     }
-    report(ctx, &key, &signed, failed)?;
+    report(ctx, &key, &signed, &skipped, failed)?;
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
@@ -84,40 +85,83 @@ fn signing_cert(ctx: &Ctx, args: &SignArgs) -> keycycle::Result<Cert> {
     Ok(custody::open(&vault, &key, &ids)?.cert().clone())
 }
 
-/// One job per file: FILE.asc beside it, or `--output` for a single file.
-fn jobs(args: &SignArgs) -> keycycle::Result<Vec<Job>> {
-    let files = sign::collect_files(&args.files, args.recursive)?;
+/// One job per artifact: FILE.asc beside it, or `--output` for a single
+/// file. Signatures among the files are skipped with one note.
+fn jobs(ctx: &Ctx, args: &SignArgs) -> keycycle::Result<(Vec<Job>, Vec<PathBuf>)> {
+    let found = sign::collect(&args.files, args.recursive, "sign")?;
+    let files = found.artifacts;
     if files.is_empty() {
         return Err(Error::input(
-            "nothing to sign",
-            "give files, or directories with --recursive",
+            if found.signatures.is_empty() {
+                "nothing to sign"
+            } else {
+                "nothing to sign: every file given is an OpenPGP signature"
+            },
+            "give the release files, or directories with --recursive",
         ));
     }
-    match &args.output {
-        Some(out) if files.len() == 1 => Ok(vec![Job {
+    skipped_note(ctx, &found.signatures, "not signed");
+    let jobs = match &args.output {
+        Some(out) if files.len() == 1 => vec![Job {
             input: files[0].clone(),
             output: out.clone(),
-        }]),
-        Some(_) => Err(Error::input(
-            "--output takes one input file",
-            "drop --output to write FILE.asc next to each file",
-        )),
-        None => Ok(files.into_iter().map(Job::beside).collect()),
+        }],
+        Some(_) => {
+            return Err(Error::input(
+                "--output takes one input file",
+                "drop --output to write FILE.asc next to each file",
+            ))
+        }
+        None => files.into_iter().map(Job::beside).collect(),
+    };
+    Ok((jobs, found.signatures))
+}
+
+/// One note for the signatures among the files (`-v` lists them).
+pub fn skipped_note(ctx: &Ctx, signatures: &[PathBuf], what: &str) {
+    if signatures.is_empty() {
+        return;
+    }
+    if ctx.verbose > 0 {
+        for s in signatures {
+            ui::say(&format!(
+                "skipped {}: an OpenPGP signature, {what}",
+                keycycle::text::path(s)
+            ));
+        }
+    } else {
+        ui::say(&format!(
+            "note: skipped {} OpenPGP signature file(s) ({}{}): signatures are not release files, {what} (-v lists them)",
+            signatures.len(),
+            keycycle::text::path(&signatures[0]),
+            if signatures.len() > 1 { ", …" } else { "" }
+        ));
     }
 }
 
-fn report(ctx: &Ctx, key: &SigningKey, signed: &[Signed], failed: usize) -> keycycle::Result<()> {
+fn report(
+    ctx: &Ctx,
+    key: &SigningKey,
+    done: &[Signed],
+    skipped: &[PathBuf],
+    failed: usize,
+) -> keycycle::Result<()> {
+    let kept = done.iter().filter(|s| s.status == "kept").count();
+    let signed = done.len() - kept;
     if ctx.json {
         return ui::emit_json(&serde_json::json!({
             "key": key.cert_fingerprint,
             "subkey": key.subkey_fingerprint,
             "cycle_key": key.label,
-            "files": signed,
+            "files": done,
+            "signed": signed,
+            "kept": kept,
             "failed": failed,
+            "skipped_signatures": skipped.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         }));
     }
     let mut lines = String::new();
-    for s in signed {
+    for s in done {
         if s.status == "kept" {
             lines.push_str(&format!(
                 "kept    {} (exists; --overwrite to replace)\n",
@@ -131,10 +175,19 @@ fn report(ctx: &Ctx, key: &SigningKey, signed: &[Signed], failed: usize) -> keyc
         }
     }
     lines.push_str(&format!(
-        "{} file(s) with subkey {} of {}\n",
-        signed.len(),
+        "{signed} file(s) signed with subkey {} of {}{}{}\n",
         key.subkey_fingerprint,
-        key.label
+        key.label,
+        if kept > 0 {
+            format!(", {kept} kept (already signed)")
+        } else {
+            String::new()
+        },
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
     ));
     ui::emit(&lines);
     Ok(())
