@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
     let details = serde_json::json!({
         "from": old.state.fingerprint,
         "to": new.state.fingerprint,
-        "with": primary.location(),
+        "with": primary.location().to_string(),
     });
     vault.audit(ctx.at, "cross-sign", details.clone())?;
     if ctx.json {

@@ -134,7 +134,10 @@ fn why_not(vault: &Vault, ids: &Identities, at: Time, err: Error) -> Error {
         );
     }
     let draft = vault.roster().map(|r| r.members).unwrap_or_default();
-    if let Some(m) = draft.iter().find(|m| ids.open_what_is_sealed_to(&m.escrow_recipient)) {
+    if let Some(m) = draft
+        .iter()
+        .find(|m| ids.open_what_is_sealed_to(&m.escrow_recipient))
+    {
         return Error::input(
             format!(
                 "your key is in the draft, not in the policy in force: {} is on roster/roster.toml but not in the signed policy (version {version}), and the escrow is sealed only to its roots",

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::custody::{self, KeyHome};
+use keycycle::custody::{self, KeyHome, Location};
 use keycycle::schedule::Schedule;
 use keycycle::{clock, maintain, Error};
 
@@ -44,12 +44,11 @@ pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
     let extended = maintain::extend(&key.cert, &mut primary.primary_signer()?, until, ctx.at)?;
     primary.store(&KeyHome::new(&vault, &key, &policy, ctx.at), &extended)?;
     let mut details = details;
-    details["with"] = primary.location().into();
+    details["with"] = primary.location().to_string().into();
     vault.audit(ctx.at, "extend", details)?;
-    let escrow = if primary.location().starts_with("card") {
-        "signed by the card; the ladder re-made and re-sealed (the escrowed key and hard revocation are unchanged)"
-    } else {
-        "escrow and ladder re-made"
+    let escrow = match primary.location() {
+        Location::Card { .. } => "signed by the card; the ladder re-made and re-sealed (the escrowed key and hard revocation are unchanged)",
+        Location::Escrow { .. } => "escrow and ladder re-made",
     };
     ui::emit(&format!(
         "{} now expires {} (primary and live subkeys), with the {}; {escrow}.\n{}Re-export the signing subkey for CI.\n",

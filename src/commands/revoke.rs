@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
             args.subkey.as_deref(),
             ctx.at,
         )?;
-        (sig, primary.location())
+        (sig, primary.location().to_string())
     };
     if args.subkey.is_none() {
         // What is published must revoke the key for sqv and verify too.

@@ -456,10 +456,9 @@ fn remade_ladder(
 }
 
 impl Backend for EscrowedKey {
-    fn location(&self) -> String {
-        match &self.instead_of_card {
-            Some(why) => format!("escrow ({why})"),
-            None => "escrow".into(),
+    fn location(&self) -> super::Location {
+        super::Location::Escrow {
+            instead_of_card: self.instead_of_card.clone(),
         }
     }
 

@@ -61,10 +61,35 @@ pub(crate) fn primary_secret(
         .map_err(|_| missing())
 }
 
+/// Where a cycle key's primary secret is held, shown to people as
+/// "escrow", "escrow (WHY NOT THE CARD)" or "card 0000:00000065".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The escrowed software key; `instead_of_card` says why a card the
+    /// vault records was not used.
+    Escrow { instead_of_card: Option<String> },
+    /// An OpenPGP card, by its ident (`0000:00000065`).
+    Card { ident: String },
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Escrow {
+                instead_of_card: Some(why),
+            } => write!(f, "escrow ({why})"),
+            Location::Escrow {
+                instead_of_card: None,
+            } => f.write_str("escrow"),
+            Location::Card { ident } => write!(f, "card {ident}"),
+        }
+    }
+}
+
 /// A place where a cycle key's primary secret is held.
 pub trait Backend {
-    /// Where the secret lives, for people ("escrow", "card 0000:00000065").
-    fn location(&self) -> String;
+    /// Where the secret lives.
+    fn location(&self) -> Location;
     /// The primary key as a signer: certifications, bindings, revocations.
     fn primary_signer(&self) -> Result<Box<dyn Signer + Send + Sync>>;
     /// Store `changed` (this key's certificate extended with

@@ -109,8 +109,10 @@ pub fn find_primary(key: &StoredKey, ui: Arc<dyn TokenUi>) -> Result<Found> {
 }
 
 impl Backend for CardKey {
-    fn location(&self) -> String {
-        format!("card {}", self.ident)
+    fn location(&self) -> crate::custody::Location {
+        crate::custody::Location::Card {
+            ident: self.ident.clone(),
+        }
     }
 
     fn primary_signer(&self) -> Result<Box<dyn Signer + Send + Sync>> {
