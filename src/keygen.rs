@@ -124,31 +124,7 @@ pub fn generate(spec: &KeySpec) -> Result<CycleKey> {
     let (cert, _unspecified_revocation) = builder.generate()?;
     // The new primary signs its own revocations while it is only here, in
     // memory; custody escrows all of it.
-    let mut signer = cert
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()?
-        .into_keypair()?;
-    let revocation = revoke(
-        &mut signer,
-        &cert,
-        ReasonForRevocation::KeyCompromised,
-        HARD_REVOCATION_MESSAGE,
-        spec.created,
-    )?;
-    let ladder = ladder(
-        &mut signer,
-        &cert,
-        spec.created,
-        spec.expires,
-        spec.ladder_interval_days,
-    )?;
-    Ok(CycleKey {
-        cert,
-        revocation,
-        ladder,
-    })
+    crate::custody::fresh_key::with_revocations(cert, spec)
 }
 
 /// A whole-key revocation made by the primary (`signer`).

@@ -9,10 +9,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use openpgp::cert::prelude::*;
-use openpgp::crypto::{KeyPair, Password, S2K};
-use openpgp::packet::key::SecretKeyMaterial;
+use openpgp::crypto::Password;
+use openpgp::packet::key;
 use openpgp::packet::signature::SignatureBuilder;
-use openpgp::packet::{key, Key};
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::Serialize as _;
 use openpgp::types::{HashAlgorithm, RevocationStatus, SignatureType};
@@ -21,6 +20,7 @@ use sequoia_openpgp as openpgp;
 
 use crate::certinfo::{self, Revocation};
 use crate::clock::{self, Time};
+use crate::custody::signing_subkey;
 use crate::error::{Error, IoContext, Result};
 use crate::vault::atomic;
 
@@ -33,24 +33,7 @@ pub const DIGEST: HashAlgorithm = HashAlgorithm::SHA256;
 /// for constant memory.
 const CHUNK: usize = 256 * 1024;
 
-/// A signing subkey ready to sign.
-#[derive(Clone)]
-pub struct SigningKey {
-    keypair: KeyPair,
-    public: Key<key::PublicParts, key::UnspecifiedRole>,
-    pub cert_fingerprint: String,
-    pub subkey_fingerprint: String,
-    pub label: String,
-    pub expires: Option<Time>,
-}
-
-impl SigningKey {
-    /// The key pair, for signers other than `sign_reader` (the
-    /// cleartext-signed announcement).
-    pub fn into_keypair(self) -> KeyPair {
-        self.keypair
-    }
-}
+pub use crate::custody::signing_subkey::{is_stub, SigningKey};
 
 fn not_usable(msg: String) -> Error {
     Error::input(
@@ -63,14 +46,62 @@ fn not_usable(msg: String) -> Error {
 /// `at`; explain precisely why there is none.
 pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result<SigningKey> {
     let policy = StandardPolicy::new();
-    let t = clock::to_system(at);
     let when = clock::iso(at);
-    let vc = cert.with_policy(&policy, t).map_err(|e| {
-        not_usable(format!(
-            "the key {} is not valid at {when}: {e}",
-            cert.keyid()
-        ))
-    })?;
+    let vc = usable_cert(cert, &policy, at)?;
+    let capable: Vec<_> = vc.keys().for_signing().collect();
+    if capable.is_empty() {
+        return Err(not_usable(format!(
+            "the key {} has no signing-capable key",
+            certinfo::label(cert)
+        )));
+    }
+    let with_secret: Vec<_> = capable.iter().filter(|k| k.key().has_secret()).collect();
+    if with_secret.is_empty() {
+        return Err(not_usable(format!(
+            "the file holds no signing secret key for {} (public keys only)",
+            certinfo::label(cert)
+        )));
+    }
+    let mut reasons = Vec::new();
+    for ka in with_secret {
+        if let Some(reason) = not_live(ka, &when) {
+            reasons.push(reason);
+            continue;
+        }
+        let expires = ka
+            .key_expiration_time()
+            .into_iter()
+            .chain(vc.primary_key().key_expiration_time())
+            .min()
+            .map(clock::from_system);
+        let owner = signing_subkey::Owner {
+            cert_fingerprint: cert.fingerprint().to_hex(),
+            label: certinfo::label(cert),
+            expires,
+        };
+        match signing_subkey::open(ka.key(), password, owner)? {
+            Ok(key) => return Ok(key),
+            Err(reason) => reasons.push(reason),
+        }
+    }
+    Err(none_usable(&when, reasons))
+}
+
+/// `cert` under `policy` at `at`, if it is valid, not revoked and alive.
+fn usable_cert<'a>(
+    cert: &'a Cert,
+    policy: &'a StandardPolicy<'a>,
+    at: Time,
+) -> Result<ValidCert<'a>> {
+    let when = clock::iso(at);
+    let vc = cert
+        .with_policy(policy, clock::to_system(at))
+        .map_err(|e| {
+            not_usable(format!(
+                "the key {} is not valid at {when}: {e}",
+                cert.keyid()
+            ))
+        })?;
     if let RevocationStatus::Revoked(sigs) = vc.revocation_status() {
         let r = sigs.first().map(|s| Revocation::from_sig(s));
         return Err(not_usable(format!(
@@ -91,93 +122,42 @@ pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result
                 .unwrap_or_default()
         )));
     }
-    let capable: Vec<_> = vc.keys().for_signing().collect();
-    if capable.is_empty() {
-        return Err(not_usable(format!(
-            "the key {} has no signing-capable key",
-            certinfo::label(cert)
-        )));
+    Ok(vc)
+}
+
+/// Why the subkey `ka` cannot sign at `when` (revoked, not alive), if so.
+fn not_live(ka: &ValidErasedKeyAmalgamation<key::PublicParts>, when: &str) -> Option<String> {
+    let fpr = ka.key().fingerprint().to_hex();
+    if let RevocationStatus::Revoked(sigs) = ka.revocation_status() {
+        let r = sigs.first().map(|s| Revocation::from_sig(s));
+        return Some(format!(
+            "subkey {fpr} is revoked ({})",
+            r.map(|r| r.reason).unwrap_or_default()
+        ));
     }
-    let with_secret: Vec<_> = capable.iter().filter(|k| k.key().has_secret()).collect();
-    if with_secret.is_empty() {
-        return Err(not_usable(format!(
-            "the file holds no signing secret key for {} (public keys only)",
-            certinfo::label(cert)
-        )));
-    }
-    let mut reasons = Vec::new();
-    for ka in with_secret {
-        let fpr = ka.key().fingerprint().to_hex();
-        if let RevocationStatus::Revoked(sigs) = ka.revocation_status() {
-            let r = sigs.first().map(|s| Revocation::from_sig(s));
-            reasons.push(format!(
-                "subkey {fpr} is revoked ({})",
-                r.map(|r| r.reason).unwrap_or_default()
-            ));
-            continue;
-        }
-        if let Err(e) = ka.alive() {
-            let exp = ka
-                .key_expiration_time()
-                .map(|e| clock::day(clock::from_system(e)));
-            reasons.push(format!(
-                "subkey {fpr} is not alive at {when}{}: {e}",
-                exp.map(|d| format!(" (expired {d})")).unwrap_or_default()
-            ));
-            continue;
-        }
-        let secret = ka.key().clone().parts_into_secret()?;
-        if is_stub(secret.secret()) {
-            reasons.push(format!(
-                "the secret of {fpr} is not in this file (gnu-dummy stub)"
-            ));
-            continue;
-        }
-        let secret = if secret.secret().is_encrypted() {
-            let Some(pw) = password else {
-                reasons.push(format!("subkey {fpr} is passphrase-protected"));
-                continue;
-            };
-            secret.decrypt_secret(pw).map_err(|_| {
-                Error::input(
-                    format!("the passphrase does not unlock subkey {fpr}"),
-                    "check --passphrase-file",
-                )
-            })?
-        } else {
-            secret
-        };
-        let keypair = match secret.clone().into_keypair() {
-            Ok(k) => k,
-            Err(e) => {
-                reasons.push(format!("subkey {fpr} has no usable secret: {e}"));
-                continue;
-            }
-        };
-        let expires = ka
+    if let Err(e) = ka.alive() {
+        let exp = ka
             .key_expiration_time()
-            .into_iter()
-            .chain(vc.primary_key().key_expiration_time())
-            .min()
-            .map(clock::from_system);
-        return Ok(SigningKey {
-            keypair,
-            public: secret.parts_into_public().role_into_unspecified(),
-            cert_fingerprint: cert.fingerprint().to_hex(),
-            subkey_fingerprint: fpr,
-            label: certinfo::label(cert),
-            expires,
-        });
+            .map(|e| clock::day(clock::from_system(e)));
+        return Some(format!(
+            "subkey {fpr} is not alive at {when}{}: {e}",
+            exp.map(|d| format!(" (expired {d})")).unwrap_or_default()
+        ));
     }
+    None
+}
+
+/// The error when no secret subkey can sign: every subkey's reason.
+fn none_usable(when: &str, reasons: Vec<String>) -> Error {
     let hint = if reasons.iter().any(|r| r.contains("passphrase-protected")) {
         "pass --passphrase-file with the subkey's passphrase"
     } else {
         "use the signing subkey exported for the current cycle (`keycycle export signing-subkey`)"
     };
-    Err(Error::input(
+    Error::input(
         format!("no usable signing key at {when}: {}", reasons.join("; ")),
         hint,
-    ))
+    )
 }
 
 /// Sign everything `reader` yields; returns the armored detached signature.
@@ -201,12 +181,9 @@ pub fn sign_reader(
         progress(n as u64);
     }
     let check = hash.clone();
-    let sig = SignatureBuilder::new(SignatureType::Binary)
-        .set_signature_creation_time(clock::to_system(at))?
-        .sign_hash(&mut key.keypair, hash)?;
-    sig.verify_hash(&key.public, check).map_err(|e| {
-        anyhow::anyhow!("the signature just made does not verify ({e}): this machine may be faulty; nothing was written")
-    })?;
+    let builder = SignatureBuilder::new(SignatureType::Binary)
+        .set_signature_creation_time(clock::to_system(at))?;
+    let sig = key.sign_hash(builder, hash, check)?;
     let mut out = Vec::with_capacity(512);
     let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature)
         .map_err(anyhow::Error::from)?;
@@ -404,12 +381,4 @@ pub fn read_key_file(path: &Path) -> Result<Cert> {
         ));
     }
     Ok(certs.remove(0))
-}
-
-/// Whether a secret is GnuPG's gnu-dummy stub (S2K 101): no secret at all.
-pub fn is_stub(secret: &SecretKeyMaterial) -> bool {
-    match secret {
-        SecretKeyMaterial::Encrypted(e) => matches!(e.s2k(), S2K::Private { tag: 101, .. }),
-        SecretKeyMaterial::Unencrypted(_) => false,
-    }
 }

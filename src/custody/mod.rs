@@ -12,6 +12,12 @@
 //!   threshold (any one root, or R-of-N).
 //! - [`drill`]: the escrow drill.
 //! - [`own_key`]: a root's own secret key (`certify --with-key`).
+//! - [`signing_subkey`]: the exported signing subkey opened into a signer
+//!   (`sign`).
+//! - [`subkey_export`]: the signing subkey taken out for CI, encrypted
+//!   (passphrase, age) and written (`export signing-subkey`).
+//! - `fresh_key`: a new key's primary signing its own revocations
+//!   (`generate`).
 //! - [`plugin`]: age plugin recipients and identities (tokens).
 //! - [`token`]: what a token asks (PIN, touch), answered by the UI layer.
 //! - `card`: OpenPGP cards (the `card` feature); the only module that
@@ -26,11 +32,14 @@ pub mod age;
 pub mod card;
 mod drill;
 pub mod escrow;
+pub(crate) mod fresh_key;
 pub mod own_key;
 pub mod plugin;
 mod revocation_check;
 pub mod revocation_shares;
 pub mod shares;
+pub mod signing_subkey;
+pub mod subkey_export;
 pub mod token;
 
 use openpgp::crypto::Signer;
