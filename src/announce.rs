@@ -7,8 +7,6 @@
 //! (SHA-256), each made by the key's signing subkey alive at `at`. What is
 //! signed is verified again before it is handed back.
 
-use std::io::Write;
-
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -17,7 +15,6 @@ use openpgp::parse::stream::{
 };
 use openpgp::parse::Parse;
 use openpgp::policy::StandardPolicy;
-use openpgp::serialize::stream::{Message, Signer};
 use openpgp::types::{HashAlgorithm, RevocationStatus};
 use openpgp::{Cert, KeyHandle};
 use sequoia_openpgp as openpgp;
@@ -337,28 +334,15 @@ pub fn render(a: &Announcement, template: &str) -> Result<String> {
 /// reports them in that order). The result is checked against the public
 /// certs before it is returned.
 pub fn sign(text: &str, keys: &[Cert], at: Time) -> Result<Vec<u8>> {
-    let mut pairs = Vec::new();
+    let mut signers = Vec::new();
     // sequoia writes the signatures in the reverse order of its signers.
     for k in keys.iter().rev() {
-        pairs.push(crate::sign::signing_key(k, at, None)?.into_keypair());
+        signers.push(crate::sign::signing_key(k, at, None)?);
     }
-    if pairs.is_empty() {
+    if signers.is_empty() {
         return Err(Error::input("no key to sign with", "give a cycle key"));
     }
-    let mut out = Vec::new();
-    {
-        let mut pairs = pairs.into_iter();
-        let first = pairs.next().expect("not empty");
-        let mut signer = Signer::new(Message::new(&mut out), first)?
-            .cleartext()
-            .creation_time(clock::to_system(at));
-        for p in pairs {
-            signer = signer.add_signer(p)?;
-        }
-        let mut w = signer.hash_algo(DIGEST)?.build()?;
-        w.write_all(text.as_bytes()).map_err(anyhow::Error::from)?;
-        w.finalize()?;
-    }
+    let mut out = custody::signing_subkey::sign_cleartext(signers, text, at, DIGEST)?;
     if !out.ends_with(b"\n") {
         out.push(b'\n');
     }

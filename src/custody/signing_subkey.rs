@@ -9,7 +9,11 @@ use openpgp::packet::signature::SignatureBuilder;
 use openpgp::packet::{key, Key, Signature};
 use sequoia_openpgp as openpgp;
 
-use crate::clock::Time;
+use std::io::Write;
+
+use openpgp::serialize::stream::{Message, Signer};
+
+use crate::clock::{self, Time};
 use crate::error::{Error, Result};
 
 /// A signing subkey ready to sign.
@@ -24,12 +28,6 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    /// The key pair, for signers other than `sign::sign_reader` (the
-    /// cleartext-signed announcement).
-    pub fn into_keypair(self) -> KeyPair {
-        self.keypair
-    }
-
     /// Sign `hash` with `builder`; the signature is verified with the
     /// public subkey against `check` (a copy of the same digest).
     pub fn sign_hash(
@@ -44,6 +42,32 @@ impl SigningKey {
         })?;
         Ok(sig)
     }
+}
+
+/// Cleartext-sign `text` with every key of `keys` (not empty) at `at`,
+/// hashing with `digest` (the announcement); sequoia writes the
+/// signatures in the reverse order of `keys`.
+pub fn sign_cleartext(
+    keys: Vec<SigningKey>,
+    text: &str,
+    at: Time,
+    digest: openpgp::types::HashAlgorithm,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut pairs = keys.into_iter().map(|k| k.keypair);
+    let first = pairs
+        .next()
+        .ok_or_else(|| Error::input("no key to sign with", "give a cycle key"))?;
+    let mut signer = Signer::new(Message::new(&mut out), first)?
+        .cleartext()
+        .creation_time(clock::to_system(at));
+    for p in pairs {
+        signer = signer.add_signer(p)?;
+    }
+    let mut w = signer.hash_algo(digest)?.build()?;
+    w.write_all(text.as_bytes()).map_err(anyhow::Error::from)?;
+    w.finalize()?;
+    Ok(out)
 }
 
 /// Who the opened key belongs to, for [`open`].

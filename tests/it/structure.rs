@@ -65,6 +65,38 @@ const ONLY_IN: &[(&str, &str)] = &[
     ("indicatif", "src/ui/"),
 ];
 
+/// What opens, uses or seals a secret key, allowed outside `src/custody/`
+/// only in unit tests (which make throwaway keys).
+const SECRET_KEY_CALLS: &[&str] = &["into_keypair(", "decrypt_secret(", "encrypt_secret("];
+
+/// `tree` without each file's unit tests (from `#[cfg(test)]` on).
+fn without_unit_tests(tree: &[(String, String)]) -> Vec<(String, String)> {
+    tree.iter()
+        .map(|(p, text)| {
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            (p.clone(), code.to_string())
+        })
+        .collect()
+}
+
+/// Every secret is opened, used and sealed in `src/custody/` (issue 23),
+/// in files small enough to review whole.
+#[test]
+fn secret_keys_are_opened_only_in_custody() {
+    for (p, text) in tree_of("src/custody") {
+        let n = text.lines().count();
+        assert!(n <= 500, "{p}: {n} lines");
+    }
+    let code = without_unit_tests(&tree());
+    for needle in SECRET_KEY_CALLS {
+        assert_eq!(
+            offenders(&code, needle, "src/custody/"),
+            Vec::<String>::new(),
+            "{needle}"
+        );
+    }
+}
+
 #[test]
 fn secrets_only_in_custody_and_output_only_in_ui() {
     let tree = tree();
