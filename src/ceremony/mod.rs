@@ -12,11 +12,13 @@ mod record;
 mod steps;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{self, Time};
 use crate::config::Config;
+use crate::custody::token::TokenUi;
 use crate::custody::Identities;
 use crate::error::{Error, Result};
 use crate::policy;
@@ -148,6 +150,8 @@ pub(crate) struct Cx<'a> {
     pub cycle: &'a Cycle,
     pub answers: &'a Answers,
     pub op: &'a mut dyn Operator,
+    /// What a token or a passphrase-protected identity asks goes here.
+    token: Arc<dyn TokenUi>,
     pub at: Time,
     pub record: Record,
     /// This machine's own record of the ceremony (see [`local`]).
@@ -214,7 +218,7 @@ impl Cx<'_> {
         if !self.answers.identity.is_empty() {
             let ids = match self.ids.take() {
                 Some(ids) => ids,
-                None => Identities::from_paths(&self.answers.identity)?,
+                None => Identities::from_paths_with(&self.answers.identity, &self.token)?,
             };
             let out = open(&ids);
             self.ids = Some(ids);
@@ -234,7 +238,7 @@ impl Cx<'_> {
                         "--identity FILE",
                         &format!("Path to the escrow identity of a root present, {purpose} (age identity or SSH key)"),
                     )?;
-                    match Identities::from_paths(&[PathBuf::from(path.trim())]) {
+                    match Identities::from_paths_with(&[PathBuf::from(path.trim())], &self.token) {
                         Ok(ids) => ids,
                         Err(e) if asked < TRIES && again(&e, true) => {
                             why = Some(retry(&e, asked));
@@ -403,6 +407,7 @@ pub fn run(
     cycle: &Cycle,
     answers: &Answers,
     op: &mut dyn Operator,
+    token: Arc<dyn TokenUi>,
     at: Time,
 ) -> Result<Summary> {
     let config = vault.config()?;
@@ -416,6 +421,7 @@ pub fn run(
         cycle,
         answers,
         op,
+        token,
         at,
         record,
         local,

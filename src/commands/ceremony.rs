@@ -56,11 +56,9 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
         timeout: args.servers.timeout,
     };
     // The ceremony loads the escrow identities itself, through the run's UI.
-    keycycle::custody::token::set_default_ui(ui::token::with_identity_passphrase(
-        args.ids.identity_passphrase_file.as_deref(),
-    )?);
+    let token = ui::token::with_identity_passphrase(args.ids.identity_passphrase_file.as_deref())?;
     let mut terminal = ui::Terminal { batch: ctx.batch };
-    let summary = ceremony::run(&vault, &cycle, &answers, &mut terminal, ctx.at)?;
+    let summary = ceremony::run(&vault, &cycle, &answers, &mut terminal, token, ctx.at)?;
     if ctx.json {
         ui::emit_json(&summary)?;
         return Ok(ExitCode::SUCCESS);
