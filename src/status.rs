@@ -157,15 +157,7 @@ pub fn report(
     let state = signed_policy(vault, at, &mut findings);
     findings.extend(policy_findings(vault, state.as_ref(), at)?);
     let (trusted, unknown) = policy::partition(vault, state.as_ref(), all.clone())?;
-    for k in &unknown {
-        findings.push(finding(
-            Level::Critical,
-            format!(
-                "{} appeared by commit: not in the signed policy, not generated here; keycycle will not use it",
-                crate::text::path(&k.dir)
-            ),
-        ));
-    }
+    findings.extend(unknown.iter().map(appeared_by_commit));
     let keys: Vec<KeyStatus> = match only {
         Some(k) => vec![key_status(vault, schedule, &all, k, state.as_ref(), at)?],
         None => all
@@ -212,14 +204,12 @@ pub fn report(
     }
     let keys: Vec<KeyStatus> = keys
         .into_iter()
-        .map(|mut k| {
+        .map(|k| {
             if only.is_none() && position(&k.cycle) < now_pos && position(&k.cycle).is_some() {
-                for f in &mut k.findings {
-                    f.level = Level::Ok;
-                }
-                k.level = Level::Ok;
+                as_notes(k)
+            } else {
+                k
             }
-            k
         })
         .collect();
     for f in &findings {
@@ -275,4 +265,25 @@ fn next_key_finding(
         )));
     }
     Ok(None)
+}
+
+/// The critical finding for a key directory neither the signed policy
+/// lists nor this machine generated.
+fn appeared_by_commit(k: &StoredKey) -> Finding {
+    finding(
+        Level::Critical,
+        format!(
+            "{} appeared by commit: not in the signed policy, not generated here; keycycle will not use it",
+            crate::text::path(&k.dir)
+        ),
+    )
+}
+
+/// A past cycle's key: what is wrong with it is history, a note.
+fn as_notes(mut k: KeyStatus) -> KeyStatus {
+    for f in &mut k.findings {
+        f.level = Level::Ok;
+    }
+    k.level = Level::Ok;
+    k
 }
