@@ -339,26 +339,8 @@ impl Config {
                 "source = \"custom\" needs at least one [[schedule.cycles]] table",
             );
         }
-        // Past these the date arithmetic of the schedule overflows or the
-        // projection exhausts memory; no real policy comes near them.
-        for (key, value) in [
-            ("overlap_days", self.expiry.overlap_days),
-            ("create_lead_days", self.expiry.create_lead_days),
-            (
-                "min_days_before_previous_expiry",
-                self.expiry.min_days_before_previous_expiry,
-            ),
-            ("warn_days", self.expiry.warn_days),
-        ] {
-            if value > MAX_DAYS {
-                return fail(key, &format!("{key} must be at most {MAX_DAYS}"));
-            }
-        }
-        if self.schedule.projected > MAX_PROJECTED {
-            return fail(
-                "projected",
-                &format!("projected must be at most {MAX_PROJECTED}"),
-            );
+        if let Some((key, msg)) = self.out_of_bounds() {
+            return fail(key, &msg);
         }
         // Cycle ids become file names (ceremonies/<id>.toml, keys/<id>-…).
         for c in &self.schedule.cycles {
@@ -394,6 +376,33 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The first `[expiry]` day count or `[schedule] projected` past its
+    /// bound, and what to say: past these the date arithmetic of the
+    /// schedule overflows or the projection exhausts memory; no real
+    /// policy comes near them.
+    fn out_of_bounds(&self) -> Option<(&'static str, String)> {
+        for (key, value) in [
+            ("overlap_days", self.expiry.overlap_days),
+            ("create_lead_days", self.expiry.create_lead_days),
+            (
+                "min_days_before_previous_expiry",
+                self.expiry.min_days_before_previous_expiry,
+            ),
+            ("warn_days", self.expiry.warn_days),
+        ] {
+            if value > MAX_DAYS {
+                return Some((key, format!("{key} must be at most {MAX_DAYS}")));
+            }
+        }
+        if self.schedule.projected > MAX_PROJECTED {
+            return Some((
+                "projected",
+                format!("projected must be at most {MAX_PROJECTED}"),
+            ));
+        }
+        None
     }
 }
 

@@ -333,8 +333,7 @@ fn overlap(out: &mut String, s: &Scale, page: &Page, i: usize, end: Time, y: f64
 }
 
 /// A revoked key: the void part of its bar (from the revocation to `x1`)
-/// and
-/// the revocation line.
+/// and the revocation line.
 fn revocation(out: &mut String, s: &Scale, k: &PageKey, x1: f64, y: f64) {
     if let Some(r) = k.revoked_at {
         let xr = s.x(r);
