@@ -373,22 +373,16 @@ fn subkey_revoked_hint(hard: bool) -> String {
     }
 }
 
-fn bad_key(
-    ring: &Keyring,
-    sig: &openpgp::packet::Signature,
-    ka: &openpgp::cert::amalgamation::key::ValidErasedKeyAmalgamation<
-        '_,
-        openpgp::packet::key::PublicParts,
-    >,
-    error: &anyhow::Error,
-) -> SigReport {
-    let t = sig.signature_creation_time().map(clock::from_system);
-    let mut r = SigReport::new(t, issuer_key_id(sig, Some(&ka.key().keyid())));
-    let label = ring.label(ka.cert());
-    r.by.fingerprint = Some(ka.cert().fingerprint().to_hex());
-    r.by.subkey = Some(ka.key().fingerprint().to_hex());
-    r.detail = chain(error);
-    let made = day(t);
+/// A key that verifies the signature but could not make it.
+type ValidKey<'a> = openpgp::cert::amalgamation::key::ValidErasedKeyAmalgamation<
+    'a,
+    openpgp::packet::key::PublicParts,
+>;
+
+/// The revocation that voids `ka`'s signatures, and what it revoked
+/// (`key`, or `signing subkey 0x…`): the certificate's own revocation
+/// says the most; else the subkey's.
+fn revoked(ka: &ValidKey) -> Option<(Revocation, String)> {
     let revocation = |s: &RevocationStatus| match s {
         // A hard revocation, if there is one, says the most.
         RevocationStatus::Revoked(sigs) => {
@@ -398,8 +392,7 @@ fn bad_key(
         }
         _ => None,
     };
-    // The certificate's own revocation says the most; else the subkey's.
-    let revoked = revocation(&ka.valid_cert().revocation_status())
+    revocation(&ka.valid_cert().revocation_status())
         .map(|r| (r, "key".to_string()))
         .or_else(|| {
             let sub = (!ka.primary()).then(|| revocation(&ka.revocation_status()));
@@ -407,7 +400,23 @@ fn bad_key(
                 let id = certinfo::keyid0x(&ka.key().keyid());
                 (r, format!("signing subkey {id}"))
             })
-        });
+        })
+}
+
+fn bad_key(
+    ring: &Keyring,
+    sig: &openpgp::packet::Signature,
+    ka: &ValidKey,
+    error: &anyhow::Error,
+) -> SigReport {
+    let t = sig.signature_creation_time().map(clock::from_system);
+    let mut r = SigReport::new(t, issuer_key_id(sig, Some(&ka.key().keyid())));
+    let label = ring.label(ka.cert());
+    r.by.fingerprint = Some(ka.cert().fingerprint().to_hex());
+    r.by.subkey = Some(ka.key().fingerprint().to_hex());
+    r.detail = chain(error);
+    let made = day(t);
+    let revoked = revoked(ka);
     let expiry = [
         ka.key_expiration_time(),
         ka.valid_cert().primary_key().key_expiration_time(),
