@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
 
 /// Ask which cycle the ceremony is for, among the choices it offers.
 fn choose_cycle(ctx: &Ctx, vault: &Vault, schedule: &Schedule) -> keycycle::Result<Cycle> {
-    let choices = ceremony::choices(&vault, &schedule, ctx.at)?;
+    let choices = ceremony::choices(vault, schedule, ctx.at)?;
     let items: Vec<(String, String)> = choices
         .iter()
         .map(|c| (c.label.clone(), c.cycle.id.clone()))
