@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use openpgp::cert::amalgamation::UserIDAmalgamation;
 use openpgp::packet::{Signature, UserID};
 use openpgp::types::SignatureType;
 use openpgp::{Cert, KeyID, Packet};
@@ -200,64 +201,7 @@ pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport
                 continue;
             };
             for sig in ua.certifications() {
-                let id = issuer_of(sig);
-                let issuer_id = id
-                    .as_ref()
-                    .map(certinfo::keyid0x)
-                    .unwrap_or_else(|| "?".into());
-                let mut found = Found {
-                    key: label.clone(),
-                    issuer_key_id: issuer_id.clone(),
-                    issuer: None,
-                    outcome: String::new(),
-                    reason: String::new(),
-                };
-                let (issuer, inside) = match id.as_ref().and_then(|i| issuers.trusted.get(i)) {
-                    Some(c) => (Some(c), true),
-                    None => (id.as_ref().and_then(|i| issuers.others.get(i)), false),
-                };
-                let Some(issuer) = issuer else {
-                    found.outcome = "rejected".into();
-                    found.reason = format!(
-                        "issuer {issuer_id} is neither a root of the signed policy in force nor in the imported files: cannot verify"
-                    );
-                    report.certifications.push(found);
-                    continue;
-                };
-                found.issuer = Some(certinfo::primary_uid(issuer));
-                match certinfo::judge_certification(issuer, &cert, ua.userid(), sig, at) {
-                    certinfo::Judgement::Valid => {}
-                    certinfo::Judgement::Bad => {
-                        found.outcome = "rejected".into();
-                        found.reason = "the signature does not verify (tampered, corrupt, or not over this user ID)".into();
-                        report.certifications.push(found);
-                        continue;
-                    }
-                    certinfo::Judgement::Void(why) => {
-                        found.outcome = "rejected".into();
-                        found.reason = format!("its issuer could not make it: {why}");
-                        report.certifications.push(found);
-                        continue;
-                    }
-                }
-                let present = ours.certifications().any(|s| s.normalized_eq(sig))
-                    || add
-                        .iter()
-                        .any(|p| matches!(p, Packet::Signature(s) if s.normalized_eq(sig)));
-                found.outcome = if present {
-                    "already-present".into()
-                } else if inside {
-                    "accepted".into()
-                } else {
-                    "outside-roster".into()
-                };
-                if !inside {
-                    found.reason = issuers.draft_reason(issuer).unwrap_or_default();
-                }
-                if !present {
-                    add.push(Packet::from(UserID::from(ua.userid().value())));
-                    add.push(Packet::from(sig.clone()));
-                }
+                let found = examine(&issuers, &cert, &ours, sig, &mut add, &label, at);
                 report.certifications.push(found);
             }
         }
@@ -308,4 +252,76 @@ pub fn tail_groups(fpr: &openpgp::Fingerprint, n: usize) -> String {
 pub fn fingerprint_matches(fpr: &openpgp::Fingerprint, typed: &str) -> bool {
     let t = certinfo::normalize_hex(typed);
     t.len() >= 16 && fpr.to_hex().ends_with(&t)
+}
+
+/// Judge one certification `sig` of `ours` (a user ID of `cert`, the vault
+/// key labelled `label`) by its issuer; a valid one not yet there is
+/// queued in `add`. Returns what was found.
+fn examine(
+    issuers: &Issuers,
+    cert: &Cert,
+    ours: &UserIDAmalgamation,
+    sig: &Signature,
+    add: &mut Vec<Packet>,
+    label: &str,
+    at: Time,
+) -> Found {
+    let id = issuer_of(sig);
+    let issuer_id = id
+        .as_ref()
+        .map(certinfo::keyid0x)
+        .unwrap_or_else(|| "?".into());
+    let mut found = Found {
+        key: label.to_string(),
+        issuer_key_id: issuer_id.clone(),
+        issuer: None,
+        outcome: String::new(),
+        reason: String::new(),
+    };
+    let (issuer, inside) = match id.as_ref().and_then(|i| issuers.trusted.get(i)) {
+        Some(c) => (Some(c), true),
+        None => (id.as_ref().and_then(|i| issuers.others.get(i)), false),
+    };
+    let Some(issuer) = issuer else {
+        found.outcome = "rejected".into();
+        found.reason = format!(
+            "issuer {issuer_id} is neither a root of the signed policy in force nor in the imported files: cannot verify"
+        );
+        return found;
+    };
+    found.issuer = Some(certinfo::primary_uid(issuer));
+    match certinfo::judge_certification(issuer, cert, ours.userid(), sig, at) {
+        certinfo::Judgement::Valid => {}
+        certinfo::Judgement::Bad => {
+            found.outcome = "rejected".into();
+            found.reason =
+                "the signature does not verify (tampered, corrupt, or not over this user ID)"
+                    .into();
+            return found;
+        }
+        certinfo::Judgement::Void(why) => {
+            found.outcome = "rejected".into();
+            found.reason = format!("its issuer could not make it: {why}");
+            return found;
+        }
+    }
+    let present = ours.certifications().any(|s| s.normalized_eq(sig))
+        || add
+            .iter()
+            .any(|p| matches!(p, Packet::Signature(s) if s.normalized_eq(sig)));
+    found.outcome = if present {
+        "already-present".into()
+    } else if inside {
+        "accepted".into()
+    } else {
+        "outside-roster".into()
+    };
+    if !inside {
+        found.reason = issuers.draft_reason(issuer).unwrap_or_default();
+    }
+    if !present {
+        add.push(Packet::from(UserID::from(ours.userid().value())));
+        add.push(Packet::from(sig.clone()));
+    }
+    found
 }

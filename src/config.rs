@@ -10,86 +10,9 @@ use crate::keygen::Suite;
 /// The configuration file name inside the vault.
 pub const CONFIG_FILE: &str = "keycycle.toml";
 
-/// The file `keycycle init` writes: the defaults, with comments.
-pub const DEFAULT_CONFIG: &str = r#"# keycycle configuration. Every value below is the embedded default
-# (OpenStack Infra); edit what differs for your team.
-
-# The vault layout version; a newer keycycle may raise it, and an older
-# one then refuses the vault instead of misreading it.
-format = 1
-
-organisation = "OpenStack Infra"
-email = "infra-root@openstack.org"
-
-# The user ID of each cycle key. Placeholders: {organisation}, {email},
-# {cycle} ("2027.1/Indri", or the name alone for cycles without a release
-# id, or the id alone for projected cycles without a name), {id}, {name}.
-uid_template = "{organisation} ({cycle} Cycle) <{email}>"
-
-# ed25519 (default), rsa2048, rsa3072 or rsa4096.
-cipher_suite = "ed25519"
-
-[expiry]
-# A key for cycle X expires when the development cycle after X starts,
-# plus this many days, so that late artifacts of X can still be verified.
-overlap_days = 60
-# The window in which a cycle's key should be made opens this many days
-# before the cycle starts ...
-create_lead_days = 56
-# ... and closes at the cycle's start, or this many days before the
-# previous cycle's key expires if that is earlier.
-min_days_before_previous_expiry = 30
-# `status --check` warns when the current key expires within this many days.
-warn_days = 30
-
-[schedule]
-# "embedded": the OpenStack series shipped with keycycle.
-# "series-status": an openstack/releases data/series_status.yaml, with
-#   series_status = "path/to/series_status.yaml" and optionally
-#   schedules_dir = "path/to/schedules" (NAME.yaml or NAME/schedule.yaml).
-# "custom": the [[schedule.cycles]] tables below, e.g.
-#   [[schedule.cycles]]
-#   id = "2027.1"
-#   name = "Indri"
-#   start = 2026-10-05
-#   release = 2027-03-24
-source = "embedded"
-# How many cycles past the known data to project at the observed cadence.
-projected = 4
-
-[escrow]
-# 1: every escrow file opens with any one root's identity. M > 1: the
-# escrow is split M-of-N with Shamir's secret sharing, one age-encrypted
-# share per root (keys/<dir>/shares/); opening it needs M roots.
-threshold = 1
-# Who can revoke with the escrowed revocation certificates (when the
-# primary is lost or compromised): 1, any one root alone; R > 1, they are
-# split R-of-N like the escrow (keys/<dir>/revocation-shares/), and
-# revoking needs R roots. Changing it is a signed policy change, then
-# keycycle escrow rewrap.
-# revocation_threshold = 1
-# The dated ladder of soft (retired) revocations, one every this many
-# days until expiry, for a master key that is lost but not compromised.
-ladder_interval_days = 7
-
-[publish]
-keyservers = ["hkps://keyserver.ubuntu.com"]
-
-[announce]
-# Where people download the key file of the releases site; {fpr} is the
-# fingerprint in lower case.
-releases_url = "https://releases.openstack.org/_static/0x{fpr}.txt"
-# The wording of `keycycle announce`: a text file with {{placeholders}},
-# relative to this file; without it, the embedded text
-# (templates/announce.txt in keycycle's source lists every placeholder).
-# template = "announce.txt"
-
-[policy]
-# How many roots must sign a change of the vault policy (the roster, the
-# escrow threshold, the list of cycle keys); never below [escrow]
-# threshold. 0: the escrow threshold.
-threshold = 0
-"#;
+/// The file `keycycle init` writes: the defaults, with comments
+/// (`data/keycycle.toml`).
+pub const DEFAULT_CONFIG: &str = include_str!("../data/keycycle.toml");
 
 /// The largest `[expiry]` value in days (about 100 years).
 pub const MAX_DAYS: u32 = 36_500;
@@ -339,26 +262,8 @@ impl Config {
                 "source = \"custom\" needs at least one [[schedule.cycles]] table",
             );
         }
-        // Past these the date arithmetic of the schedule overflows or the
-        // projection exhausts memory; no real policy comes near them.
-        for (key, value) in [
-            ("overlap_days", self.expiry.overlap_days),
-            ("create_lead_days", self.expiry.create_lead_days),
-            (
-                "min_days_before_previous_expiry",
-                self.expiry.min_days_before_previous_expiry,
-            ),
-            ("warn_days", self.expiry.warn_days),
-        ] {
-            if value > MAX_DAYS {
-                return fail(key, &format!("{key} must be at most {MAX_DAYS}"));
-            }
-        }
-        if self.schedule.projected > MAX_PROJECTED {
-            return fail(
-                "projected",
-                &format!("projected must be at most {MAX_PROJECTED}"),
-            );
+        if let Some((key, msg)) = self.out_of_bounds() {
+            return fail(key, &msg);
         }
         // Cycle ids become file names (ceremonies/<id>.toml, keys/<id>-…).
         for c in &self.schedule.cycles {
@@ -394,6 +299,33 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The first `[expiry]` day count or `[schedule] projected` past its
+    /// bound, and what to say: past these the date arithmetic of the
+    /// schedule overflows or the projection exhausts memory; no real
+    /// policy comes near them.
+    fn out_of_bounds(&self) -> Option<(&'static str, String)> {
+        for (key, value) in [
+            ("overlap_days", self.expiry.overlap_days),
+            ("create_lead_days", self.expiry.create_lead_days),
+            (
+                "min_days_before_previous_expiry",
+                self.expiry.min_days_before_previous_expiry,
+            ),
+            ("warn_days", self.expiry.warn_days),
+        ] {
+            if value > MAX_DAYS {
+                return Some((key, format!("{key} must be at most {MAX_DAYS}")));
+            }
+        }
+        if self.schedule.projected > MAX_PROJECTED {
+            return Some((
+                "projected",
+                format!("projected must be at most {MAX_PROJECTED}"),
+            ));
+        }
+        None
     }
 }
 

@@ -14,7 +14,7 @@ use crate::custody::{self, Recipient};
 use crate::error::{Error, Result};
 use crate::keygen::{self, KeySpec, Suite};
 use crate::policy;
-use crate::schedule::{self, Schedule};
+use crate::schedule::{self, Cycle, Schedule};
 use crate::vault::{self, KeyState, NewFile, StoredKey, Vault};
 
 /// What `generate` needs beyond the vault.
@@ -58,28 +58,8 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     let schedule = Schedule::from_config(&config)?;
     let cycle = schedule.resolve(&req.cycle, req.at)?.clone();
     let expires = schedule.expiry(&cycle)?;
-    // Only keys this machine trusts count: a key directory that appeared
-    // by commit is never adopted as "finished after an interruption".
-    let trusted: Vec<StoredKey> = policy::trusted_keys(vault, req.at)?
-        .into_iter()
-        .filter(|k| k.state.cycle == cycle.id)
-        .collect();
-    if let Some(k) = trusted.last() {
-        if !req.force && !vault.audited("generate", &k.state.fingerprint, |_| true)? {
-            // An earlier `generate` stored this key and was killed before it
-            // logged it: finish that run instead of refusing.
-            return finish_interrupted(vault, k, &config, req.at);
-        }
-        if !req.force {
-            return Err(Error::input(
-                format!(
-                    "the vault already holds a key for {} ({})",
-                    cycle.label(),
-                    k.state.fingerprint
-                ),
-                "pass --force to make another key for the same cycle",
-            ));
-        }
+    if let Some(report) = existing_key(vault, req, &config, &cycle)? {
+        return Ok(report);
     }
     let escrow = escrow_policy(vault, req.at, !req.extra_recipients.is_empty())?;
     let mut recipients = escrow.policy.recipients()?;
@@ -122,21 +102,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     let files = std::iter::once(public_file(&key.cert)?)
         .chain(escrow_files)
         .collect();
-    let mut policy_pinned = None;
-    if escrow.first {
-        // The vault's first policy: this roster, and this key.
-        let mut first = escrow.policy.clone();
-        first.keys.push(policy::PolicyKey {
-            cycle: state.cycle.clone(),
-            fingerprint: state.fingerprint.clone(),
-            revoked: None,
-        });
-        policy_pinned = Some(policy::write(vault, &first)?);
-    } else {
-        vault
-            .trust()
-            .record_generated(vault.root(), &state.fingerprint, &state.cycle)?;
-    }
+    let policy_pinned = record_trust(vault, &escrow, &state)?;
     let dir = vault.add_key(&state, files)?;
     vault.audit(req.at, "generate", audit_details(&state, false))?;
     Ok(GenerateReport {
@@ -154,6 +120,63 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
         directory: dir.display().to_string(),
         policy_pinned,
     })
+}
+
+/// A trusted key the vault already holds for `cycle`: without `--force`,
+/// refused, or finished when an earlier `generate` stored it and was
+/// killed before it logged it (`Some`: that run's report).
+fn existing_key(
+    vault: &Vault,
+    req: &GenerateRequest,
+    config: &Config,
+    cycle: &Cycle,
+) -> Result<Option<GenerateReport>> {
+    // Only keys this machine trusts count: a key directory that appeared
+    // by commit is never adopted as "finished after an interruption".
+    let trusted: Vec<StoredKey> = policy::trusted_keys(vault, req.at)?
+        .into_iter()
+        .filter(|k| k.state.cycle == cycle.id)
+        .collect();
+    if let Some(k) = trusted.last() {
+        if !req.force && !vault.audited("generate", &k.state.fingerprint, |_| true)? {
+            // An earlier `generate` stored this key and was killed before it
+            // logged it: finish that run instead of refusing.
+            return finish_interrupted(vault, k, config, req.at).map(Some);
+        }
+        if !req.force {
+            return Err(Error::input(
+                format!(
+                    "the vault already holds a key for {} ({})",
+                    cycle.label(),
+                    k.state.fingerprint
+                ),
+                "pass --force to make another key for the same cycle",
+            ));
+        }
+    }
+    Ok(None)
+}
+
+/// Make the new key trusted here: the vault's first policy (this roster
+/// and this key, written and pinned: its digest returned), or a record
+/// that this machine generated it.
+fn record_trust(vault: &Vault, escrow: &EscrowPolicy, state: &KeyState) -> Result<Option<String>> {
+    let mut policy_pinned = None;
+    if escrow.first {
+        // The vault's first policy: this roster, and this key.
+        let mut first = escrow.policy.clone();
+        first.keys.push(policy::PolicyKey {
+            cycle: state.cycle.clone(),
+            fingerprint: state.fingerprint.clone(),
+            revoked: None,
+        });
+        policy_pinned = Some(policy::write(vault, &first)?);
+    } else {
+        vault
+            .trust()
+            .record_generated(vault.root(), &state.fingerprint, &state.cycle)?;
+    }
+    Ok(policy_pinned)
 }
 
 /// The policy a new key is escrowed under, and whether it is the vault's

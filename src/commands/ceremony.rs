@@ -3,8 +3,9 @@
 
 use std::process::ExitCode;
 
-use keycycle::ceremony::{self, Answers};
-use keycycle::schedule::Schedule;
+use keycycle::ceremony::{self, Answers, Summary};
+use keycycle::schedule::{Cycle, Schedule};
+use keycycle::vault::Vault;
 
 use super::{Ctx, Outcome};
 use crate::cli::CeremonyArgs;
@@ -17,27 +18,7 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
     let schedule = Schedule::from_config(&vault.config()?)?;
     let cycle = match &args.cycle {
         Some(c) => schedule.resolve(c, ctx.at)?.clone(),
-        None => {
-            let choices = ceremony::choices(&vault, &schedule, ctx.at)?;
-            let items: Vec<(String, String)> = choices
-                .iter()
-                .map(|c| (c.label.clone(), c.cycle.id.clone()))
-                .collect();
-            let id = ui::select(
-                ctx.batch,
-                "--cycle CYCLE",
-                "Which cycle is the key for?",
-                &items,
-            )
-            .map_err(|e| match e {
-                keycycle::Error::Interrupted { .. } => keycycle::Error::interrupted(
-                    "interrupted at the choice of cycle — nothing was changed",
-                    Some("run `keycycle ceremony` again".into()),
-                ),
-                e => e,
-            })?;
-            schedule.resolve(&id, ctx.at)?.clone()
-        }
+        None => choose_cycle(ctx, &vault, &schedule)?,
     };
     if ceremony::trusted_of(&vault, &cycle.id, ctx.at)?.is_empty() {
         if let Some(w) = ceremony::window_warning(&schedule, &cycle, ctx.at) {
@@ -63,6 +44,36 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
         ui::emit_json(&summary)?;
         return Ok(ExitCode::SUCCESS);
     }
+    say_summary(&summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ask which cycle the ceremony is for, among the choices it offers.
+fn choose_cycle(ctx: &Ctx, vault: &Vault, schedule: &Schedule) -> keycycle::Result<Cycle> {
+    let choices = ceremony::choices(vault, schedule, ctx.at)?;
+    let items: Vec<(String, String)> = choices
+        .iter()
+        .map(|c| (c.label.clone(), c.cycle.id.clone()))
+        .collect();
+    let id = ui::select(
+        ctx.batch,
+        "--cycle CYCLE",
+        "Which cycle is the key for?",
+        &items,
+    )
+    .map_err(|e| match e {
+        keycycle::Error::Interrupted { .. } => keycycle::Error::interrupted(
+            "interrupted at the choice of cycle — nothing was changed",
+            Some("run `keycycle ceremony` again".into()),
+        ),
+        e => e,
+    })?;
+    Ok(schedule.resolve(&id, ctx.at)?.clone())
+}
+
+/// What the ceremony did, in words: the attestation request, the open
+/// steps or done, and what makes the key a vault key.
+fn say_summary(summary: &Summary) {
     if let Some(r) = &summary.attestation_request {
         ui::emit(r);
     }
@@ -90,5 +101,4 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
         next[..1].make_ascii_uppercase();
         ui::say(&next);
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -18,24 +18,7 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
         .collect::<keycycle::Result<Vec<_>>>()?;
     let cycle = match &args.cycle {
         Some(c) => c.clone(),
-        None => {
-            let schedule = Schedule::from_config(&vault.config()?)?;
-            let items: Vec<(String, String)> = ["next", "current"]
-                .iter()
-                .filter_map(|w| {
-                    schedule
-                        .resolve(w, ctx.at)
-                        .ok()
-                        .map(|c| (format!("{w}: {}", c.label()), c.id.clone()))
-                })
-                .collect();
-            ui::select(
-                ctx.batch,
-                "--cycle CYCLE",
-                "Which cycle is the key for?",
-                &items,
-            )?
-        }
+        None => ask_cycle(ctx, &vault)?,
     };
     let report = generate::generate(
         &vault,
@@ -53,34 +36,7 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
         ui::emit_json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let escrowed = if std::path::Path::new(&report.directory)
-        .join(escrow::SHARES_DIR)
-        .is_dir()
-    {
-        let config = vault.config()?;
-        format!(
-            "escrowed in {} shares, any {} of which open it (shares/; {} dated rungs); {}",
-            report.escrow_recipients,
-            config.escrow.threshold,
-            report.ladder_rungs,
-            if std::path::Path::new(&report.directory)
-                .join(keycycle::custody::revocation_shares::REVOCATION_SHARES_DIR)
-                .is_dir()
-            {
-                format!(
-                    "the revocations in shares of their own, any {} of which revoke (revocation-shares/, revocation-retired-shares/)",
-                    config.escrow.revocation_threshold
-                )
-            } else {
-                "the revocations sealed to every root: any one revokes (revocation.age, revocation-retired.age)".into()
-            }
-        )
-    } else {
-        format!(
-            "escrowed to {} recipients: primary.age, revocation.age, revocation-retired.age ({} dated rungs)",
-            report.escrow_recipients, report.ladder_rungs
-        )
-    };
+    let escrowed = escrowed_text(&vault, &report)?;
     ui::emit(&format!(
         "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  {escrowed}\n  in {}\n",
         report.cycle_label,
@@ -93,6 +49,57 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
     ));
     ui::emit(&policy_next(&vault, &report, ctx.at)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ask which cycle the key is for: the next or the current one.
+fn ask_cycle(ctx: &Ctx, vault: &keycycle::vault::Vault) -> keycycle::Result<String> {
+    let schedule = Schedule::from_config(&vault.config()?)?;
+    let items: Vec<(String, String)> = ["next", "current"]
+        .iter()
+        .filter_map(|w| {
+            schedule
+                .resolve(w, ctx.at)
+                .ok()
+                .map(|c| (format!("{w}: {}", c.label()), c.id.clone()))
+        })
+        .collect();
+    ui::select(
+        ctx.batch,
+        "--cycle CYCLE",
+        "Which cycle is the key for?",
+        &items,
+    )
+}
+
+/// Where the escrow went: shares (and the revocations' own shares) or
+/// files sealed to every recipient.
+fn escrowed_text(
+    vault: &keycycle::vault::Vault,
+    report: &generate::GenerateReport,
+) -> keycycle::Result<String> {
+    let dir = std::path::Path::new(&report.directory);
+    if !dir.join(escrow::SHARES_DIR).is_dir() {
+        return Ok(format!(
+            "escrowed to {} recipients: primary.age, revocation.age, revocation-retired.age ({} dated rungs)",
+            report.escrow_recipients, report.ladder_rungs
+        ));
+    }
+    let config = vault.config()?;
+    let revocations = if dir
+        .join(keycycle::custody::revocation_shares::REVOCATION_SHARES_DIR)
+        .is_dir()
+    {
+        format!(
+            "the revocations in shares of their own, any {} of which revoke (revocation-shares/, revocation-retired-shares/)",
+            config.escrow.revocation_threshold
+        )
+    } else {
+        "the revocations sealed to every root: any one revokes (revocation.age, revocation-retired.age)".into()
+    };
+    Ok(format!(
+        "escrowed in {} shares, any {} of which open it (shares/; {} dated rungs); {revocations}",
+        report.escrow_recipients, config.escrow.threshold, report.ladder_rungs,
+    ))
 }
 
 /// Warn, as the ceremony does, when the cycle's key window has not opened.

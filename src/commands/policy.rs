@@ -2,14 +2,17 @@ use std::process::ExitCode;
 
 use keycycle::certinfo;
 use keycycle::custody::{self, own_key};
-use keycycle::policy::diff::{self, Change};
-use keycycle::policy::{self, Policy, PolicyKey, Root, State};
+use keycycle::policy::diff;
+use keycycle::policy::{self, Policy, State};
 use keycycle::text::{self, shown};
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
 use crate::cli::{PolicyCommand, PolicySignArgs};
 use crate::ui;
+use describe::{describe, describe_changes, pending_lines, version_one_line};
+
+mod describe;
 
 pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> Outcome {
     match cmd {
@@ -20,96 +23,6 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> Outcome {
         PolicyCommand::Sign(args) => sign(ctx, args),
         PolicyCommand::Pin { digest } => pin(ctx, digest),
     }
-}
-
-/// One policy as people read it: every root with their recipient in
-/// full. Every value is the file's, so every value is escaped.
-fn describe(p: &Policy, digest: &str) -> String {
-    let n = p.roots.len();
-    let mut out = format!(
-        "policy version {} ({digest})\n  escrow: {} of {n} roots; revocations: {}; a change needs {} root signature(s)\n",
-        p.version,
-        p.escrow_threshold,
-        match p.revocation_threshold {
-            1 => "any one root".to_string(),
-            r => format!("{r} of {n} roots"),
-        },
-        p.policy_threshold,
-    );
-    for r in &p.roots {
-        out.push_str(&root_lines(r));
-    }
-    for k in &p.keys {
-        out.push_str(&format!("  key   {}\n", key_text(k)));
-    }
-    out
-}
-
-/// A root as three lines (`root`, `OpenPGP`, `escrow`), the first without
-/// its indent.
-fn root_lines(r: &Root) -> String {
-    format!(
-        "  root  {} <{}>\n        OpenPGP {}\n        escrow  {}\n",
-        shown(&r.name),
-        shown(&r.email),
-        r.fingerprint
-            .as_deref()
-            .map_or("none (cannot sign policy changes)".into(), shown),
-        shown(&r.escrow_recipient)
-    )
-}
-
-fn key_text(k: &PolicyKey) -> String {
-    format!("{} {}", shown(&k.cycle), shown(&k.fingerprint))
-}
-
-/// What `changes` change, as `+`/`-`/`~` lines under a heading.
-fn describe_changes(changes: &[Change], base: u32, which: &str) -> String {
-    if changes.is_empty() {
-        return format!("no changes from version {base} ({which})\n");
-    }
-    let mut out = format!("changes from version {base} ({which}):\n");
-    let fields = |out: &mut String, fields: &[diff::Field]| {
-        for f in fields {
-            let v = |v: &Option<String>| v.as_deref().map_or("(none)".into(), shown);
-            out.push_str(&format!(
-                "        {}: {} -> {}\n",
-                f.name,
-                v(&f.from),
-                v(&f.to)
-            ));
-        }
-    };
-    for c in changes {
-        match c {
-            Change::RootAdded { root } => out.push_str(&format!("+{}", &root_lines(root)[1..])),
-            Change::RootRemoved { root } => out.push_str(&format!("-{}", &root_lines(root)[1..])),
-            Change::RootChanged { name, fields: f } => {
-                out.push_str(&format!("~ root  {}\n", shown(name)));
-                fields(&mut out, f);
-            }
-            Change::KeyAdded { key } => out.push_str(&format!("+ key   {}\n", key_text(key))),
-            Change::KeyRemoved { key } => out.push_str(&format!("- key   {}\n", key_text(key))),
-            Change::KeyChanged {
-                fingerprint,
-                fields: f,
-            } => {
-                out.push_str(&format!("~ key   {}\n", shown(fingerprint)));
-                fields(&mut out, f);
-            }
-            Change::Changed { field } => {
-                out.push_str(&format!("~ {}\n", field.name.replace('_', " ")));
-                fields(
-                    &mut out,
-                    &[diff::Field {
-                        name: "value".into(),
-                        ..field.clone()
-                    }],
-                );
-            }
-        }
-    }
-    out
 }
 
 fn show(ctx: &Ctx, version: Option<u32>) -> Outcome {
@@ -159,11 +72,6 @@ fn show(ctx: &Ctx, version: Option<u32>) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Root names (from the policy file) as a list.
-fn names(list: &[String], sep: &str) -> String {
-    list.iter().map(|n| shown(n)).collect::<Vec<_>>().join(sep)
-}
-
 fn status(ctx: &Ctx) -> Outcome {
     let vault = ctx.open_vault()?;
     let state = policy::require(&vault, ctx.at)?;
@@ -186,58 +94,10 @@ fn status(ctx: &Ctx) -> Outcome {
     let mut out = format!("in force: {}", describe(&state.policy, &state.digest));
     out.push_str(&format!("pinned version 1: {}\n", state.pin));
     if state.policy.version == 1 {
-        let bytes = policy::version_bytes(&vault, 1)?;
-        let (good, missing, _) = policy::signatures(&vault, 1, &bytes, &state.policy, ctx.at);
-        out.push_str(&format!(
-            "version 1 signed by {} root(s){}{}\n",
-            good.len(),
-            if good.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", names(&good, ", "))
-            },
-            if missing.is_empty() {
-                String::new()
-            } else {
-                format!("; not yet: {}", names(&missing, ", "))
-            }
-        ));
+        out.push_str(&version_one_line(&vault, &state, ctx.at)?);
     }
     if let Some(p) = &state.pending {
-        out.push_str(&format!(
-            "pending: version {} ({}): {} of {} signatures{}{}{}\n",
-            p.policy.version,
-            p.digest,
-            p.signed_by.len(),
-            p.needed,
-            if p.signed_by.is_empty() {
-                String::new()
-            } else {
-                format!(" (by {})", names(&p.signed_by, ", "))
-            },
-            if p.missing.is_empty() {
-                String::new()
-            } else {
-                format!("; missing: {}", names(&p.missing, ", "))
-            },
-            if p.bad.is_empty() {
-                String::new()
-            } else {
-                format!("; BAD: {}", names(&p.bad, "; "))
-            },
-        ));
-        if p.own_signed_by.len() < p.own_needed {
-            out.push_str(&format!(
-                "         and its own roots must co-sign it: {} of {}{}\n",
-                p.own_signed_by.len(),
-                p.own_needed,
-                if p.own_signed_by.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (by {})", names(&p.own_signed_by, ", "))
-                },
-            ));
-        }
+        out.push_str(&pending_lines(p));
     }
     if let Some(e) = state.policy.expires {
         out.push_str(&format!(

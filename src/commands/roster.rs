@@ -21,24 +21,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
             cert,
             escrow_recipient,
         }) => {
-            let cert = match cert {
-                Some(path) => {
-                    let mut certs = certinfo::read_cert_file(path)?;
-                    if certs.len() != 1 {
-                        return Err(Error::input(
-                            format!(
-                                "{} holds {} certificates",
-                                keycycle::text::path(path),
-                                certs.len()
-                            ),
-                            "give a file with exactly the root's own certificate",
-                        ));
-                    }
-                    certinfo::check_public_cert(&certs[0], path, ctx.at)?;
-                    Some(certs.remove(0))
-                }
-                None => None,
-            };
+            let cert = root_cert(ctx, cert.as_deref())?;
             let member = Member {
                 name: name.clone(),
                 email: email.clone(),
@@ -67,22 +50,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
             } else if roster.members.is_empty() {
                 ui::emit("The roster is empty; add roots with `keycycle roster add`.\n");
             } else {
-                let mut out = String::new();
-                for m in &roster.members {
-                    // roster.toml may be anyone's commit: names escaped, and
-                    // a recipient shown only once it parses as one.
-                    let escrow = ui::stored_recipient(m.recipient(), true);
-                    out.push_str(&format!(
-                        "{} <{}>\n  cert: {}\n  escrow: {escrow}\n",
-                        keycycle::text::shown(&m.name),
-                        keycycle::text::shown(&m.email),
-                        m.fingerprint
-                            .as_deref()
-                            .map(keycycle::text::shown)
-                            .unwrap_or_else(|| "none (cannot attest)".into()),
-                    ));
-                }
-                ui::emit(&out);
+                ui::emit(&list_text(&roster.members));
             }
         }
         RosterCommand::Remove { who } => {
@@ -104,4 +72,48 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The root's own certificate from `--cert PATH`: one public certificate,
+/// checked.
+fn root_cert(
+    ctx: &Ctx,
+    path: Option<&std::path::Path>,
+) -> keycycle::Result<Option<sequoia_openpgp::Cert>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let mut certs = certinfo::read_cert_file(path)?;
+    if certs.len() != 1 {
+        return Err(Error::input(
+            format!(
+                "{} holds {} certificates",
+                keycycle::text::path(path),
+                certs.len()
+            ),
+            "give a file with exactly the root's own certificate",
+        ));
+    }
+    certinfo::check_public_cert(&certs[0], path, ctx.at)?;
+    Ok(Some(certs.remove(0)))
+}
+
+/// `roster list` as text: each root, their certificate and escrow.
+fn list_text(members: &[Member]) -> String {
+    let mut out = String::new();
+    for m in members {
+        // roster.toml may be anyone's commit: names escaped, and
+        // a recipient shown only once it parses as one.
+        let escrow = ui::stored_recipient(m.recipient(), true);
+        out.push_str(&format!(
+            "{} <{}>\n  cert: {}\n  escrow: {escrow}\n",
+            keycycle::text::shown(&m.name),
+            keycycle::text::shown(&m.email),
+            m.fingerprint
+                .as_deref()
+                .map(keycycle::text::shown)
+                .unwrap_or_else(|| "none (cannot attest)".into()),
+        ));
+    }
+    out
 }

@@ -78,21 +78,7 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
         clock::day(k.expires)
     ));
     for s in &k.subkeys {
-        out.push_str(&format!(
-            "  subkey        [{}] {}{}{}\n",
-            s.flags,
-            s.fingerprint,
-            s.expires
-                .map(|e| format!(" expires {}", clock::day(e)))
-                .unwrap_or_default(),
-            if s.revoked {
-                " REVOKED"
-            } else if !s.alive {
-                " not alive"
-            } else {
-                ""
-            }
-        ));
+        out.push_str(&subkey_line(s));
     }
     out.push_str(&format!(
         "  revocation    {}\n",
@@ -105,31 +91,13 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
         "  attestations  {}\n",
         attestations(&k.attestations)
     ));
-    out.push_str(&format!(
-        "  cross-signed  {}\n",
-        match (k.cross_signed, &k.cross_sign_void) {
-            (Some(true), _) => "yes, by the previous cycle's key".to_string(),
-            (Some(false), Some(why)) => format!(
-                "NO: the previous cycle's key certified it, but that does not count: {why}"
-            ),
-            (Some(false), None) => "NO: the previous cycle's key has not certified it".into(),
-            (None, _) => "unknown (the previous cycle's key is not in the vault)".into(),
-        }
-    ));
+    out.push_str(&format!("  cross-signed  {}\n", cross_signed(k)));
     out.push_str(&format!(
         "  escrow        {} recipients{}\n",
         k.escrow_recipients.len(),
         k.escrow_thresholds
             .as_ref()
-            .map(|t| format!(
-                "; primary {} of {} roots, revocations {}",
-                t.primary,
-                t.roots,
-                match t.revocations {
-                    1 => "any one root".to_string(),
-                    r => format!("{r} of {} roots", t.roots),
-                }
-            ))
+            .map(thresholds)
             .unwrap_or_default()
     ));
     let on = k
@@ -159,6 +127,63 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
             out.push_str(&format!("                {shown}\n"));
         }
     }
+    published_lines(k, &mut out);
+    for f in &k.findings {
+        out.push_str(&format!(
+            "  {}: {}\n",
+            level_name(f.level, "note (past cycle)"),
+            f.message
+        ));
+    }
+    out
+}
+
+/// `  subkey        [S] FPR expires DAY REVOKED`.
+fn subkey_line(s: &status::SubkeyStatus) -> String {
+    format!(
+        "  subkey        [{}] {}{}{}\n",
+        s.flags,
+        s.fingerprint,
+        s.expires
+            .map(|e| format!(" expires {}", clock::day(e)))
+            .unwrap_or_default(),
+        if s.revoked {
+            " REVOKED"
+        } else if !s.alive {
+            " not alive"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Whether the previous cycle's key certified this one, in words.
+fn cross_signed(k: &status::KeyStatus) -> String {
+    match (k.cross_signed, &k.cross_sign_void) {
+        (Some(true), _) => "yes, by the previous cycle's key".to_string(),
+        (Some(false), Some(why)) => {
+            format!("NO: the previous cycle's key certified it, but that does not count: {why}")
+        }
+        (Some(false), None) => "NO: the previous cycle's key has not certified it".into(),
+        (None, _) => "unknown (the previous cycle's key is not in the vault)".into(),
+    }
+}
+
+/// `; primary 2 of 3 roots, revocations any one root`.
+fn thresholds(t: &status::EscrowThresholds) -> String {
+    format!(
+        "; primary {} of {} roots, revocations {}",
+        t.primary,
+        t.roots,
+        match t.revocations {
+            1 => "any one root".to_string(),
+            r => format!("{r} of {} roots", t.roots),
+        }
+    )
+}
+
+/// The `published`, `not published` and `policy` lines.
+fn published_lines(k: &status::KeyStatus, out: &mut String) {
     out.push_str(&format!(
         "  published     {}\n",
         k.last_publish
@@ -174,22 +199,14 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
     }
     if let Some(listed) = k.in_policy {
         out.push_str(&format!(
-            "  policy        {}\n",
-            if listed {
-                "in the signed policy in force"
-            } else {
-                "NOT in the signed policy in force: a vault key on this machine only (keycycle policy propose)"
-            }
-        ));
+        "  policy        {}\n",
+        if listed {
+            "in the signed policy in force"
+        } else {
+            "NOT in the signed policy in force: a vault key on this machine only (keycycle policy propose)"
+        }
+    ));
     }
-    for f in &k.findings {
-        out.push_str(&format!(
-            "  {}: {}\n",
-            level_name(f.level, "note (past cycle)"),
-            f.message
-        ));
-    }
-    out
 }
 
 fn attestations(a: &status::Attestations) -> String {

@@ -145,36 +145,8 @@ fn row(out: &mut String, s: &Scale, page: &Page, i: usize) {
         esc(&k.name.fingerprint),
         x1 - x0
     ));
-    // The overlap with the predecessor's validity.
-    if let Some(p) = predecessor(page, i).map(|j| &page.keys[j]) {
-        let from = k.created.max(p.created);
-        let to = end.min(p.expires.unwrap_or(end));
-        if to > from {
-            out.push_str(&format!(
-                r#"<rect class="overlap" x="{:.1}" y="{y:.1}" width="{:.1}" height="{BAR}"><title>overlap with {}: {} – {}</title></rect>"#,
-                s.x(from),
-                (s.x(to) - s.x(from)).max(1.0),
-                esc(&p.name.label),
-                clock::day(from),
-                clock::day(to)
-            ));
-        }
-    }
-    if let Some(r) = k.revoked_at {
-        let xr = s.x(r);
-        if xr < x1 {
-            out.push_str(&format!(
-                r#"<rect class="void" x="{xr:.1}" y="{y:.1}" width="{:.1}" height="{BAR}"/>"#,
-                x1 - xr
-            ));
-        }
-        out.push_str(&format!(
-            r#"<line class="rev" x1="{xr:.1}" y1="{:.1}" x2="{xr:.1}" y2="{:.1}"><title>{}</title></line>"#,
-            y - 4.0,
-            y + BAR + 4.0,
-            esc(&k.status_text)
-        ));
-    }
+    overlap(out, s, page, i, end, y);
+    revocation(out, s, k, x1, y);
     // The name again beside the bar, so that a narrow screen scrolled to
     // the recent years still tells the rows apart.
     let name = row_label(k);
@@ -190,22 +162,7 @@ fn row(out: &mut String, s: &Scale, page: &Page, i: usize) {
         y + BAR - 3.0,
         esc(short)
     ));
-    let cy = y + BAR / 2.0;
-    for e in &k.events {
-        let x = s.x(e.time);
-        let title = format!("{}: {}", clock::day(e.time), esc(&e.text));
-        match e.kind {
-            "subkey-added" => out.push_str(&format!(
-                r#"<path class="ev-rot" d="M{x:.1} {:.1}l6 7-6 7-6-7z"><title>{title}</title></path>"#,
-                cy - 7.0
-            )),
-            "subkey-revoked" => out.push_str(&format!(
-                r#"<circle class="ev-subrev" cx="{x:.1}" cy="{:.1}" r="3.5"><title>{title}</title></circle>"#,
-                y - 5.0
-            )),
-            _ => {}
-        }
-    }
+    events(out, s, k, y);
     out.push_str("</g>");
 }
 
@@ -353,4 +310,64 @@ pub fn svg(page: &Page) -> String {
     out.push_str(&body);
     out.push_str("</svg>");
     out
+}
+
+/// The overlap of row `i`'s bar (ending at `end`) with its predecessor's
+/// validity.
+fn overlap(out: &mut String, s: &Scale, page: &Page, i: usize, end: Time, y: f64) {
+    let k = &page.keys[i];
+    if let Some(p) = predecessor(page, i).map(|j| &page.keys[j]) {
+        let from = k.created.max(p.created);
+        let to = end.min(p.expires.unwrap_or(end));
+        if to > from {
+            out.push_str(&format!(
+                r#"<rect class="overlap" x="{:.1}" y="{y:.1}" width="{:.1}" height="{BAR}"><title>overlap with {}: {} – {}</title></rect>"#,
+                s.x(from),
+                (s.x(to) - s.x(from)).max(1.0),
+                esc(&p.name.label),
+                clock::day(from),
+                clock::day(to)
+            ));
+        }
+    }
+}
+
+/// A revoked key: the void part of its bar (from the revocation to `x1`)
+/// and the revocation line.
+fn revocation(out: &mut String, s: &Scale, k: &PageKey, x1: f64, y: f64) {
+    if let Some(r) = k.revoked_at {
+        let xr = s.x(r);
+        if xr < x1 {
+            out.push_str(&format!(
+                r#"<rect class="void" x="{xr:.1}" y="{y:.1}" width="{:.1}" height="{BAR}"/>"#,
+                x1 - xr
+            ));
+        }
+        out.push_str(&format!(
+            r#"<line class="rev" x1="{xr:.1}" y1="{:.1}" x2="{xr:.1}" y2="{:.1}"><title>{}</title></line>"#,
+            y - 4.0,
+            y + BAR + 4.0,
+            esc(&k.status_text)
+        ));
+    }
+}
+
+/// The key's events on its bar: subkeys added and revoked.
+fn events(out: &mut String, s: &Scale, k: &PageKey, y: f64) {
+    let cy = y + BAR / 2.0;
+    for e in &k.events {
+        let x = s.x(e.time);
+        let title = format!("{}: {}", clock::day(e.time), esc(&e.text));
+        match e.kind {
+            "subkey-added" => out.push_str(&format!(
+                r#"<path class="ev-rot" d="M{x:.1} {:.1}l6 7-6 7-6-7z"><title>{title}</title></path>"#,
+                cy - 7.0
+            )),
+            "subkey-revoked" => out.push_str(&format!(
+                r#"<circle class="ev-subrev" cx="{x:.1}" cy="{:.1}" r="3.5"><title>{title}</title></circle>"#,
+                y - 5.0
+            )),
+            _ => {}
+        }
+    }
 }

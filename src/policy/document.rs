@@ -145,7 +145,13 @@ impl Policy {
     /// recipient is listed twice. Every version loaded passes it, not only
     /// a proposed one.
     pub fn check(&self) -> Result<()> {
-        let n = self.roots.len();
+        let signers = self.check_listed_once()?;
+        self.check_thresholds(signers)
+    }
+
+    /// No escrow recipient, root fingerprint or cycle key listed twice;
+    /// returns how many roots have an OpenPGP fingerprint to sign with.
+    fn check_listed_once(&self) -> Result<usize> {
         let mut recipients = Vec::new();
         for r in &self.roots {
             let parsed = Recipient::parse_stored(&r.escrow_recipient).map_err(|e| {
@@ -187,6 +193,13 @@ impl Policy {
                 "list each key once, with its one cycle",
             ));
         }
+        Ok(signers)
+    }
+
+    /// The escrow, revocation and policy thresholds are possible for the
+    /// roots listed (`signers` of them able to sign) and in order.
+    fn check_thresholds(&self, signers: usize) -> Result<()> {
+        let n = self.roots.len();
         if n == 0 {
             return Err(Error::input(
                 "the policy would list no root",

@@ -7,7 +7,7 @@
 //! version back in force: it is refused as a rollback, naming both
 //! versions.
 
-use super::trust::Accepted;
+use super::trust::{Accepted, Entry, TrustStore};
 use super::{digest, signatures, version_path, Pending, Policy, State};
 use crate::clock::Time;
 use crate::error::{Error, Result};
@@ -51,38 +51,8 @@ pub fn load(vault: &Vault, at: Time) -> Result<Option<State>> {
         return Ok(None);
     };
     let pin = digest(first);
-    match &entry.policy {
-        Some(p) if p == &pin => {}
-        Some(p) => {
-            return Err(Error::vault(
-                format!(
-                    "policy/v1.toml is not the version 1 this machine pinned ({p}; the file is {pin})"
-                ),
-                "the policy was replaced: restore it from git history; if the roots really started over, compare the new digest with them and run keycycle policy pin DIGEST",
-            ))
-        }
-        None if trust.pinned_anywhere(&pin)? => trust.pin(vault.root(), &pin)?,
-        None => {
-            return Err(Error::vault(
-                format!("this machine has not pinned the vault's policy (version 1 is {pin})"),
-                format!("compare that digest with the one your roots recorded, then run keycycle policy pin {pin}"),
-            ))
-        }
-    }
-    if (files.len() as u32) < highest {
-        let gone = files.len() as u32 + 1;
-        let top = entry
-            .accepted(highest)
-            .map(|a| a.digest.as_str())
-            .unwrap_or("?");
-        return Err(Error::vault(
-            format!(
-                "policy/v{gone}.toml is missing, but this machine accepted version {highest} ({top}): the vault would roll back to version {}",
-                gone - 1
-            ),
-            ROLLBACK_HINT,
-        ));
-    }
+    check_pin(vault, &trust, &entry, &pin)?;
+    check_none_missing(&entry, files.len() as u32, highest)?;
     let mut policy = Policy::parse(first, &version_path(vault, 1))?;
     policy.check_loaded(&version_path(vault, 1))?;
     let mut current = pin.clone();
@@ -117,44 +87,17 @@ pub fn load(vault: &Vault, at: Time) -> Result<Option<State>> {
             current = d;
             continue;
         }
-        let (good, mut missing, mut bad) = signatures(vault, n, bytes, &policy, at);
-        let (own_good, own_missing, own_bad) = signatures(vault, n, bytes, &next, at);
-        let needed = usize::from(policy.policy_threshold);
-        let own_needed = usize::from(next.policy_threshold);
-        if good.len() >= needed && own_good.len() >= own_needed {
-            trust.accept(
-                vault.root(),
-                &Accepted {
-                    version: n,
-                    digest: d.clone(),
-                    at,
-                },
-            )?;
-            policy = next;
-            current = d;
-            continue;
-        }
-        for m in own_missing {
-            if !missing.contains(&m) {
-                missing.push(m);
+        let judged = judge(vault, n, bytes, &policy, next, d, at)?;
+        match judged {
+            Judged::Accepted(next, d) => {
+                policy = *next;
+                current = d;
+            }
+            Judged::Pending(p) => {
+                pending = Some(*p);
+                break;
             }
         }
-        for b in own_bad {
-            if !bad.contains(&b) {
-                bad.push(b);
-            }
-        }
-        pending = Some(Pending {
-            policy: next,
-            digest: d,
-            signed_by: good,
-            missing,
-            bad,
-            needed,
-            own_signed_by: own_good,
-            own_needed,
-        });
-        break;
     }
     Ok(Some(State {
         policy,
@@ -171,4 +114,105 @@ fn accepted_note(accepted: &[Accepted]) -> String {
         .max_by_key(|a| a.version)
         .map(|a| format!(", and accepted version {} as {}", a.version, a.digest))
         .unwrap_or_default()
+}
+
+/// Refuse a version 1 other than the one this machine pinned, or one it
+/// never pinned (pinning it when this machine pinned it for another
+/// checkout of the vault).
+fn check_pin(vault: &Vault, trust: &TrustStore, entry: &Entry, pin: &str) -> Result<()> {
+    match &entry.policy {
+        Some(p) if p == pin => {}
+        Some(p) => {
+            return Err(Error::vault(
+                format!(
+                    "policy/v1.toml is not the version 1 this machine pinned ({p}; the file is {pin})"
+                ),
+                "the policy was replaced: restore it from git history; if the roots really started over, compare the new digest with them and run keycycle policy pin DIGEST",
+            ))
+        }
+        None if trust.pinned_anywhere(pin)? => trust.pin(vault.root(), pin)?,
+        None => {
+            return Err(Error::vault(
+                format!("this machine has not pinned the vault's policy (version 1 is {pin})"),
+                format!("compare that digest with the one your roots recorded, then run keycycle policy pin {pin}"),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a rollback by deletion: fewer versions on disk (`on_disk`) than
+/// the `highest` this machine accepted.
+fn check_none_missing(entry: &Entry, on_disk: u32, highest: u32) -> Result<()> {
+    if on_disk < highest {
+        let gone = on_disk + 1;
+        let top = entry
+            .accepted(highest)
+            .map(|a| a.digest.as_str())
+            .unwrap_or("?");
+        return Err(Error::vault(
+            format!(
+                "policy/v{gone}.toml is missing, but this machine accepted version {highest} ({top}): the vault would roll back to version {}",
+                gone - 1
+            ),
+            ROLLBACK_HINT,
+        ));
+    }
+    Ok(())
+}
+
+/// A new version, judged once: accepted (and recorded in the trust store),
+/// or waiting for signatures.
+enum Judged {
+    /// The version and its digest.
+    Accepted(Box<Policy>, String),
+    Pending(Box<Pending>),
+}
+
+/// Judge version `n` (`bytes`, digest `d`): accepted when enough roots of
+/// `policy` (the version before it) and of `next` itself signed it.
+fn judge(
+    vault: &Vault,
+    n: u32,
+    bytes: &[u8],
+    policy: &Policy,
+    next: Policy,
+    d: String,
+    at: Time,
+) -> Result<Judged> {
+    let (good, mut missing, mut bad) = signatures(vault, n, bytes, policy, at);
+    let (own_good, own_missing, own_bad) = signatures(vault, n, bytes, &next, at);
+    let needed = usize::from(policy.policy_threshold);
+    let own_needed = usize::from(next.policy_threshold);
+    if good.len() >= needed && own_good.len() >= own_needed {
+        vault.trust().accept(
+            vault.root(),
+            &Accepted {
+                version: n,
+                digest: d.clone(),
+                at,
+            },
+        )?;
+        return Ok(Judged::Accepted(Box::new(next), d));
+    }
+    for m in own_missing {
+        if !missing.contains(&m) {
+            missing.push(m);
+        }
+    }
+    for b in own_bad {
+        if !bad.contains(&b) {
+            bad.push(b);
+        }
+    }
+    Ok(Judged::Pending(Box::new(Pending {
+        policy: next,
+        digest: d,
+        signed_by: good,
+        missing,
+        bad,
+        needed,
+        own_signed_by: own_good,
+        own_needed,
+    })))
 }
