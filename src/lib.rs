@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod custody;
 pub mod error;
+pub mod fs;
 pub mod generate;
 pub mod inspect;
 pub mod keygen;

@@ -29,7 +29,7 @@ impl Member {
             Error::vault(
                 format!(
                     "roster/roster.toml: member {}: {e}",
-                    crate::certinfo::printable(&self.name)
+                    crate::text::shown(&self.name)
                 ),
                 hint,
             )

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{self, Time};
 use crate::config::{Config, ExpiryPolicy, ScheduleSource};
 use crate::error::{Error, IoContext, Result};
-use crate::vault::fsx;
+use crate::fs::fsx;
 
 /// One development cycle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -119,7 +119,7 @@ fn unsafe_id(what: &str, id: &str) -> Error {
     Error::input(
         format!(
             "{what} \"{}\" is not one file name (it names files in the vault)",
-            fsx::shown(id)
+            crate::text::shown_short(id)
         ),
         "use letters, digits, '.', '_', '-' or '+', not starting with '.'",
     )

@@ -22,7 +22,7 @@ use sequoia_openpgp as openpgp;
 use crate::certinfo::{self, Revocation};
 use crate::clock::{self, Time};
 use crate::error::{Error, IoContext, Result};
-use crate::vault::atomic;
+use crate::fs::atomic;
 
 /// The digest for data signatures. On SHA-NI machines SHA-256 streams
 /// 1.6–1.8× faster than SHA-512 in every backend (PERFORMANCE.md), it is

@@ -17,7 +17,7 @@ use crate::clock::{self, Time};
 use crate::custody::age::{self, Recipient};
 use crate::error::{Error, IoContext, Result};
 use crate::sign;
-use crate::vault::atomic;
+use crate::fs::atomic;
 use crate::verify::{self, Keyring};
 
 /// How the exported subkey is protected.

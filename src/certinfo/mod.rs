@@ -205,7 +205,7 @@ impl Revocation {
         use openpgp::types::ReasonForRevocation as R;
         let (reason, msg) = sig
             .reason_for_revocation()
-            .map(|(r, m)| (r, printable(&String::from_utf8_lossy(m))))
+            .map(|(r, m)| (r, crate::text::shown(&String::from_utf8_lossy(m))))
             .unwrap_or((R::Unspecified, String::new()));
         let name = match reason {
             R::KeyCompromised => "compromised",
@@ -246,13 +246,6 @@ impl Known {
     }
 }
 
-/// Text from a certificate (a user ID, a revocation message) made safe to
-/// show: [`crate::text::shown`], so a user ID cannot add lines to a
-/// listing or move the cursor.
-pub fn printable(text: &str) -> String {
-    crate::text::shown(text)
-}
-
 /// A fingerprint or key id as typed (`0x…`, groups, any case): upper-case
 /// hex without spaces.
 pub fn normalize_hex(typed: &str) -> String {
@@ -265,9 +258,10 @@ pub fn normalize_hex(typed: &str) -> String {
         .to_uppercase()
 }
 
-/// A user ID as text to show ([`printable`]).
+/// A user ID as text to show ([`crate::text::shown`]: a user ID cannot
+/// add lines to a listing or move the cursor).
 pub fn uid_text(uid: &openpgp::packet::UserID) -> String {
-    printable(&String::from_utf8_lossy(uid.value()))
+    crate::text::shown(&String::from_utf8_lossy(uid.value()))
 }
 
 /// A certificate's primary user ID, or any.
@@ -363,20 +357,4 @@ pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse_certs(&bytes).map_err(|e| e.context(crate::text::path(path)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn printable_escapes_what_could_forge_a_line() {
-        assert_eq!(printable("Ada <ada@example.org>"), "Ada <ada@example.org>");
-        assert_eq!(printable("Zoë (2027.1)"), "Zoë (2027.1)");
-        assert_eq!(printable("a\nb\r\tc"), "a\\nb\\r\\tc");
-        assert_eq!(printable("\u{1b}[2J"), "\\u{1b}[2J");
-        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
-        assert_eq!(printable("back\\slash"), "back\\\\slash");
-        assert!(!printable("\u{7}\u{0}\u{9b}").chars().any(char::is_control));
-    }
 }

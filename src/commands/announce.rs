@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use keycycle::announce;
 use keycycle::schedule::Schedule;
-use keycycle::vault::atomic;
+use keycycle::fs::atomic;
 
 use super::{Ctx, Outcome};
 use crate::cli::AnnounceArgs;

@@ -4,7 +4,7 @@ use sequoia_openpgp::crypto::Signer;
 use sequoia_openpgp::Cert;
 
 use keycycle::custody::{self, own_key};
-use keycycle::vault::atomic;
+use keycycle::fs::atomic;
 use keycycle::{attest, certinfo, Error};
 
 use super::{Ctx, Outcome};

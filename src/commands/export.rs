@@ -8,7 +8,7 @@ use keycycle::page::{self, Input};
 use keycycle::schedule::Schedule;
 use keycycle::status;
 use keycycle::subkey::{self, Format, Protection};
-use keycycle::vault::atomic;
+use keycycle::fs::atomic;
 use keycycle::Error;
 
 use super::{Ctx, Outcome};

@@ -24,7 +24,8 @@ use crate::clock::{self, Time};
 use crate::error::{Error, Result};
 use crate::keygen::{self, CycleKey};
 use crate::policy::Policy;
-use crate::vault::{fsx, KeyChange, NewFile, StoredKey, Vault};
+use crate::fs::fsx;
+use crate::vault::{KeyChange, NewFile, StoredKey, Vault};
 
 /// The sealed transferable secret key.
 pub const PRIMARY_FILE: &str = "primary.age";

@@ -15,7 +15,8 @@ use super::escrow::{self, Sealed, LADDER_FILE, REVOCATION_FILE};
 use super::shares::{self, Share};
 use crate::error::{Error, Result};
 use crate::policy::Policy;
-use crate::vault::{fsx, NewFile, StoredKey, Vault};
+use crate::fs::fsx;
+use crate::vault::{NewFile, StoredKey, Vault};
 
 /// Where the shares of the hard revocation live when R > 1.
 pub const REVOCATION_SHARES_DIR: &str = "revocation-shares";

@@ -20,10 +20,10 @@ fn versions(vault: &Vault) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for n in 1.. {
         let path = version_path(vault, n);
-        if crate::vault::fsx::kind(&path)?.is_none() {
+        if crate::fs::fsx::kind(&path)?.is_none() {
             break;
         }
-        out.push(crate::vault::fsx::read_file(&path)?);
+        out.push(crate::fs::fsx::read_file(&path)?);
     }
     Ok(out)
 }

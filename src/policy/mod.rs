@@ -120,7 +120,7 @@ pub fn require_for_sealing(vault: &Vault, at: Time) -> Result<State> {
 
 /// The bytes of version `n`.
 pub fn version_bytes(vault: &Vault, n: u32) -> Result<Vec<u8>> {
-    crate::vault::fsx::read_file(&version_path(vault, n))
+    crate::fs::fsx::read_file(&version_path(vault, n))
 }
 
 /// Whether the vault holds any policy version.
@@ -143,7 +143,7 @@ pub fn signatures(
             continue;
         };
         let path = signature_path(vault, n, fpr);
-        let Ok(sig) = crate::vault::fsx::read_file(&path) else {
+        let Ok(sig) = crate::fs::fsx::read_file(&path) else {
             missing.push(root.name.clone());
             continue;
         };
@@ -221,7 +221,7 @@ pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey], at: Time)
         audit_head: crate::audit::head(&vault.audit_log()?),
         keyservers: config.publish.keyservers.clone(),
         announce_template: match &config.announce.template {
-            Some(p) => Some(digest(&crate::vault::fsx::read_file(p)?)),
+            Some(p) => Some(digest(&crate::fs::fsx::read_file(p)?)),
             None => None,
         },
         roots: roster
@@ -250,8 +250,8 @@ pub fn write(vault: &Vault, policy: &Policy) -> Result<String> {
         ));
     }
     let text = policy.text()?;
-    crate::vault::atomic::create_dir(&vault.root().join(POLICY_DIR))?;
-    crate::vault::atomic::write(&path, text.as_bytes(), crate::vault::atomic::PUBLIC_MODE)?;
+    crate::fs::atomic::create_dir(&vault.root().join(POLICY_DIR))?;
+    crate::fs::atomic::write(&path, text.as_bytes(), crate::fs::atomic::PUBLIC_MODE)?;
     let d = digest(text.as_bytes());
     if policy.version == 1 {
         vault.trust().pin(vault.root(), &d)?;
@@ -326,9 +326,9 @@ fn signed_cycle(k: &StoredKey, cycle: &str, source: &str) -> Result<()> {
         format!(
             "{}: state.toml says cycle {}, but {source} has the key {} as cycle {}",
             crate::text::path(&k.dir),
-            crate::vault::fsx::shown(&k.state.cycle),
+            crate::text::shown_short(&k.state.cycle),
             k.state.fingerprint,
-            crate::vault::fsx::shown(cycle)
+            crate::text::shown_short(cycle)
         ),
         "state.toml was edited: restore it from the vault's git history (git log -p -- keys/) and find out who committed it; keycycle used no key",
     ))
@@ -417,8 +417,8 @@ pub fn sign(
     let sig = crate::sign::sign_reader(&mut key, &bytes[..], at, &|_| {})?;
     let path = signature_path(vault, n, &fpr);
     if let Some(dir) = path.parent() {
-        crate::vault::atomic::create_dir(dir)?;
+        crate::fs::atomic::create_dir(dir)?;
     }
-    crate::vault::atomic::write(&path, &sig, crate::vault::atomic::PUBLIC_MODE)?;
+    crate::fs::atomic::write(&path, &sig, crate::fs::atomic::PUBLIC_MODE)?;
     Ok(path)
 }

@@ -17,7 +17,7 @@ use sequoia_openpgp as openpgp;
 
 use super::trust::TrustStore;
 use crate::error::{Error, Result};
-use crate::vault::atomic;
+use crate::fs::atomic;
 
 const DIR: &str = "revocations";
 

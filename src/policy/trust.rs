@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
-use crate::vault::atomic;
+use crate::fs::atomic;
 
 /// Where the trust store lives.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-use super::fsx;
+use crate::fs::fsx;
 use crate::config::CONFIG_FILE;
 use crate::error::{Error, Result};
 

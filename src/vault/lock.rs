@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use super::{atomic, fsx, Vault, LOCK_FILE, TMP_PREFIX};
+use crate::fs::{atomic, fsx};
+
+use super::{Vault, LOCK_FILE, TMP_PREFIX};
 use crate::error::{Error, IoContext, Result};
 
 impl Vault {

@@ -10,9 +10,7 @@
 //!   audit.log
 //! ```
 
-pub mod atomic;
 pub mod discover;
-pub mod fsx;
 mod keys;
 mod lock;
 
@@ -31,6 +29,7 @@ use crate::audit;
 use crate::clock::Time;
 use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
 use crate::error::{Error, Result};
+use crate::fs::{atomic, fsx};
 use crate::policy::trust::TrustStore;
 use crate::roster::Roster;
 
@@ -192,7 +191,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "roster/roster.toml: '{}' is not an OpenPGP fingerprint",
-                    fsx::shown(fingerprint)
+                    crate::text::shown_short(fingerprint)
                 ),
                 "give the root's 40-hex-digit fingerprint (`keycycle roster add --cert FILE` fills it in), or restore roster.toml from git",
             ));
