@@ -218,7 +218,7 @@ fn public_file(cert: &Cert) -> Result<NewFile> {
 
 /// The newest signing subkey valid at `at`.
 fn signing_subkey(cert: &Cert, at: Time) -> String {
-    let p = openpgp::policy::StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     cert.keys()
         .subkeys()
         .with_policy(&p, clock::to_system(at))

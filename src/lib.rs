@@ -22,6 +22,7 @@ pub mod inspect;
 pub mod keygen;
 pub mod keyring;
 pub mod maintain;
+pub mod openpgp_policy;
 pub mod page;
 pub mod party;
 pub mod policy;

@@ -13,7 +13,6 @@ use openpgp::crypto::{KeyPair, Password, S2K};
 use openpgp::packet::key::SecretKeyMaterial;
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::packet::{key, Key};
-use openpgp::policy::StandardPolicy;
 use openpgp::serialize::Serialize as _;
 use openpgp::types::{HashAlgorithm, RevocationStatus, SignatureType};
 use openpgp::Cert;
@@ -62,7 +61,7 @@ fn not_usable(msg: String) -> Error {
 /// Pick the signing-capable secret (sub)key of `cert` that is valid at
 /// `at`; explain precisely why there is none.
 pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result<SigningKey> {
-    let policy = StandardPolicy::new();
+    let policy = crate::openpgp_policy::standard();
     let t = clock::to_system(at);
     let when = clock::iso(at);
     let vc = cert.with_policy(&policy, t).map_err(|e| {

@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 use openpgp::cert::amalgamation::ValidAmalgamation;
-use openpgp::policy::StandardPolicy;
 use openpgp::types::RevocationStatus;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
@@ -152,7 +151,7 @@ pub fn key_status(
     signed: Option<&policy::State>,
     at: Time,
 ) -> Result<KeyStatus> {
-    let standard = StandardPolicy::new();
+    let standard = crate::openpgp_policy::standard();
     let cert = &key.cert;
     let vc = cert.with_policy(&standard, clock::to_system(at));
     let revocation = match vc.as_ref().map(|vc| vc.revocation_status()) {

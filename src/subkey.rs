@@ -7,7 +7,6 @@ use zeroize::Zeroizing;
 
 use openpgp::cert::prelude::*;
 use openpgp::crypto::Password;
-use openpgp::policy::StandardPolicy;
 use openpgp::serialize::Serialize as _;
 use openpgp::types::RevocationStatus;
 use openpgp::Cert;
@@ -66,7 +65,7 @@ pub fn signing_subkey_tsk(
     at: Time,
     protection: &Protection,
 ) -> Result<(Zeroizing<Vec<u8>>, String)> {
-    let policy = StandardPolicy::new();
+    let policy = crate::openpgp_policy::standard();
     let vc = full.with_policy(&policy, clock::to_system(at))?;
     let sub = vc
         .keys()
@@ -121,7 +120,7 @@ pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> 
         Some(s) if sign::is_stub(s) => "gnu-dummy stub".to_string(),
         Some(_) => return Err(fail("the primary secret key is in it".into())),
     };
-    let policy = StandardPolicy::new();
+    let policy = crate::openpgp_policy::standard();
     let vc = cert
         .with_policy(&policy, clock::to_system(at))
         .map_err(|e| fail(format!("not valid at {}: {e}", clock::iso(at))))?;

@@ -26,27 +26,14 @@ use openpgp::cert::prelude::*;
 use openpgp::crypto::mpi::PublicKey;
 use openpgp::packet::{key, Key, Signature};
 use openpgp::parse::Parse;
-use openpgp::policy::{HashAlgoSecurity, StandardPolicy};
 use openpgp::serialize::Serialize as _;
-use openpgp::types::{Curve, HashAlgorithm, KeyFlags};
+use openpgp::types::{Curve, KeyFlags};
 use openpgp::{Cert, Fingerprint, KeyID};
 use sequoia_openpgp as openpgp;
 
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
 use crate::schedule::cycle_from_uid;
-
-/// The standard policy, except that SHA-1 is accepted where only second
-/// pre-image resistance matters (self-signatures on the 2016–2018 keys).
-/// SHA-1 data signatures stay rejected.
-pub fn lenient_policy() -> StandardPolicy<'static> {
-    let mut p = StandardPolicy::new();
-    p.accept_hash_property(
-        HashAlgorithm::SHA1,
-        HashAlgoSecurity::SecondPreImageResistance,
-    );
-    p
-}
 
 /// Parse every certificate in `bytes`. Text before the armor (the
 /// fingerprint listing of openstack/releases' files) is skipped.
@@ -111,7 +98,7 @@ pub fn check_public_cert(
             "give the public certificate only: gpg --export --armor FINGERPRINT",
         ));
     }
-    let p = openpgp::policy::StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     let vc = cert
         .with_policy(&p, crate::clock::to_system(at))
         .map_err(|e| {
@@ -266,7 +253,7 @@ pub fn uid_text(uid: &openpgp::packet::UserID) -> String {
 
 /// A certificate's primary user ID, or any.
 pub fn primary_uid(cert: &Cert) -> String {
-    let p = lenient_policy();
+    let p = crate::openpgp_policy::lenient();
     cert.with_policy(&p, None)
         .ok()
         .and_then(|vc| vc.primary_userid().ok().map(|u| uid_text(u.userid())))

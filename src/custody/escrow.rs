@@ -399,7 +399,7 @@ impl EscrowedKey {
 
 /// The primary's expiry in `changed` (as of its newest self-signatures).
 fn expiry_of(changed: &Cert, key: &StoredKey, at: Time) -> Time {
-    let p = openpgp::policy::StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     changed
         .with_policy(&p, keygen::after_self_signatures(changed, at))
         .ok()
