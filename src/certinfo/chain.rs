@@ -8,7 +8,7 @@ use sequoia_openpgp as openpgp;
 
 use super::*;
 use crate::clock::{self, Time};
-use crate::schedule::cycle_from_uid;
+use super::cycle_from_uid;
 
 /// A link in the chain: `subject` is certified by the `issuer` cycle key.
 #[derive(Debug, Clone, Serialize)]

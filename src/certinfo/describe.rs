@@ -11,7 +11,7 @@ use sequoia_openpgp as openpgp;
 
 use super::*;
 use crate::clock::{self, Time};
-use crate::schedule::cycle_from_uid;
+use super::cycle_from_uid;
 
 /// One key of a certificate: the primary or a subkey.
 #[derive(Debug, Clone, Serialize)]

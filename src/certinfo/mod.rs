@@ -33,7 +33,6 @@ use sequoia_openpgp as openpgp;
 
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
-use crate::schedule::cycle_from_uid;
 
 /// Parse every certificate in `bytes`. Text before the armor (the
 /// fingerprint listing of openstack/releases' files) is skipped.
@@ -344,4 +343,39 @@ pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse_certs(&bytes).map_err(|e| e.context(crate::text::path(path)))
+}
+
+/// The cycle a user ID names: `(2026.2/Hibiscus Cycle)` or
+/// `(Newton Cycle)`. Returns (release id, name).
+pub fn cycle_from_uid(uid: &str) -> Option<(Option<String>, String)> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if !uid.contains("ycle)") {
+        return None;
+    }
+    let re = RE
+        .get_or_init(|| regex::Regex::new(r"\((?:(\d{4}\.\d+)/)?([A-Za-z]+) [Cc]ycle\)").ok())
+        .as_ref()?;
+    let caps = re.captures(uid)?;
+    Some((
+        caps.get(1).map(|m| m.as_str().to_string()),
+        caps[2].to_string(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_cycles() {
+        assert_eq!(
+            cycle_from_uid("OpenStack Infra (2026.2/Hibiscus Cycle) <infra-root@openstack.org>"),
+            Some((Some("2026.2".into()), "Hibiscus".into()))
+        );
+        assert_eq!(
+            cycle_from_uid("OpenStack Infra (Epoxy Cycle) <infra-root@openstack.org>"),
+            Some((None, "Epoxy".into()))
+        );
+        assert_eq!(cycle_from_uid("Alice <a@example.org>"), None);
+    }
 }
