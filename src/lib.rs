@@ -35,6 +35,7 @@ pub mod sigreport;
 pub mod status;
 pub mod subkey;
 pub mod text;
+pub mod trust;
 pub mod vault;
 pub mod verify;
 

@@ -7,7 +7,7 @@
 //! version back in force: it is refused as a rollback, naming both
 //! versions.
 
-use super::trust::Accepted;
+use crate::trust::Accepted;
 use super::{digest, signatures, version_path, Pending, Policy, State};
 use crate::clock::Time;
 use crate::error::{Error, Result};

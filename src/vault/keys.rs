@@ -173,7 +173,7 @@ impl Vault {
             ));
         }
         // A revocation this machine saw is never undone by an older copy.
-        crate::policy::seen::check_and_remember(
+        crate::trust::seen::check_and_remember(
             &self.trust(),
             &cert,
             &cert_path.display().to_string(),

@@ -30,7 +30,7 @@ use crate::clock::Time;
 use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
 use crate::error::{Error, Result};
 use crate::fs::{atomic, fsx};
-use crate::policy::trust::TrustStore;
+use crate::trust::TrustStore;
 use crate::roster::Roster;
 
 /// A vault on disk.

@@ -8,6 +8,8 @@
 //! `$KEYCYCLE_HOME/trust.toml` (default `~/.config/keycycle/`), 0600 in a
 //! 0700 directory, changed under a lock and written atomically.
 
+pub mod seen;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

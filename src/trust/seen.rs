@@ -15,7 +15,7 @@ use openpgp::types::RevocationType;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use super::trust::TrustStore;
+use super::TrustStore;
 use crate::error::{Error, Result};
 use crate::fs::atomic;
 
