@@ -254,7 +254,7 @@ pub fn after_self_signatures(cert: &Cert, at: Time) -> std::time::SystemTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    
+
     fn spec() -> KeySpec {
         KeySpec {
             user_id: "Test (2027.1/Indri Cycle) <t@example.org>".into(),

@@ -15,8 +15,8 @@ use sequoia_openpgp as openpgp;
 use crate::clock::{self, Time};
 use crate::custody::age::{self, Recipient};
 use crate::error::{Error, IoContext, Result};
-use crate::sign;
 use crate::fs::atomic;
+use crate::sign;
 use crate::verify::{self, Keyring};
 
 /// How the exported subkey is protected.

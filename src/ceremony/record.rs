@@ -34,7 +34,10 @@ impl Record {
     pub(super) fn check_cycle(cycle: &str) -> Result<()> {
         if !fsx::is_safe_component(cycle) {
             return Err(Error::input(
-                format!("cycle id \"{}\" is not one file name", crate::text::shown_short(cycle)),
+                format!(
+                    "cycle id \"{}\" is not one file name",
+                    crate::text::shown_short(cycle)
+                ),
                 "use letters, digits, '.', '_', '-' or '+' in cycle ids, not starting with '.'",
             ));
         }

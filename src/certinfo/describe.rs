@@ -9,9 +9,9 @@ use openpgp::types::{HashAlgorithm, RevocationStatus};
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
+use super::cycle_from_uid;
 use super::*;
 use crate::clock::{self, Time};
-use super::cycle_from_uid;
 
 /// One key of a certificate: the primary or a subkey.
 #[derive(Debug, Clone, Serialize)]

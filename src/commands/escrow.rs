@@ -133,8 +133,13 @@ fn why_not(vault: &Vault, ids: &Identities, at: Time, err: Error) -> Error {
             "a root whose identity opens the escrow today runs keycycle escrow rewrap --identity THEIRS; then run this again",
         );
     }
-    let draft = vault.roster().map(|r| r.members).unwrap_or_default();
-    if let Some(m) = draft.iter().find(|m| ids.open_what_is_sealed_to(&m.escrow_recipient)) {
+    let draft = keycycle::roster::load(&vault)
+        .map(|r| r.members)
+        .unwrap_or_default();
+    if let Some(m) = draft
+        .iter()
+        .find(|m| ids.open_what_is_sealed_to(&m.escrow_recipient))
+    {
         return Error::input(
             format!(
                 "your key is in the draft, not in the policy in force: {} is on roster/roster.toml but not in the signed policy (version {version}), and the escrow is sealed only to its roots",

@@ -22,9 +22,9 @@ use super::shares::{self, Share};
 use super::{Backend, KeyHome};
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
+use crate::fs::fsx;
 use crate::keygen::{self, CycleKey};
 use crate::policy::Policy;
-use crate::fs::fsx;
 use crate::vault::{KeyChange, NewFile, StoredKey, Vault};
 
 /// The sealed transferable secret key.

@@ -14,8 +14,8 @@ use super::age::{self, Identities, Recipient};
 use super::escrow::{self, Sealed, LADDER_FILE, REVOCATION_FILE};
 use super::shares::{self, Share};
 use crate::error::{Error, Result};
-use crate::policy::Policy;
 use crate::fs::fsx;
+use crate::policy::Policy;
 use crate::vault::{NewFile, StoredKey, Vault};
 
 /// Where the shares of the hard revocation live when R > 1.

@@ -7,10 +7,10 @@
 //! version back in force: it is refused as a rollback, naming both
 //! versions.
 
-use crate::trust::Accepted;
 use super::{digest, signatures, version_path, Pending, Policy, State};
 use crate::clock::Time;
 use crate::error::{Error, Result};
+use crate::trust::Accepted;
 use crate::vault::Vault;
 
 const ROLLBACK_HINT: &str = "restore policy/ from the vault's git history (runbooks/policy-change.md, \"keycycle reports a rollback\"); nothing was changed";
