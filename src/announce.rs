@@ -34,9 +34,6 @@ mod template;
 
 pub use template::Context;
 
-/// The embedded wording (`[announce] template` replaces it).
-pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/announce.txt");
-
 /// The digest of the announcement's signatures.
 pub const DIGEST: HashAlgorithm = HashAlgorithm::SHA256;
 

@@ -46,11 +46,14 @@ pub fn keyservers(vault: &Vault, at: Time, given: &[String]) -> Result<Vec<Strin
     ))
 }
 
+/// The announcement's embedded wording (`[announce] template` replaces it).
+const DEFAULT_TEMPLATE: &str = include_str!("../../templates/announce.txt");
+
 /// The announcement template's text: keycycle's built-in one, or the
 /// vault's replacement (not yet checked: see [`approved_template`]).
 pub fn template_text(config: &Config) -> Result<String> {
     let Some(path) = &config.announce.template else {
-        return Ok(crate::announce::DEFAULT_TEMPLATE.to_string());
+        return Ok(DEFAULT_TEMPLATE.to_string());
     };
     String::from_utf8(crate::fs::fsx::read_file(path)?).map_err(|_| {
         Error::vault(
