@@ -19,12 +19,12 @@ use zeroize::Zeroizing;
 use super::age::{self, Identities, Recipient};
 use super::revocation_shares;
 use super::shares::{self, Share};
+use super::Roots;
 use super::{Backend, KeyHome};
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
 use crate::fs::fsx;
 use crate::keygen::{self, CycleKey};
-use crate::policy::Policy;
 use crate::vault::{KeyChange, NewFile, StoredKey, Vault};
 
 /// The sealed transferable secret key.
@@ -161,16 +161,16 @@ pub(super) fn slug(name: &str) -> String {
 }
 
 /// A name per recipient, from the policy's roots (for share file names).
-pub fn holder_names(policy: &Policy, recipients: &[Recipient]) -> Vec<String> {
+pub fn holder_names(policy: &dyn Roots, recipients: &[Recipient]) -> Vec<String> {
     recipients
         .iter()
         .enumerate()
         .map(|(i, r)| {
             policy
-                .roots
-                .iter()
-                .find(|m| Recipient::parse_stored(&m.escrow_recipient).ok().as_ref() == Some(r))
-                .map(|m| m.name.clone())
+                .holders()
+                .into_iter()
+                .find(|(_, stored)| Recipient::parse_stored(stored).ok().as_ref() == Some(r))
+                .map(|(name, _)| name.to_string())
                 .unwrap_or_else(|| format!("recipient {}", i + 1))
         })
         .collect()
@@ -424,7 +424,7 @@ pub fn store_ladder(home: &KeyHome, changed: &Cert, signer: &mut dyn Signer) -> 
         &armored,
         &recipients,
         &holder_names(home.policy, &recipients),
-        home.policy.revocation_threshold,
+        home.policy.revocation_threshold(),
     )?;
     change.remove = revocation_shares::stale(home.key, &ladder)?;
     change.files.extend(ladder);
@@ -487,7 +487,7 @@ impl Backend for EscrowedKey {
             &bundle,
             recipients,
             &holder_names(policy, recipients),
-            (policy.escrow_threshold, policy.revocation_threshold),
+            (policy.escrow_threshold(), policy.revocation_threshold()),
         )?;
         let mut change = replace(key, files)?;
         change.files.extend(KeyChange::cert(&full)?.files);

@@ -22,6 +22,7 @@ pub mod diff;
 mod document;
 mod history;
 mod outward;
+mod roots;
 
 use std::path::PathBuf;
 

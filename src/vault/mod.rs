@@ -21,7 +21,6 @@ pub use keys::{
 
 use std::path::{Path, PathBuf};
 
-
 use crate::audit;
 use crate::clock::Time;
 use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
