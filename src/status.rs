@@ -184,9 +184,9 @@ pub fn key_status(
     // The draft roster's certs count for nothing, but a tampered one (a
     // cert under another fingerprint's name, a path for a fingerprint) is
     // still refused, naming it.
-    for m in crate::roster::load(&vault)?.members {
+    for m in crate::roster::load(vault)?.members {
         if let Some(fpr) = m.fingerprint {
-            crate::roster::cert(&vault, &fpr)?;
+            crate::roster::cert(vault, &fpr)?;
         }
     }
     let trusted = signed.is_some_and(|p| p.lists(&key.state.fingerprint))
@@ -376,11 +376,11 @@ fn attestations(
         })
     };
     let mut draft = Vec::new();
-    for m in crate::roster::load(&vault)?.members {
+    for m in crate::roster::load(vault)?.members {
         let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
             continue;
         };
-        if crate::roster::cert(&vault, &fpr)?.is_some_and(|r| certified_by(cert, &r, at)) {
+        if crate::roster::cert(vault, &fpr)?.is_some_and(|r| certified_by(cert, &r, at)) {
             draft.push(m.name);
         }
     }

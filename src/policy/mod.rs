@@ -146,7 +146,7 @@ pub fn signatures(
             missing.push(root.name.clone());
             continue;
         };
-        let cert = match crate::roster::cert(&vault, fpr) {
+        let cert = match crate::roster::cert(vault, fpr) {
             Ok(Some(c)) if &c.fingerprint().to_hex() == fpr => c,
             Ok(_) => {
                 bad.push(format!("{}: no certificate roster/{fpr}.asc", root.name));
@@ -186,7 +186,7 @@ pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
 /// generated here.
 pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey], at: Time) -> Result<Policy> {
     let config = vault.config()?;
-    let roster = crate::roster::load(&vault)?;
+    let roster = crate::roster::load(vault)?;
     let escrow_threshold = config.escrow.threshold.max(1);
     let mut listed: Vec<PolicyKey> = state.map(|s| s.policy.keys.clone()).unwrap_or_default();
     // A listed key that is revoked is listed as revoked from now on: a
