@@ -14,7 +14,6 @@ use openpgp::parse::stream::{
     MessageLayer, MessageStructure, VerificationError, VerificationHelper, VerifierBuilder,
 };
 use openpgp::parse::Parse;
-use openpgp::policy::StandardPolicy;
 use openpgp::types::{HashAlgorithm, RevocationStatus};
 use openpgp::{Cert, KeyHandle};
 use sequoia_openpgp as openpgp;
@@ -31,9 +30,6 @@ use crate::vault::{StoredKey, Vault};
 mod template;
 
 pub use template::Context;
-
-/// The embedded wording (`[announce] template` replaces it).
-pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/announce.txt");
 
 /// The digest of the announcement's signatures.
 pub const DIGEST: HashAlgorithm = HashAlgorithm::SHA256;
@@ -115,7 +111,7 @@ pub fn cycle_of<'s>(schedule: &'s Schedule, key: &StoredKey) -> Result<&'s Cycle
 
 /// Why `cert` cannot sign at `at`, or `None` when it can.
 fn cannot_sign(cert: &Cert, at: Time) -> Option<String> {
-    let p = StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     let vc = match cert.with_policy(&p, clock::to_system(at)) {
         Ok(vc) => vc,
         Err(e) => return Some(format!("not valid at {}: {e}", clock::iso(at))),
@@ -399,7 +395,7 @@ impl VerificationHelper for Helper {
 /// signature on it is good. A bad signature (not merely one by a key not
 /// given) is an error.
 pub fn check(signed: &[u8], certs: &[Cert], at: Time) -> Result<(Vec<u8>, Vec<String>)> {
-    let policy = StandardPolicy::new();
+    let policy = crate::openpgp_policy::standard();
     let helper = Helper {
         certs: certs.to_vec(),
         good: Vec::new(),

@@ -14,7 +14,6 @@ use sequoia_openpgp as openpgp;
 use crate::clock::{self, Time};
 use crate::keyring::Keyring;
 use crate::sigreport::{first_line, Helper, SigReport};
-use crate::verify::policy;
 
 /// Where the verified text goes: a temporary file until `persist`.
 pub struct Output {
@@ -62,7 +61,7 @@ pub fn run(
     as_of: Option<Time>,
     out: Option<&mut Output>,
 ) -> Result<Vec<SigReport>, String> {
-    let policy = policy(as_of);
+    let policy = crate::openpgp_policy::as_of(as_of);
     let f = std::fs::File::open(file)
         .map_err(|e| format!("cannot read {}: {e}", crate::text::path(file)))?;
     let reader = std::io::BufReader::with_capacity(1 << 16, f);

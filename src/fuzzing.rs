@@ -272,7 +272,7 @@ pub fn fuzz_roster(data: &[u8]) {
         let root = s.path("roster-vault");
         std::fs::write(root.join("roster/roster.toml"), data).expect("write roster");
         let vault = Vault::open(&root).expect("the fixture vault opens");
-        let Ok(mut roster) = vault.roster() else {
+        let Ok(mut roster) = crate::roster::load(&vault) else {
             return;
         };
         let _ = roster.recipients();

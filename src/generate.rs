@@ -201,7 +201,7 @@ fn escrow_policy(vault: &Vault, at: Time, extras: bool) -> Result<EscrowPolicy> 
             Error::vault("the vault has no signed policy", "run keycycle policy init")
         }));
     }
-    if vault.roster()?.members.is_empty() {
+    if crate::roster::load(vault)?.members.is_empty() {
         if extras {
             // No roots at all: the key goes only to the recipients given,
             // and no policy is made from an empty roster.
@@ -241,7 +241,7 @@ fn public_file(cert: &Cert) -> Result<NewFile> {
 
 /// The newest signing subkey valid at `at`.
 fn signing_subkey(cert: &Cert, at: Time) -> String {
-    let p = openpgp::policy::StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     cert.keys()
         .subkeys()
         .with_policy(&p, clock::to_system(at))

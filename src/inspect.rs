@@ -25,7 +25,7 @@ pub struct Report {
 pub fn inspect(certs: &[Cert], others: &[Cert], at: Time) -> Report {
     // Verify the self-signatures (cached in each Cert) before cloning the
     // certificates into `known`, so that the clones carry the results.
-    let policy = certinfo::lenient_policy();
+    let policy = crate::openpgp_policy::lenient();
     let t = clock::to_system(at);
     certs.par_iter().for_each(|c| {
         let _ = c.with_policy(&policy, t).map(|vc| {

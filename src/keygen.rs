@@ -230,7 +230,6 @@ pub fn after_self_signatures(cert: &Cert, at: Time) -> std::time::SystemTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openpgp::policy::StandardPolicy;
 
     fn spec() -> KeySpec {
         KeySpec {
@@ -246,7 +245,7 @@ mod tests {
     #[test]
     fn shape_of_a_cycle_key() {
         let k = generate(&spec()).unwrap();
-        let p = StandardPolicy::new();
+        let p = crate::openpgp_policy::standard();
         let at = clock::to_system(clock::parse_time("2026-09-01").unwrap());
         let vc = k.cert.with_policy(&p, at).unwrap();
         assert!(vc.primary_key().key_flags().unwrap().for_certification());

@@ -8,7 +8,6 @@ use openpgp::cert::SubkeyRevocationBuilder;
 use openpgp::crypto::Signer;
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::packet::Signature;
-use openpgp::policy::StandardPolicy;
 use openpgp::types::{KeyFlags, ReasonForRevocation, RevocationStatus, SignatureType};
 use openpgp::{Cert, Packet};
 use sequoia_openpgp as openpgp;
@@ -35,7 +34,7 @@ pub fn reason(name: &str) -> Result<ReasonForRevocation> {
 }
 
 fn revoked(cert: &Cert, at: Time) -> bool {
-    let p = StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     matches!(
         cert.revocation_status(&p, clock::to_system(at)),
         RevocationStatus::Revoked(_)
@@ -51,7 +50,7 @@ pub fn extend(full: &Cert, signer: &mut dyn Signer, until: Time, at: Time) -> Re
             "make a new key instead: keycycle generate --force",
         ));
     }
-    let p = StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     let vc = full.with_policy(&p, clock::to_system(at))?;
     let current = vc
         .primary_key()
@@ -128,7 +127,7 @@ pub fn rotate_subkey(
     if revoked(full, at) {
         return Err(Error::input("the key is revoked", "make a new key instead"));
     }
-    let p = StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     let t = clock::to_system(at);
     let vc = full.with_policy(&p, t)?;
     let expiry = vc.primary_key().key_expiration_time();

@@ -1,10 +1,17 @@
 //! The roster: the infra roots, their escrow recipients and (optionally)
 //! their OpenPGP certificates, which are needed to check attestations.
 
+use std::path::PathBuf;
+
+use openpgp::parse::Parse;
+use openpgp::Cert;
+use sequoia_openpgp as openpgp;
 use serde::{Deserialize, Serialize};
 
 use crate::custody::Recipient;
 use crate::error::{Error, Result};
+use crate::fs::{atomic, fsx};
+use crate::vault::Vault;
 
 /// One root.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,7 +36,7 @@ impl Member {
             Error::vault(
                 format!(
                     "roster/roster.toml: member {}: {e}",
-                    crate::certinfo::printable(&self.name)
+                    crate::text::shown(&self.name)
                 ),
                 hint,
             )
@@ -121,4 +128,81 @@ impl Roster {
     pub fn recipients(&self) -> Result<Vec<Recipient>> {
         self.members.iter().map(Member::recipient).collect()
     }
+}
+
+/// `roster/` in `vault`.
+fn dir(vault: &Vault) -> PathBuf {
+    vault.root().join("roster")
+}
+
+/// The roster (empty when none was written yet).
+pub fn load(vault: &Vault) -> Result<Roster> {
+    let path = dir(vault).join("roster.toml");
+    fsx::check_dir(&dir(vault))?;
+    match fsx::read_string_optional(&path)? {
+        Some(text) => toml::from_str(&text)
+            .map_err(|e| Error::parse(&path, &text, e.span().map(|s| s.start), e.message())),
+        None => Ok(Roster::default()),
+    }
+}
+
+/// Write the roster, and a root's certificate when given.
+pub fn save(vault: &Vault, roster: &Roster, cert: Option<&Cert>) -> Result<()> {
+    vault.require_lock()?;
+    fsx::check_dir(&dir(vault))?;
+    atomic::create_dir(&dir(vault))?;
+    if let Some(cert) = cert {
+        let bytes = crate::certinfo::armored_public(cert)?;
+        let path = dir(vault).join(format!("{}.asc", cert.fingerprint().to_hex()));
+        atomic::write(&path, &bytes, atomic::PUBLIC_MODE)?;
+    }
+    let text = toml::to_string(roster).map_err(anyhow::Error::from)?;
+    atomic::write(
+        &dir(vault).join("roster.toml"),
+        format!("# The infra roots. Managed by `keycycle roster`.\n\n{text}").as_bytes(),
+        atomic::PUBLIC_MODE,
+    )
+}
+
+/// A root's stored certificate, `roster/<FINGERPRINT>.asc`: a file
+/// whose certificate has another fingerprint than its name is refused.
+pub fn cert(vault: &Vault, fingerprint: &str) -> Result<Option<Cert>> {
+    let hex = fingerprint.len() == 40 || fingerprint.len() == 64;
+    if !hex || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::vault(
+            format!(
+                "roster/roster.toml: '{}' is not an OpenPGP fingerprint",
+                crate::text::shown_short(fingerprint)
+            ),
+            "give the root's 40-hex-digit fingerprint (`keycycle roster add --cert FILE` fills it in), or restore roster.toml from git",
+        ));
+    }
+    fsx::check_dir(&dir(vault))?;
+    let path = dir(vault).join(format!("{}.asc", fingerprint.to_uppercase()));
+    let Some(bytes) = fsx::read_optional(&path)? else {
+        return Ok(None);
+    };
+    crate::bounded::check(&bytes)
+        .map_err(|r| Error::vault(format!("{}: {r}", path.display()), "restore it from git"))?;
+    let cert = Cert::from_bytes(&bytes).map_err(|e| {
+        Error::vault(
+            format!("{}: not a certificate: {e}", crate::text::path(&path)),
+            "restore it from git",
+        )
+    })?;
+    if !cert
+        .fingerprint()
+        .to_hex()
+        .eq_ignore_ascii_case(fingerprint)
+    {
+        return Err(Error::vault(
+            format!(
+                "{}: holds the certificate {}, not the one its name says",
+                crate::text::path(&path),
+                cert.fingerprint().to_hex()
+            ),
+            "the roster was mixed up or tampered with: restore the file from git, or add the root again with `keycycle roster add --cert FILE`",
+        ));
+    }
+    Ok(Some(cert))
 }

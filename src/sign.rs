@@ -12,7 +12,6 @@ use openpgp::cert::prelude::*;
 use openpgp::crypto::Password;
 use openpgp::packet::key;
 use openpgp::packet::signature::SignatureBuilder;
-use openpgp::policy::StandardPolicy;
 use openpgp::serialize::Serialize as _;
 use openpgp::types::{HashAlgorithm, RevocationStatus, SignatureType};
 use openpgp::Cert;
@@ -22,7 +21,7 @@ use crate::certinfo::{self, Revocation};
 use crate::clock::{self, Time};
 use crate::custody::signing_subkey;
 use crate::error::{Error, IoContext, Result};
-use crate::vault::atomic;
+use crate::fs::atomic;
 
 /// The digest for data signatures. On SHA-NI machines SHA-256 streams
 /// 1.6–1.8× faster than SHA-512 in every backend (PERFORMANCE.md), it is
@@ -45,7 +44,7 @@ fn not_usable(msg: String) -> Error {
 /// Pick the signing-capable secret (sub)key of `cert` that is valid at
 /// `at`; explain precisely why there is none.
 pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result<SigningKey> {
-    let policy = StandardPolicy::new();
+    let policy = crate::openpgp_policy::standard();
     let when = clock::iso(at);
     let vc = usable_cert(cert, &policy, at)?;
     let capable: Vec<_> = vc.keys().for_signing().collect();
@@ -90,7 +89,7 @@ pub fn signing_key(cert: &Cert, at: Time, password: Option<&Password>) -> Result
 /// `cert` under `policy` at `at`, if it is valid, not revoked and alive.
 fn usable_cert<'a>(
     cert: &'a Cert,
-    policy: &'a StandardPolicy<'a>,
+    policy: &'a dyn openpgp::policy::Policy,
     at: Time,
 ) -> Result<ValidCert<'a>> {
     let when = clock::iso(at);

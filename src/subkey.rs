@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use openpgp::cert::prelude::*;
 use openpgp::crypto::Password;
-use openpgp::policy::StandardPolicy;
 use openpgp::types::RevocationStatus;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
@@ -58,7 +57,7 @@ pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> 
         Some(s) if sign::is_stub(s) => "gnu-dummy stub".to_string(),
         Some(_) => return Err(fail("the primary secret key is in it".into())),
     };
-    let policy = StandardPolicy::new();
+    let policy = crate::openpgp_policy::standard();
     let vc = cert
         .with_policy(&policy, clock::to_system(at))
         .map_err(|e| fail(format!("not valid at {}: {e}", clock::iso(at))))?;

@@ -112,9 +112,29 @@ pub fn json(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `name` for an error message: [`shown`], and cut to 40 characters.
+pub fn shown_short(name: &str) -> String {
+    let mut s = shown(&name.chars().take(40).collect::<String>());
+    if name.chars().count() > 40 {
+        s.push('…');
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_escapes_what_could_forge_a_line() {
+        assert_eq!(shown("Ada <ada@example.org>"), "Ada <ada@example.org>");
+        assert_eq!(shown("Zoë (2027.1)"), "Zoë (2027.1)");
+        assert_eq!(shown("a\nb\r\tc"), "a\\nb\\r\\tc");
+        assert_eq!(shown("\u{1b}[2J"), "\\u{1b}[2J");
+        assert_eq!(shown("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(shown("back\\slash"), "back\\\\slash");
+        assert!(!shown("\u{7}\u{0}\u{9b}").chars().any(char::is_control));
+    }
 
     /// One of each class of character that can repaint a terminal.
     const HOSTILE: &[char] = &[

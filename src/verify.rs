@@ -13,8 +13,6 @@ use serde::Serialize;
 
 use openpgp::parse::stream::DetachedVerifierBuilder;
 use openpgp::parse::Parse;
-use openpgp::policy::{HashAlgoSecurity, StandardPolicy};
-use openpgp::types::HashAlgorithm;
 use sequoia_openpgp as openpgp;
 
 use crate::cleartext;
@@ -24,27 +22,6 @@ use crate::sigfile;
 pub use crate::sigfile::{is_signature, is_signature_bytes, signed_file, SIGNATURE_MAX};
 use crate::sigreport::{self, cutoff_date, first_line, Helper};
 pub use crate::sigreport::{Fault, SigReport, SignedBy, SHA1_RISK};
-
-/// The policy for data signatures. `as_of` relaxes only what key bindings
-/// and self-signatures need (second-preimage resistance): a hash the
-/// rules of that date accepted there is accepted again, for auditing
-/// artifacts of keys whose self-signatures use SHA-1. Data signatures also
-/// need collision resistance, which is always judged by today's rules:
-/// MD5, RIPEMD-160 and SHA-1 data signatures stay rejected whatever date is
-/// given, as sqv rejects them.
-pub fn policy(as_of: Option<Time>) -> StandardPolicy<'static> {
-    let mut p = StandardPolicy::new();
-    if let Some(t) = as_of {
-        let t = clock::to_system(t);
-        for h in HashAlgorithm::variants() {
-            let sec = HashAlgoSecurity::SecondPreImageResistance;
-            if p.hash_cutoff(h, sec).is_some_and(|cutoff| cutoff > t) {
-                p.accept_hash_property(h, sec);
-            }
-        }
-    }
-    p
-}
 
 /// How files are judged.
 #[derive(Debug, Clone, Copy)]
@@ -217,7 +194,7 @@ fn run_detached(
     at: Time,
     as_of: Option<Time>,
 ) -> std::result::Result<Vec<SigReport>, String> {
-    let policy = policy(as_of);
+    let policy = crate::openpgp_policy::as_of(as_of);
     // An artifact's signature is binary; the bytes of a lint (a policy
     // version) may be signed as text by a root's gpg.
     let helper = match data {

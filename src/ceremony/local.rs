@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Record, Step};
 use crate::error::Result;
-use crate::vault::{atomic, StoredKey, Vault};
+use crate::fs::atomic;
+use crate::vault::{StoredKey, Vault};
 
 /// The steps only a person at the ceremony can attest.
 pub const PERSONAL: [Step; 2] = [Step::Fingerprint, Step::Drill];

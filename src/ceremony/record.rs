@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Step;
 use crate::error::{Error, Result};
-use crate::vault::{atomic, fsx, Vault};
+use crate::fs::{atomic, fsx};
+use crate::vault::Vault;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Record {
@@ -33,7 +34,10 @@ impl Record {
     pub(super) fn check_cycle(cycle: &str) -> Result<()> {
         if !fsx::is_safe_component(cycle) {
             return Err(Error::input(
-                format!("cycle id \"{}\" is not one file name", fsx::shown(cycle)),
+                format!(
+                    "cycle id \"{}\" is not one file name",
+                    crate::text::shown_short(cycle)
+                ),
                 "use letters, digits, '.', '_', '-' or '+' in cycle ids, not starting with '.'",
             ));
         }

@@ -6,9 +6,9 @@ use serde::Serialize;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
+use super::cycle_from_uid;
 use super::*;
 use crate::clock::{self, Time};
-use crate::schedule::cycle_from_uid;
 
 /// A link in the chain: `subject` is certified by the `issuer` cycle key.
 #[derive(Debug, Clone, Serialize)]

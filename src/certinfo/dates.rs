@@ -26,7 +26,7 @@ pub fn signed_dates(cert: &Cert) -> SignedDates {
         .chain(cert.userids().flat_map(|u| u.self_signatures()))
         .filter_map(|s| s.signature_creation_time())
         .max();
-    let policy = super::lenient_policy();
+    let policy = crate::openpgp_policy::lenient();
     let expires = newest.and_then(|t| {
         let vc = cert.with_policy(&policy, t).ok()?;
         vc.primary_key()

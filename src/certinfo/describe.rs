@@ -4,14 +4,14 @@ use serde::Serialize;
 
 use openpgp::cert::prelude::*;
 use openpgp::packet::Signature;
-use openpgp::policy::{Policy, StandardPolicy};
+use openpgp::policy::Policy;
 use openpgp::types::{HashAlgorithm, RevocationStatus};
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
+use super::cycle_from_uid;
 use super::*;
 use crate::clock::{self, Time};
-use crate::schedule::cycle_from_uid;
 
 /// One key of a certificate: the primary or a subkey.
 #[derive(Debug, Clone, Serialize)]
@@ -69,8 +69,8 @@ pub struct CertInfo {
 
 /// Describe `cert` as of `at`.
 pub fn describe(cert: &Cert, at: Time, known: &Known) -> CertInfo {
-    let strict = StandardPolicy::new();
-    let lenient = lenient_policy();
+    let strict = crate::openpgp_policy::standard();
+    let lenient = crate::openpgp_policy::lenient();
     let t = clock::to_system(at);
     let mut warnings = Vec::new();
     let policy: &dyn Policy = if cert.with_policy(&strict, t).is_ok() {

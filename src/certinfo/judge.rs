@@ -56,7 +56,7 @@ pub fn judge_certification(
     let Some(made) = sig.signature_creation_time() else {
         return Judgement::Void("the certification has no creation time".into());
     };
-    let policy = crate::verify::policy(None);
+    let policy = crate::openpgp_policy::standard();
     if let Err(e) = openpgp::policy::Policy::signature(
         &policy,
         sig,
@@ -76,7 +76,7 @@ pub fn judge_certification(
 /// Why `issuer` could not certify at `made` under the policy `verify`
 /// uses (revoked, expired, not yet valid), or `None` if it could.
 pub fn cannot_certify(issuer: &Cert, made: std::time::SystemTime) -> Option<String> {
-    let policy = crate::verify::policy(None);
+    let policy = crate::openpgp_policy::standard();
     let ipk = issuer.primary_key().key();
     let day = |t: Option<Time>| t.map(clock::day).unwrap_or_else(|| "?".into());
     let vc = match issuer.with_policy(&policy, made) {

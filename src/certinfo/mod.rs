@@ -26,27 +26,13 @@ use openpgp::cert::prelude::*;
 use openpgp::crypto::mpi::PublicKey;
 use openpgp::packet::{key, Key, Signature};
 use openpgp::parse::Parse;
-use openpgp::policy::{HashAlgoSecurity, StandardPolicy};
 use openpgp::serialize::Serialize as _;
-use openpgp::types::{Curve, HashAlgorithm, KeyFlags};
+use openpgp::types::{Curve, KeyFlags};
 use openpgp::{Cert, Fingerprint, KeyID};
 use sequoia_openpgp as openpgp;
 
 use crate::clock::{self, Time};
 use crate::error::{Error, Result};
-use crate::schedule::cycle_from_uid;
-
-/// The standard policy, except that SHA-1 is accepted where only second
-/// pre-image resistance matters (self-signatures on the 2016–2018 keys).
-/// SHA-1 data signatures stay rejected.
-pub fn lenient_policy() -> StandardPolicy<'static> {
-    let mut p = StandardPolicy::new();
-    p.accept_hash_property(
-        HashAlgorithm::SHA1,
-        HashAlgoSecurity::SecondPreImageResistance,
-    );
-    p
-}
 
 /// Parse every certificate in `bytes`. Text before the armor (the
 /// fingerprint listing of openstack/releases' files) is skipped.
@@ -111,7 +97,7 @@ pub fn check_public_cert(
             "give the public certificate only: gpg --export --armor FINGERPRINT",
         ));
     }
-    let p = openpgp::policy::StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     let vc = cert
         .with_policy(&p, crate::clock::to_system(at))
         .map_err(|e| {
@@ -205,7 +191,7 @@ impl Revocation {
         use openpgp::types::ReasonForRevocation as R;
         let (reason, msg) = sig
             .reason_for_revocation()
-            .map(|(r, m)| (r, printable(&String::from_utf8_lossy(m))))
+            .map(|(r, m)| (r, crate::text::shown(&String::from_utf8_lossy(m))))
             .unwrap_or((R::Unspecified, String::new()));
         let name = match reason {
             R::KeyCompromised => "compromised",
@@ -246,13 +232,6 @@ impl Known {
     }
 }
 
-/// Text from a certificate (a user ID, a revocation message) made safe to
-/// show: [`crate::text::shown`], so a user ID cannot add lines to a
-/// listing or move the cursor.
-pub fn printable(text: &str) -> String {
-    crate::text::shown(text)
-}
-
 /// A fingerprint or key id as typed (`0x…`, groups, any case): upper-case
 /// hex without spaces.
 pub fn normalize_hex(typed: &str) -> String {
@@ -265,14 +244,15 @@ pub fn normalize_hex(typed: &str) -> String {
         .to_uppercase()
 }
 
-/// A user ID as text to show ([`printable`]).
+/// A user ID as text to show ([`crate::text::shown`]: a user ID cannot
+/// add lines to a listing or move the cursor).
 pub fn uid_text(uid: &openpgp::packet::UserID) -> String {
-    printable(&String::from_utf8_lossy(uid.value()))
+    crate::text::shown(&String::from_utf8_lossy(uid.value()))
 }
 
 /// A certificate's primary user ID, or any.
 pub fn primary_uid(cert: &Cert) -> String {
-    let p = lenient_policy();
+    let p = crate::openpgp_policy::lenient();
     cert.with_policy(&p, None)
         .ok()
         .and_then(|vc| vc.primary_userid().ok().map(|u| uid_text(u.userid())))
@@ -365,18 +345,37 @@ pub fn read_cert_file(path: &std::path::Path) -> Result<Vec<Cert>> {
     parse_certs(&bytes).map_err(|e| e.context(crate::text::path(path)))
 }
 
+/// The cycle a user ID names: `(2026.2/Hibiscus Cycle)` or
+/// `(Newton Cycle)`. Returns (release id, name).
+pub fn cycle_from_uid(uid: &str) -> Option<(Option<String>, String)> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if !uid.contains("ycle)") {
+        return None;
+    }
+    let re = RE
+        .get_or_init(|| regex::Regex::new(r"\((?:(\d{4}\.\d+)/)?([A-Za-z]+) [Cc]ycle\)").ok())
+        .as_ref()?;
+    let caps = re.captures(uid)?;
+    Some((
+        caps.get(1).map(|m| m.as_str().to_string()),
+        caps[2].to_string(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn printable_escapes_what_could_forge_a_line() {
-        assert_eq!(printable("Ada <ada@example.org>"), "Ada <ada@example.org>");
-        assert_eq!(printable("Zoë (2027.1)"), "Zoë (2027.1)");
-        assert_eq!(printable("a\nb\r\tc"), "a\\nb\\r\\tc");
-        assert_eq!(printable("\u{1b}[2J"), "\\u{1b}[2J");
-        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
-        assert_eq!(printable("back\\slash"), "back\\\\slash");
-        assert!(!printable("\u{7}\u{0}\u{9b}").chars().any(char::is_control));
+    fn uid_cycles() {
+        assert_eq!(
+            cycle_from_uid("OpenStack Infra (2026.2/Hibiscus Cycle) <infra-root@openstack.org>"),
+            Some((Some("2026.2".into()), "Hibiscus".into()))
+        );
+        assert_eq!(
+            cycle_from_uid("OpenStack Infra (Epoxy Cycle) <infra-root@openstack.org>"),
+            Some((None, "Epoxy".into()))
+        );
+        assert_eq!(cycle_from_uid("Alice <a@example.org>"), None);
     }
 }

@@ -14,7 +14,7 @@ use crate::clock::{self, Time};
 /// `gpg --list-sigs --fingerprint --keyid-format 0xlong` listing, a blank
 /// line, and the armored public key.
 pub fn releases_text(cert: &Cert, at: Time, known: &Known) -> Result<String> {
-    let p = lenient_policy();
+    let p = crate::openpgp_policy::lenient();
     // Listing a key "before" it exists shows it as created.
     let t = clock::to_system(at).max(cert.primary_key().key().creation_time());
     let vc = cert.with_policy(&p, t)?;

@@ -64,7 +64,7 @@ pub fn describe_signature(sig: &Signature, known: &Known) -> SigInfo {
     let (reason, message, hard) = match sig.reason_for_revocation() {
         Some((r, m)) => (
             Some(r.to_string()),
-            printable(&String::from_utf8_lossy(m)),
+            crate::text::shown(&String::from_utf8_lossy(m)),
             Some(r.revocation_type() == openpgp::types::RevocationType::Hard),
         ),
         None => (None, String::new(), None),

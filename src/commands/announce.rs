@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keycycle::announce;
+use keycycle::fs::atomic;
 use keycycle::schedule::Schedule;
-use keycycle::vault::atomic;
 
 use super::{Ctx, Outcome};
 use crate::cli::AnnounceArgs;

@@ -4,7 +4,7 @@ use sequoia_openpgp::crypto::Signer;
 use sequoia_openpgp::Cert;
 
 use keycycle::custody::{self, own_key};
-use keycycle::vault::atomic;
+use keycycle::fs::atomic;
 use keycycle::{attest, certinfo, Error};
 
 use super::{Ctx, Outcome};
@@ -110,8 +110,7 @@ fn my_signer(
                     "pass --with-key YOUR-PUBLIC-CERT.asc (your public cert is enough with --card)",
                 )
             })?;
-            vault
-                .roster_cert(&fpr)?
+            keycycle::roster::cert(&vault, &fpr)?
                 .filter(|c| c.fingerprint().to_hex() == fpr)
                 .ok_or_else(|| {
                     Error::input(

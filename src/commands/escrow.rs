@@ -133,7 +133,9 @@ fn why_not(vault: &Vault, ids: &Identities, at: Time, err: Error) -> Error {
             "a root whose identity opens the escrow today runs keycycle escrow rewrap --identity THEIRS; then run this again",
         );
     }
-    let draft = vault.roster().map(|r| r.members).unwrap_or_default();
+    let draft = keycycle::roster::load(vault)
+        .map(|r| r.members)
+        .unwrap_or_default();
     if let Some(m) = draft
         .iter()
         .find(|m| ids.open_what_is_sealed_to(&m.escrow_recipient))

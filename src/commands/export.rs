@@ -4,11 +4,11 @@ use std::process::ExitCode;
 use keycycle::certinfo::{self, Known};
 use keycycle::config::Config;
 use keycycle::custody::{self, Recipient};
+use keycycle::fs::atomic;
 use keycycle::page::{self, Input};
 use keycycle::schedule::Schedule;
 use keycycle::status;
 use keycycle::subkey::{self, Format, Protection};
-use keycycle::vault::atomic;
 use keycycle::Error;
 
 use super::{Ctx, Outcome};

@@ -34,9 +34,12 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
         for k in vault.keys().unwrap_or_default() {
             others.push(k.cert);
         }
-        if let Ok(roster) = vault.roster() {
+        if let Ok(roster) = keycycle::roster::load(&vault) {
             for m in roster.members {
-                if let Some(Some(c)) = m.fingerprint.map(|f| vault.roster_cert(&f).ok().flatten()) {
+                if let Some(Some(c)) = m
+                    .fingerprint
+                    .map(|f| keycycle::roster::cert(&vault, &f).ok().flatten())
+                {
                     others.push(c);
                 }
             }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::CommandFactory;
-use keycycle::vault::atomic;
+use keycycle::fs::atomic;
 
 use super::{Ctx, Outcome};
 use crate::cli::{Cli, ManArgs};

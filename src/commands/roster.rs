@@ -13,7 +13,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
         RosterCommand::List => ctx.open_vault()?,
         _ => ctx.lock_vault("roster")?,
     };
-    let mut roster = vault.roster()?;
+    let mut roster = keycycle::roster::load(&vault)?;
     match cmd {
         RosterCommand::Add(RosterAddArgs {
             name,
@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
                 escrow_recipient: escrow_recipient.clone(),
             };
             roster.add(member.clone())?;
-            vault.save_roster(&roster, cert.as_ref())?;
+            keycycle::roster::save(&vault, &roster, cert.as_ref())?;
             vault.audit(ctx.at, "roster add", serde_json::json!({ "name": name, "email": email, "fingerprint": member.fingerprint }))?;
             if ctx.json {
                 ui::emit_json(roster.members.last().expect("just added"))?;
@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
         }
         RosterCommand::Remove { who } => {
             let m = roster.remove(who)?;
-            vault.save_roster(&roster, None)?;
+            keycycle::roster::save(&vault, &roster, None)?;
             vault.audit(
                 ctx.at,
                 "roster remove",

@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use keycycle::certinfo;
 use keycycle::clock;
 use keycycle::custody::Recipient;
 use keycycle::schedule::Schedule;
@@ -106,7 +105,7 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
         .map(|c| {
             format!(
                 "{}, loaded {}",
-                certinfo::printable(&c.ident),
+                keycycle::text::shown(&c.ident),
                 clock::day(c.loaded)
             )
         })

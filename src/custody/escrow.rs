@@ -22,10 +22,11 @@ use zeroize::Zeroizing;
 use super::age::{self, Identities, Recipient};
 use super::revocation_shares;
 use super::shares::{self, Share};
+use super::Roots;
 use crate::error::{Error, Result};
+use crate::fs::fsx;
 use crate::keygen::CycleKey;
-use crate::policy::Policy;
-use crate::vault::{fsx, KeyChange, NewFile, StoredKey, Vault};
+use crate::vault::{KeyChange, NewFile, StoredKey, Vault};
 
 mod backend;
 pub use backend::{store_ladder, EscrowedKey};
@@ -164,16 +165,16 @@ pub(super) fn slug(name: &str) -> String {
 }
 
 /// A name per recipient, from the policy's roots (for share file names).
-pub fn holder_names(policy: &Policy, recipients: &[Recipient]) -> Vec<String> {
+pub fn holder_names(policy: &dyn Roots, recipients: &[Recipient]) -> Vec<String> {
     recipients
         .iter()
         .enumerate()
         .map(|(i, r)| {
             policy
-                .roots
-                .iter()
-                .find(|m| Recipient::parse_stored(&m.escrow_recipient).ok().as_ref() == Some(r))
-                .map(|m| m.name.clone())
+                .holders()
+                .into_iter()
+                .find(|(_, stored)| Recipient::parse_stored(stored).ok().as_ref() == Some(r))
+                .map(|(name, _)| name.to_string())
                 .unwrap_or_else(|| format!("recipient {}", i + 1))
         })
         .collect()

@@ -37,6 +37,7 @@ pub mod own_key;
 pub mod plugin;
 mod revocation_check;
 pub mod revocation_shares;
+mod roots;
 pub mod shares;
 pub mod signing_subkey;
 pub mod subkey_export;
@@ -49,10 +50,10 @@ pub use age::{Identities, Recipient};
 pub use drill::{drill, hard_revocation, ladder, Drill};
 pub use escrow::EscrowedKey;
 pub use revocation_check::must_take_effect;
+pub use roots::Roots;
 
 use crate::error::{Error, Result};
 use crate::keygen::CycleKey;
-use crate::policy::Policy;
 use crate::vault::{CardRecord, NewFile, StoredKey, Vault};
 
 /// The primary key of `cert` with its secret, or `missing` when `cert`
@@ -115,7 +116,7 @@ pub struct KeyHome<'a> {
     pub vault: &'a Vault,
     pub key: &'a StoredKey,
     /// The signed policy in force: whose roots the escrow is sealed to.
-    pub policy: &'a Policy,
+    pub policy: &'a dyn Roots,
     pub at: crate::clock::Time,
 }
 
@@ -123,7 +124,7 @@ impl<'a> KeyHome<'a> {
     pub fn new(
         vault: &'a Vault,
         key: &'a StoredKey,
-        policy: &'a Policy,
+        policy: &'a dyn Roots,
         at: crate::clock::Time,
     ) -> KeyHome<'a> {
         KeyHome {
@@ -242,7 +243,7 @@ pub fn primary_to_extend(
     vault: &Vault,
     key: &StoredKey,
     ids: &Identities,
-    policy: &Policy,
+    policy: &dyn Roots,
 ) -> Result<Box<dyn Backend>> {
     if !card_records(key).is_empty() {
         if let Err(e) = revocation_shares::ladder_alone(vault, key, policy) {
@@ -266,7 +267,7 @@ pub fn seal_new(
     _vault: &Vault,
     key: &CycleKey,
     recipients: &[Recipient],
-    policy: &Policy,
+    policy: &dyn Roots,
 ) -> Result<Vec<NewFile>> {
     let bundle = escrow::Bundle::of_new_key(key)?;
     escrow::seal(
@@ -274,7 +275,7 @@ pub fn seal_new(
         &bundle,
         recipients,
         &escrow::holder_names(policy, recipients),
-        (policy.escrow_threshold, policy.revocation_threshold),
+        (policy.escrow_threshold(), policy.revocation_threshold()),
     )
 }
 
@@ -372,7 +373,7 @@ pub fn rewrap(
     vault: &Vault,
     keys: &[StoredKey],
     ids: &Identities,
-    policy: &Policy,
+    policy: &dyn Roots,
     at: crate::clock::Time,
 ) -> Result<()> {
     let opened = keys

@@ -124,7 +124,7 @@ pub fn takes_effect(cert: &Cert, rev: &Signature, at: clock::Time) -> bool {
     let Ok((with, _)) = cert.clone().insert_packets(rev.clone()) else {
         return false;
     };
-    let policy = crate::verify::policy(None);
+    let policy = crate::openpgp_policy::standard();
     // From then on: at its date, now, and once every binding is live.
     let binding = crate::keygen::newest_binding(cert).map(clock::to_system);
     let times = [Some(dated), Some(clock::to_system(at)), binding];

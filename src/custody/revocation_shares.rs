@@ -13,9 +13,10 @@ use std::path::PathBuf;
 use super::age::{self, Identities, Recipient};
 use super::escrow::{self, Sealed, LADDER_FILE, REVOCATION_FILE};
 use super::shares::{self, Share};
+use super::Roots;
 use crate::error::{Error, Result};
-use crate::policy::Policy;
-use crate::vault::{fsx, NewFile, StoredKey, Vault};
+use crate::fs::fsx;
+use crate::vault::{NewFile, StoredKey, Vault};
 
 /// Where the shares of the hard revocation live when R > 1.
 pub const REVOCATION_SHARES_DIR: &str = "revocation-shares";
@@ -189,7 +190,7 @@ pub fn sealed_to(
 /// must be sealed apart (old M-of-N shares hold the ladder with the
 /// secret) to exactly the roots of `policy` (the ladder may not go to other
 /// roots than the key and its hard revocation).
-pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<()> {
+pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &dyn Roots) -> Result<()> {
     if !escrow::revocations_apart(key)? {
         return Err(Error::input(
             format!(
@@ -200,7 +201,7 @@ pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &Policy) -> Result<(
         ));
     }
     let recipients = policy.recipients()?;
-    let r = policy.revocation_threshold;
+    let r = policy.revocation_threshold();
     let mut stale = None;
     if !sealed_to(vault, key, REVOCATION_FILE, &recipients, r)? {
         stale = Some(REVOCATION_FILE);

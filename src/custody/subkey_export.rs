@@ -5,7 +5,6 @@
 
 use zeroize::Zeroizing;
 
-use openpgp::policy::StandardPolicy;
 use openpgp::serialize::Serialize as _;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
@@ -13,8 +12,8 @@ use sequoia_openpgp as openpgp;
 use crate::clock::{self, Time};
 use crate::custody::age::{self, Recipient};
 use crate::error::{Error, IoContext, Result};
+use crate::fs::atomic;
 use crate::subkey::{lint, Format, Lint};
-use crate::vault::atomic;
 
 /// How the exported subkey is protected.
 pub enum Protection {
@@ -44,7 +43,7 @@ pub fn signing_subkey_tsk(
     at: Time,
     protection: &Protection,
 ) -> Result<(Zeroizing<Vec<u8>>, String)> {
-    let policy = StandardPolicy::new();
+    let policy = crate::openpgp_policy::standard();
     let vc = full.with_policy(&policy, clock::to_system(at))?;
     let sub = vc
         .keys()

@@ -7,10 +7,10 @@
 //! version back in force: it is refused as a rollback, naming both
 //! versions.
 
-use super::trust::{Accepted, Entry, TrustStore};
 use super::{digest, signatures, version_path, Pending, Policy, State};
 use crate::clock::Time;
 use crate::error::{Error, Result};
+use crate::trust::{Accepted, Entry, TrustStore};
 use crate::vault::Vault;
 
 const ROLLBACK_HINT: &str = "restore policy/ from the vault's git history (runbooks/policy-change.md, \"keycycle reports a rollback\"); nothing was changed";
@@ -20,10 +20,10 @@ fn versions(vault: &Vault) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for n in 1.. {
         let path = version_path(vault, n);
-        if crate::vault::fsx::kind(&path)?.is_none() {
+        if crate::fs::fsx::kind(&path)?.is_none() {
             break;
         }
-        out.push(crate::vault::fsx::read_file(&path)?);
+        out.push(crate::fs::fsx::read_file(&path)?);
     }
     Ok(out)
 }

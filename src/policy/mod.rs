@@ -4,7 +4,7 @@
 //! keys. Modelled on TUF's root metadata:
 //!
 //! - `policy/v1.toml` is trusted because its digest is pinned in the
-//!   operator's local trust store ([`trust`]), outside the repository;
+//!   operator's local trust store ([`crate::trust`]), outside the repository;
 //! - `policy/vN.toml` (N > 1) is in force when it names the digest of
 //!   version N-1 and carries valid detached signatures
 //!   (`policy/vN.sig/<FINGERPRINT>.asc`) by at least `policy_threshold`
@@ -22,8 +22,7 @@ pub mod diff;
 mod document;
 mod history;
 mod outward;
-pub mod seen;
-pub mod trust;
+mod roots;
 
 use std::path::PathBuf;
 
@@ -120,7 +119,7 @@ pub fn require_for_sealing(vault: &Vault, at: Time) -> Result<State> {
 
 /// The bytes of version `n`.
 pub fn version_bytes(vault: &Vault, n: u32) -> Result<Vec<u8>> {
-    crate::vault::fsx::read_file(&version_path(vault, n))
+    crate::fs::fsx::read_file(&version_path(vault, n))
 }
 
 /// Whether the vault holds any policy version.
@@ -143,11 +142,11 @@ pub fn signatures(
             continue;
         };
         let path = signature_path(vault, n, fpr);
-        let Ok(sig) = crate::vault::fsx::read_file(&path) else {
+        let Ok(sig) = crate::fs::fsx::read_file(&path) else {
             missing.push(root.name.clone());
             continue;
         };
-        let cert = match vault.roster_cert(fpr) {
+        let cert = match crate::roster::cert(vault, fpr) {
             Ok(Some(c)) if &c.fingerprint().to_hex() == fpr => c,
             Ok(_) => {
                 bad.push(format!("{}: no certificate roster/{fpr}.asc", root.name));
@@ -187,7 +186,7 @@ pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
 /// generated here.
 pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey], at: Time) -> Result<Policy> {
     let config = vault.config()?;
-    let roster = vault.roster()?;
+    let roster = crate::roster::load(vault)?;
     let escrow_threshold = config.escrow.threshold.max(1);
     let mut listed: Vec<PolicyKey> = state.map(|s| s.policy.keys.clone()).unwrap_or_default();
     // A listed key that is revoked is listed as revoked from now on: a
@@ -221,7 +220,7 @@ pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey], at: Time)
         audit_head: crate::audit::head(&vault.audit_log()?),
         keyservers: config.publish.keyservers.clone(),
         announce_template: match &config.announce.template {
-            Some(p) => Some(digest(&crate::vault::fsx::read_file(p)?)),
+            Some(p) => Some(digest(&crate::fs::fsx::read_file(p)?)),
             None => None,
         },
         roots: roster
@@ -250,8 +249,8 @@ pub fn write(vault: &Vault, policy: &Policy) -> Result<String> {
         ));
     }
     let text = policy.text()?;
-    crate::vault::atomic::create_dir(&vault.root().join(POLICY_DIR))?;
-    crate::vault::atomic::write(&path, text.as_bytes(), crate::vault::atomic::PUBLIC_MODE)?;
+    crate::fs::atomic::create_dir(&vault.root().join(POLICY_DIR))?;
+    crate::fs::atomic::write(&path, text.as_bytes(), crate::fs::atomic::PUBLIC_MODE)?;
     let d = digest(text.as_bytes());
     if policy.version == 1 {
         vault.trust().pin(vault.root(), &d)?;
@@ -326,9 +325,9 @@ fn signed_cycle(k: &StoredKey, cycle: &str, source: &str) -> Result<()> {
         format!(
             "{}: state.toml says cycle {}, but {source} has the key {} as cycle {}",
             crate::text::path(&k.dir),
-            crate::vault::fsx::shown(&k.state.cycle),
+            crate::text::shown_short(&k.state.cycle),
             k.state.fingerprint,
-            crate::vault::fsx::shown(cycle)
+            crate::text::shown_short(cycle)
         ),
         "state.toml was edited: restore it from the vault's git history (git log -p -- keys/) and find out who committed it; keycycle used no key",
     ))
@@ -417,8 +416,8 @@ pub fn sign(
     let sig = crate::sign::sign_reader(&mut key, &bytes[..], at, &|_| {})?;
     let path = signature_path(vault, n, &fpr);
     if let Some(dir) = path.parent() {
-        crate::vault::atomic::create_dir(dir)?;
+        crate::fs::atomic::create_dir(dir)?;
     }
-    crate::vault::atomic::write(&path, &sig, crate::vault::atomic::PUBLIC_MODE)?;
+    crate::fs::atomic::write(&path, &sig, crate::fs::atomic::PUBLIC_MODE)?;
     Ok(path)
 }

@@ -46,13 +46,16 @@ pub fn keyservers(vault: &Vault, at: Time, given: &[String]) -> Result<Vec<Strin
     ))
 }
 
+/// The announcement's embedded wording (`[announce] template` replaces it).
+const DEFAULT_TEMPLATE: &str = include_str!("../../templates/announce.txt");
+
 /// The announcement template's text: keycycle's built-in one, or the
 /// vault's replacement (not yet checked: see [`approved_template`]).
 pub fn template_text(config: &Config) -> Result<String> {
     let Some(path) = &config.announce.template else {
-        return Ok(crate::announce::DEFAULT_TEMPLATE.to_string());
+        return Ok(DEFAULT_TEMPLATE.to_string());
     };
-    String::from_utf8(crate::vault::fsx::read_file(path)?).map_err(|_| {
+    String::from_utf8(crate::fs::fsx::read_file(path)?).map_err(|_| {
         Error::vault(
             format!("{}: not UTF-8 text", crate::text::path(path)),
             "write the template as UTF-8",
@@ -66,7 +69,7 @@ pub fn approved_template(vault: &Vault, config: &Config, at: Time) -> Result<()>
     let Some(path) = &config.announce.template else {
         return Ok(());
     };
-    let actual = digest(&crate::vault::fsx::read_file(path)?);
+    let actual = digest(&crate::fs::fsx::read_file(path)?);
     let signed = load(vault, at)?.and_then(|s| s.policy.announce_template);
     if signed.as_deref() == Some(actual.as_str()) {
         return Ok(());

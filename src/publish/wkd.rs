@@ -70,7 +70,7 @@ fn wkd_entry(path: &Path, cert: &Cert, at: Time) -> Result<()> {
         Some(i) => certs[i] = certs[i].clone().merge_public(cert.clone())?,
         None => certs.push(cert.clone()),
     }
-    let p = openpgp::policy::StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     let t = crate::clock::to_system(at);
     certs.retain(|c| {
         c.with_policy(&p, t)

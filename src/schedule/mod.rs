@@ -19,7 +19,7 @@ mod series;
 mod source;
 mod uid;
 
-pub use uid::{cycle_from_uid, user_id};
+pub use uid::user_id;
 
 /// One development cycle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

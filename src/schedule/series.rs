@@ -10,7 +10,7 @@ use super::source::unsafe_id;
 use super::{Cycle, Schedule};
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::vault::fsx;
+use crate::fs::fsx;
 
 /// The openstack/releases data shipped with keycycle.
 pub(super) const EMBEDDED_SERIES: &str = include_str!("../../data/series_status.yaml");

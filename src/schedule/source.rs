@@ -7,7 +7,7 @@ use super::{Cycle, Schedule};
 use crate::clock;
 use crate::config::{Config, ScheduleSource};
 use crate::error::{Error, IoContext, Result};
-use crate::vault::fsx;
+use crate::fs::fsx;
 
 /// The error for a cycle id (or series name) that is not one safe file
 /// name: see [`fsx::is_safe_component`].
@@ -15,7 +15,7 @@ pub(super) fn unsafe_id(what: &str, id: &str) -> Error {
     Error::input(
         format!(
             "{what} \"{}\" is not one file name (it names files in the vault)",
-            fsx::shown(id)
+            crate::text::shown_short(id)
         ),
         "use letters, digits, '.', '_', '-' or '+', not starting with '.'",
     )

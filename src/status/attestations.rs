@@ -45,14 +45,11 @@ pub(super) fn attestations(
         })
     };
     let mut draft = Vec::new();
-    for m in vault.roster()?.members {
+    for m in crate::roster::load(vault)?.members {
         let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
             continue;
         };
-        if vault
-            .roster_cert(&fpr)?
-            .is_some_and(|r| certified_by(cert, &r, at))
-        {
+        if crate::roster::cert(vault, &fpr)?.is_some_and(|r| certified_by(cert, &r, at)) {
             draft.push(m.name);
         }
     }

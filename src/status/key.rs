@@ -3,7 +3,6 @@
 
 use openpgp::cert::amalgamation::ValidAmalgamation;
 use openpgp::cert::ValidCert;
-use openpgp::policy::StandardPolicy;
 use openpgp::types::RevocationStatus;
 use sequoia_openpgp as openpgp;
 
@@ -25,7 +24,7 @@ pub fn key_status(
     signed: Option<&policy::State>,
     at: Time,
 ) -> Result<KeyStatus> {
-    let standard = StandardPolicy::new();
+    let standard = crate::openpgp_policy::standard();
     let cert = &key.cert;
     let vc = cert.with_policy(&standard, clock::to_system(at));
     let revocation = match vc.as_ref().map(|vc| vc.revocation_status()) {
@@ -119,9 +118,9 @@ fn trust_findings(
     // The draft roster's certs count for nothing, but a tampered one (a
     // cert under another fingerprint's name, a path for a fingerprint) is
     // still refused, naming it.
-    for m in vault.roster()?.members {
+    for m in crate::roster::load(vault)?.members {
         if let Some(fpr) = m.fingerprint {
-            vault.roster_cert(&fpr)?;
+            crate::roster::cert(vault, &fpr)?;
         }
     }
     let trusted = signed.is_some_and(|p| p.lists(&key.state.fingerprint))

@@ -15,9 +15,9 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-use super::fsx;
 use crate::config::CONFIG_FILE;
 use crate::error::{Error, Result};
+use crate::fs::fsx;
 
 /// The vault directory a command uses. `given`: `--vault` or
 /// `$KEYCYCLE_VAULT`; `cwd`: the working directory; `creating`: the

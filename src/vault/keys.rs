@@ -9,7 +9,9 @@ use openpgp::parse::Parse;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use super::{atomic, fsx, Vault, TMP_PREFIX};
+use crate::fs::{atomic, fsx};
+
+use super::{Vault, TMP_PREFIX};
 use crate::clock::{self, Time};
 use crate::error::{Error, IoContext, Result};
 use crate::schedule::Schedule;
@@ -142,7 +144,7 @@ impl Vault {
                 format!(
                     "{}: cycle \"{}\" is not a cycle id",
                     crate::text::path(&state_path),
-                    fsx::shown(&state.cycle)
+                    crate::text::shown_short(&state.cycle)
                 ),
                 "restore the key directory from the vault's git history",
             ));
@@ -171,7 +173,7 @@ impl Vault {
             ));
         }
         // A revocation this machine saw is never undone by an older copy.
-        crate::policy::seen::check_and_remember(
+        crate::trust::seen::check_and_remember(
             &self.trust(),
             &cert,
             &cert_path.display().to_string(),

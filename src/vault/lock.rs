@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use super::{atomic, fsx, Vault, LOCK_FILE, TMP_PREFIX};
+use crate::fs::{atomic, fsx};
+
+use super::{Vault, LOCK_FILE, TMP_PREFIX};
 use crate::error::{Error, IoContext, Result};
 
 impl Vault {
@@ -96,7 +98,7 @@ impl Vault {
         sweep(&self.root, 3);
     }
 
-    pub(super) fn require_lock(&self) -> Result<()> {
+    pub(crate) fn require_lock(&self) -> Result<()> {
         if self.lock.is_none() {
             return Err(Error::Other(anyhow::anyhow!(
                 "internal error: the vault is being changed without its lock"

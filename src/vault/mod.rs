@@ -10,9 +10,7 @@
 //!   audit.log
 //! ```
 
-pub mod atomic;
 pub mod discover;
-pub mod fsx;
 mod keys;
 mod lock;
 
@@ -23,16 +21,12 @@ pub use keys::{
 
 use std::path::{Path, PathBuf};
 
-use openpgp::parse::Parse;
-use openpgp::Cert;
-use sequoia_openpgp as openpgp;
-
 use crate::audit;
 use crate::clock::Time;
 use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
 use crate::error::{Error, Result};
-use crate::policy::trust::TrustStore;
-use crate::roster::Roster;
+use crate::fs::{atomic, fsx};
+use crate::trust::TrustStore;
 
 /// A vault on disk.
 #[derive(Debug, Clone)]
@@ -147,86 +141,6 @@ impl Vault {
             Some(c) => Ok(c.clone()),
             None => Config::load(&self.config_path()),
         }
-    }
-
-    fn roster_dir(&self) -> PathBuf {
-        self.root.join("roster")
-    }
-
-    /// The roster (empty when none was written yet).
-    pub fn roster(&self) -> Result<Roster> {
-        let path = self.roster_dir().join("roster.toml");
-        fsx::check_dir(&self.roster_dir())?;
-        match fsx::read_string_optional(&path)? {
-            Some(text) => toml::from_str(&text)
-                .map_err(|e| Error::parse(&path, &text, e.span().map(|s| s.start), e.message())),
-            None => Ok(Roster::default()),
-        }
-    }
-
-    /// Write the roster, and a root's certificate when given.
-    pub fn save_roster(&self, roster: &Roster, cert: Option<&Cert>) -> Result<()> {
-        self.require_lock()?;
-        fsx::check_dir(&self.roster_dir())?;
-        atomic::create_dir(&self.roster_dir())?;
-        if let Some(cert) = cert {
-            let bytes = crate::certinfo::armored_public(cert)?;
-            let path = self
-                .roster_dir()
-                .join(format!("{}.asc", cert.fingerprint().to_hex()));
-            atomic::write(&path, &bytes, atomic::PUBLIC_MODE)?;
-        }
-        let text = toml::to_string(roster).map_err(anyhow::Error::from)?;
-        atomic::write(
-            &self.roster_dir().join("roster.toml"),
-            format!("# The infra roots. Managed by `keycycle roster`.\n\n{text}").as_bytes(),
-            atomic::PUBLIC_MODE,
-        )
-    }
-
-    /// A root's stored certificate, `roster/<FINGERPRINT>.asc`: a file
-    /// whose certificate has another fingerprint than its name is refused.
-    pub fn roster_cert(&self, fingerprint: &str) -> Result<Option<Cert>> {
-        let hex = fingerprint.len() == 40 || fingerprint.len() == 64;
-        if !hex || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::vault(
-                format!(
-                    "roster/roster.toml: '{}' is not an OpenPGP fingerprint",
-                    fsx::shown(fingerprint)
-                ),
-                "give the root's 40-hex-digit fingerprint (`keycycle roster add --cert FILE` fills it in), or restore roster.toml from git",
-            ));
-        }
-        fsx::check_dir(&self.roster_dir())?;
-        let path = self
-            .roster_dir()
-            .join(format!("{}.asc", fingerprint.to_uppercase()));
-        let Some(bytes) = fsx::read_optional(&path)? else {
-            return Ok(None);
-        };
-        crate::bounded::check(&bytes)
-            .map_err(|r| Error::vault(format!("{}: {r}", path.display()), "restore it from git"))?;
-        let cert = Cert::from_bytes(&bytes).map_err(|e| {
-            Error::vault(
-                format!("{}: not a certificate: {e}", crate::text::path(&path)),
-                "restore it from git",
-            )
-        })?;
-        if !cert
-            .fingerprint()
-            .to_hex()
-            .eq_ignore_ascii_case(fingerprint)
-        {
-            return Err(Error::vault(
-                format!(
-                    "{}: holds the certificate {}, not the one its name says",
-                    crate::text::path(&path),
-                    cert.fingerprint().to_hex()
-                ),
-                "the roster was mixed up or tampered with: restore the file from git, or add the root again with `keycycle roster add --cert FILE`",
-            ));
-        }
-        Ok(Some(cert))
     }
 
     /// Append an entry to the hash-chained audit log.

@@ -143,3 +143,125 @@ fn outside_verifiers_start_only_through_the_timed_helpers() {
         );
     }
 }
+
+/// The binary's edge (`main.rs`, `cli/`, `commands/`, `ui/`): it imports
+/// the library as `keycycle::`, and its own `crate::` is another crate.
+const BINARY: &[&str] = &["main", "cli", "commands", "ui"];
+
+/// The top-level module a file under `src/` belongs to: `src/vault/keys.rs`
+/// → `vault`, `src/clock.rs` → `clock`.
+fn top_module(path: &str) -> String {
+    let rest = path.strip_prefix("src/").unwrap();
+    let first = rest.split('/').next().unwrap();
+    first.strip_suffix(".rs").unwrap_or(first).to_string()
+}
+
+/// The library's import graph between top-level modules of `src/`, from
+/// every `crate::X` path in code (comments aside).
+fn import_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let tree = tree();
+    let modules: std::collections::BTreeSet<String> =
+        tree.iter().map(|(p, _)| top_module(p)).collect();
+    let mut graph = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+    for (p, text) in &tree {
+        let from = top_module(p);
+        if BINARY.contains(&from.as_str()) || from == "lib" {
+            continue;
+        }
+        let edges = graph.entry(from.clone()).or_default();
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (i, _) in line.match_indices("crate::") {
+                let name: String = line[i + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if name != from && modules.contains(&name) {
+                    edges.insert(name);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle of `graph` reached from `node` (depth first), as the modules
+/// along it.
+fn cycle_from(
+    graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    node: &str,
+    path: &mut Vec<String>,
+    done: &mut std::collections::BTreeSet<String>,
+) -> Option<Vec<String>> {
+    if let Some(i) = path.iter().position(|m| m == node) {
+        let mut cycle = path[i..].to_vec();
+        cycle.push(node.to_string());
+        return Some(cycle);
+    }
+    if done.contains(node) {
+        return None;
+    }
+    path.push(node.to_string());
+    for next in graph.get(node).into_iter().flatten() {
+        if let Some(c) = cycle_from(graph, next, path, done) {
+            return Some(c);
+        }
+    }
+    path.pop();
+    done.insert(node.to_string());
+    None
+}
+
+/// Issue 23: the library's top-level modules form layers, never a cycle
+/// (`fs/`, `text.rs`, `clock.rs`, `openpgp_policy.rs` at the bottom,
+/// `vault/` below `custody/`, `custody/` below `roster.rs` and `policy/`).
+#[test]
+fn no_import_cycle_between_top_level_modules() {
+    let graph = import_graph();
+    let mut done = std::collections::BTreeSet::new();
+    for node in graph.keys() {
+        if let Some(cycle) = cycle_from(&graph, node, &mut Vec::new(), &mut done) {
+            panic!("import cycle: {}", cycle.join(" → "));
+        }
+    }
+}
+
+/// Issue 23: the ground floor imports nothing of the domain.
+#[test]
+fn the_ground_floor_imports_only_error_and_text() {
+    let graph = import_graph();
+    for (floor, allowed) in [
+        ("fs", &["error", "text"][..]),
+        ("text", &[][..]),
+        ("openpgp_policy", &["clock"][..]),
+    ] {
+        let extra: Vec<&String> = graph[floor]
+            .iter()
+            .filter(|m| !allowed.contains(&m.as_str()))
+            .collect();
+        assert!(extra.is_empty(), "src/{floor} imports {extra:?}");
+    }
+}
+
+/// Issue 23: one OpenPGP policy for the whole crate — every
+/// `StandardPolicy` is built in `src/openpgp_policy.rs`.
+#[test]
+fn the_openpgp_policy_is_built_in_one_place() {
+    assert_eq!(
+        offenders(&tree(), "StandardPolicy", "src/openpgp_policy.rs"),
+        Vec::<String>::new(),
+        "use keycycle::openpgp_policy::{{standard, as_of, lenient}}"
+    );
+}
+
+/// Time is explicit: only `src/main.rs` reads the clock.
+#[test]
+fn only_main_reads_the_clock() {
+    let tree = tree();
+    for needle in ["Utc::now", "SystemTime::now", "Local::now"] {
+        assert_eq!(
+            offenders(&tree, needle, "src/main.rs"),
+            Vec::<String>::new(),
+            "{needle}: take the time as an argument (main.rs resolves --time)"
+        );
+    }
+}

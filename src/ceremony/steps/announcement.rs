@@ -5,7 +5,7 @@
 use super::super::{Cx, Outcome, Step};
 use crate::announce;
 use crate::error::Result;
-use crate::vault::atomic;
+use crate::fs::atomic;
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     if !cx.record.is_done(Step::Publish) {
@@ -26,7 +26,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         .clone()
         .unwrap_or_else(|| vault.root().join("exports"));
     // In the vault (the default), not through a link.
-    crate::vault::fsx::check_dirs(vault.root(), &dir)?;
+    crate::fs::fsx::check_dirs(vault.root(), &dir)?;
     atomic::create_dir(&dir)?;
     let path = dir.join(format!("announce-{}.txt", facts.cycle));
     atomic::write(&path, &signed, atomic::PUBLIC_MODE)?;

@@ -4,7 +4,7 @@
 use super::super::{Cx, Outcome};
 use crate::certinfo::{self, Known};
 use crate::error::Result;
-use crate::vault::atomic;
+use crate::fs::atomic;
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let key = cx.key()?;
@@ -14,7 +14,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         .clone()
         .unwrap_or_else(|| cx.vault.root().join("exports"));
     // In the vault (the default), not through a link.
-    crate::vault::fsx::check_dirs(cx.vault.root(), &dir)?;
+    crate::fs::fsx::check_dirs(cx.vault.root(), &dir)?;
     atomic::create_dir(&dir)?;
     let base = format!("0x{}", key.state.fingerprint.to_lowercase());
     let mut known = Known::default();

@@ -33,9 +33,9 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     for r in &roots {
         cx.op.say(&format!(
             "  {} <{}>  {}",
-            crate::certinfo::printable(&r.name),
-            crate::certinfo::printable(&r.email),
-            crate::certinfo::printable(&r.escrow_recipient)
+            crate::text::shown(&r.name),
+            crate::text::shown(&r.email),
+            crate::text::shown(&r.escrow_recipient)
         ));
     }
     if !cx.answers.confirm_roster

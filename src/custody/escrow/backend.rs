@@ -77,7 +77,7 @@ impl EscrowedKey {
 
 /// The primary's expiry in `changed` (as of its newest self-signatures).
 fn expiry_of(changed: &Cert, key: &StoredKey, at: Time) -> Time {
-    let p = openpgp::policy::StandardPolicy::new();
+    let p = crate::openpgp_policy::standard();
     changed
         .with_policy(&p, keygen::after_self_signatures(changed, at))
         .ok()
@@ -102,7 +102,7 @@ pub fn store_ladder(home: &KeyHome, changed: &Cert, signer: &mut dyn Signer) -> 
         &armored,
         &recipients,
         &holder_names(home.policy, &recipients),
-        home.policy.revocation_threshold,
+        home.policy.revocation_threshold(),
     )?;
     change.remove = revocation_shares::stale(home.key, &ladder)?;
     change.files.extend(ladder);
@@ -164,7 +164,7 @@ impl Backend for EscrowedKey {
             &bundle,
             recipients,
             &holder_names(policy, recipients),
-            (policy.escrow_threshold, policy.revocation_threshold),
+            (policy.escrow_threshold(), policy.revocation_threshold()),
         )?;
         let mut change = replace(key, files)?;
         change.files.extend(KeyChange::cert(&full)?.files);

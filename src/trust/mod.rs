@@ -8,12 +8,14 @@
 //! `$KEYCYCLE_HOME/trust.toml` (default `~/.config/keycycle/`), 0600 in a
 //! 0700 directory, changed under a lock and written atomically.
 
+pub mod seen;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
-use crate::vault::atomic;
+use crate::fs::atomic;
 
 /// Where the trust store lives.
 #[derive(Debug, Clone)]

@@ -216,15 +216,6 @@ pub fn is_safe_component(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+'))
 }
 
-/// `name` for an error message: printable, and short.
-pub fn shown(name: &str) -> String {
-    let mut s = crate::certinfo::printable(&name.chars().take(40).collect::<String>());
-    if name.chars().count() > 40 {
-        s.push('…');
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,9 +15,9 @@ use openpgp::types::RevocationType;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use super::trust::TrustStore;
+use super::TrustStore;
 use crate::error::{Error, Result};
-use crate::vault::atomic;
+use crate::fs::atomic;
 
 const DIR: &str = "revocations";
 
