@@ -384,40 +384,17 @@ fn http_get(url: &str) -> String {
     out
 }
 
-/// A fake keyserver on loopback answering every request with `response`
-/// (or never answering); returns its URL.
-fn fake_server(response: Option<&'static str>) -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in l.incoming().take(8) {
-            let Ok(mut s) = s else { continue };
-            let mut buf = [0u8; 65536];
-            let _ = s.set_read_timeout(Some(std::time::Duration::from_millis(300)));
-            let _ = s.read(&mut buf);
-            match response {
-                Some(r) => {
-                    let _ = s.write_all(r.as_bytes());
-                }
-                None => held.push(s),
-            }
-        }
-    });
-    format!("hkp://127.0.0.1:{port}")
-}
-
 #[test]
 fn keyserver_faults_fail_clearly_and_leave_the_vault_unchanged() {
     let c = ceremony(1);
-    let closed = format!("hkp://127.0.0.1:{}", closed_port());
     let cases = [
-        (closed, "nothing listening"),
-        (fake_server(Some("HTTP/1.0 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops\n")), "HTTP 500"),
-        (fake_server(Some("HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><h1>Add failed: Malformed Key</h1></html>\n")), "Add failed"),
-        (fake_server(None), "never answers"),
+        (Fault::Closed, "nothing listening"),
+        (Fault::Http500, "HTTP 500"),
+        (Fault::AddFailed, "Add failed"),
+        (Fault::Silent, "never answers"),
     ];
-    for (url, what) in cases {
+    for (fault, what) in cases {
+        let (url, _) = fake_server(fault);
         let before = snapshot(&c.env.vault);
         let start = std::time::Instant::now();
         let out = c

@@ -5,8 +5,12 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use tempfile::TempDir;
@@ -128,13 +132,23 @@ impl Env {
 
     /// Run and require success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd().args(args).output().unwrap();
+        self.ok_at(&self.time, args)
+    }
+
+    /// Run at `time` and require success; returns stdout.
+    pub fn ok_at(&self, time: &str, args: &[&str]) -> String {
+        let out = self.run_at(time, args);
         assert!(
             out.status.success(),
-            "keycycle {args:?} failed:\n{}",
+            "keycycle {args:?} at {time} failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Run at `time`, whatever the outcome; returns the output.
+    pub fn run_at(&self, time: &str, args: &[&str]) -> Output {
+        self.cmd_at(time).args(args).output().unwrap()
     }
 
     /// Run and require failure; returns the output.
@@ -510,6 +524,24 @@ pub fn sqv_at(at: &str) -> Std {
     c
 }
 
+/// `sqv --keyring KEYRING SIG DATA` at `at`.
+pub fn sqv(at: &str, keyring: &Path, sig: &Path, data: &Path) -> Output {
+    sqv_at(at)
+        .arg("--keyring")
+        .arg(keyring)
+        .arg(sig)
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
+/// Whether sqv at `at` calls `file`'s detached `file.asc` good with
+/// `keyring`.
+pub fn sqv_accepts(at: &str, keyring: &Path, file: &Path) -> bool {
+    let sig = PathBuf::from(format!("{}.asc", file.display()));
+    sqv(at, keyring, &sig, file).status.success()
+}
+
 /// `gpgv` at `at` (gpgv has no `--faked-system-time`).
 pub fn gpgv_at(at: &str) -> Std {
     faked("gpgv", at)
@@ -642,6 +674,43 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
         }
     }
     map
+}
+
+/// Copy the tree `from` to `to`, directory modes kept, but the vault's
+/// lock file (not state: a locking command creates it).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (p, dest) = (e.path(), to.join(e.file_name()));
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&p, &dest);
+        } else if e.file_name() != ".lock" {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+    std::fs::set_permissions(to, std::fs::metadata(from).unwrap().permissions()).unwrap();
+}
+
+/// Every file under `dir` (none when it does not exist), sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
 }
 
 /// A fixture key from tests/fixtures/keys.
@@ -779,4 +848,187 @@ impl Env {
 /// Let a prompt in a pseudo-terminal settle before typing at it.
 pub fn settle() {
     std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
+/// How a fake keyserver (`fake_server`) misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    /// A port nobody listens on (bound, then released).
+    Closed,
+    /// Accept, read the request, then close with SO_LINGER 0 (a TCP RST).
+    Reset,
+    /// `HTTP 500` to every request.
+    Http500,
+    /// `HTTP 200` with sks's "Add failed" body to the upload.
+    AddFailed,
+    /// The upload is accepted; the fetch-back answers 200 with HTML.
+    NotOpenPgp,
+    /// The response, status line included, a byte per second.
+    Trickle,
+    /// Headers at once, then a long body a byte per second.
+    TrickleBody,
+    /// Accept, read the request, never answer.
+    Silent,
+    /// Every answer (upload accepted, fetch-back "not found") comes just
+    /// inside the per-request timeout: only the whole-exchange budget
+    /// stops the second.
+    Slow(Duration),
+}
+
+/// A misbehaving HKP server on loopback; returns its URL and the log of
+/// the requests it saw ("POST /pks/add", "GET /pks/lookup…").
+pub fn fake_server(fault: Fault) -> (String, Arc<Mutex<Vec<String>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    if fault == Fault::Closed {
+        return (format!("hkp://127.0.0.1:{}", closed_port()), log);
+    }
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(s) = s else { continue };
+            let seen = seen.clone();
+            std::thread::spawn(move || serve(s, fault, &seen));
+        }
+    });
+    (format!("hkp://127.0.0.1:{port}"), log)
+}
+
+/// Read one request (head and Content-Length body); "METHOD PATH".
+fn read_request(s: &mut TcpStream) -> Option<String> {
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let line = head.lines().next().unwrap_or("");
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("?");
+    let path = parts.next().unwrap_or("?");
+    let path = path.split('?').next().unwrap_or(path);
+    Some(format!("{method} {path}"))
+}
+
+fn respond(s: &mut TcpStream, status: &str, ctype: &str, body: &str) {
+    let _ = write!(
+        s,
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = s.flush();
+}
+
+fn trickle(s: &mut TcpStream, bytes: &[u8]) {
+    for b in bytes {
+        if s.write_all(&[*b]).is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn serve(mut s: TcpStream, fault: Fault, seen: &Mutex<Vec<String>>) {
+    let Some(req) = read_request(&mut s) else {
+        return;
+    };
+    let post = req.starts_with("POST");
+    seen.lock().unwrap().push(req);
+    let ok_add = "Key block added to key server database.\n  New public keys added: 1\n";
+    match fault {
+        Fault::Closed => unreachable!(),
+        Fault::Reset => {
+            use std::os::fd::AsRawFd;
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: a valid socket and a correctly sized option value.
+            let rc = unsafe {
+                libc::setsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    &linger as *const libc::linger as *const libc::c_void,
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(rc, 0, "SO_LINGER");
+            drop(s);
+        }
+        Fault::Http500 => respond(
+            &mut s,
+            "500 Internal Server Error",
+            "text/plain",
+            "Internal Server Error\n",
+        ),
+        Fault::AddFailed => respond(
+            &mut s,
+            "200 OK",
+            "text/html",
+            "<html><head><title>Error handling request</title></head>\
+             <body><h1>Error handling request</h1>Add failed: Malformed Key</body></html>\n",
+        ),
+        Fault::NotOpenPgp => {
+            if post {
+                respond(&mut s, "200 OK", "text/plain", ok_add);
+            } else {
+                respond(
+                    &mut s,
+                    "200 OK",
+                    "text/html",
+                    "<html><body><h1>Welcome to nginx!</h1>\
+                     <p>If you see this page, the web server works.</p></body></html>\n",
+                );
+            }
+        }
+        Fault::Trickle => {
+            let r = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{ok_add}",
+                ok_add.len()
+            );
+            trickle(&mut s, r.as_bytes());
+        }
+        Fault::TrickleBody => {
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n"
+            );
+            trickle(&mut s, &[b'.'; 100_000]);
+        }
+        Fault::Silent => std::thread::sleep(Duration::from_secs(600)),
+        Fault::Slow(d) => {
+            std::thread::sleep(d);
+            if post {
+                respond(&mut s, "200 OK", "text/plain", ok_add);
+            } else {
+                respond(&mut s, "404 Not Found", "text/plain", "No keys found\n");
+            }
+        }
+    }
 }

@@ -506,20 +506,6 @@ fn the_first_policy_is_pinned_and_a_replaced_one_is_refused() {
     assert_eq!(after, before, "nothing else changed");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else if e.file_name() != ".lock" {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
-
 /// `policy sign --with-key` given a public certificate (the file on the
 /// roster, or the signing subkey's public half) says a root signs with
 /// their own secret key, not "the signing subkey exported for CI".

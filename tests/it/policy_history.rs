@@ -56,12 +56,10 @@ fn bob_left() -> BobLeft {
 }
 
 impl BobLeft {
-    fn run(&self, at: &str, args: &[&str]) -> Output {
-        self.k.env.cmd_at(at).args(args).output().unwrap()
-    }
-
     fn rewrap(&self, at: &str) -> Output {
-        self.run(at, &["escrow", "rewrap", "--identity", &self.k.id()])
+        self.k
+            .env
+            .run_at(at, &["escrow", "rewrap", "--identity", &self.k.id()])
     }
 
     /// The escrow re-wrapped by the next honest root, and whether Bob's
@@ -72,7 +70,7 @@ impl BobLeft {
     }
 
     fn policy_status(&self) -> String {
-        let out = self.run(AFTER, &["policy", "status"]);
+        let out = self.k.env.run_at(AFTER, &["policy", "status"]);
         assert!(
             out.status.success(),
             "{}",
@@ -106,10 +104,10 @@ fn a_deleted_version_is_a_rollback_and_refused() {
         &["generate", "--cycle", "2027.2"],
         &["export", "public", "2027.1"],
     ] {
-        let err = one_refusal(&b.run(AFTER, args));
+        let err = one_refusal(&b.k.env.run_at(AFTER, args));
         assert!(err.contains("roll back to version 1"), "{args:?}: {err}");
     }
-    let check = b.run(AFTER, &["status", "--check"]);
+    let check = b.k.env.run_at(AFTER, &["status", "--check"]);
     assert_eq!(check.status.code(), Some(2), "status --check is CRITICAL");
     let said = String::from_utf8_lossy(&check.stdout);
     assert!(

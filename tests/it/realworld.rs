@@ -197,17 +197,9 @@ fn gpgv(env: &Env, keyring: &Path, sig: Option<&Path>, file: &Path) -> bool {
 
 /// sqv for detached signatures; sq (which has the cleartext framework)
 /// for cleartext-signed files.
-fn sqv(at: &str, keyring: &Path, sig: Option<&Path>, file: &Path) -> bool {
+fn sequoia_good(at: &str, keyring: &Path, sig: Option<&Path>, file: &Path) -> bool {
     match sig {
-        Some(s) => sqv_at(at)
-            .arg("--keyring")
-            .arg(keyring)
-            .arg(s)
-            .arg(file)
-            .output()
-            .unwrap()
-            .status
-            .success(),
+        Some(s) => sqv(at, keyring, s, file).status.success(),
         None => sq_at(at)
             .args(["verify", "--signer-cert"])
             .arg(keyring)
@@ -281,7 +273,7 @@ fn upstream_tarballs_agree_with_gpgv_and_sqv_case_by_case() {
         let sig = find(&src, &format!("{}_", c.name), ".asc");
         let file = PathBuf::from(sig.to_string_lossy().trim_end_matches(".asc").to_string());
         let g = gpgv(&env, &key, Some(&sig), &file);
-        let s = sqv(&at, &key, Some(&sig), &file);
+        let s = sequoia_good(&at, &key, Some(&sig), &file);
         let (k, v) = keycycle(&env, &at, &[&file], &["--cert", key.to_str().unwrap()]);
         let pinned = as_pinned(c.name);
         table.push(format!(
@@ -386,7 +378,7 @@ fn dsc_files_verify_in_place_against_the_27_mib_debian_keyring() {
     for name in ["hello", "libgpg-error", "acl"] {
         let dsc = find(&corpus.join("src"), &format!("{name}_"), ".dsc");
         let g = gpgv(&env, &keyring, None, &dsc);
-        let s = sqv(&at, &keyring, None, &dsc);
+        let s = sequoia_good(&at, &keyring, None, &dsc);
         let (k, v) = keycycle(&env, &at, &[&dsc], &["--cert", keyring.to_str().unwrap()]);
         if as_pinned(name) && as_pinned("debian-keyring") {
             assert!(g && s, "{name}: gpgv {g}, sq {s}: the corpus changed");
@@ -623,7 +615,10 @@ fn inrelease_verifies_in_place_and_one_changed_byte_fails() {
     assert!(ok, "{v}");
     assert_eq!(v["cleartext"], true);
     assert_eq!(v["good_signers"], 3);
-    assert!(sqv(FIXTURE_TIME, &ring, None, &inrelease), "sq agrees");
+    assert!(
+        sequoia_good(FIXTURE_TIME, &ring, None, &inrelease),
+        "sq agrees"
+    );
     assert!(gpgv(&env, &ring, None, &inrelease), "gpgv agrees");
     // --output writes the verified text: the Release file itself.
     let out = env.path("Release.verified");

@@ -6,7 +6,7 @@
 //! show` names, after which `escrow rewrap` splits the revocations.
 
 use crate::common::*;
-use crate::revocation_escrow::{run, signed_file, sqv_accepts, REVOKE};
+use crate::revocation_escrow::{run, signed_file, REVOKE};
 use std::path::{Path, PathBuf};
 
 const GEN: &str = "2026-08-01T12:00:00Z";
@@ -88,8 +88,14 @@ fn one_refused_two_revoke(env: &Env, ids: &[PathBuf], release: &Path) {
         .arg(&later)
         .assert()
         .success();
-    assert!(!sqv_accepts(env, "2026-11-05", &later), "sqv: BAD");
-    assert!(!sqv_accepts(env, "2026-11-05", release), "hard: void");
+    assert!(
+        !sqv_accepts("2026-11-05", &env.key_dir().join("cert.asc"), &later),
+        "sqv: BAD"
+    );
+    assert!(
+        !sqv_accepts("2026-11-05", &env.key_dir().join("cert.asc"), release),
+        "hard: void"
+    );
     let verify = env
         .cmd_at("2026-11-05")
         .arg("verify")
@@ -141,7 +147,11 @@ fn with_revocation_threshold_two_one_root_is_refused_and_two_revoke() {
         "{text}"
     );
     let release = signed_file(&env, &ids);
-    assert!(sqv_accepts(&env, "2026-10-03", &release));
+    assert!(sqv_accepts(
+        "2026-10-03",
+        &env.key_dir().join("cert.asc"),
+        &release
+    ));
     one_refused_two_revoke(&env, &ids, &release);
 }
 

@@ -155,19 +155,6 @@ fn an_edited_expiry_does_not_stop_an_extension() {
     );
 }
 
-/// sqv's verdict on `file` with `cert` at `at`.
-fn sqv_good(at: &str, cert: &Path, file: &Path) -> bool {
-    sqv_at(at)
-        .arg("--keyring")
-        .arg(cert)
-        .arg(format!("{}.asc", file.display()))
-        .arg(file)
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
 /// After the revocation at `revoked_at` (done by `revoke`), the older
 /// cert.asc is restored: sqv calls the thief's signature good with it,
 /// and keycycle refuses it.
@@ -186,13 +173,16 @@ fn restored_after(revoke: &[&str], revoked_at: &str) {
     );
     let cert = env.key_dir().join("cert.asc");
     let at = "2026-11-10T00:00:00Z";
-    assert!(!sqv_good(at, &cert, &file), "sqv: the revocation voids it");
+    assert!(
+        !sqv_accepts(at, &cert, &file),
+        "sqv: the revocation voids it"
+    );
     assert!(!run(env, at, &["verify", file.to_str().unwrap()])
         .status
         .success());
     std::fs::write(&cert, &old).unwrap();
     assert!(
-        sqv_good(at, &cert, &file),
+        sqv_accepts(at, &cert, &file),
         "sqv: the restored cert has no revocation"
     );
     let err = one_refusal(&run(env, at, &["verify", file.to_str().unwrap()]));

@@ -62,17 +62,6 @@ fn write(p: &Path, data: &[u8]) -> String {
     p.display().to_string()
 }
 
-/// sqv at VERIFY, the instant keycycle verifies at.
-fn sqv(keyring: &Path, sig: &Path, data: &Path) -> std::process::Output {
-    sqv_at(VERIFY)
-        .arg("--keyring")
-        .arg(keyring)
-        .arg(sig)
-        .arg(data)
-        .output()
-        .unwrap()
-}
-
 /// `keycycle verify` at VERIFY; returns (exit ok, report).
 fn verify(n: &Node, certs: &[&Path], files: &[&str], extra: &[&str]) -> (bool, serde_json::Value) {
     verify_at(n, VERIFY, certs, files, extra)
@@ -225,7 +214,7 @@ fn every_signature_keycycle_makes_verifies_with_gpg_and_sqv() {
         assert!(gpg
             .ok(&["--list-packets", sig.to_str().unwrap()], None)
             .contains("digest algo 8"));
-        let out = sqv(&n.cert, &sig, f);
+        let out = sqv(VERIFY, &n.cert, &sig, f);
         assert!(
             out.status.success(),
             "sqv: {}",
@@ -277,7 +266,7 @@ fn existing_signatures_are_kept_unless_overwrite_and_output_names_one() {
         .arg(&f)
         .assert()
         .success();
-    assert!(sqv(&n.cert, &other, &f).status.success());
+    assert!(sqv(VERIFY, &n.cert, &other, &f).status.success());
     // A directory without --recursive is refused.
     let out = n
         .env
@@ -551,12 +540,16 @@ fn soft_revocation_keeps_earlier_signatures_valid() {
         "{report}"
     );
     // sqv agrees on both.
-    assert!(sqv(&retired, &n.env.path("before.tar.gz.asc"), &before)
-        .status
-        .success());
-    assert!(!sqv(&retired, &n.env.path("after.tar.gz.asc"), &after)
-        .status
-        .success());
+    assert!(
+        sqv(VERIFY, &retired, &n.env.path("before.tar.gz.asc"), &before)
+            .status
+            .success()
+    );
+    assert!(
+        !sqv(VERIFY, &retired, &n.env.path("after.tar.gz.asc"), &after)
+            .status
+            .success()
+    );
 }
 
 #[test]
@@ -743,7 +736,7 @@ fn export_formats_and_protections() {
         .arg(&f)
         .assert()
         .success();
-    assert!(sqv(&n.cert, &n.env.path("p.tar.gz.asc"), &f)
+    assert!(sqv(VERIFY, &n.cert, &n.env.path("p.tar.gz.asc"), &f)
         .status
         .success());
     let gpg2 = Gpg::at(VERIFY);
@@ -894,7 +887,7 @@ fn sign_with_the_vault_key_through_the_escrow() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(sqv(&n.cert, &n.env.path("v.tar.gz.asc"), &f)
+    assert!(sqv(VERIFY, &n.cert, &n.env.path("v.tar.gz.asc"), &f)
         .status
         .success());
     // Without an identity the escrow stays shut.

@@ -207,19 +207,6 @@ fn attack_verify_artifact_name_repaints_bad_as_good() {
     assert!(shown.contains("verify: 0 good, 1 bad"), "{shown}");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let (p, dest) = (e.path(), to.join(e.file_name()));
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else if e.file_name() != ".lock" {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
-
 /// A key directory planted by commit under a name that erases the NOT
 /// TRUSTED line and prints a reassuring one: `status` and `policy status`
 /// show the name as text and the warning stays on its line.

@@ -45,18 +45,6 @@ fn signed(k: &Keyed, key: &Path, at: &str, name: &str) -> PathBuf {
     file
 }
 
-fn sqv_accepts(at: &str, cert: &Path, file: &Path) -> bool {
-    let sig = PathBuf::from(format!("{}.asc", file.display()));
-    sqv_at(at)
-        .arg("--keyring")
-        .arg(cert)
-        .arg(&sig)
-        .arg(file)
-        .status()
-        .unwrap()
-        .success()
-}
-
 /// gpgv's exit status, and gpg --verify's with whether it warns of a
 /// revocation (what most users see).
 fn gpg_sees(k: &Keyed, at: &str, cert: &Path, file: &Path) -> String {
