@@ -32,11 +32,7 @@ fn setup(with_previous: bool, cross_sign: bool) -> Setup {
             .args(["--json", "generate", "--cycle", cycle])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         j["fingerprint"].as_str().unwrap().to_string()
     };

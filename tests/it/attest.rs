@@ -62,11 +62,7 @@ fn import(c: &Ceremony, files: &[&Path]) -> serde_json::Value {
     let mut cmd = c.env.cmd_at(LATER);
     cmd.args(["--json", "attestations", "import"]).args(files);
     let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -229,11 +225,7 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
         .args(["--json", "generate", "--cycle", "2026.2"])
         .output()
         .unwrap();
-    assert!(
-        prev.status.success(),
-        "{}",
-        String::from_utf8_lossy(&prev.stderr)
-    );
+    assert_ok(&prev);
     let prev: serde_json::Value = serde_json::from_slice(&prev.stdout).unwrap();
     c.env
         .cmd_at(GEN)
@@ -269,11 +261,7 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
         .args(["--json", "publish", "2027.1", "--keyserver", &ks])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["servers"][0]["ok"], true, "{report}");
     // A fresh gpg home receives every root's certification and the
@@ -553,11 +541,7 @@ fn revoke_with_publish_reaches_the_keyserver() {
         .args(["--publish", "--keyserver", &ks])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let gpg = Gpg::at(LATER);
     gpg.ok(&["--keyserver", &ks, "--recv-keys", &c.fpr], None);
     let listing = gpg.ok(&["--list-keys", "--with-colons", &c.fpr], None);

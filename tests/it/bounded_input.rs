@@ -436,11 +436,7 @@ fn a_signature_cut_out_of_an_announcement_is_not_an_artifact_signature() {
         .arg(&artifact)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let pile = openpgp::PacketPile::from_file(&sig).unwrap();
     let Some(openpgp::Packet::Signature(s)) = pile.children().next() else {
         panic!("a signature");

@@ -48,11 +48,7 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
         .arg(&sub)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["open"], serde_json::json!([]), "{report}");
     let fpr = report["fingerprint"].as_str().unwrap();
@@ -94,11 +90,7 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
         .args(["--json", "ceremony", "--cycle", "next"])
         .output()
         .unwrap();
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    assert_ok(&again);
 }
 
 /// A compromised predecessor vouches for nothing: the ceremony makes no
@@ -115,11 +107,7 @@ fn a_compromised_predecessor_does_not_cross_sign_in_the_ceremony() {
         .args(["--message", "laptop stolen", "--yes", "--identity", id])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let out = env
         .cmd()
         .args(["--json", "ceremony", "--cycle", "next", "--confirm-roster"])
@@ -180,11 +168,7 @@ fn an_interrupted_ceremony_resumes_with_the_same_key() {
         .arg(&r.age_id)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("Resuming the 2027.1/Indri ceremony at step 'fingerprint'"),
@@ -306,11 +290,7 @@ fn the_attestation_request_leaves_the_fingerprint_to_type() {
         .arg(&r.age_id)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let request = report["attestation_request"].as_str().unwrap();
     // The value after each flag is the placeholder, never the key's.

@@ -246,11 +246,7 @@ fn a_compromised_predecessor_vouches_for_nothing() {
             .args(["generate", "--cycle", cycle])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
     }
     let cross = [
         "cross-sign",
@@ -360,10 +356,6 @@ fn certify_refuses_a_key_that_cannot_certify_now() {
     }
     for (with, out) in [(&short_file, "ok-ada.asc"), (&revoked_file, "ok-bob.asc")] {
         let out = certify("2026-01-15T00:00:00Z", with, out);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
     }
 }

@@ -90,6 +90,16 @@ pub fn require(tool: &str) {
     );
 }
 
+/// Require that a finished command succeeded (its stderr in the failure).
+#[track_caller]
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub struct Env {
     pub dir: TempDir,
     pub vault: PathBuf,

@@ -340,11 +340,7 @@ fn every_vault_write_step_survives_a_kill() {
         &roster_add_args("Carol", "carol@example.org", &carol_r, None),
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     run(
         &rewrap_base,
         Case {

@@ -285,11 +285,7 @@ fn run(env: &Env, path: &str, pin: &str, args: &[&str], ids: &[&Path]) -> std::p
 fn single_escrow_drill_and_rewrap_with_a_token() {
     let (env, tok, ssh, p) = token_vault(1);
     let out = run(&env, &p, PIN, &["escrow", "verify"], &[&tok]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("the secret matches the cert"));
     // The plugin's message reached the person through the UI layer.
     assert!(String::from_utf8_lossy(&out.stderr).contains("insert the test token"));
@@ -310,11 +306,7 @@ fn single_escrow_drill_and_rewrap_with_a_token() {
     // Rewrap (a roster change goes through the signed policy, tested in
     // policy::): Ada's token opens the escrow, and it still opens after.
     let out = run(&env, &p, PIN, &["escrow", "rewrap"], &[&tok]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     for id in [&tok, &ssh] {
         let out = run(&env, &p, PIN, &["escrow", "verify"], &[id]);
         assert!(
@@ -346,11 +338,7 @@ fn threshold_shares_to_a_token_and_an_ssh_key() {
     );
     // The drill with the token opens Ada's share only.
     let out = run(&env, &p, PIN, &["escrow", "verify"], &[&tok]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("(threshold 2) held by Ada"),
         "{}",
@@ -374,11 +362,7 @@ fn threshold_shares_to_a_token_and_an_ssh_key() {
         )
     };
     let out = export(&[&tok, &ssh], PIN);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let out = export(&[&tok], PIN);
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 more needed"));
     let out = export(&[&tok, &ssh], "000000");

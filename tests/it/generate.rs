@@ -418,11 +418,7 @@ fn generate_outside_the_key_window_warns() {
         .args(["generate", "--cycle", "2027.2"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("warning: the key window for 2027.2") && e.contains("days from now"),
@@ -434,11 +430,7 @@ fn generate_outside_the_key_window_warns() {
         .args(["generate", "--cycle", "2027.1"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(!e.contains("key window"), "{e}");
 }

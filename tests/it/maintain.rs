@@ -283,11 +283,7 @@ fn escrow_drill_and_rewrap_after_a_root_leaves() {
             .arg(id)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         assert!(String::from_utf8_lossy(&out.stdout).contains("the secret matches the cert"));
     }
     let (foreign, _) = k.env.age_identity("foreign");
@@ -471,11 +467,7 @@ fn threshold_two_of_three() {
         .arg(&ids[0])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("share 1 of 3 (threshold 2) held by Ann"));
     // Extend re-shares (two roots needed), and the result still opens.
     env.cmd_at("2027-04-01")
@@ -515,11 +507,7 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     // Rungs are weekly from creation (GEN, 2026-08-01): the newest not
     // after 2026-11-04 is 2026-10-31.
     assert!(said.contains("(retired, dated 2026-10-31)"), "{said}");

@@ -110,11 +110,7 @@ fn screenshot(dir: &Path, size: &str, png: &Path, colours: &[&str]) -> (usize, f
         .args(colours)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let f: Vec<&str> = text.split_whitespace().collect();
     (

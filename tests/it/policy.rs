@@ -393,11 +393,7 @@ fn a_policy_change_takes_effect_only_with_m_root_signatures() {
             .args(["policy", "status"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let (carol, carol_r) = env.age_identity("carol");

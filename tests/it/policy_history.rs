@@ -23,11 +23,7 @@ fn renew(env: &Env, at: &str, until: &str) {
         .args(["--json", "policy", "propose", "--expires", until])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 }
 
 /// A vault whose roots removed Bob in policy version 2 (Ada signed it), and
@@ -71,11 +67,7 @@ impl BobLeft {
 
     fn policy_status(&self) -> String {
         let out = self.k.env.run_at(AFTER, &["policy", "status"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -334,11 +326,7 @@ fn an_expired_policy_seals_nothing_but_never_blocks_revocation() {
     let check = run(&["status", "--check"]);
     assert_eq!(check.status.code(), Some(2));
     let verified = run(&["verify", tarball.to_str().unwrap()]);
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stderr)
-    );
+    assert_ok(&verified);
     let revoked = run(&[
         "revoke",
         "2027.1",
@@ -351,11 +339,7 @@ fn an_expired_policy_seals_nothing_but_never_blocks_revocation() {
         &id,
         "--yes",
     ]);
-    assert!(
-        revoked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&revoked.stderr)
-    );
+    assert_ok(&revoked);
     let cert = env.key_dir().join("cert.asc");
     let colons = Gpg::at(expired).ok(
         &["--show-keys", "--with-colons", cert.to_str().unwrap()],

@@ -69,11 +69,7 @@ pub(crate) fn signed_file(env: &Env, ids: &[PathBuf]) -> PathBuf {
     let mut args = export.to_vec();
     args.push(sub.to_str().unwrap());
     let out = run(env, "2026-10-01", &args, &[&ids[0], &ids[1]]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let f = env.path("release.tar.gz");
     std::fs::write(&f, b"release").unwrap();
     env.cmd_at("2026-10-02")
@@ -109,11 +105,7 @@ fn one_root_revokes(junk: bool) {
         // The drill of one root: its share, and the revocations apart.
         let out = run(&env, "2026-10-05", &["escrow", "verify"], &[&ids[0]]);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         assert!(
             text.contains("share 1 of 3 (threshold 2) held by Ann"),
             "{text}"
@@ -132,11 +124,7 @@ fn one_root_revokes(junk: bool) {
     // One root alone revokes with the escrowed certificate.
     let revoke = REVOKE;
     let out = run(&env, "2026-11-01", &revoke, &[&ids[2]]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let listing = Gpg::at("2026-11-02").ok(
         &[
             "--show-keys",
@@ -181,11 +169,7 @@ fn a_lost_primary_age_does_not_take_the_revocation_with_it() {
     assert!(e.contains("primary.age: the primary does not open"), "{e}");
     assert!(e.contains("any one root can still revoke"), "{e}");
     let out = run(&k.env, "2026-11-01", &REVOKE, &[&ssh]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let listing = Gpg::at("2026-11-02").ok(
         &[
             "--show-keys",
@@ -249,18 +233,10 @@ fn an_old_threshold_vault_keeps_working_and_rewrap_seals_the_revocations_apart()
         &["escrow", "rewrap"],
         &[&ids[0], &ids[1]],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     for id in &ids {
         assert!(age_opens(id, &dir.join("revocation.age")));
     }
     let out = run(&env, "2026-11-01", &revoke, &[&ids[1]]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 }

@@ -272,11 +272,7 @@ fn attestations_count_only_the_roots_of_the_signed_policy() {
         .arg(&ann)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let public = env.path("new.asc");
     env.ok(&["export", "public", &k.fpr, "-o", public.to_str().unwrap()]);
     let gpg = Gpg::at(ATTESTED);
@@ -296,11 +292,7 @@ fn attestations_count_only_the_roots_of_the_signed_policy() {
         .args(["export", "page", "-o", site.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let html = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(
         !html.contains("majority reached"),

@@ -138,11 +138,7 @@ fn an_edited_expiry_does_not_stop_an_extension() {
         ],
     );
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(!said.contains("nothing to do"), "{said}");
     let cert = env.key_dir().join("cert.asc");
     let expiry = gpg_pub(IN_2027_1, &cert)[6].parse::<i64>().unwrap();
@@ -166,11 +162,7 @@ fn restored_after(revoke: &[&str], revoked_at: &str) {
     let id = k.id();
     args.extend(["--identity", &id]);
     let out = run(env, revoked_at, &args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let cert = env.key_dir().join("cert.asc");
     let at = "2026-11-10T00:00:00Z";
     assert!(
@@ -233,11 +225,7 @@ fn a_fresh_machine_refuses_a_cert_the_policy_lists_as_revoked() {
         "2026-11-01",
         &[&REVOKE_COMPROMISED[..], &["--identity", &k.id()]].concat(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(env.propose("2026-11-02"), 2);
     let v2 = std::fs::read_to_string(env.vault.join("policy/v2.toml")).unwrap();
     assert!(v2.contains("revoked = "), "{v2}");

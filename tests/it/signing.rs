@@ -181,11 +181,7 @@ fn every_signature_keycycle_makes_verifies_with_gpg_and_sqv() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["files"].as_array().unwrap().len(), files.len());
     assert_eq!(report["subkey"], n.sub_fpr.as_str());
@@ -882,11 +878,7 @@ fn sign_with_the_vault_key_through_the_escrow() {
         .arg(&f)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(sqv(VERIFY, &n.cert, &n.env.path("v.tar.gz.asc"), &f)
         .status
         .success());
