@@ -27,11 +27,7 @@ fn setup(with_previous: bool, cross_sign: bool) -> Setup {
     let ada = gpg_root(&env, "Ada");
     env.roster_add_root("Ada", "ada@example.org", &ada.public, &r);
     let generate = |t: &str, cycle: &str| -> String {
-        let out = env
-            .cmd_at(t)
-            .args(["--json", "generate", "--cycle", cycle])
-            .output()
-            .unwrap();
+        let out = env.run_at(t, &["--json", "generate", "--cycle", cycle]);
         assert_ok(&out);
         let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         j["fingerprint"].as_str().unwrap().to_string()

@@ -49,12 +49,7 @@ fn ceremony(n: usize) -> Ceremony {
 }
 
 fn status(c: &Ceremony) -> serde_json::Value {
-    let out = c
-        .env
-        .cmd_at(LATER)
-        .args(["--json", "status", "2027.1"])
-        .output()
-        .unwrap();
+    let out = c.env.run_at(LATER, &["--json", "status", "2027.1"]);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -114,12 +109,7 @@ fn two_of_five_is_below_majority_and_names_the_missing() {
     assert_eq!(at["by"], serde_json::json!(["Alice", "Bob"]));
     assert_eq!(at["missing"], serde_json::json!(["Carol", "Dave", "Erin"]));
     assert_eq!(at["majority"], false);
-    let out = c
-        .env
-        .cmd_at(LATER)
-        .args(["status", "--check", "2027.1"])
-        .output()
-        .unwrap();
+    let out = c.env.run_at(LATER, &["status", "--check", "2027.1"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -221,10 +211,7 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
     // The previous cycle's key, in the same vault, certifies the new one.
     let prev = c
         .env
-        .cmd_at("2026-03-01")
-        .args(["--json", "generate", "--cycle", "2026.2"])
-        .output()
-        .unwrap();
+        .run_at("2026-03-01", &["--json", "generate", "--cycle", "2026.2"]);
     assert_ok(&prev);
     let prev: serde_json::Value = serde_json::from_slice(&prev.stdout).unwrap();
     c.env
@@ -257,10 +244,7 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
     import(&c, &[&a, &b]);
     let out = c
         .env
-        .cmd_at(LATER)
-        .args(["--json", "publish", "2027.1", "--keyserver", &ks])
-        .output()
-        .unwrap();
+        .run_at(LATER, &["--json", "publish", "2027.1", "--keyserver", &ks]);
     assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["servers"][0]["ok"], true, "{report}");
@@ -385,12 +369,10 @@ fn keyserver_faults_fail_clearly_and_leave_the_vault_unchanged() {
         let (url, _) = fake_server(fault);
         let before = snapshot(&c.env.vault);
         let start = std::time::Instant::now();
-        let out = c
-            .env
-            .cmd_at(LATER)
-            .args(["publish", "2027.1", "--timeout", "1", "--keyserver", &url])
-            .output()
-            .unwrap();
+        let out = c.env.run_at(
+            LATER,
+            &["publish", "2027.1", "--timeout", "1", "--keyserver", &url],
+        );
         let e = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{what}");
         assert_ne!(out.status.code(), Some(101), "{what}: {e}");

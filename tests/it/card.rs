@@ -261,11 +261,7 @@ fn two_cycles(suite: &str) -> (Env, Roster) {
     let env = Env::new(GEN);
     let roster = env.vault_with_roster();
     for (at, cycle) in [("2026-03-01", "2026.2"), (GEN, "2027.1")] {
-        let out = env
-            .cmd_at(at)
-            .args(["generate", "--cycle", cycle, "--cipher-suite", suite])
-            .output()
-            .unwrap();
+        let out = env.run_at(at, &["generate", "--cycle", cycle, "--cipher-suite", suite]);
         assert_ok(&out);
     }
     (env, roster)
@@ -883,11 +879,7 @@ fn child_card_commands() {
     assert!(key(&vault, "2026.2").state.cards.is_empty());
     assert_eq!(key(&vault, "2027.1").state.cards[0].ident, ident);
     // --batch without --admin-pin-file: names the flag, asks nothing.
-    let out = env
-        .cmd()
-        .args(["card", "load", "2027.1", "--identity", id])
-        .output()
-        .unwrap();
+    let out = env.run(&["card", "load", "2027.1", "--identity", id]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("admin PIN of OpenPGP card") && err.contains("--admin-pin-file"),

@@ -16,10 +16,7 @@ fn setup() -> (Env, Roster) {
 /// Last cycle's key (2026.2), made on 2026-03-01: `generate --json`.
 fn previous_key(env: &Env) -> serde_json::Value {
     serde_json::from_slice(
-        &env.cmd_at("2026-03-01")
-            .args(["--json", "generate", "--cycle", "2026.2"])
-            .output()
-            .unwrap()
+        &env.run_at("2026-03-01", &["--json", "generate", "--cycle", "2026.2"])
             .stdout,
     )
     .unwrap()
@@ -85,11 +82,7 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     assert!(v.status.success(), "{err}");
     assert_eq!(err.matches("Good signature").count(), 2, "{err}");
     // Running it again finds nothing left to do.
-    let again = env
-        .cmd()
-        .args(["--json", "ceremony", "--cycle", "next"])
-        .output()
-        .unwrap();
+    let again = env.run(&["--json", "ceremony", "--cycle", "next"]);
     assert_ok(&again);
 }
 
@@ -144,11 +137,7 @@ fn a_compromised_predecessor_does_not_cross_sign_in_the_ceremony() {
 fn an_interrupted_ceremony_resumes_with_the_same_key() {
     let (env, r) = setup();
     // Stops after generate: the fingerprint was not confirmed.
-    let out = env
-        .cmd()
-        .args(["ceremony", "--cycle", "next", "--confirm-roster"])
-        .output()
-        .unwrap();
+    let out = env.run(&["ceremony", "--cycle", "next", "--confirm-roster"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --fingerprint-read"));
     let dirs = || std::fs::read_dir(env.vault.join("keys")).unwrap().count();
@@ -187,30 +176,19 @@ fn an_interrupted_ceremony_resumes_with_the_same_key() {
 #[test]
 fn batch_names_each_missing_answer() {
     let (env, _) = setup();
-    let e = String::from_utf8_lossy(&env.cmd().args(["ceremony"]).output().unwrap().stderr)
-        .into_owned();
+    let e = String::from_utf8_lossy(&env.run(&["ceremony"]).stderr).into_owned();
     assert!(e.contains("pass --cycle CYCLE"), "{e}");
-    let e = String::from_utf8_lossy(
-        &env.cmd()
-            .args(["ceremony", "--cycle", "next"])
-            .output()
-            .unwrap()
-            .stderr,
-    )
-    .into_owned();
+    let e = String::from_utf8_lossy(&env.run(&["ceremony", "--cycle", "next"]).stderr).into_owned();
     assert!(e.contains("pass --confirm-roster"), "{e}");
     let e = String::from_utf8_lossy(
-        &env.cmd()
-            .args([
-                "ceremony",
-                "--cycle",
-                "next",
-                "--confirm-roster",
-                "--fingerprint-read",
-            ])
-            .output()
-            .unwrap()
-            .stderr,
+        &env.run(&[
+            "ceremony",
+            "--cycle",
+            "next",
+            "--confirm-roster",
+            "--fingerprint-read",
+        ])
+        .stderr,
     )
     .into_owned();
     assert!(e.contains("pass --identity FILE"), "{e}");

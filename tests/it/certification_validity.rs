@@ -241,11 +241,7 @@ fn a_compromised_predecessor_vouches_for_nothing() {
     let ada = gpg_root(&env, "Ada");
     env.roster_add_root("Ada", "ada@example.org", &ada.public, &r);
     for (t, cycle) in [("2026-03-01", "2026.2"), ("2026-08-15T10:00:00Z", "2027.1")] {
-        let out = env
-            .cmd_at(t)
-            .args(["generate", "--cycle", cycle])
-            .output()
-            .unwrap();
+        let out = env.run_at(t, &["generate", "--cycle", cycle]);
         assert_ok(&out);
     }
     let cross = [

@@ -156,6 +156,11 @@ impl Env {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Run, whatever the outcome; returns the output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_at(&self.time, args)
+    }
+
     /// Run at `time`, whatever the outcome; returns the output.
     pub fn run_at(&self, time: &str, args: &[&str]) -> Output {
         self.cmd_at(time).args(args).output().unwrap()
@@ -248,6 +253,12 @@ impl Env {
     /// OpenPGP key).
     pub fn vault_with_signing_roster(&self) -> (Roster, GpgRoot, GpgRoot) {
         self.ok(&["init"]);
+        self.signing_roster()
+    }
+
+    /// The roster of `vault_with_signing_roster` added to an initialised
+    /// vault.
+    pub fn signing_roster(&self) -> (Roster, GpgRoot, GpgRoot) {
         let ada = gpg_root(self, "Ada");
         let bob = gpg_root(self, "Bob");
         let (age_id, age_r) = self.age_identity("ada");

@@ -113,19 +113,17 @@ fn extend_moves_expiry_and_later_signatures_verify() {
     assert!(k.verifies("2027-06-20", &late));
     assert!(k.verifies("2027-06-20", &before));
     // Shortening is refused.
-    let out = k
-        .env
-        .cmd_at("2027-04-03")
-        .args([
+    let out = k.env.run_at(
+        "2027-04-03",
+        &[
             "extend",
             "2027.1",
             "--until",
             "2027-07-01",
             "--identity",
             &k.id(),
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not later than"));
 }
@@ -183,10 +181,9 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
     let k = key();
     let sub = k.export("2026-10-01", "sub.asc");
     let early = k.sign("2026-10-02", &sub, "early.tar.gz");
-    let out = k
-        .env
-        .cmd_at("2026-11-01")
-        .args([
+    let out = k.env.run_at(
+        "2026-11-01",
+        &[
             "revoke",
             "2027.1",
             "--reason",
@@ -195,9 +192,8 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
             "replaced",
             "--identity",
             &k.id(),
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(!out.status.success(), "--batch needs --yes");
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
     k.env
@@ -263,12 +259,7 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
         !k.verifies("2026-11-10", &early),
         "hard: every signature void"
     );
-    let out = k
-        .env
-        .cmd_at("2026-11-10")
-        .args(["status", "--check", "2027.1"])
-        .output()
-        .unwrap();
+    let out = k.env.run_at("2026-11-10", &["status", "--check", "2027.1"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -351,7 +342,7 @@ fn audit_log_edits_and_deletions_are_detected() {
         let mut b = text.clone().into_bytes();
         b[pos] = if b[pos] == b'1' { b'2' } else { b'1' };
         std::fs::write(&path, &b).unwrap();
-        let out = k.env.cmd().args(["audit", "verify"]).output().unwrap();
+        let out = k.env.run(&["audit", "verify"]);
         assert!(!out.status.success(), "edit at {pos} undetected");
     }
     let lines: Vec<&str> = text.lines().collect();
@@ -362,25 +353,11 @@ fn audit_log_edits_and_deletions_are_detected() {
         .map(|(_, l)| format!("{l}\n"))
         .collect();
     std::fs::write(&path, without).unwrap();
-    assert!(!k
-        .env
-        .cmd()
-        .args(["audit", "verify"])
-        .output()
-        .unwrap()
-        .status
-        .success());
+    assert!(!k.env.run(&["audit", "verify"]).status.success());
     let mut swapped = lines.clone();
     swapped.swap(1, 2);
     std::fs::write(&path, swapped.join("\n") + "\n").unwrap();
-    assert!(!k
-        .env
-        .cmd()
-        .args(["audit", "verify"])
-        .output()
-        .unwrap()
-        .status
-        .success());
+    assert!(!k.env.run(&["audit", "verify"]).status.success());
     std::fs::write(&path, &text).unwrap();
     k.env.ok(&["audit", "verify"]);
 }
@@ -523,12 +500,7 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
         !k.verifies("2026-11-10", &late),
         "signatures after the rung are void"
     );
-    let status = k
-        .env
-        .cmd_at("2026-11-10")
-        .args(["status", "2027.1"])
-        .output()
-        .unwrap();
+    let status = k.env.run_at("2026-11-10", &["status", "2027.1"]);
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(status.contains("retired"), "{status}");
     // Other reasons are not in the escrow.
@@ -591,10 +563,7 @@ fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
     assert_eq!(expires, want, "gpg: {pub_line}");
     let s: serde_json::Value = serde_json::from_slice(
         &k.env
-            .cmd_at("2026-10-02")
-            .args(["--json", "status", "2027.1"])
-            .output()
-            .unwrap()
+            .run_at("2026-10-02", &["--json", "status", "2027.1"])
             .stdout,
     )
     .unwrap();
@@ -616,12 +585,7 @@ fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
 fn status_warns_until_the_escrow_matches_the_roster() {
     let (k, ada, _bob) = vault_with_signed_key(GEN);
     let check = |at: &str| {
-        let out = k
-            .env
-            .cmd_at(at)
-            .args(["status", "--check", "2027.1"])
-            .output()
-            .unwrap();
+        let out = k.env.run_at(at, &["status", "--check", "2027.1"]);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -662,12 +626,7 @@ fn status_warns_until_the_escrow_matches_the_roster() {
     );
     assert_eq!(code4, code);
     // Long after: the 2027.1 key is a past cycle's; its expiry is a note.
-    let out = k
-        .env
-        .cmd_at("2028-06-01")
-        .args(["status"])
-        .output()
-        .unwrap();
+    let out = k.env.run_at("2028-06-01", &["status"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("note (past cycle): expired"), "{text}");
     assert!(!text.contains("  CRITICAL: expired"), "{text}");

@@ -94,55 +94,46 @@ fn attack_planted_key_is_never_adopted_resumed_cross_signed_or_trusted() {
     let cert_before = std::fs::read(&planted_cert).unwrap();
 
     // Detected: status --check is CRITICAL and names the directory.
-    let out = env
-        .cmd_at(LATER)
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["status", "--check"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("appeared by commit"), "{text}");
     // Never trusted by verify without --cert.
-    let out = env
-        .cmd_at(LATER)
-        .args(["verify", env.path("evil.tar.gz").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = env.run_at(
+        LATER,
+        &["verify", env.path("evil.tar.gz").to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("BAD"));
     // Never cross-signed or handed to CI.
-    let err = one_refusal(
-        &env.cmd_at(LATER)
-            .args([
-                "cross-sign",
-                "--from",
-                "2027.1",
-                "--to",
-                &planted_fpr,
-                "--identity",
-                &k.id(),
-            ])
-            .output()
-            .unwrap(),
-    );
+    let err = one_refusal(&env.run_at(
+        LATER,
+        &[
+            "cross-sign",
+            "--from",
+            "2027.1",
+            "--to",
+            &planted_fpr,
+            "--identity",
+            &k.id(),
+        ],
+    ));
     assert!(err.contains("appeared by commit"), "{err}");
-    let err = one_refusal(
-        &env.cmd_at(LATER)
-            .args([
-                "export",
-                "signing-subkey",
-                &planted_fpr,
-                "--identity",
-                &k.id(),
-            ])
-            .output()
-            .unwrap(),
-    );
+    let err = one_refusal(&env.run_at(
+        LATER,
+        &[
+            "export",
+            "signing-subkey",
+            &planted_fpr,
+            "--identity",
+            &k.id(),
+        ],
+    ));
     assert!(err.contains("appeared by commit"), "{err}");
     // Never resumed by the ceremony.
-    let out = env
-        .cmd_at(LATER)
-        .args([
+    let out = env.run_at(
+        LATER,
+        &[
             "ceremony",
             "--cycle",
             "2027.2",
@@ -151,9 +142,8 @@ fn attack_planted_key_is_never_adopted_resumed_cross_signed_or_trusted() {
             "--identity",
             &k.id(),
             "--no-publish",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let err = one_refusal(&out);
     assert!(
         err.contains(&planted_fpr) || err.contains("appeared by commit"),
@@ -186,11 +176,7 @@ fn attack_roster_append_seals_nothing_to_the_attacker() {
         "\n[[member]]\nname = \"Mallory\"\nemail = \"mallory@example.org\"\nescrow_recipient = \"{mallory_r}\"\n"
     ));
     std::fs::write(&roster, text).unwrap();
-    let out = env
-        .cmd_at(LATER)
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["status", "--check"]);
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(status.contains("changed but not signed"), "{status}");
     env.cmd_at(LATER)
@@ -211,9 +197,9 @@ fn attack_roster_append_seals_nothing_to_the_attacker() {
     }
     assert!(new_dir.is_dir());
     // The ceremony shows the recipients it seals to: Mallory is not there.
-    let out = env
-        .cmd_at(LATER)
-        .args([
+    let out = env.run_at(
+        LATER,
+        &[
             "ceremony",
             "--cycle",
             "2027.2",
@@ -222,9 +208,8 @@ fn attack_roster_append_seals_nothing_to_the_attacker() {
             "--identity",
             &k.id(),
             "--no-publish",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains(&k.roster.age_r), "{said}");
     assert!(said.contains("the signed policy, version 1"), "{said}");
@@ -291,26 +276,7 @@ fn attack_threshold_lowered_has_no_effect() {
             .unwrap()
             .replace("threshold = 1\n", "threshold = 2\n");
         std::fs::write(&cfg, text).unwrap();
-        let ada = gpg_root(&env, "Ada");
-        let bob = gpg_root(&env, "Bob");
-        let (age_id, age_r) = env.age_identity("ada");
-        env.roster_add_root("Ada", "ada@example.org", &ada.public, &age_r);
-        let (ssh_id, ssh_pub) = env.ssh_key("bob_ssh", "ed25519");
-        env.roster_add_root(
-            "Bob",
-            "bob@example.org",
-            &bob.public,
-            &format!("@{}", ssh_pub.display()),
-        );
-        (
-            Roster {
-                age_id,
-                age_r,
-                ssh_id,
-            },
-            ada,
-            bob,
-        )
+        env.signing_roster()
     };
     env.generate("next");
     assert!(k_dir(&env).join("shares").is_dir());
@@ -343,11 +309,7 @@ fn attack_threshold_lowered_has_no_effect() {
             .unwrap(),
     );
     assert!(err.contains("needs 2 of 2 shares"), "{err}");
-    let out = env
-        .cmd_at(LATER)
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["status", "--check"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("changed but not signed"));
 }
 
@@ -364,35 +326,10 @@ fn a_policy_change_takes_effect_only_with_m_root_signatures() {
         .replace("[policy]\n", "[policy]\n# two roots sign every change\n")
         .replace("threshold = 0\n", "threshold = 2\n");
     std::fs::write(&cfg, text).unwrap();
-    let (roster, ada, bob) = {
-        let ada = gpg_root(&env, "Ada");
-        let bob = gpg_root(&env, "Bob");
-        let (age_id, age_r) = env.age_identity("ada");
-        env.roster_add_root("Ada", "ada@example.org", &ada.public, &age_r);
-        let (ssh_id, ssh_pub) = env.ssh_key("bob_ssh", "ed25519");
-        env.roster_add_root(
-            "Bob",
-            "bob@example.org",
-            &bob.public,
-            &format!("@{}", ssh_pub.display()),
-        );
-        (
-            Roster {
-                age_id,
-                age_r,
-                ssh_id,
-            },
-            ada,
-            bob,
-        )
-    };
+    let (roster, ada, bob) = env.signing_roster();
     env.generate("next");
     let status_now = || {
-        let out = env
-            .cmd_at(LATER)
-            .args(["policy", "status"])
-            .output()
-            .unwrap();
+        let out = env.run_at(LATER, &["policy", "status"]);
         assert_ok(&out);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
@@ -488,12 +425,7 @@ fn the_first_policy_is_pinned_and_a_replaced_one_is_refused() {
     );
     // ... or removes the policy.
     std::fs::remove_dir_all(env.vault.join("policy")).unwrap();
-    let err = one_refusal(
-        &env.cmd_at(LATER)
-            .args(["generate", "--cycle", "2027.2"])
-            .output()
-            .unwrap(),
-    );
+    let err = one_refusal(&env.run_at(LATER, &["generate", "--cycle", "2027.2"]));
     assert!(err.contains("signed policy is missing"), "{err}");
     let mut after = snapshot(&env.vault);
     after.retain(|p, _| !p.starts_with(env.vault.join("policy")));

@@ -18,11 +18,7 @@ const AFTER: &str = "2026-09-01T12:00:00Z";
 /// `policy propose --expires UNTIL` at `at`: the next version, the same
 /// roster.
 fn renew(env: &Env, at: &str, until: &str) {
-    let out = env
-        .cmd_at(at)
-        .args(["--json", "policy", "propose", "--expires", until])
-        .output()
-        .unwrap();
+    let out = env.run_at(at, &["--json", "policy", "propose", "--expires", until]);
     assert_ok(&out);
 }
 
@@ -231,11 +227,7 @@ fn hand_written_v2(edit: impl Fn(&str) -> String, says: &str) {
     std::fs::write(&v2, edited).unwrap();
     ada.sign_policy_with_gpg(env, 2);
     bob.sign_policy_with_gpg(env, 2);
-    let out = env
-        .cmd_at(AFTER)
-        .args(["escrow", "rewrap", "--identity", &k.id()])
-        .output()
-        .unwrap();
+    let out = env.run_at(AFTER, &["escrow", "rewrap", "--identity", &k.id()]);
     let err = one_refusal(&out);
     assert!(
         err.contains("policy/v2.toml") && err.contains(says),
@@ -291,11 +283,7 @@ fn an_expired_policy_seals_nothing_but_never_blocks_revocation() {
     // A release signed in October.
     let (tarball, _) = signed_release(&k);
     let id = k.id();
-    let check = env
-        .cmd_at("2026-11-10")
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let check = env.run_at("2026-11-10", &["status", "--check"]);
     let said = String::from_utf8_lossy(&check.stdout);
     assert_eq!(check.status.code(), Some(1), "{said}");
     assert!(

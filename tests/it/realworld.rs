@@ -880,7 +880,7 @@ fn armored_keyrings_and_the_single_certificate_limit() {
         b.extend_from_slice(&good);
     }
     std::fs::write(&big, &b).unwrap();
-    let out = env.cmd().args(["init"]).output().unwrap();
+    let out = env.run(&["init"]);
     assert!(out.status.success());
     let (_, recipient) = env.age_identity("x");
     let out = env

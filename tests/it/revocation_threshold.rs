@@ -211,11 +211,7 @@ fn raising_the_revocation_threshold_is_a_signed_change_then_a_rewrap() {
     for root in &roots[..2] {
         root.sign_policy(&env, "2026-10-03");
     }
-    let status = env
-        .cmd_at("2026-10-04")
-        .args(["status", "2027.1"])
-        .output()
-        .unwrap();
+    let status = env.run_at("2026-10-04", &["status", "2027.1"]);
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(
         text.contains("revocations 2 of 3 roots")

@@ -239,12 +239,7 @@ fn existing_signatures_are_kept_unless_overwrite_and_output_names_one() {
         .success();
     let sig = n.env.path("x.tar.gz.asc");
     let first = std::fs::read(&sig).unwrap();
-    let out = n
-        .env
-        .cmd_at("2026-10-16")
-        .args(["sign", "--key", &key, &fs])
-        .output()
-        .unwrap();
+    let out = n.env.run_at("2026-10-16", &["sign", "--key", &key, &fs]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("kept"));
     assert_eq!(std::fs::read(&sig).unwrap(), first);
@@ -282,12 +277,7 @@ fn sign_refuses_unusable_keys_and_warns_near_expiry() {
     let fs = write(&f, b"y");
     let key = n.subkey.display().to_string();
     // Expired.
-    let out = n
-        .env
-        .cmd_at("2027-06-01")
-        .args(["sign", "--key", &key, &fs])
-        .output()
-        .unwrap();
+    let out = n.env.run_at("2027-06-01", &["sign", "--key", &key, &fs]);
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("expired on 2027-05-28"), "{e}");
@@ -322,12 +312,7 @@ fn sign_refuses_unusable_keys_and_warns_near_expiry() {
     );
     assert!(!n.env.path("y.tar.gz.asc").exists());
     // Near expiry: signs, and warns.
-    let out = n
-        .env
-        .cmd_at("2027-05-10")
-        .args(["sign", "--key", &key, &fs])
-        .output()
-        .unwrap();
+    let out = n.env.run_at("2027-05-10", &["sign", "--key", &key, &fs]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expires in 18 days"));
 }
@@ -771,10 +756,7 @@ fn export_refuses_without_identity_or_when_nothing_can_sign() {
     let n = node();
     let out = n
         .env
-        .cmd_at(EXPORT)
-        .args(["export", "signing-subkey", "-o", "x.asc"])
-        .output()
-        .unwrap();
+        .run_at(EXPORT, &["export", "signing-subkey", "-o", "x.asc"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--identity"));
     let (other, _) = n.env.age_identity("stranger");
@@ -789,19 +771,17 @@ fn export_refuses_without_identity_or_when_nothing_can_sign() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("none of the given identities"));
     // After expiry there is no live signing subkey: refused, nothing written.
     let id = n.roster.age_id.display().to_string();
-    let out = n
-        .env
-        .cmd_at("2027-06-01")
-        .args([
+    let out = n.env.run_at(
+        "2027-06-01",
+        &[
             "export",
             "signing-subkey",
             "--identity",
             &id,
             "-o",
             "late.asc",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(!out.status.success());
     assert!(!n.env.path("late.asc").exists());
     assert!(!n.env.path("x.asc").exists());

@@ -422,12 +422,7 @@ fn ten_years_of_cycles() {
         (start + Duration::days(400), None),
         (start + Duration::days(3000), None),
     ] {
-        let out = w
-            .env
-            .cmd_at(&clock::iso(t))
-            .args(["status", "--check"])
-            .output()
-            .unwrap();
+        let out = w.env.run_at(&clock::iso(t), &["status", "--check"]);
         let lib = keycycle::status::report(&vault, &schedule, None, t)
             .unwrap()
             .level

@@ -94,7 +94,7 @@ fn attack_policy_show_repainted_by_a_hand_written_proposal() {
     }
     std::fs::write(env.vault.join("policy/v2.toml"), text).unwrap();
 
-    let out = env.cmd_at(LATER).args(["policy", "show"]).output().unwrap();
+    let out = env.run_at(LATER, &["policy", "show"]);
     assert!(out.status.success(), "{out:?}");
     let shown = clean("policy show", &out);
     assert!(shown.contains("policy version 2"), "{shown}");
@@ -127,18 +127,10 @@ fn attack_policy_show_repainted_by_a_hand_written_proposal() {
         shown.lines().any(|l| l.starts_with("~ key   ")),
         "the changed cycle: {shown}"
     );
-    let out = env
-        .cmd_at(LATER)
-        .args(["policy", "status"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["policy", "status"]);
     clean("policy status", &out);
     // The same for a program: JSON, the added root among the changes.
-    let out = env
-        .cmd_at(LATER)
-        .args(["--json", "policy", "show"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["--json", "policy", "show"]);
     let json: serde_json::Value = serde_json::from_str(&clean("policy show --json", &out)).unwrap();
     let added = &json["changes"].as_array().unwrap()[0];
     assert_eq!(added["change"], "root_added", "{json}");
@@ -241,11 +233,7 @@ fn attack_key_directory_name_hides_not_trusted() {
         &env.vault.join("keys").join(name),
     );
 
-    let out = env
-        .cmd_at(LATER)
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["status", "--check"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let shown = clean("status", &out);
     assert!(
@@ -256,11 +244,7 @@ fn attack_key_directory_name_hides_not_trusted() {
     );
     assert!(!shown.lines().any(|l| l.starts_with("OK: ")), "{shown}");
 
-    let out = env
-        .cmd_at(LATER)
-        .args(["policy", "status"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["policy", "status"]);
     assert!(out.status.success(), "{out:?}");
     let shown = clean("policy status", &out);
     assert!(
