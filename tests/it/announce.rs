@@ -39,15 +39,7 @@ fn setup(with_previous: bool, cross_sign: bool) -> Setup {
     };
     let new = generate("2026-08-15T10:00:00Z", "2027.1");
     if cross_sign {
-        env.ok(&[
-            "cross-sign",
-            "--from",
-            "2026.2",
-            "--to",
-            "2027.1",
-            "--identity",
-            id.to_str().unwrap(),
-        ]);
+        env.ok(&cross_sign_args(id.to_str().unwrap()));
     }
     Setup {
         env,

@@ -214,19 +214,10 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
         .run_at("2026-03-01", &["--json", "generate", "--cycle", "2026.2"]);
     assert_ok(&prev);
     let prev: serde_json::Value = serde_json::from_slice(&prev.stdout).unwrap();
-    c.env
-        .cmd_at(GEN)
-        .args([
-            "cross-sign",
-            "--from",
-            "2026.2",
-            "--to",
-            "2027.1",
-            "--identity",
-        ])
-        .arg(&c.age_id)
-        .assert()
-        .success();
+    let out = c
+        .env
+        .run_at(GEN, &cross_sign_args(c.age_id.to_str().unwrap()));
+    assert_ok(&out);
     assert_eq!(status(&c)["keys"][0]["cross_signed"], true);
     // Two roots certify and import; the third sends hers to the keyserver.
     let cert = c

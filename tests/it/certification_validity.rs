@@ -30,17 +30,6 @@ fn key(cycle: &str, created: &str, validity_days: Option<u64>) -> Cert {
         .0
 }
 
-fn primary(secret: &Cert) -> openpgp::crypto::KeyPair {
-    secret
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .unwrap()
-        .into_keypair()
-        .unwrap()
-}
-
 /// `new` with a certification (or certification revocation) by `issuer`
 /// of its user ID made at `at`.
 fn sign_uid(issuer: &Cert, new: &Cert, typ: SignatureType, at: &str) -> Cert {
@@ -54,7 +43,7 @@ fn sign_uid(issuer: &Cert, new: &Cert, typ: SignatureType, at: &str) -> Cert {
             .unwrap();
     }
     let sig = b
-        .sign_userid_binding(&mut primary(issuer), new.primary_key().key(), &uid)
+        .sign_userid_binding(&mut primary_keypair(issuer), new.primary_key().key(), &uid)
         .unwrap();
     new.clone()
         .insert_packets(vec![openpgp::Packet::from(uid), sig.into()])
@@ -68,7 +57,7 @@ fn soft_revoked(secret: &Cert, at: &str) -> Cert {
         .unwrap()
         .set_signature_creation_time(system_time(at))
         .unwrap()
-        .build(&mut primary(secret), secret, None)
+        .build(&mut primary_keypair(secret), secret, None)
         .unwrap();
     secret
         .clone()
@@ -244,15 +233,7 @@ fn a_compromised_predecessor_vouches_for_nothing() {
         let out = env.run_at(t, &["generate", "--cycle", cycle]);
         assert_ok(&out);
     }
-    let cross = [
-        "cross-sign",
-        "--from",
-        "2026.2",
-        "--to",
-        "2027.1",
-        "--identity",
-        &id,
-    ];
+    let cross = cross_sign_args(&id);
     env.ok(&cross);
     let status = |env: &Env| -> serde_json::Value {
         serde_json::from_str(&env.ok(&["--json", "status"])).unwrap()

@@ -309,6 +309,19 @@ impl Env {
     }
 }
 
+/// `cross-sign --from 2026.2 --to 2027.1 --identity ID`.
+pub fn cross_sign_args(id: &str) -> [&str; 7] {
+    [
+        "cross-sign",
+        "--from",
+        "2026.2",
+        "--to",
+        "2027.1",
+        "--identity",
+        id,
+    ]
+}
+
 /// The arguments of `roster add --name NAME --email EMAIL [--cert CERT]
 /// --escrow-recipient R`.
 pub fn roster_add_args(
@@ -467,19 +480,25 @@ pub fn system_time(at: &str) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch(at) as u64)
 }
 
-/// `secret` (a certificate with its primary's secret) with a hard
-/// (compromised) revocation made at `at`, as a public certificate.
-pub fn hard_revoked(secret: &sequoia_openpgp::Cert, at: &str) -> sequoia_openpgp::Cert {
-    use sequoia_openpgp::cert::CertRevocationBuilder;
-    use sequoia_openpgp::types::ReasonForRevocation;
-    let mut primary = secret
+/// The primary key pair of `secret` (a certificate with its primary's
+/// secret).
+pub fn primary_keypair(secret: &sequoia_openpgp::Cert) -> sequoia_openpgp::crypto::KeyPair {
+    secret
         .primary_key()
         .key()
         .clone()
         .parts_into_secret()
         .unwrap()
         .into_keypair()
-        .unwrap();
+        .unwrap()
+}
+
+/// `secret` (a certificate with its primary's secret) with a hard
+/// (compromised) revocation made at `at`, as a public certificate.
+pub fn hard_revoked(secret: &sequoia_openpgp::Cert, at: &str) -> sequoia_openpgp::Cert {
+    use sequoia_openpgp::cert::CertRevocationBuilder;
+    use sequoia_openpgp::types::ReasonForRevocation;
+    let mut primary = primary_keypair(secret);
     let rev = CertRevocationBuilder::new()
         .set_reason_for_revocation(ReasonForRevocation::KeyCompromised, b"stolen")
         .unwrap()

@@ -361,15 +361,7 @@ fn the_vault_page_shows_the_roots_attestations_and_refuses_to_overwrite() {
         .args(["generate", "--cycle", "2027.1"])
         .assert()
         .success();
-    env.ok(&[
-        "cross-sign",
-        "--from",
-        "2026.2",
-        "--to",
-        "2027.1",
-        "--identity",
-        id.to_str().unwrap(),
-    ]);
+    env.ok(&cross_sign_args(id.to_str().unwrap()));
     let dir = env.path("site");
     let out = env.ok(&["export", "page", "-o", dir.to_str().unwrap()]);
     assert!(
