@@ -301,13 +301,10 @@ fn json_prints_the_facts_unsigned_without_opening_the_escrow() {
 #[test]
 fn a_team_template_replaces_the_wording_and_its_mistakes_name_the_line() {
     let s = setup(true, true);
-    let config = s.env.vault.join("keycycle.toml");
-    let mut toml = std::fs::read_to_string(&config).unwrap();
-    toml = toml.replace(
+    s.env.edit_config(
         "# template = \"announce.txt\"",
         "template = \"our-announcement.txt\"",
     );
-    std::fs::write(&config, toml).unwrap();
     std::fs::write(
         s.env.vault.join("our-announcement.txt"),
         "New key for {{cycle}}: {{fingerprint}}\n{{#previous_signs}}\nAlso signed by {{previous_cycle}}.\n{{/previous_signs}}\n",

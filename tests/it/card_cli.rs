@@ -493,11 +493,7 @@ fn extend_with_the_card_under_threshold_escrow_reseals_only_the_ladder() {
     let _card = take("A");
     let env = Env::new(GEN);
     env.ok(&["init"]);
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("threshold = 1", "threshold = 2");
-    std::fs::write(&cfg, text).unwrap();
+    env.edit_config("threshold = 1", "threshold = 2");
     let mut ids = Vec::new();
     for name in ["Ann", "Ben", "Cat"] {
         let (id, r) = env.age_identity(name);

@@ -176,6 +176,13 @@ impl Env {
         out
     }
 
+    /// Replace `from` by `to` in the vault's keycycle.toml.
+    pub fn edit_config(&self, from: &str, to: &str) {
+        let cfg = self.vault.join("keycycle.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace(from, to);
+        std::fs::write(&cfg, text).unwrap();
+    }
+
     /// A new age identity: (identity file, recipient).
     pub fn age_identity(&self, name: &str) -> (PathBuf, String) {
         require("age-keygen");

@@ -240,11 +240,7 @@ fn token_vault(threshold: u8) -> (Env, PathBuf, PathBuf, String) {
     let p = path_with_plugin();
     env.ok(&["init"]);
     if threshold > 1 {
-        let cfg = env.vault.join("keycycle.toml");
-        let text = std::fs::read_to_string(&cfg)
-            .unwrap()
-            .replace("threshold = 1", &format!("threshold = {threshold}"));
-        std::fs::write(&cfg, text).unwrap();
+        env.edit_config("threshold = 1", &format!("threshold = {threshold}"));
     }
     let at = format!("@{}", ssh_pub.display());
     for (name, r) in [("Ada", tok_r.as_str()), ("Bob", at.as_str())] {

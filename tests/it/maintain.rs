@@ -366,11 +366,7 @@ fn audit_log_edits_and_deletions_are_detected() {
 fn threshold_two_of_three() {
     let env = Env::new(GEN);
     env.ok(&["init"]);
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("threshold = 1", "threshold = 2");
-    std::fs::write(&cfg, text).unwrap();
+    env.edit_config("threshold = 1", "threshold = 2");
     let mut ids = Vec::new();
     for name in ["Ann", "Ben", "Cat"] {
         let (id, r) = env.age_identity(name);

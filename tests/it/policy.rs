@@ -271,20 +271,12 @@ fn attack_threshold_lowered_has_no_effect() {
     let env = Env::new(T);
     let (roster, _ada, _bob) = {
         env.ok(&["init"]);
-        let cfg = env.vault.join("keycycle.toml");
-        let text = std::fs::read_to_string(&cfg)
-            .unwrap()
-            .replace("threshold = 1\n", "threshold = 2\n");
-        std::fs::write(&cfg, text).unwrap();
+        env.edit_config("threshold = 1\n", "threshold = 2\n");
         env.signing_roster()
     };
     env.generate("next");
     assert!(k_dir(&env).join("shares").is_dir());
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("threshold = 2\n", "threshold = 1\n");
-    std::fs::write(&cfg, text).unwrap();
+    env.edit_config("threshold = 2\n", "threshold = 1\n");
     let both = [
         roster.age_id.display().to_string(),
         roster.ssh_id.display().to_string(),
@@ -320,12 +312,8 @@ fn attack_threshold_lowered_has_no_effect() {
 fn a_policy_change_takes_effect_only_with_m_root_signatures() {
     let env = Env::new(T);
     env.ok(&["init"]);
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("[policy]\n", "[policy]\n# two roots sign every change\n")
-        .replace("threshold = 0\n", "threshold = 2\n");
-    std::fs::write(&cfg, text).unwrap();
+    env.edit_config("[policy]\n", "[policy]\n# two roots sign every change\n");
+    env.edit_config("threshold = 0\n", "threshold = 2\n");
     let (roster, ada, bob) = env.signing_roster();
     env.generate("next");
     let status_now = || {

@@ -28,11 +28,7 @@ pub(crate) const REVOKE: [&str; 8] = [
 fn two_of_three() -> (Env, Vec<PathBuf>, Vec<String>) {
     let env = Env::new(GEN);
     env.ok(&["init"]);
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("threshold = 1", "threshold = 2");
-    std::fs::write(&cfg, text).unwrap();
+    env.edit_config("threshold = 1", "threshold = 2");
     let (mut ids, mut rs) = (Vec::new(), Vec::new());
     for name in ["Ann", "Ben", "Cat"] {
         let (id, r) = env.age_identity(name);
