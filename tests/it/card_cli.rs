@@ -498,16 +498,7 @@ fn extend_with_the_card_under_threshold_escrow_reseals_only_the_ladder() {
     for name in ["Ann", "Ben", "Cat"] {
         let (id, r) = env.age_identity(name);
         let email = format!("{}@example.org", name.to_lowercase());
-        env.ok(&[
-            "roster",
-            "add",
-            "--name",
-            name,
-            "--email",
-            &email,
-            "--escrow-recipient",
-            &r,
-        ]);
+        env.ok(&strs(&roster_add_args(name, &email, &r, None)));
         ids.push(id);
     }
     env.ok(&["generate", "--cycle", "next"]);

@@ -158,16 +158,12 @@ fn a_missing_plugin_binary_is_named() {
     let out = env
         .cmd()
         .env("PATH", "/usr/bin:/bin")
-        .args([
-            "roster",
-            "add",
-            "--name",
+        .args(strs(&roster_add_args(
             "Ada",
-            "--email",
             "ada@example.org",
-            "--escrow-recipient",
             &tok_r,
-        ])
+            None,
+        )))
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -189,27 +185,14 @@ fn a_missing_plugin_binary_is_named() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    with(&[
-        "roster",
-        "add",
-        "--name",
+    with(&strs(&roster_add_args(
         "Ada",
-        "--email",
         "ada@example.org",
-        "--escrow-recipient",
         &tok_r,
-    ]);
+        None,
+    )));
     let at = format!("@{}", ssh_pub.display());
-    with(&[
-        "roster",
-        "add",
-        "--name",
-        "Bob",
-        "--email",
-        "bob@example.org",
-        "--escrow-recipient",
-        &at,
-    ]);
+    with(&strs(&roster_add_args("Bob", "bob@example.org", &at, None)));
     with(&["generate", "--cycle", "next"]);
     let _ = ssh;
     // Opening with the token's identity, but without its plugin: named too.
@@ -247,16 +230,7 @@ fn token_vault(threshold: u8) -> (Env, PathBuf, PathBuf, String) {
         let email = format!("{}@example.org", name.to_lowercase());
         env.cmd()
             .env("PATH", &p)
-            .args([
-                "roster",
-                "add",
-                "--name",
-                name,
-                "--email",
-                &email,
-                "--escrow-recipient",
-                r,
-            ])
+            .args(strs(&roster_add_args(name, &email, r, None)))
             .assert()
             .success();
     }

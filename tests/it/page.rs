@@ -343,16 +343,7 @@ fn the_vault_page_shows_the_roots_attestations_and_refuses_to_overwrite() {
     let env = Env::new("2026-08-20T09:00:00Z");
     env.ok(&["init"]);
     let (id, r) = env.age_identity("ada");
-    env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Ada",
-        "--email",
-        "ada@example.org",
-        "--escrow-recipient",
-        &r,
-    ]);
+    env.ok(&strs(&roster_add_args("Ada", "ada@example.org", &r, None)));
     env.cmd_at("2026-03-01")
         .args(["generate", "--cycle", "2026.2"])
         .assert()
