@@ -183,6 +183,21 @@ impl Env {
         std::fs::write(&cfg, text).unwrap();
     }
 
+    /// init with `[escrow] threshold = 2` and three roots, Ann, Ben and
+    /// Cat (age identities): their identity files and recipients.
+    pub fn two_of_three_roots(&self) -> (Vec<PathBuf>, Vec<String>) {
+        self.ok(&["init"]);
+        self.edit_config("threshold = 1", "threshold = 2");
+        let (mut ids, mut rs) = (Vec::new(), Vec::new());
+        for name in ["Ann", "Ben", "Cat"] {
+            let (id, r) = self.age_identity(name);
+            self.roster_add(name, &format!("{}@example.org", name.to_lowercase()), &r);
+            ids.push(id);
+            rs.push(r);
+        }
+        (ids, rs)
+    }
+
     /// A new age identity: (identity file, recipient).
     pub fn age_identity(&self, name: &str) -> (PathBuf, String) {
         require("age-keygen");
@@ -315,6 +330,19 @@ impl Env {
         dirs.remove(0)
     }
 }
+
+/// One root's hard revocation of 2027.1 with the escrowed certificate
+/// (add `--identity`).
+pub const REVOKE_ESCROWED: [&str; 8] = [
+    "revoke",
+    "2027.1",
+    "--yes",
+    "--escrowed-certificate",
+    "--reason",
+    "compromised",
+    "--message",
+    "lost",
+];
 
 /// `cross-sign --from 2026.2 --to 2027.1 --identity ID`.
 pub fn cross_sign_args(id: &str) -> [&str; 7] {

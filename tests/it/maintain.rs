@@ -235,22 +235,8 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
     let sub = k.export("2026-10-01", "sub.asc");
     let early = k.sign("2026-10-02", &sub, "early.tar.gz");
     let ssh = k.roster.ssh_id.display().to_string();
-    k.env
-        .cmd_at("2026-11-01")
-        .args([
-            "revoke",
-            "2027.1",
-            "--yes",
-            "--escrowed-certificate",
-            "--reason",
-            "compromised",
-            "--message",
-            "lost",
-            "--identity",
-            &ssh,
-        ])
-        .assert()
-        .success();
+    let revoke = [&REVOKE_ESCROWED[..], &["--identity", &ssh]].concat();
+    assert_ok(&k.env.run_at("2026-11-01", &revoke));
     assert!(k
         .gpg_listing("2026-11-02")
         .lines()
@@ -365,15 +351,7 @@ fn audit_log_edits_and_deletions_are_detected() {
 #[test]
 fn threshold_two_of_three() {
     let env = Env::new(GEN);
-    env.ok(&["init"]);
-    env.edit_config("threshold = 1", "threshold = 2");
-    let mut ids = Vec::new();
-    for name in ["Ann", "Ben", "Cat"] {
-        let (id, r) = env.age_identity(name);
-        let email = format!("{}@example.org", name.to_lowercase());
-        env.roster_add(name, &email, &r);
-        ids.push(id);
-    }
+    let (ids, _) = env.two_of_three_roots();
     env.ok(&["generate", "--cycle", "next"]);
     let dir = env.key_dir();
     // The secret in shares only; the revocations sealed apart, to every root.

@@ -11,31 +11,11 @@ use std::path::{Path, PathBuf};
 
 const GEN: &str = "2026-08-01T12:00:00Z";
 
-/// One root's hard revocation with the escrowed certificate.
-pub(crate) const REVOKE: [&str; 8] = [
-    "revoke",
-    "2027.1",
-    "--yes",
-    "--escrowed-certificate",
-    "--reason",
-    "compromised",
-    "--message",
-    "lost",
-];
-
 /// A 2-of-3 vault (Ann, Ben, Cat, age identities) with the key 2027.1:
 /// the env, the identities, the recipients.
 fn two_of_three() -> (Env, Vec<PathBuf>, Vec<String>) {
     let env = Env::new(GEN);
-    env.ok(&["init"]);
-    env.edit_config("threshold = 1", "threshold = 2");
-    let (mut ids, mut rs) = (Vec::new(), Vec::new());
-    for name in ["Ann", "Ben", "Cat"] {
-        let (id, r) = env.age_identity(name);
-        env.roster_add(name, &format!("{}@example.org", name.to_lowercase()), &r);
-        ids.push(id);
-        rs.push(r);
-    }
+    let (ids, rs) = env.two_of_three_roots();
     env.ok(&["generate", "--cycle", "next"]);
     (env, ids, rs)
 }
@@ -118,7 +98,7 @@ fn one_root_revokes(junk: bool) {
         assert!(e.contains("needs 2 of 3 shares; 1 given"), "{e}");
     }
     // One root alone revokes with the escrowed certificate.
-    let revoke = REVOKE;
+    let revoke = REVOKE_ESCROWED;
     let out = run(&env, "2026-11-01", &revoke, &[&ids[2]]);
     assert_ok(&out);
     let listing = Gpg::at("2026-11-02").ok(
@@ -164,7 +144,7 @@ fn a_lost_primary_age_does_not_take_the_revocation_with_it() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("primary.age: the primary does not open"), "{e}");
     assert!(e.contains("any one root can still revoke"), "{e}");
-    let out = run(&k.env, "2026-11-01", &REVOKE, &[&ssh]);
+    let out = run(&k.env, "2026-11-01", &REVOKE_ESCROWED, &[&ssh]);
     assert_ok(&out);
     let listing = Gpg::at("2026-11-02").ok(
         &[
@@ -219,7 +199,7 @@ fn an_old_threshold_vault_keeps_working_and_rewrap_seals_the_revocations_apart()
     let out = run(&env, "2026-10-05", &["escrow", "verify"], &[&ids[0]]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("inside the shares"), "{text}");
-    let revoke = REVOKE;
+    let revoke = REVOKE_ESCROWED;
     let out = run(&env, "2026-11-01", &revoke, &[&ids[0]]);
     assert!(!out.status.success());
     // Two roots re-wrap: the revocations are sealed apart.

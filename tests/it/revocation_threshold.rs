@@ -6,7 +6,7 @@
 //! show` names, after which `escrow rewrap` splits the revocations.
 
 use crate::common::*;
-use crate::revocation_escrow::{run, signed_file, REVOKE};
+use crate::revocation_escrow::{run, signed_file};
 use std::path::{Path, PathBuf};
 
 const GEN: &str = "2026-08-01T12:00:00Z";
@@ -66,10 +66,10 @@ fn stderr(out: &std::process::Output) -> String {
 fn one_refused_two_revoke(env: &Env, ids: &[PathBuf], release: &Path) {
     let dir = env.key_dir();
     let before = std::fs::read(dir.join("cert.asc")).unwrap();
-    let err = one_refusal(&run(env, "2026-11-01", &REVOKE, &[&ids[2]]));
+    let err = one_refusal(&run(env, "2026-11-01", &REVOKE_ESCROWED, &[&ids[2]]));
     assert!(err.contains("needs 2 of 3 shares; 1 given"), "{err}");
     assert_eq!(std::fs::read(dir.join("cert.asc")).unwrap(), before);
-    let out = run(env, "2026-11-01", &REVOKE, &[&ids[0], &ids[2]]);
+    let out = run(env, "2026-11-01", &REVOKE_ESCROWED, &[&ids[0], &ids[2]]);
     assert!(out.status.success(), "{}", stderr(&out));
     let cert = dir.join("cert.asc");
     let listing = Gpg::at("2026-11-02").ok(
@@ -182,7 +182,7 @@ fn a_policy_without_the_field_means_any_one_root_and_keeps_its_digest() {
     let show = k.env.ok(&["policy", "show"]);
     assert!(show.contains("revocations: any one root"), "{show}");
     let ssh = k.roster.ssh_id.clone();
-    let out = run(&k.env, "2026-11-01", &REVOKE, &[&ssh]);
+    let out = run(&k.env, "2026-11-01", &REVOKE_ESCROWED, &[&ssh]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
