@@ -2,6 +2,8 @@
 //! interruption, and refusing to guess a missing answer in --batch.
 
 use crate::common::*;
+use std::path::Path;
+use std::process::Output;
 
 const T: &str = "2026-08-15T10:00:00Z";
 /// When gpg looks at what the ceremony made.
@@ -22,6 +24,16 @@ fn previous_key(env: &Env) -> serde_json::Value {
     .unwrap()
 }
 
+/// `keycycle [--json] ceremony --cycle next FLAGS --identity ID`,
+/// whatever the outcome.
+fn ceremony_next(env: &Env, json: bool, flags: &[&str], id: &Path) -> Output {
+    let mut args = if json { vec!["--json"] } else { Vec::new() };
+    args.extend(["ceremony", "--cycle", "next"]);
+    args.extend(flags);
+    args.extend(["--identity", id.to_str().unwrap()]);
+    env.run(&args)
+}
+
 #[test]
 fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     let ks = keyserver();
@@ -29,22 +41,10 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     // Last cycle's key is in the vault: the ceremony cross-signs with it.
     let prev = previous_key(&env);
     let sub = env.path("signing-subkey.asc");
-    let out = env
-        .cmd()
-        .args([
-            "--json",
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .args(["--keyserver", &ks, "--releases-done", "--subkey-out"])
-        .arg(&sub)
-        .output()
-        .unwrap();
+    let sub_arg = sub.to_str().unwrap();
+    let flags = ["--confirm-roster", "--fingerprint-read", "--keyserver", &ks];
+    let more = ["--releases-done", "--subkey-out", sub_arg];
+    let out = ceremony_next(&env, true, &[&flags[..], &more].concat(), &r.age_id);
     assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["open"], serde_json::json!([]), "{report}");
@@ -143,20 +143,8 @@ fn an_interrupted_ceremony_resumes_with_the_same_key() {
     let dirs = || std::fs::read_dir(env.vault.join("keys")).unwrap().count();
     assert_eq!(dirs(), 1);
     let first = env.key_dir();
-    let out = env
-        .cmd()
-        .args([
-            "--json",
-            "ceremony",
-            "--cycle",
-            "next",
-            "--fingerprint-read",
-            "--no-publish",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .output()
-        .unwrap();
+    let flags = ["--fingerprint-read", "--no-publish"];
+    let out = ceremony_next(&env, true, &flags, &r.age_id);
     assert_ok(&out);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -253,21 +241,8 @@ fn interactive_ceremony_through_a_pty() {
 #[test]
 fn the_attestation_request_leaves_the_fingerprint_to_type() {
     let (env, r) = setup();
-    let out = env
-        .cmd()
-        .args([
-            "--json",
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--no-publish",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .output()
-        .unwrap();
+    let flags = ["--confirm-roster", "--fingerprint-read", "--no-publish"];
+    let out = ceremony_next(&env, true, &flags, &r.age_id);
     assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let request = report["attestation_request"].as_str().unwrap();
@@ -346,19 +321,8 @@ fn ctrl_c_stops_at_a_step_and_the_ceremony_resumes_there() {
     p.expect(expectrl::Eof).unwrap();
     assert_eq!(snapshot(&env.vault), before);
     // Resumed, unattended: the same key, from the fingerprint step.
-    let out = env
-        .cmd()
-        .args([
-            "ceremony",
-            "--cycle",
-            "next",
-            "--fingerprint-read",
-            "--no-publish",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .output()
-        .unwrap();
+    let flags = ["--fingerprint-read", "--no-publish"];
+    let out = ceremony_next(&env, false, &flags, &r.age_id);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{e}");
     assert!(e.contains("at step 'fingerprint'"), "{e}");
@@ -416,16 +380,8 @@ fn a_resumed_ceremony_says_why_it_asks_for_an_identity_again() {
     use expectrl::Expect;
     let (env, r) = setup();
     // The drill done with --identity; the hand-off to CI left open.
-    env.ok(&[
-        "ceremony",
-        "--cycle",
-        "next",
-        "--confirm-roster",
-        "--fingerprint-read",
-        "--no-publish",
-        "--identity",
-        r.age_id.to_str().unwrap(),
-    ]);
+    let flags = ["--confirm-roster", "--fingerprint-read", "--no-publish"];
+    assert_ok(&ceremony_next(&env, false, &flags, &r.age_id));
     let before = snapshot(&env.vault);
     let sub = env.path("sub.asc");
     let sub_arg = sub.display().to_string();

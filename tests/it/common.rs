@@ -344,6 +344,16 @@ pub const REVOKE_ESCROWED: [&str; 8] = [
     "lost",
 ];
 
+/// `ceremony --cycle next` answered in full but for publishing: the
+/// escrow identity `id`, the signing subkey written to `sub`.
+pub fn ceremony_no_publish_args<'a>(id: &'a str, sub: &'a str) -> Vec<&'a str> {
+    let answers = ["--confirm-roster", "--fingerprint-read", "--no-publish"];
+    let mut args = vec!["ceremony", "--cycle", "next"];
+    args.extend(answers);
+    args.extend(["--releases-done", "--identity", id, "--subkey-out", sub]);
+    args
+}
+
 /// `cross-sign --from 2026.2 --to 2027.1 --identity ID`.
 pub fn cross_sign_args(id: &str) -> [&str; 7] {
     [

@@ -132,26 +132,14 @@ fn the_ceremony_names_a_key_outside_the_policy_and_the_next_command() {
         .args(["generate", "--cycle", "2026.2"])
         .assert()
         .success();
+    let sub = env.path("sub.asc");
+    let args = ceremony_no_publish_args(r.age_id.to_str().unwrap(), sub.to_str().unwrap());
     let ceremony = |json: bool| {
         let mut c = env.cmd();
         if json {
             c.arg("--json");
         }
-        c.args([
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--no-publish",
-            "--releases-done",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .arg("--subkey-out")
-        .arg(env.path("sub.asc"))
-        .output()
-        .unwrap()
+        c.args(&args).output().unwrap()
     };
     let out = ceremony(true);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -173,23 +161,11 @@ fn the_ceremony_names_a_key_outside_the_policy_and_the_next_command() {
 fn the_first_ceremony_ends_with_the_pin_command() {
     let env = Env::new(T);
     let r = env.vault_with_roster();
-    let out = env
-        .cmd()
-        .args([
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--no-publish",
-            "--releases-done",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .arg("--subkey-out")
-        .arg(env.path("sub.asc"))
-        .output()
-        .unwrap();
+    let sub = env.path("sub.asc");
+    let out = env.run(&ceremony_no_publish_args(
+        r.age_id.to_str().unwrap(),
+        sub.to_str().unwrap(),
+    ));
     assert!(out.status.success(), "{}", stderr(&out));
     let v1 = std::fs::read(env.vault.join("policy/v1.toml")).unwrap();
     let digest = keycycle::policy::digest(&v1);

@@ -131,19 +131,7 @@ fn a_ceremony_record_naming_another_key_is_refused() {
     let e = refused(
         &env,
         CER,
-        &[
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--no-publish",
-            "--releases-done",
-            "--identity",
-            &id,
-            "--subkey-out",
-            sub.to_str().unwrap(),
-        ],
+        &ceremony_no_publish_args(&id, sub.to_str().unwrap()),
     );
     assert!(
         e.contains("ceremonies/2027.1.toml") && e.contains(prev),
