@@ -414,6 +414,13 @@ impl Keyed {
     pub fn id(&self) -> String {
         self.roster.age_id.display().to_string()
     }
+
+    /// `extend 2027.1 --until UNTIL --identity ADA` at `at`.
+    pub fn extend(&self, at: &str, until: &str) -> Output {
+        let id = self.id();
+        let args = ["extend", "2027.1", "--until", until, "--identity", &id];
+        self.env.run_at(at, &args)
+    }
 }
 
 /// [`vault_with_key`] with roots who can sign policy changes (Ada and Bob

@@ -87,18 +87,7 @@ fn extend_moves_expiry_and_later_signatures_verify() {
     let k = key();
     let old = k.export("2026-10-01", "old.asc");
     let before = k.sign("2026-10-02", &old, "before.tar.gz");
-    k.env
-        .cmd_at("2027-04-01")
-        .args([
-            "extend",
-            "2027.1",
-            "--until",
-            "2027-08-01",
-            "--identity",
-            &k.id(),
-        ])
-        .assert()
-        .success();
+    assert_ok(&k.extend("2027-04-01", "2027-08-01"));
     let listing = k.gpg_listing("2027-04-02");
     let until = "1817078400"; // 2027-08-01T00:00:00Z
     for l in listing
@@ -113,17 +102,7 @@ fn extend_moves_expiry_and_later_signatures_verify() {
     assert!(k.verifies("2027-06-20", &late));
     assert!(k.verifies("2027-06-20", &before));
     // Shortening is refused.
-    let out = k.env.run_at(
-        "2027-04-03",
-        &[
-            "extend",
-            "2027.1",
-            "--until",
-            "2027-07-01",
-            "--identity",
-            &k.id(),
-        ],
-    );
+    let out = k.extend("2027-04-03", "2027-07-01");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not later than"));
 }

@@ -229,17 +229,7 @@ fn attack_state_recipient_seals_nothing_to_the_attacker() {
         &format!("escrow_recipients = [\"{mallory_r}\", "),
     );
     std::fs::write(&state, text).unwrap();
-    env.cmd_at(LATER)
-        .args([
-            "extend",
-            "2027.1",
-            "--until",
-            "2027-07-01",
-            "--identity",
-            &k.id(),
-        ])
-        .assert()
-        .success();
+    assert_ok(&k.extend(LATER, "2027-07-01"));
     env.cmd_at(LATER)
         .args([
             "rotate-subkey",

@@ -118,17 +118,7 @@ fn an_edited_expiry_does_not_stop_an_extension() {
         text.replace(line, "expires = \"2027-12-31T00:00:00Z\""),
     )
     .unwrap();
-    let out = env.run_at(
-        IN_2027_1,
-        &[
-            "extend",
-            "2027.1",
-            "--until",
-            "2027-12-31",
-            "--identity",
-            &k.id(),
-        ],
-    );
+    let out = k.extend(IN_2027_1, "2027-12-31");
     let said = String::from_utf8_lossy(&out.stdout);
     assert_ok(&out);
     assert!(!said.contains("nothing to do"), "{said}");
