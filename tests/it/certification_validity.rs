@@ -52,19 +52,7 @@ fn sign_uid(issuer: &Cert, new: &Cert, typ: SignatureType, at: &str) -> Cert {
 }
 
 fn soft_revoked(secret: &Cert, at: &str) -> Cert {
-    let rev = CertRevocationBuilder::new()
-        .set_reason_for_revocation(ReasonForRevocation::KeyRetired, b"retired")
-        .unwrap()
-        .set_signature_creation_time(system_time(at))
-        .unwrap()
-        .build(&mut primary_keypair(secret), secret, None)
-        .unwrap();
-    secret
-        .clone()
-        .strip_secret_key_material()
-        .insert_packets(rev)
-        .unwrap()
-        .0
+    revoked(secret, at, ReasonForRevocation::KeyRetired, b"retired")
 }
 
 struct Case {

@@ -410,6 +410,18 @@ pub struct Keyed {
 }
 
 impl Keyed {
+    /// The key for `next` generated in `env`'s vault with `roster`.
+    pub fn generated(env: Env, roster: Roster) -> Keyed {
+        let json = env.generate("next");
+        Keyed {
+            fpr: json["fingerprint"].as_str().unwrap().to_string(),
+            sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
+            json,
+            env,
+            roster,
+        }
+    }
+
     /// Ada's age identity, as an argument.
     pub fn id(&self) -> String {
         self.roster.age_id.display().to_string()
@@ -428,18 +440,7 @@ impl Keyed {
 pub fn vault_with_signed_key(time: &str) -> (Keyed, GpgRoot, GpgRoot) {
     let env = Env::new(time);
     let (roster, ada, bob) = env.vault_with_signing_roster();
-    let json = env.generate("next");
-    (
-        Keyed {
-            fpr: json["fingerprint"].as_str().unwrap().to_string(),
-            sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
-            json,
-            env,
-            roster,
-        },
-        ada,
-        bob,
-    )
+    (Keyed::generated(env, roster), ada, bob)
 }
 
 /// A file signed at 2026-10-02 with the subkey exported the day before,
@@ -475,14 +476,7 @@ pub fn signed_release(k: &Keyed) -> (PathBuf, Vec<u8>) {
 pub fn vault_with_key(time: &str) -> Keyed {
     let env = Env::new(time);
     let roster = env.vault_with_roster();
-    let json = env.generate("next");
-    Keyed {
-        fpr: json["fingerprint"].as_str().unwrap().to_string(),
-        sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
-        json,
-        env,
-        roster,
-    }
+    Keyed::generated(env, roster)
 }
 
 /// A loopback port that refuses connections: bound but never listening,
@@ -548,15 +542,24 @@ pub fn primary_keypair(secret: &sequoia_openpgp::Cert) -> sequoia_openpgp::crypt
 /// `secret` (a certificate with its primary's secret) with a hard
 /// (compromised) revocation made at `at`, as a public certificate.
 pub fn hard_revoked(secret: &sequoia_openpgp::Cert, at: &str) -> sequoia_openpgp::Cert {
-    use sequoia_openpgp::cert::CertRevocationBuilder;
     use sequoia_openpgp::types::ReasonForRevocation;
-    let mut primary = primary_keypair(secret);
-    let rev = CertRevocationBuilder::new()
-        .set_reason_for_revocation(ReasonForRevocation::KeyCompromised, b"stolen")
+    revoked(secret, at, ReasonForRevocation::KeyCompromised, b"stolen")
+}
+
+/// `secret` revoked at `at` for `reason` (saying `message`), as a public
+/// certificate.
+pub fn revoked(
+    secret: &sequoia_openpgp::Cert,
+    at: &str,
+    reason: sequoia_openpgp::types::ReasonForRevocation,
+    message: &[u8],
+) -> sequoia_openpgp::Cert {
+    let rev = sequoia_openpgp::cert::CertRevocationBuilder::new()
+        .set_reason_for_revocation(reason, message)
         .unwrap()
         .set_signature_creation_time(system_time(at))
         .unwrap()
-        .build(&mut primary, secret, None)
+        .build(&mut primary_keypair(secret), secret, None)
         .unwrap();
     secret
         .clone()
