@@ -186,21 +186,11 @@ fn batch_names_each_missing_answer() {
 /// prompts like an operator.
 #[test]
 fn interactive_ceremony_through_a_pty() {
-    use expectrl::{Expect, Session};
-    use std::time::Duration;
+    use expectrl::Expect;
     let ks = keyserver();
     let (env, r) = setup();
     let sub = env.path("ci-subkey.asc");
-    let mut cmd = std::process::Command::new(BIN);
-    cmd.env("TERM", "xterm-256color")
-        .env("KEYCYCLE_HOME", trust_home())
-        .env_remove("KEYCYCLE_VAULT")
-        .arg("--vault")
-        .arg(&env.vault)
-        .args(["--time", T, "ceremony", "--keyserver", &ks]);
-    let mut p = Session::spawn(cmd).expect("spawn in a pty");
-    p.set_expect_timeout(Some(Duration::from_secs(30)));
-    let settle = || std::thread::sleep(Duration::from_millis(300));
+    let mut p = env.pty(&["ceremony", "--keyserver", &ks]);
     p.expect("Which cycle is the key for?").unwrap();
     // The current cycle has no key: it is offered first, saying why.
     p.expect("offered first: the current cycle has no key yet")
