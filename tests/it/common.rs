@@ -526,6 +526,19 @@ pub fn system_time(at: &str) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch(at) as u64)
 }
 
+/// A release key made outside keycycle: "Release Key
+/// <release@example.org>" with a signing subkey, created 2026-01-01, its
+/// secrets included.
+pub fn release_key() -> sequoia_openpgp::Cert {
+    let (cert, _) = sequoia_openpgp::cert::CertBuilder::new()
+        .add_userid("Release Key <release@example.org>")
+        .add_signing_subkey()
+        .set_creation_time(system_time("2026-01-01T00:00:00Z"))
+        .generate()
+        .unwrap();
+    cert
+}
+
 /// The primary key pair of `secret` (a certificate with its primary's
 /// secret).
 pub fn primary_keypair(secret: &sequoia_openpgp::Cert) -> sequoia_openpgp::crypto::KeyPair {
