@@ -71,6 +71,13 @@ fn ui(pin: Option<&str>) -> (Arc<dyn TokenUi>, Arc<Mutex<Vec<String>>>) {
     (Arc::new(ui), seen)
 }
 
+/// The command failed, its first line saying `what`.
+fn fails_first_saying(out: &std::process::Output, what: &str) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().next().unwrap().contains(what), "{err}");
+}
+
 #[test]
 fn seal_to_a_token_and_open_with_its_pin() {
     plugin_on_path();
@@ -166,14 +173,9 @@ fn a_missing_plugin_binary_is_named() {
         )))
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.lines()
-            .next()
-            .unwrap()
-            .contains("needs the age plugin binary age-plugin-kctest, which is not on PATH"),
-        "{err}"
+    fails_first_saying(
+        &out,
+        "needs the age plugin binary age-plugin-kctest, which is not on PATH",
     );
     // With it on PATH, the same root is added; a key is escrowed to them.
     let p = path_with_plugin();
@@ -204,15 +206,7 @@ fn a_missing_plugin_binary_is_named() {
         .arg(&tok)
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.lines()
-            .next()
-            .unwrap()
-            .contains("needs the age plugin binary age-plugin-kctest"),
-        "{err}"
-    );
+    fails_first_saying(&out, "needs the age plugin binary age-plugin-kctest");
 }
 
 /// A vault whose roster is a token root (Ada) and an SSH root (Bob).
