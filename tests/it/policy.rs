@@ -5,6 +5,7 @@
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 const T: &str = "2026-08-01T12:00:00Z";
 const LATER: &str = "2026-08-20T12:00:00Z";
@@ -36,6 +37,19 @@ fn key_dirs(vault: &Path) -> Vec<PathBuf> {
 /// Attack 1: a key directory committed under keys/, escrowed to the roots'
 /// real recipients (the attacker made it from a copy of the vault, so the
 /// escrow drill would pass).
+/// `ceremony --cycle 2027.2` at LATER, unattended but for publishing.
+fn ceremony_2027_2(k: &Keyed) -> Output {
+    let id = k.id();
+    let answers = ["--confirm-roster", "--fingerprint-read", "--identity", &id];
+    let args = [
+        &["ceremony", "--cycle", "2027.2"],
+        &answers[..],
+        &["--no-publish"],
+    ]
+    .concat();
+    k.env.run_at(LATER, &args)
+}
+
 #[test]
 fn attack_planted_key_is_never_adopted_resumed_cross_signed_or_trusted() {
     let (k, _ada, _bob) = vault_with_signed_key(T);
@@ -131,19 +145,7 @@ fn attack_planted_key_is_never_adopted_resumed_cross_signed_or_trusted() {
     ));
     assert!(err.contains("appeared by commit"), "{err}");
     // Never resumed by the ceremony.
-    let out = env.run_at(
-        LATER,
-        &[
-            "ceremony",
-            "--cycle",
-            "2027.2",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--identity",
-            &k.id(),
-            "--no-publish",
-        ],
-    );
+    let out = ceremony_2027_2(&k);
     let err = one_refusal(&out);
     assert!(
         err.contains(&planted_fpr) || err.contains("appeared by commit"),
@@ -197,19 +199,7 @@ fn attack_roster_append_seals_nothing_to_the_attacker() {
     }
     assert!(new_dir.is_dir());
     // The ceremony shows the recipients it seals to: Mallory is not there.
-    let out = env.run_at(
-        LATER,
-        &[
-            "ceremony",
-            "--cycle",
-            "2027.2",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--identity",
-            &k.id(),
-            "--no-publish",
-        ],
-    );
+    let out = ceremony_2027_2(&k);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains(&k.roster.age_r), "{said}");
     assert!(said.contains("the signed policy, version 1"), "{said}");
