@@ -101,22 +101,22 @@ fn one_root_revokes(junk: bool) {
     let revoke = REVOKE_ESCROWED;
     let out = run(&env, "2026-11-01", &revoke, &[&ids[2]]);
     assert_ok(&out);
+    assert_hard_revoked(&dir, &release);
+}
+
+/// The cert.asc in `dir` is revoked for gpg on 2026-11-02, and sqv calls
+/// `release` void on 2026-11-10 (a hard revocation).
+fn assert_hard_revoked(dir: &Path, release: &Path) {
+    let cert = dir.join("cert.asc");
     let listing = Gpg::at("2026-11-02").ok(
-        &[
-            "--show-keys",
-            "--with-colons",
-            dir.join("cert.asc").to_str().unwrap(),
-        ],
+        &["--show-keys", "--with-colons", cert.to_str().unwrap()],
         None,
     );
     assert!(
         listing.lines().any(|l| l.starts_with("pub:r:")),
         "{listing}"
     );
-    assert!(
-        !sqv_accepts("2026-11-10", &env.key_dir().join("cert.asc"), &release),
-        "hard: void"
-    );
+    assert!(!sqv_accepts("2026-11-10", &cert, release), "hard: void");
 }
 
 #[test]
@@ -146,22 +146,7 @@ fn a_lost_primary_age_does_not_take_the_revocation_with_it() {
     assert!(e.contains("any one root can still revoke"), "{e}");
     let out = run(&k.env, "2026-11-01", &REVOKE_ESCROWED, &[&ssh]);
     assert_ok(&out);
-    let listing = Gpg::at("2026-11-02").ok(
-        &[
-            "--show-keys",
-            "--with-colons",
-            dir.join("cert.asc").to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(
-        listing.lines().any(|l| l.starts_with("pub:r:")),
-        "{listing}"
-    );
-    assert!(
-        !sqv_accepts("2026-11-10", &k.env.key_dir().join("cert.asc"), &release),
-        "hard: void"
-    );
+    assert_hard_revoked(&dir, &release);
 }
 
 /// Put the vault back in the layout of before: no revocation files, the
