@@ -821,6 +821,19 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// gpg at `at` lists the certificate file `cert` as revoked.
+#[track_caller]
+pub fn assert_gpg_revoked(at: &str, cert: &Path) {
+    let listing = Gpg::at(at).ok(
+        &["--show-keys", "--with-colons", cert.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        listing.lines().any(|l| l.starts_with("pub:r:")),
+        "{listing}"
+    );
+}
+
 /// A fixture key from tests/fixtures/keys.
 pub fn fixture(fpr: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -108,14 +108,7 @@ fn one_root_revokes(junk: bool) {
 /// `release` void on 2026-11-10 (a hard revocation).
 fn assert_hard_revoked(dir: &Path, release: &Path) {
     let cert = dir.join("cert.asc");
-    let listing = Gpg::at("2026-11-02").ok(
-        &["--show-keys", "--with-colons", cert.to_str().unwrap()],
-        None,
-    );
-    assert!(
-        listing.lines().any(|l| l.starts_with("pub:r:")),
-        "{listing}"
-    );
+    assert_gpg_revoked("2026-11-02", &cert);
     assert!(!sqv_accepts("2026-11-10", &cert, release), "hard: void");
 }
 

@@ -72,14 +72,7 @@ fn one_refused_two_revoke(env: &Env, ids: &[PathBuf], release: &Path) {
     let out = run(env, "2026-11-01", &REVOKE_ESCROWED, &[&ids[0], &ids[2]]);
     assert!(out.status.success(), "{}", stderr(&out));
     let cert = dir.join("cert.asc");
-    let listing = Gpg::at("2026-11-02").ok(
-        &["--show-keys", "--with-colons", cert.to_str().unwrap()],
-        None,
-    );
-    assert!(
-        listing.lines().any(|l| l.starts_with("pub:r:")),
-        "{listing}"
-    );
+    assert_gpg_revoked("2026-11-02", &cert);
     let later = env.path("later.tar.gz");
     std::fs::write(&later, b"after the revocation").unwrap();
     env.cmd_at("2026-11-05")
