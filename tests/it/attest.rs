@@ -500,16 +500,8 @@ fn revoke_with_publish_reaches_the_keyserver() {
     let out = c
         .env
         .cmd_at(LATER)
-        .args([
-            "revoke",
-            "2027.1",
-            "--yes",
-            "--reason",
-            "superseded",
-            "--message",
-            "replaced",
-            "--identity",
-        ])
+        .args(REVOKE_SUPERSEDED)
+        .arg("--identity")
         .arg(&c.age_id)
         .args(["--publish", "--keyserver", &ks])
         .output()

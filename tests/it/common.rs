@@ -331,6 +331,17 @@ impl Env {
     }
 }
 
+/// A soft revocation of 2027.1 (superseded; add `--identity`).
+pub const REVOKE_SUPERSEDED: [&str; 7] = [
+    "revoke",
+    "2027.1",
+    "--yes",
+    "--reason",
+    "superseded",
+    "--message",
+    "replaced",
+];
+
 /// One root's hard revocation of 2027.1 with the escrowed certificate
 /// (add `--identity`).
 pub const REVOKE_ESCROWED: [&str; 8] = [
