@@ -27,16 +27,8 @@ fn setup(with_previous: bool, cross_sign: bool) -> Setup {
     let ada = gpg_root(&env, "Ada");
     env.roster_add_root("Ada", "ada@example.org", &ada.public, &r);
     let generate = |t: &str, cycle: &str| -> String {
-        let out = env
-            .cmd_at(t)
-            .args(["--json", "generate", "--cycle", cycle])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = env.run_at(t, &["--json", "generate", "--cycle", cycle]);
+        assert_ok(&out);
         let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         j["fingerprint"].as_str().unwrap().to_string()
     };
@@ -47,15 +39,7 @@ fn setup(with_previous: bool, cross_sign: bool) -> Setup {
     };
     let new = generate("2026-08-15T10:00:00Z", "2027.1");
     if cross_sign {
-        env.ok(&[
-            "cross-sign",
-            "--from",
-            "2026.2",
-            "--to",
-            "2027.1",
-            "--identity",
-            id.to_str().unwrap(),
-        ]);
+        env.ok(&cross_sign_args(id.to_str().unwrap()));
     }
     Setup {
         env,
@@ -317,13 +301,10 @@ fn json_prints_the_facts_unsigned_without_opening_the_escrow() {
 #[test]
 fn a_team_template_replaces_the_wording_and_its_mistakes_name_the_line() {
     let s = setup(true, true);
-    let config = s.env.vault.join("keycycle.toml");
-    let mut toml = std::fs::read_to_string(&config).unwrap();
-    toml = toml.replace(
+    s.env.edit_config(
         "# template = \"announce.txt\"",
         "template = \"our-announcement.txt\"",
     );
-    std::fs::write(&config, toml).unwrap();
     std::fs::write(
         s.env.vault.join("our-announcement.txt"),
         "New key for {{cycle}}: {{fingerprint}}\n{{#previous_signs}}\nAlso signed by {{previous_cycle}}.\n{{/previous_signs}}\n",

@@ -49,12 +49,7 @@ fn ceremony(n: usize) -> Ceremony {
 }
 
 fn status(c: &Ceremony) -> serde_json::Value {
-    let out = c
-        .env
-        .cmd_at(LATER)
-        .args(["--json", "status", "2027.1"])
-        .output()
-        .unwrap();
+    let out = c.env.run_at(LATER, &["--json", "status", "2027.1"]);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -62,11 +57,7 @@ fn import(c: &Ceremony, files: &[&Path]) -> serde_json::Value {
     let mut cmd = c.env.cmd_at(LATER);
     cmd.args(["--json", "attestations", "import"]).args(files);
     let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -118,12 +109,7 @@ fn two_of_five_is_below_majority_and_names_the_missing() {
     assert_eq!(at["by"], serde_json::json!(["Alice", "Bob"]));
     assert_eq!(at["missing"], serde_json::json!(["Carol", "Dave", "Erin"]));
     assert_eq!(at["majority"], false);
-    let out = c
-        .env
-        .cmd_at(LATER)
-        .args(["status", "--check", "2027.1"])
-        .output()
-        .unwrap();
+    let out = c.env.run_at(LATER, &["status", "--check", "2027.1"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -225,29 +211,13 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
     // The previous cycle's key, in the same vault, certifies the new one.
     let prev = c
         .env
-        .cmd_at("2026-03-01")
-        .args(["--json", "generate", "--cycle", "2026.2"])
-        .output()
-        .unwrap();
-    assert!(
-        prev.status.success(),
-        "{}",
-        String::from_utf8_lossy(&prev.stderr)
-    );
+        .run_at("2026-03-01", &["--json", "generate", "--cycle", "2026.2"]);
+    assert_ok(&prev);
     let prev: serde_json::Value = serde_json::from_slice(&prev.stdout).unwrap();
-    c.env
-        .cmd_at(GEN)
-        .args([
-            "cross-sign",
-            "--from",
-            "2026.2",
-            "--to",
-            "2027.1",
-            "--identity",
-        ])
-        .arg(&c.age_id)
-        .assert()
-        .success();
+    let out = c
+        .env
+        .run_at(GEN, &cross_sign_args(c.age_id.to_str().unwrap()));
+    assert_ok(&out);
     assert_eq!(status(&c)["keys"][0]["cross_signed"], true);
     // Two roots certify and import; the third sends hers to the keyserver.
     let cert = c
@@ -265,15 +235,8 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
     import(&c, &[&a, &b]);
     let out = c
         .env
-        .cmd_at(LATER)
-        .args(["--json", "publish", "2027.1", "--keyserver", &ks])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run_at(LATER, &["--json", "publish", "2027.1", "--keyserver", &ks]);
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["servers"][0]["ok"], true, "{report}");
     // A fresh gpg home receives every root's certification and the
@@ -384,48 +347,23 @@ fn http_get(url: &str) -> String {
     out
 }
 
-/// A fake keyserver on loopback answering every request with `response`
-/// (or never answering); returns its URL.
-fn fake_server(response: Option<&'static str>) -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in l.incoming().take(8) {
-            let Ok(mut s) = s else { continue };
-            let mut buf = [0u8; 65536];
-            let _ = s.set_read_timeout(Some(std::time::Duration::from_millis(300)));
-            let _ = s.read(&mut buf);
-            match response {
-                Some(r) => {
-                    let _ = s.write_all(r.as_bytes());
-                }
-                None => held.push(s),
-            }
-        }
-    });
-    format!("hkp://127.0.0.1:{port}")
-}
-
 #[test]
 fn keyserver_faults_fail_clearly_and_leave_the_vault_unchanged() {
     let c = ceremony(1);
-    let closed = format!("hkp://127.0.0.1:{}", closed_port());
     let cases = [
-        (closed, "nothing listening"),
-        (fake_server(Some("HTTP/1.0 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops\n")), "HTTP 500"),
-        (fake_server(Some("HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><h1>Add failed: Malformed Key</h1></html>\n")), "Add failed"),
-        (fake_server(None), "never answers"),
+        (Fault::Closed, "nothing listening"),
+        (Fault::Http500, "HTTP 500"),
+        (Fault::AddFailed, "Add failed"),
+        (Fault::Silent, "never answers"),
     ];
-    for (url, what) in cases {
+    for (fault, what) in cases {
+        let (url, _) = fake_server(fault);
         let before = snapshot(&c.env.vault);
         let start = std::time::Instant::now();
-        let out = c
-            .env
-            .cmd_at(LATER)
-            .args(["publish", "2027.1", "--timeout", "1", "--keyserver", &url])
-            .output()
-            .unwrap();
+        let out = c.env.run_at(
+            LATER,
+            &["publish", "2027.1", "--timeout", "1", "--keyserver", &url],
+        );
         let e = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{what}");
         assert_ne!(out.status.code(), Some(101), "{what}: {e}");
@@ -562,25 +500,13 @@ fn revoke_with_publish_reaches_the_keyserver() {
     let out = c
         .env
         .cmd_at(LATER)
-        .args([
-            "revoke",
-            "2027.1",
-            "--yes",
-            "--reason",
-            "superseded",
-            "--message",
-            "replaced",
-            "--identity",
-        ])
+        .args(REVOKE_SUPERSEDED)
+        .arg("--identity")
         .arg(&c.age_id)
         .args(["--publish", "--keyserver", &ks])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let gpg = Gpg::at(LATER);
     gpg.ok(&["--keyserver", &ks, "--recv-keys", &c.fpr], None);
     let listing = gpg.ok(&["--list-keys", "--with-colons", &c.fpr], None);

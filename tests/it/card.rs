@@ -261,16 +261,8 @@ fn two_cycles(suite: &str) -> (Env, Roster) {
     let env = Env::new(GEN);
     let roster = env.vault_with_roster();
     for (at, cycle) in [("2026-03-01", "2026.2"), (GEN, "2027.1")] {
-        let out = env
-            .cmd_at(at)
-            .args(["generate", "--cycle", cycle, "--cipher-suite", suite])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = env.run_at(at, &["generate", "--cycle", cycle, "--cipher-suite", suite]);
+        assert_ok(&out);
     }
     (env, roster)
 }
@@ -840,11 +832,7 @@ fn child_card_commands() {
     };
     // Load 2026.2 (replacing whatever an earlier test left on the card).
     let out = load("2026.2", &admin, &["--overwrite"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let vault = open_vault(&env.vault);
     let old = key(&vault, "2026.2");
     let ident = format!("0000:{:08X}", serial("A"));
@@ -886,20 +874,12 @@ fn child_card_commands() {
         format!("error: wrong admin PIN for OpenPGP card {ident}: 2 tries left before it blocks")
     );
     let out = load("2027.1", &admin, &["--overwrite"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let vault = open_vault(&env.vault);
     assert!(key(&vault, "2026.2").state.cards.is_empty());
     assert_eq!(key(&vault, "2027.1").state.cards[0].ident, ident);
     // --batch without --admin-pin-file: names the flag, asks nothing.
-    let out = env
-        .cmd()
-        .args(["card", "load", "2027.1", "--identity", id])
-        .output()
-        .unwrap();
+    let out = env.run(&["card", "load", "2027.1", "--identity", id]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("admin PIN of OpenPGP card") && err.contains("--admin-pin-file"),
@@ -910,11 +890,7 @@ fn child_card_commands() {
         .args(["--batch", "--vault", "/nonexistent", "card", "status"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("not a key in this vault"));
 }
 

@@ -492,28 +492,7 @@ fn wrong_pin_no_pin_no_card_and_rotate_through_the_binary() {
 fn extend_with_the_card_under_threshold_escrow_reseals_only_the_ladder() {
     let _card = take("A");
     let env = Env::new(GEN);
-    env.ok(&["init"]);
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("threshold = 1", "threshold = 2");
-    std::fs::write(&cfg, text).unwrap();
-    let mut ids = Vec::new();
-    for name in ["Ann", "Ben", "Cat"] {
-        let (id, r) = env.age_identity(name);
-        let email = format!("{}@example.org", name.to_lowercase());
-        env.ok(&[
-            "roster",
-            "add",
-            "--name",
-            name,
-            "--email",
-            &email,
-            "--escrow-recipient",
-            &r,
-        ]);
-        ids.push(id);
-    }
+    let (ids, _) = env.two_of_three_roots();
     env.ok(&["generate", "--cycle", "next"]);
     let vault = env.vault.clone();
     card_load(&env, &vault, "2027.1", &[&ids[0], &ids[1]], "A");

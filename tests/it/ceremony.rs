@@ -2,6 +2,8 @@
 //! interruption, and refusing to guess a missing answer in --batch.
 
 use crate::common::*;
+use std::path::Path;
+use std::process::Output;
 
 const T: &str = "2026-08-15T10:00:00Z";
 /// When gpg looks at what the ceremony made.
@@ -16,13 +18,20 @@ fn setup() -> (Env, Roster) {
 /// Last cycle's key (2026.2), made on 2026-03-01: `generate --json`.
 fn previous_key(env: &Env) -> serde_json::Value {
     serde_json::from_slice(
-        &env.cmd_at("2026-03-01")
-            .args(["--json", "generate", "--cycle", "2026.2"])
-            .output()
-            .unwrap()
+        &env.run_at("2026-03-01", &["--json", "generate", "--cycle", "2026.2"])
             .stdout,
     )
     .unwrap()
+}
+
+/// `keycycle [--json] ceremony --cycle next FLAGS --identity ID`,
+/// whatever the outcome.
+fn ceremony_next(env: &Env, json: bool, flags: &[&str], id: &Path) -> Output {
+    let mut args = if json { vec!["--json"] } else { Vec::new() };
+    args.extend(["ceremony", "--cycle", "next"]);
+    args.extend(flags);
+    args.extend(["--identity", id.to_str().unwrap()]);
+    env.run(&args)
 }
 
 #[test]
@@ -32,27 +41,11 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     // Last cycle's key is in the vault: the ceremony cross-signs with it.
     let prev = previous_key(&env);
     let sub = env.path("signing-subkey.asc");
-    let out = env
-        .cmd()
-        .args([
-            "--json",
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .args(["--keyserver", &ks, "--releases-done", "--subkey-out"])
-        .arg(&sub)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let sub_arg = sub.to_str().unwrap();
+    let flags = ["--confirm-roster", "--fingerprint-read", "--keyserver", &ks];
+    let more = ["--releases-done", "--subkey-out", sub_arg];
+    let out = ceremony_next(&env, true, &[&flags[..], &more].concat(), &r.age_id);
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["open"], serde_json::json!([]), "{report}");
     let fpr = report["fingerprint"].as_str().unwrap();
@@ -89,16 +82,8 @@ fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     assert!(v.status.success(), "{err}");
     assert_eq!(err.matches("Good signature").count(), 2, "{err}");
     // Running it again finds nothing left to do.
-    let again = env
-        .cmd()
-        .args(["--json", "ceremony", "--cycle", "next"])
-        .output()
-        .unwrap();
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    let again = env.run(&["--json", "ceremony", "--cycle", "next"]);
+    assert_ok(&again);
 }
 
 /// A compromised predecessor vouches for nothing: the ceremony makes no
@@ -115,11 +100,7 @@ fn a_compromised_predecessor_does_not_cross_sign_in_the_ceremony() {
         .args(["--message", "laptop stolen", "--yes", "--identity", id])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let out = env
         .cmd()
         .args(["--json", "ceremony", "--cycle", "next", "--confirm-roster"])
@@ -156,35 +137,15 @@ fn a_compromised_predecessor_does_not_cross_sign_in_the_ceremony() {
 fn an_interrupted_ceremony_resumes_with_the_same_key() {
     let (env, r) = setup();
     // Stops after generate: the fingerprint was not confirmed.
-    let out = env
-        .cmd()
-        .args(["ceremony", "--cycle", "next", "--confirm-roster"])
-        .output()
-        .unwrap();
+    let out = env.run(&["ceremony", "--cycle", "next", "--confirm-roster"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --fingerprint-read"));
     let dirs = || std::fs::read_dir(env.vault.join("keys")).unwrap().count();
     assert_eq!(dirs(), 1);
     let first = env.key_dir();
-    let out = env
-        .cmd()
-        .args([
-            "--json",
-            "ceremony",
-            "--cycle",
-            "next",
-            "--fingerprint-read",
-            "--no-publish",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let flags = ["--fingerprint-read", "--no-publish"];
+    let out = ceremony_next(&env, true, &flags, &r.age_id);
+    assert_ok(&out);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("Resuming the 2027.1/Indri ceremony at step 'fingerprint'"),
@@ -203,30 +164,19 @@ fn an_interrupted_ceremony_resumes_with_the_same_key() {
 #[test]
 fn batch_names_each_missing_answer() {
     let (env, _) = setup();
-    let e = String::from_utf8_lossy(&env.cmd().args(["ceremony"]).output().unwrap().stderr)
-        .into_owned();
+    let e = String::from_utf8_lossy(&env.run(&["ceremony"]).stderr).into_owned();
     assert!(e.contains("pass --cycle CYCLE"), "{e}");
-    let e = String::from_utf8_lossy(
-        &env.cmd()
-            .args(["ceremony", "--cycle", "next"])
-            .output()
-            .unwrap()
-            .stderr,
-    )
-    .into_owned();
+    let e = String::from_utf8_lossy(&env.run(&["ceremony", "--cycle", "next"]).stderr).into_owned();
     assert!(e.contains("pass --confirm-roster"), "{e}");
     let e = String::from_utf8_lossy(
-        &env.cmd()
-            .args([
-                "ceremony",
-                "--cycle",
-                "next",
-                "--confirm-roster",
-                "--fingerprint-read",
-            ])
-            .output()
-            .unwrap()
-            .stderr,
+        &env.run(&[
+            "ceremony",
+            "--cycle",
+            "next",
+            "--confirm-roster",
+            "--fingerprint-read",
+        ])
+        .stderr,
     )
     .into_owned();
     assert!(e.contains("pass --identity FILE"), "{e}");
@@ -236,21 +186,11 @@ fn batch_names_each_missing_answer() {
 /// prompts like an operator.
 #[test]
 fn interactive_ceremony_through_a_pty() {
-    use expectrl::{Expect, Session};
-    use std::time::Duration;
+    use expectrl::Expect;
     let ks = keyserver();
     let (env, r) = setup();
     let sub = env.path("ci-subkey.asc");
-    let mut cmd = std::process::Command::new(BIN);
-    cmd.env("TERM", "xterm-256color")
-        .env("KEYCYCLE_HOME", trust_home())
-        .env_remove("KEYCYCLE_VAULT")
-        .arg("--vault")
-        .arg(&env.vault)
-        .args(["--time", T, "ceremony", "--keyserver", &ks]);
-    let mut p = Session::spawn(cmd).expect("spawn in a pty");
-    p.set_expect_timeout(Some(Duration::from_secs(30)));
-    let settle = || std::thread::sleep(Duration::from_millis(300));
+    let mut p = env.pty(&["ceremony", "--keyserver", &ks]);
     p.expect("Which cycle is the key for?").unwrap();
     // The current cycle has no key: it is offered first, saying why.
     p.expect("offered first: the current cycle has no key yet")
@@ -291,26 +231,9 @@ fn interactive_ceremony_through_a_pty() {
 #[test]
 fn the_attestation_request_leaves_the_fingerprint_to_type() {
     let (env, r) = setup();
-    let out = env
-        .cmd()
-        .args([
-            "--json",
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--no-publish",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let flags = ["--confirm-roster", "--fingerprint-read", "--no-publish"];
+    let out = ceremony_next(&env, true, &flags, &r.age_id);
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let request = report["attestation_request"].as_str().unwrap();
     // The value after each flag is the placeholder, never the key's.
@@ -388,19 +311,8 @@ fn ctrl_c_stops_at_a_step_and_the_ceremony_resumes_there() {
     p.expect(expectrl::Eof).unwrap();
     assert_eq!(snapshot(&env.vault), before);
     // Resumed, unattended: the same key, from the fingerprint step.
-    let out = env
-        .cmd()
-        .args([
-            "ceremony",
-            "--cycle",
-            "next",
-            "--fingerprint-read",
-            "--no-publish",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .output()
-        .unwrap();
+    let flags = ["--fingerprint-read", "--no-publish"];
+    let out = ceremony_next(&env, false, &flags, &r.age_id);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{e}");
     assert!(e.contains("at step 'fingerprint'"), "{e}");
@@ -458,16 +370,8 @@ fn a_resumed_ceremony_says_why_it_asks_for_an_identity_again() {
     use expectrl::Expect;
     let (env, r) = setup();
     // The drill done with --identity; the hand-off to CI left open.
-    env.ok(&[
-        "ceremony",
-        "--cycle",
-        "next",
-        "--confirm-roster",
-        "--fingerprint-read",
-        "--no-publish",
-        "--identity",
-        r.age_id.to_str().unwrap(),
-    ]);
+    let flags = ["--confirm-roster", "--fingerprint-read", "--no-publish"];
+    assert_ok(&ceremony_next(&env, false, &flags, &r.age_id));
     let before = snapshot(&env.vault);
     let sub = env.path("sub.asc");
     let sub_arg = sub.display().to_string();

@@ -29,12 +29,7 @@ fn bytes(cert: &Cert, armored: bool) -> Vec<u8> {
 /// (the key before, the key with its hard revocation, a signature it made
 /// after the revocation's date: what a thief holding it would publish)
 fn revoked_key_and_a_thiefs_signature(dir: &Path) -> (Cert, Cert, std::path::PathBuf) {
-    let (cert, _) = CertBuilder::new()
-        .add_userid("Release Key <release@example.org>")
-        .add_signing_subkey()
-        .set_creation_time(system_time("2026-01-01T00:00:00Z"))
-        .generate()
-        .unwrap();
+    let cert = release_key();
     let revoked = hard_revoked(&cert, "2026-06-01T00:00:00Z");
     let mut signer = signing_keypair(&cert, "2026-02-01T00:00:00Z");
     let data = dir.join("release.tar.gz");

@@ -30,17 +30,6 @@ fn key(cycle: &str, created: &str, validity_days: Option<u64>) -> Cert {
         .0
 }
 
-fn primary(secret: &Cert) -> openpgp::crypto::KeyPair {
-    secret
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .unwrap()
-        .into_keypair()
-        .unwrap()
-}
-
 /// `new` with a certification (or certification revocation) by `issuer`
 /// of its user ID made at `at`.
 fn sign_uid(issuer: &Cert, new: &Cert, typ: SignatureType, at: &str) -> Cert {
@@ -54,7 +43,7 @@ fn sign_uid(issuer: &Cert, new: &Cert, typ: SignatureType, at: &str) -> Cert {
             .unwrap();
     }
     let sig = b
-        .sign_userid_binding(&mut primary(issuer), new.primary_key().key(), &uid)
+        .sign_userid_binding(&mut primary_keypair(issuer), new.primary_key().key(), &uid)
         .unwrap();
     new.clone()
         .insert_packets(vec![openpgp::Packet::from(uid), sig.into()])
@@ -63,19 +52,7 @@ fn sign_uid(issuer: &Cert, new: &Cert, typ: SignatureType, at: &str) -> Cert {
 }
 
 fn soft_revoked(secret: &Cert, at: &str) -> Cert {
-    let rev = CertRevocationBuilder::new()
-        .set_reason_for_revocation(ReasonForRevocation::KeyRetired, b"retired")
-        .unwrap()
-        .set_signature_creation_time(system_time(at))
-        .unwrap()
-        .build(&mut primary(secret), secret, None)
-        .unwrap();
-    secret
-        .clone()
-        .strip_secret_key_material()
-        .insert_packets(rev)
-        .unwrap()
-        .0
+    revoked(secret, at, ReasonForRevocation::KeyRetired, b"retired")
 }
 
 struct Case {
@@ -241,26 +218,10 @@ fn a_compromised_predecessor_vouches_for_nothing() {
     let ada = gpg_root(&env, "Ada");
     env.roster_add_root("Ada", "ada@example.org", &ada.public, &r);
     for (t, cycle) in [("2026-03-01", "2026.2"), ("2026-08-15T10:00:00Z", "2027.1")] {
-        let out = env
-            .cmd_at(t)
-            .args(["generate", "--cycle", cycle])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = env.run_at(t, &["generate", "--cycle", cycle]);
+        assert_ok(&out);
     }
-    let cross = [
-        "cross-sign",
-        "--from",
-        "2026.2",
-        "--to",
-        "2027.1",
-        "--identity",
-        &id,
-    ];
+    let cross = cross_sign_args(&id);
     env.ok(&cross);
     let status = |env: &Env| -> serde_json::Value {
         serde_json::from_str(&env.ok(&["--json", "status"])).unwrap()
@@ -360,10 +321,6 @@ fn certify_refuses_a_key_that_cannot_certify_now() {
     }
     for (with, out) in [(&short_file, "ok-ada.asc"), (&revoked_file, "ok-bob.asc")] {
         let out = certify("2026-01-15T00:00:00Z", with, out);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
     }
 }

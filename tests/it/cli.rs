@@ -16,11 +16,7 @@ fn bash_completions_load_and_man_renders() {
         ))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("keycycle"));
     let man = env.ok(&["man"]);
     assert!(

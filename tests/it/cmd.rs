@@ -533,16 +533,7 @@ mod fixtures {
         age_identity(roster, "other");
         kc(
             roster,
-            &[
-                "roster",
-                "add",
-                "--name",
-                "Ada",
-                "--email",
-                "ada@example.org",
-                "--escrow-recipient",
-                &ada,
-            ],
+            &strs(&roster_add_args("Ada", "ada@example.org", &ada, None)),
         );
         copy_vault(roster, &dir.join("roster-overlap-days-string"), |t| {
             t.replace("overlap_days = 60", "overlap_days = \"sixty\"")

@@ -5,8 +5,12 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use tempfile::TempDir;
@@ -86,6 +90,16 @@ pub fn require(tool: &str) {
     );
 }
 
+/// Require that a finished command succeeded (its stderr in the failure).
+#[track_caller]
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub struct Env {
     pub dir: TempDir,
     pub vault: PathBuf,
@@ -128,13 +142,28 @@ impl Env {
 
     /// Run and require success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd().args(args).output().unwrap();
+        self.ok_at(&self.time, args)
+    }
+
+    /// Run at `time` and require success; returns stdout.
+    pub fn ok_at(&self, time: &str, args: &[&str]) -> String {
+        let out = self.run_at(time, args);
         assert!(
             out.status.success(),
-            "keycycle {args:?} failed:\n{}",
+            "keycycle {args:?} at {time} failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Run, whatever the outcome; returns the output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_at(&self.time, args)
+    }
+
+    /// Run at `time`, whatever the outcome; returns the output.
+    pub fn run_at(&self, time: &str, args: &[&str]) -> Output {
+        self.cmd_at(time).args(args).output().unwrap()
     }
 
     /// Run and require failure; returns the output.
@@ -145,6 +174,28 @@ impl Env {
             "keycycle {args:?} should have failed"
         );
         out
+    }
+
+    /// Replace `from` by `to` in the vault's keycycle.toml.
+    pub fn edit_config(&self, from: &str, to: &str) {
+        let cfg = self.vault.join("keycycle.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace(from, to);
+        std::fs::write(&cfg, text).unwrap();
+    }
+
+    /// init with `[escrow] threshold = 2` and three roots, Ann, Ben and
+    /// Cat (age identities): their identity files and recipients.
+    pub fn two_of_three_roots(&self) -> (Vec<PathBuf>, Vec<String>) {
+        self.ok(&["init"]);
+        self.edit_config("threshold = 1", "threshold = 2");
+        let (mut ids, mut rs) = (Vec::new(), Vec::new());
+        for name in ["Ann", "Ben", "Cat"] {
+            let (id, r) = self.age_identity(name);
+            self.roster_add(name, &format!("{}@example.org", name.to_lowercase()), &r);
+            ids.push(id);
+            rs.push(r);
+        }
+        (ids, rs)
     }
 
     /// A new age identity: (identity file, recipient).
@@ -224,6 +275,12 @@ impl Env {
     /// OpenPGP key).
     pub fn vault_with_signing_roster(&self) -> (Roster, GpgRoot, GpgRoot) {
         self.ok(&["init"]);
+        self.signing_roster()
+    }
+
+    /// The roster of `vault_with_signing_roster` added to an initialised
+    /// vault.
+    pub fn signing_roster(&self) -> (Roster, GpgRoot, GpgRoot) {
         let ada = gpg_root(self, "Ada");
         let bob = gpg_root(self, "Bob");
         let (age_id, age_r) = self.age_identity("ada");
@@ -274,6 +331,53 @@ impl Env {
     }
 }
 
+/// A soft revocation of 2027.1 (superseded; add `--identity`).
+pub const REVOKE_SUPERSEDED: [&str; 7] = [
+    "revoke",
+    "2027.1",
+    "--yes",
+    "--reason",
+    "superseded",
+    "--message",
+    "replaced",
+];
+
+/// One root's hard revocation of 2027.1 with the escrowed certificate
+/// (add `--identity`).
+pub const REVOKE_ESCROWED: [&str; 8] = [
+    "revoke",
+    "2027.1",
+    "--yes",
+    "--escrowed-certificate",
+    "--reason",
+    "compromised",
+    "--message",
+    "lost",
+];
+
+/// `ceremony --cycle next` answered in full but for publishing: the
+/// escrow identity `id`, the signing subkey written to `sub`.
+pub fn ceremony_no_publish_args<'a>(id: &'a str, sub: &'a str) -> Vec<&'a str> {
+    let answers = ["--confirm-roster", "--fingerprint-read", "--no-publish"];
+    let mut args = vec!["ceremony", "--cycle", "next"];
+    args.extend(answers);
+    args.extend(["--releases-done", "--identity", id, "--subkey-out", sub]);
+    args
+}
+
+/// `cross-sign --from 2026.2 --to 2027.1 --identity ID`.
+pub fn cross_sign_args(id: &str) -> [&str; 7] {
+    [
+        "cross-sign",
+        "--from",
+        "2026.2",
+        "--to",
+        "2027.1",
+        "--identity",
+        id,
+    ]
+}
+
 /// The arguments of `roster add --name NAME --email EMAIL [--cert CERT]
 /// --escrow-recipient R`.
 pub fn roster_add_args(
@@ -317,9 +421,28 @@ pub struct Keyed {
 }
 
 impl Keyed {
+    /// The key for `next` generated in `env`'s vault with `roster`.
+    pub fn generated(env: Env, roster: Roster) -> Keyed {
+        let json = env.generate("next");
+        Keyed {
+            fpr: json["fingerprint"].as_str().unwrap().to_string(),
+            sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
+            json,
+            env,
+            roster,
+        }
+    }
+
     /// Ada's age identity, as an argument.
     pub fn id(&self) -> String {
         self.roster.age_id.display().to_string()
+    }
+
+    /// `extend 2027.1 --until UNTIL --identity ADA` at `at`.
+    pub fn extend(&self, at: &str, until: &str) -> Output {
+        let id = self.id();
+        let args = ["extend", "2027.1", "--until", until, "--identity", &id];
+        self.env.run_at(at, &args)
     }
 }
 
@@ -328,18 +451,7 @@ impl Keyed {
 pub fn vault_with_signed_key(time: &str) -> (Keyed, GpgRoot, GpgRoot) {
     let env = Env::new(time);
     let (roster, ada, bob) = env.vault_with_signing_roster();
-    let json = env.generate("next");
-    (
-        Keyed {
-            fpr: json["fingerprint"].as_str().unwrap().to_string(),
-            sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
-            json,
-            env,
-            roster,
-        },
-        ada,
-        bob,
-    )
+    (Keyed::generated(env, roster), ada, bob)
 }
 
 /// A file signed at 2026-10-02 with the subkey exported the day before,
@@ -375,14 +487,7 @@ pub fn signed_release(k: &Keyed) -> (PathBuf, Vec<u8>) {
 pub fn vault_with_key(time: &str) -> Keyed {
     let env = Env::new(time);
     let roster = env.vault_with_roster();
-    let json = env.generate("next");
-    Keyed {
-        fpr: json["fingerprint"].as_str().unwrap().to_string(),
-        sub_fpr: json["signing_subkey"].as_str().unwrap().to_string(),
-        json,
-        env,
-        roster,
-    }
+    Keyed::generated(env, roster)
 }
 
 /// A loopback port that refuses connections: bound but never listening,
@@ -432,25 +537,53 @@ pub fn system_time(at: &str) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch(at) as u64)
 }
 
-/// `secret` (a certificate with its primary's secret) with a hard
-/// (compromised) revocation made at `at`, as a public certificate.
-pub fn hard_revoked(secret: &sequoia_openpgp::Cert, at: &str) -> sequoia_openpgp::Cert {
-    use sequoia_openpgp::cert::CertRevocationBuilder;
-    use sequoia_openpgp::types::ReasonForRevocation;
-    let mut primary = secret
+/// A release key made outside keycycle: "Release Key
+/// <release@example.org>" with a signing subkey, created 2026-01-01, its
+/// secrets included.
+pub fn release_key() -> sequoia_openpgp::Cert {
+    let (cert, _) = sequoia_openpgp::cert::CertBuilder::new()
+        .add_userid("Release Key <release@example.org>")
+        .add_signing_subkey()
+        .set_creation_time(system_time("2026-01-01T00:00:00Z"))
+        .generate()
+        .unwrap();
+    cert
+}
+
+/// The primary key pair of `secret` (a certificate with its primary's
+/// secret).
+pub fn primary_keypair(secret: &sequoia_openpgp::Cert) -> sequoia_openpgp::crypto::KeyPair {
+    secret
         .primary_key()
         .key()
         .clone()
         .parts_into_secret()
         .unwrap()
         .into_keypair()
-        .unwrap();
-    let rev = CertRevocationBuilder::new()
-        .set_reason_for_revocation(ReasonForRevocation::KeyCompromised, b"stolen")
+        .unwrap()
+}
+
+/// `secret` (a certificate with its primary's secret) with a hard
+/// (compromised) revocation made at `at`, as a public certificate.
+pub fn hard_revoked(secret: &sequoia_openpgp::Cert, at: &str) -> sequoia_openpgp::Cert {
+    use sequoia_openpgp::types::ReasonForRevocation;
+    revoked(secret, at, ReasonForRevocation::KeyCompromised, b"stolen")
+}
+
+/// `secret` revoked at `at` for `reason` (saying `message`), as a public
+/// certificate.
+pub fn revoked(
+    secret: &sequoia_openpgp::Cert,
+    at: &str,
+    reason: sequoia_openpgp::types::ReasonForRevocation,
+    message: &[u8],
+) -> sequoia_openpgp::Cert {
+    let rev = sequoia_openpgp::cert::CertRevocationBuilder::new()
+        .set_reason_for_revocation(reason, message)
         .unwrap()
         .set_signature_creation_time(system_time(at))
         .unwrap()
-        .build(&mut primary, secret, None)
+        .build(&mut primary_keypair(secret), secret, None)
         .unwrap();
     secret
         .clone()
@@ -508,6 +641,24 @@ pub fn sqv_at(at: &str) -> Std {
     let mut c = Std::new("sqv");
     c.args(["--not-after", &instant(at)]);
     c
+}
+
+/// `sqv --keyring KEYRING SIG DATA` at `at`.
+pub fn sqv(at: &str, keyring: &Path, sig: &Path, data: &Path) -> Output {
+    sqv_at(at)
+        .arg("--keyring")
+        .arg(keyring)
+        .arg(sig)
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
+/// Whether sqv at `at` calls `file`'s detached `file.asc` good with
+/// `keyring`.
+pub fn sqv_accepts(at: &str, keyring: &Path, file: &Path) -> bool {
+    let sig = PathBuf::from(format!("{}.asc", file.display()));
+    sqv(at, keyring, &sig, file).status.success()
 }
 
 /// `gpgv` at `at` (gpgv has no `--faked-system-time`).
@@ -642,6 +793,56 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
         }
     }
     map
+}
+
+/// Copy the tree `from` to `to`, directory modes kept, but the vault's
+/// lock file (not state: a locking command creates it).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (p, dest) = (e.path(), to.join(e.file_name()));
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&p, &dest);
+        } else if e.file_name() != ".lock" {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+    std::fs::set_permissions(to, std::fs::metadata(from).unwrap().permissions()).unwrap();
+}
+
+/// Every file under `dir` (none when it does not exist), sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+/// gpg at `at` lists the certificate file `cert` as revoked.
+#[track_caller]
+pub fn assert_gpg_revoked(at: &str, cert: &Path) {
+    let listing = Gpg::at(at).ok(
+        &["--show-keys", "--with-colons", cert.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        listing.lines().any(|l| l.starts_with("pub:r:")),
+        "{listing}"
+    );
 }
 
 /// A fixture key from tests/fixtures/keys.
@@ -779,4 +980,187 @@ impl Env {
 /// Let a prompt in a pseudo-terminal settle before typing at it.
 pub fn settle() {
     std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
+/// How a fake keyserver (`fake_server`) misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    /// A port nobody listens on (bound, then released).
+    Closed,
+    /// Accept, read the request, then close with SO_LINGER 0 (a TCP RST).
+    Reset,
+    /// `HTTP 500` to every request.
+    Http500,
+    /// `HTTP 200` with sks's "Add failed" body to the upload.
+    AddFailed,
+    /// The upload is accepted; the fetch-back answers 200 with HTML.
+    NotOpenPgp,
+    /// The response, status line included, a byte per second.
+    Trickle,
+    /// Headers at once, then a long body a byte per second.
+    TrickleBody,
+    /// Accept, read the request, never answer.
+    Silent,
+    /// Every answer (upload accepted, fetch-back "not found") comes just
+    /// inside the per-request timeout: only the whole-exchange budget
+    /// stops the second.
+    Slow(Duration),
+}
+
+/// A misbehaving HKP server on loopback; returns its URL and the log of
+/// the requests it saw ("POST /pks/add", "GET /pks/lookup…").
+pub fn fake_server(fault: Fault) -> (String, Arc<Mutex<Vec<String>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    if fault == Fault::Closed {
+        return (format!("hkp://127.0.0.1:{}", closed_port()), log);
+    }
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(s) = s else { continue };
+            let seen = seen.clone();
+            std::thread::spawn(move || serve(s, fault, &seen));
+        }
+    });
+    (format!("hkp://127.0.0.1:{port}"), log)
+}
+
+/// Read one request (head and Content-Length body); "METHOD PATH".
+fn read_request(s: &mut TcpStream) -> Option<String> {
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let line = head.lines().next().unwrap_or("");
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("?");
+    let path = parts.next().unwrap_or("?");
+    let path = path.split('?').next().unwrap_or(path);
+    Some(format!("{method} {path}"))
+}
+
+fn respond(s: &mut TcpStream, status: &str, ctype: &str, body: &str) {
+    let _ = write!(
+        s,
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = s.flush();
+}
+
+fn trickle(s: &mut TcpStream, bytes: &[u8]) {
+    for b in bytes {
+        if s.write_all(&[*b]).is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn serve(mut s: TcpStream, fault: Fault, seen: &Mutex<Vec<String>>) {
+    let Some(req) = read_request(&mut s) else {
+        return;
+    };
+    let post = req.starts_with("POST");
+    seen.lock().unwrap().push(req);
+    let ok_add = "Key block added to key server database.\n  New public keys added: 1\n";
+    match fault {
+        Fault::Closed => unreachable!(),
+        Fault::Reset => {
+            use std::os::fd::AsRawFd;
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: a valid socket and a correctly sized option value.
+            let rc = unsafe {
+                libc::setsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    &linger as *const libc::linger as *const libc::c_void,
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(rc, 0, "SO_LINGER");
+            drop(s);
+        }
+        Fault::Http500 => respond(
+            &mut s,
+            "500 Internal Server Error",
+            "text/plain",
+            "Internal Server Error\n",
+        ),
+        Fault::AddFailed => respond(
+            &mut s,
+            "200 OK",
+            "text/html",
+            "<html><head><title>Error handling request</title></head>\
+             <body><h1>Error handling request</h1>Add failed: Malformed Key</body></html>\n",
+        ),
+        Fault::NotOpenPgp => {
+            if post {
+                respond(&mut s, "200 OK", "text/plain", ok_add);
+            } else {
+                respond(
+                    &mut s,
+                    "200 OK",
+                    "text/html",
+                    "<html><body><h1>Welcome to nginx!</h1>\
+                     <p>If you see this page, the web server works.</p></body></html>\n",
+                );
+            }
+        }
+        Fault::Trickle => {
+            let r = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{ok_add}",
+                ok_add.len()
+            );
+            trickle(&mut s, r.as_bytes());
+        }
+        Fault::TrickleBody => {
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n"
+            );
+            trickle(&mut s, &[b'.'; 100_000]);
+        }
+        Fault::Silent => std::thread::sleep(Duration::from_secs(600)),
+        Fault::Slow(d) => {
+            std::thread::sleep(d);
+            if post {
+                respond(&mut s, "200 OK", "text/plain", ok_add);
+            } else {
+                respond(&mut s, "404 Not Found", "text/plain", "No keys found\n");
+            }
+        }
+    }
 }

@@ -340,11 +340,7 @@ fn every_vault_write_step_survives_a_kill() {
         &roster_add_args("Carol", "carol@example.org", &carol_r, None),
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     run(
         &rewrap_base,
         Case {
@@ -405,16 +401,12 @@ fn a_held_lock_refuses_a_second_writer() {
     assert!(err.contains("hint:"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     for args in [
-        &[
-            "roster",
-            "add",
-            "--name",
+        &strs(&roster_add_args(
             "X",
-            "--email",
             "x@example.org",
-            "--escrow-recipient",
             "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq",
-        ][..],
+            None,
+        ))[..],
         &["init", "--force"][..],
     ] {
         let out = env.fails(args);
@@ -450,16 +442,12 @@ fn concurrent_writers_never_interleave() {
                     .arg("--vault")
                     .arg(&env.vault)
                     .args(["--time", T0])
-                    .args([
-                        "roster",
-                        "add",
-                        "--name",
+                    .args(strs(&roster_add_args(
                         &format!("Root {round}-{i}"),
-                        "--email",
                         &format!("r{round}{i}@example.org"),
-                        "--escrow-recipient",
                         &r,
-                    ])
+                        None,
+                    )))
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::piped())
                     .spawn()

@@ -71,6 +71,13 @@ fn ui(pin: Option<&str>) -> (Arc<dyn TokenUi>, Arc<Mutex<Vec<String>>>) {
     (Arc::new(ui), seen)
 }
 
+/// The command failed, its first line saying `what`.
+fn fails_first_saying(out: &std::process::Output, what: &str) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().next().unwrap().contains(what), "{err}");
+}
+
 #[test]
 fn seal_to_a_token_and_open_with_its_pin() {
     plugin_on_path();
@@ -158,26 +165,17 @@ fn a_missing_plugin_binary_is_named() {
     let out = env
         .cmd()
         .env("PATH", "/usr/bin:/bin")
-        .args([
-            "roster",
-            "add",
-            "--name",
+        .args(strs(&roster_add_args(
             "Ada",
-            "--email",
             "ada@example.org",
-            "--escrow-recipient",
             &tok_r,
-        ])
+            None,
+        )))
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.lines()
-            .next()
-            .unwrap()
-            .contains("needs the age plugin binary age-plugin-kctest, which is not on PATH"),
-        "{err}"
+    fails_first_saying(
+        &out,
+        "needs the age plugin binary age-plugin-kctest, which is not on PATH",
     );
     // With it on PATH, the same root is added; a key is escrowed to them.
     let p = path_with_plugin();
@@ -189,27 +187,14 @@ fn a_missing_plugin_binary_is_named() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    with(&[
-        "roster",
-        "add",
-        "--name",
+    with(&strs(&roster_add_args(
         "Ada",
-        "--email",
         "ada@example.org",
-        "--escrow-recipient",
         &tok_r,
-    ]);
+        None,
+    )));
     let at = format!("@{}", ssh_pub.display());
-    with(&[
-        "roster",
-        "add",
-        "--name",
-        "Bob",
-        "--email",
-        "bob@example.org",
-        "--escrow-recipient",
-        &at,
-    ]);
+    with(&strs(&roster_add_args("Bob", "bob@example.org", &at, None)));
     with(&["generate", "--cycle", "next"]);
     let _ = ssh;
     // Opening with the token's identity, but without its plugin: named too.
@@ -221,15 +206,7 @@ fn a_missing_plugin_binary_is_named() {
         .arg(&tok)
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.lines()
-            .next()
-            .unwrap()
-            .contains("needs the age plugin binary age-plugin-kctest"),
-        "{err}"
-    );
+    fails_first_saying(&out, "needs the age plugin binary age-plugin-kctest");
 }
 
 /// A vault whose roster is a token root (Ada) and an SSH root (Bob).
@@ -240,27 +217,14 @@ fn token_vault(threshold: u8) -> (Env, PathBuf, PathBuf, String) {
     let p = path_with_plugin();
     env.ok(&["init"]);
     if threshold > 1 {
-        let cfg = env.vault.join("keycycle.toml");
-        let text = std::fs::read_to_string(&cfg)
-            .unwrap()
-            .replace("threshold = 1", &format!("threshold = {threshold}"));
-        std::fs::write(&cfg, text).unwrap();
+        env.edit_config("threshold = 1", &format!("threshold = {threshold}"));
     }
     let at = format!("@{}", ssh_pub.display());
     for (name, r) in [("Ada", tok_r.as_str()), ("Bob", at.as_str())] {
         let email = format!("{}@example.org", name.to_lowercase());
         env.cmd()
             .env("PATH", &p)
-            .args([
-                "roster",
-                "add",
-                "--name",
-                name,
-                "--email",
-                &email,
-                "--escrow-recipient",
-                r,
-            ])
+            .args(strs(&roster_add_args(name, &email, r, None)))
             .assert()
             .success();
     }
@@ -285,11 +249,7 @@ fn run(env: &Env, path: &str, pin: &str, args: &[&str], ids: &[&Path]) -> std::p
 fn single_escrow_drill_and_rewrap_with_a_token() {
     let (env, tok, ssh, p) = token_vault(1);
     let out = run(&env, &p, PIN, &["escrow", "verify"], &[&tok]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("the secret matches the cert"));
     // The plugin's message reached the person through the UI layer.
     assert!(String::from_utf8_lossy(&out.stderr).contains("insert the test token"));
@@ -310,11 +270,7 @@ fn single_escrow_drill_and_rewrap_with_a_token() {
     // Rewrap (a roster change goes through the signed policy, tested in
     // policy::): Ada's token opens the escrow, and it still opens after.
     let out = run(&env, &p, PIN, &["escrow", "rewrap"], &[&tok]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     for id in [&tok, &ssh] {
         let out = run(&env, &p, PIN, &["escrow", "verify"], &[id]);
         assert!(
@@ -346,11 +302,7 @@ fn threshold_shares_to_a_token_and_an_ssh_key() {
     );
     // The drill with the token opens Ada's share only.
     let out = run(&env, &p, PIN, &["escrow", "verify"], &[&tok]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("(threshold 2) held by Ada"),
         "{}",
@@ -374,11 +326,7 @@ fn threshold_shares_to_a_token_and_an_ssh_key() {
         )
     };
     let out = export(&[&tok, &ssh], PIN);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let out = export(&[&tok], PIN);
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 more needed"));
     let out = export(&[&tok, &ssh], "000000");

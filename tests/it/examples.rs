@@ -533,11 +533,7 @@ fn ci_sign_and_verify_script_signs_and_refuses_a_tampered_artifact() {
             .unwrap()
     };
     let out = run();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("verify: 2 good, 0 bad"));
     assert!(r
         .dist
@@ -580,11 +576,7 @@ fn the_examples_readme_commands_run() {
         .current_dir(env.dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("Added Linus (demo)") && stdout.contains("Begonia"),

@@ -330,7 +330,7 @@ fn audit_log_records_generate_in_a_hash_chain() {
 fn status_and_check_levels() {
     let (env, _, json) = generated();
     // Before Indri starts, Hibiscus is current and has no key: critical.
-    let out = env.cmd().args(["status", "--check"]).output().unwrap();
+    let out = env.run(&["status", "--check"]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -348,27 +348,15 @@ fn status_and_check_levels() {
     assert_eq!(report["keys"][0]["fingerprint"], json["fingerprint"]);
     assert_eq!(report["keys"][0]["days_left"], 208);
     // In 2027.2's key window without a key for it: warning.
-    let out = env
-        .cmd_at("2027-02-15")
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let out = env.run_at("2027-02-15", &["status", "--check"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("next key not ready"));
     // After expiry (2027.2 is current, no key): critical.
-    let out = env
-        .cmd_at("2027-06-01")
-        .args(["status", "--check", "2027.1"])
-        .output()
-        .unwrap();
+    let out = env.run_at("2027-06-01", &["status", "--check", "2027.1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("expired"));
     // Expiring soon: warning.
-    let out = env
-        .cmd_at("2027-05-10")
-        .args(["status", "--check", "2027.1"])
-        .output()
-        .unwrap();
+    let out = env.run_at("2027-05-10", &["status", "--check", "2027.1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("expires in 18 days"));
 }
@@ -413,32 +401,16 @@ fn export_public_holds_no_secret_and_matches_the_vault() {
 fn generate_outside_the_key_window_warns() {
     let env = Env::new(T);
     env.vault_with_roster();
-    let out = env
-        .cmd()
-        .args(["generate", "--cycle", "2027.2"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.run(&["generate", "--cycle", "2027.2"]);
+    assert_ok(&out);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("warning: the key window for 2027.2") && e.contains("days from now"),
         "{e}"
     );
     // Indri's window opened on 2026-08-10.
-    let out = env
-        .cmd_at("2026-08-15T10:00:00Z")
-        .args(["generate", "--cycle", "2027.1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.run_at("2026-08-15T10:00:00Z", &["generate", "--cycle", "2027.1"]);
+    assert_ok(&out);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(!e.contains("key window"), "{e}");
 }

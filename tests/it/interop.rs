@@ -113,12 +113,8 @@ fn sq(args: &[&str]) -> Out {
     run(sq_at(CHECK).args(args))
 }
 
-fn sqv(keyring: &Path, sig: &Path, data: &Path) -> Out {
-    run(sqv_at(CHECK)
-        .arg("--keyring")
-        .arg(keyring)
-        .arg(sig)
-        .arg(data))
+fn sqv_check(keyring: &Path, sig: &Path, data: &Path) -> Out {
+    out(sqv(CHECK, keyring, sig, data))
 }
 
 fn s(p: &Path) -> &str {
@@ -151,16 +147,6 @@ struct Key {
     subkey: PathBuf,
     data: PathBuf,
     kc_sig: PathBuf,
-}
-
-fn keycycle(env: &Env, at: &str, args: &[&str]) -> Out {
-    out(env.cmd_at(at).args(args).output().unwrap())
-}
-
-fn kc_ok(env: &Env, at: &str, args: &[&str]) -> String {
-    let o = keycycle(env, at, args);
-    assert!(o.ok, "keycycle {args:?}: {}", o.stderr);
-    o.stdout
 }
 
 fn json(s: &str) -> serde_json::Value {
@@ -255,8 +241,7 @@ fn interop_matrix() {
         let (_, gr) = env.age_identity("gina");
         need(
             "roster add",
-            keycycle(
-                &env,
+            out(env.run_at(
                 T0,
                 &strs(&roster_add_args(
                     "Gina",
@@ -264,11 +249,11 @@ fn interop_matrix() {
                     &gr,
                     Some(&gina_pub),
                 )),
-            ),
+            )),
         )?;
         let j = json(&need(
             "inspect",
-            keycycle(&env, T0, &["--json", "inspect", s(&gina_pub)]),
+            out(env.run_at(T0, &["--json", "inspect", s(&gina_pub)])),
         )?);
         ensure(
             j["certificates"][0]["fingerprint"] == gina_fpr.as_str(),
@@ -297,8 +282,7 @@ fn interop_matrix() {
         let (_, sr) = env.age_identity("sam");
         need(
             "roster add",
-            keycycle(
-                &env,
+            out(env.run_at(
                 T0,
                 &strs(&roster_add_args(
                     "Sam",
@@ -306,11 +290,11 @@ fn interop_matrix() {
                     &sr,
                     Some(&sam_pub),
                 )),
-            ),
+            )),
         )?;
         let j = json(&need(
             "inspect",
-            keycycle(&env, T0, &["--json", "inspect", s(&sam_pub)]),
+            out(env.run_at(T0, &["--json", "inspect", s(&sam_pub)])),
         )?);
         ensure(
             j["certificates"][0]["fingerprint"] == sam_fpr.as_str(),
@@ -322,8 +306,7 @@ fn interop_matrix() {
     // ---- The cycle keys. -------------------------------------------------
     let mut keys: Vec<Key> = Vec::new();
     for (alg, cycle, at) in [("rsa3072", "2026.2", T0), ("ed25519", "2027.1", GEN)] {
-        let j = json(&kc_ok(
-            &env,
+        let j = json(&env.ok_at(
             at,
             &[
                 "--json",
@@ -346,8 +329,7 @@ fn interop_matrix() {
         });
     }
     let (rsa, ed) = (&keys[0], &keys[1]);
-    kc_ok(
-        &env,
+    env.ok_at(
         GEN,
         &[
             "cross-sign",
@@ -365,8 +347,7 @@ fn interop_matrix() {
     // ed25519 key.
     let pre = |k: &Key| {
         let p = env.path(&format!("{}.pre.asc", k.alg));
-        kc_ok(
-            &env,
+        env.ok_at(
             CERTIFY,
             &["export", "public", k.cycle, "--overwrite", "-o", s(&p)],
         );
@@ -379,8 +360,7 @@ fn interop_matrix() {
     .map(|(k, who, secret, by_fpr, by_pub)| {
         let target = pre(k);
         let o = env.path(&format!("{}-kc-certified-by-{who}.asc", k.alg));
-        kc_ok(
-            &env,
+        env.ok_at(
             CERTIFY,
             &[
                 "certify",
@@ -446,7 +426,7 @@ fn interop_matrix() {
             m.cell(r, "keycycle", || {
                 let j = json(&need(
                     "attestations import",
-                    keycycle(&env, IMPORT, &["--json", "attestations", "import", s(file)]),
+                    out(env.run_at(IMPORT, &["--json", "attestations", "import", s(file)])),
                 )?);
                 let hit = j["certifications"]
                     .as_array()
@@ -491,13 +471,8 @@ fn interop_matrix() {
 
     // The public certs and the signing subkeys, as exported.
     for k in &keys {
-        kc_ok(
-            &env,
-            EXPORT,
-            &["export", "public", k.cycle, "-o", s(&k.cert)],
-        );
-        kc_ok(
-            &env,
+        env.ok_at(EXPORT, &["export", "public", k.cycle, "-o", s(&k.cert)]);
+        env.ok_at(
             EXPORT,
             &[
                 "export",
@@ -535,7 +510,7 @@ fn interop_matrix() {
         Ok("`--verify`: GOODSIG, VALIDSIG subkey".into())
     };
     let sqv_verify = |cert: &Path, sig: &Path, data: &Path, fpr: &str| -> Check {
-        let o = need("sqv", sqv(cert, sig, data))?;
+        let o = need("sqv", sqv_check(cert, sig, data))?;
         ensure(o.contains(fpr), || o.clone())?;
         Ok("exit 0, names the key".into())
     };
@@ -560,8 +535,7 @@ fn interop_matrix() {
     let kc_verify = |k: &Key, sig: &Path, data: &Path| -> Check {
         let j = json(&need(
             "keycycle verify",
-            keycycle(
-                &env,
+            out(env.run_at(
                 CHECK,
                 &[
                     "--json",
@@ -572,7 +546,7 @@ fn interop_matrix() {
                     s(sig),
                     s(data),
                 ],
-            ),
+            )),
         )?);
         ensure(
             j["good"] == 1 && j["files"][0]["subkey"] == k.sub_fpr.as_str(),
@@ -631,7 +605,7 @@ fn interop_matrix() {
         m.cell(r, "keycycle", || {
             let j = json(&need(
                 "inspect",
-                keycycle(&env, CHECK, &["--json", "inspect", s(&k.cert)]),
+                out(env.run_at(CHECK, &["--json", "inspect", s(&k.cert)])),
             )?);
             let c = &j["certificates"][0];
             ensure(c["algorithm"] == a && c["cycle_id"] == k.cycle, || {
@@ -672,7 +646,7 @@ fn interop_matrix() {
         m.cell(r, "keycycle", || {
             need(
                 "keycycle sign",
-                keycycle(&env, SIGN, &["sign", "--key", s(&k.subkey), s(&k.data)]),
+                out(env.run_at(SIGN, &["sign", "--key", s(&k.subkey), s(&k.data)])),
             )?;
             Ok("`sign --key`".into())
         });
@@ -691,8 +665,7 @@ fn interop_matrix() {
         let rel = env.path(&format!("0x{}.txt", k.fpr.to_lowercase()));
         let made = need(
             "export --format releases",
-            keycycle(
-                &env,
+            out(env.run_at(
                 EXPORT,
                 &[
                     "export",
@@ -703,7 +676,7 @@ fn interop_matrix() {
                     "-o",
                     s(&rel),
                 ],
-            ),
+            )),
         )
         .map(|_| ());
         let gate = |f: &dyn Fn() -> Check| -> Check {
@@ -739,7 +712,7 @@ fn interop_matrix() {
             gate(&|| {
                 let j = json(&need(
                     "inspect",
-                    keycycle(&env, CHECK, &["--json", "inspect", s(&rel)]),
+                    out(env.run_at(CHECK, &["--json", "inspect", s(&rel)])),
                 )?);
                 ensure(
                     j["certificates"][0]["fingerprint"] == k.fpr.as_str(),
@@ -850,7 +823,7 @@ fn interop_matrix() {
     m.cell(r, "keycycle", || {
         let j = json(&need(
             "inspect",
-            keycycle(&env, CHECK, &["--json", "inspect", s(&ed.cert)]),
+            out(env.run_at(CHECK, &["--json", "inspect", s(&ed.cert)])),
         )?);
         ensure(
             j["certificates"][0]["certifications"]
@@ -874,7 +847,7 @@ fn interop_matrix() {
         m.cell(r, "keycycle", || {
             let j = json(&need(
                 "inspect",
-                keycycle(&env, CHECK, &["--json", "inspect", s(file)]),
+                out(env.run_at(CHECK, &["--json", "inspect", s(file)])),
             )?);
             ensure(
                 j["certificates"][0]["certifications"]
@@ -928,7 +901,7 @@ fn interop_matrix() {
             Ok("`--import`: `pub:r:` revoked".into())
         });
         m.cell(r, "sqv", || {
-            let o = sqv(&merged, &k.kc_sig, &k.data);
+            let o = sqv_check(&merged, &k.kc_sig, &k.data);
             ensure(!o.ok, || format!("sqv still accepts: {}", o.stdout))?;
             ensure(o.stderr.contains("revoked"), || o.stderr.clone())?;
             Ok("rejects the earlier signature: revoked".into())
@@ -942,8 +915,7 @@ fn interop_matrix() {
             Ok("`sq inspect`: Revoked, key compromised".into())
         });
         m.cell(r, "keycycle", || {
-            let o = keycycle(
-                &env,
+            let o = out(env.run_at(
                 CHECK,
                 &[
                     "--json",
@@ -954,14 +926,14 @@ fn interop_matrix() {
                     s(&k.kc_sig),
                     s(&k.data),
                 ],
-            );
+            ));
             ensure(!o.ok && o.stdout.contains("\"good\": 0"), || {
                 format!("{}{}", o.stdout, o.stderr)
             })?;
             ensure(o.stdout.to_lowercase().contains("revoked"), || {
                 o.stdout.clone()
             })?;
-            let o = keycycle(&env, CHECK, &["inspect", s(&rev)]);
+            let o = out(env.run_at(CHECK, &["inspect", s(&rev)]));
             ensure(
                 o.ok && o.stdout.contains("key revocation")
                     && o.stdout.contains("hard: voids every signature")

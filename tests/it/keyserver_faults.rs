@@ -5,10 +5,9 @@
 //! publish record, no audit entry). The run writes docs/keyserver-faults.md.
 
 use crate::common::*;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, Instant};
 
 const GEN: &str = "2026-08-01T12:00:00Z";
@@ -18,30 +17,6 @@ const LATER: &str = "2026-09-02T00:00:00Z";
 const SHORT: u64 = 2;
 /// publish's default `--timeout` (seconds): the worst case a user meets.
 const DEFAULT: u64 = 20;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Fault {
-    /// A port nobody listens on (bound, then released).
-    Closed,
-    /// Accept, read the request, then close with SO_LINGER 0 (a TCP RST).
-    Reset,
-    /// `HTTP 500` to every request.
-    Http500,
-    /// `HTTP 200` with sks's "Add failed" body to the upload.
-    AddFailed,
-    /// The upload is accepted; the fetch-back answers 200 with HTML.
-    NotOpenPgp,
-    /// The response, status line included, a byte per second.
-    Trickle,
-    /// Headers at once, then a long body a byte per second.
-    TrickleBody,
-    /// Accept, read the request, never answer.
-    Silent,
-    /// Every answer (upload accepted, fetch-back "not found") comes just
-    /// inside the per-request timeout: only the whole-exchange budget
-    /// stops the second.
-    Slow(Duration),
-}
 
 impl Fault {
     fn describe(self) -> &'static str {
@@ -76,178 +51,6 @@ impl Fault {
             }
         }
     }
-}
-
-/// A misbehaving HKP server on loopback; returns its URL and the log of
-/// the requests it saw ("POST /pks/add", "GET /pks/lookup…").
-fn fake_server(fault: Fault) -> (String, Arc<Mutex<Vec<String>>>) {
-    let log = Arc::new(Mutex::new(Vec::new()));
-    if fault == Fault::Closed {
-        return (format!("hkp://127.0.0.1:{}", closed_port()), log);
-    }
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let seen = log.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(s) = s else { continue };
-            let seen = seen.clone();
-            std::thread::spawn(move || serve(s, fault, &seen));
-        }
-    });
-    (format!("hkp://127.0.0.1:{port}"), log)
-}
-
-/// Read one request (head and Content-Length body); "METHOD PATH".
-fn read_request(s: &mut TcpStream) -> Option<String> {
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())
-                .flatten()
-        })
-        .unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let line = head.lines().next().unwrap_or("");
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("?");
-    let path = parts.next().unwrap_or("?");
-    let path = path.split('?').next().unwrap_or(path);
-    Some(format!("{method} {path}"))
-}
-
-fn respond(s: &mut TcpStream, status: &str, ctype: &str, body: &str) {
-    let _ = write!(
-        s,
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = s.flush();
-}
-
-fn trickle(s: &mut TcpStream, bytes: &[u8]) {
-    for b in bytes {
-        if s.write_all(&[*b]).is_err() {
-            return;
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-fn serve(mut s: TcpStream, fault: Fault, seen: &Mutex<Vec<String>>) {
-    let Some(req) = read_request(&mut s) else {
-        return;
-    };
-    let post = req.starts_with("POST");
-    seen.lock().unwrap().push(req);
-    let ok_add = "Key block added to key server database.\n  New public keys added: 1\n";
-    match fault {
-        Fault::Closed => unreachable!(),
-        Fault::Reset => {
-            use std::os::fd::AsRawFd;
-            let linger = libc::linger {
-                l_onoff: 1,
-                l_linger: 0,
-            };
-            // SAFETY: a valid socket and a correctly sized option value.
-            let rc = unsafe {
-                libc::setsockopt(
-                    s.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    &linger as *const libc::linger as *const libc::c_void,
-                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(rc, 0, "SO_LINGER");
-            drop(s);
-        }
-        Fault::Http500 => respond(
-            &mut s,
-            "500 Internal Server Error",
-            "text/plain",
-            "Internal Server Error\n",
-        ),
-        Fault::AddFailed => respond(
-            &mut s,
-            "200 OK",
-            "text/html",
-            "<html><head><title>Error handling request</title></head>\
-             <body><h1>Error handling request</h1>Add failed: Malformed Key</body></html>\n",
-        ),
-        Fault::NotOpenPgp => {
-            if post {
-                respond(&mut s, "200 OK", "text/plain", ok_add);
-            } else {
-                respond(
-                    &mut s,
-                    "200 OK",
-                    "text/html",
-                    "<html><body><h1>Welcome to nginx!</h1>\
-                     <p>If you see this page, the web server works.</p></body></html>\n",
-                );
-            }
-        }
-        Fault::Trickle => {
-            let r = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{ok_add}",
-                ok_add.len()
-            );
-            trickle(&mut s, r.as_bytes());
-        }
-        Fault::TrickleBody => {
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n"
-            );
-            trickle(&mut s, &[b'.'; 100_000]);
-        }
-        Fault::Silent => std::thread::sleep(Duration::from_secs(600)),
-        Fault::Slow(d) => {
-            std::thread::sleep(d);
-            if post {
-                respond(&mut s, "200 OK", "text/plain", ok_add);
-            } else {
-                respond(&mut s, "404 Not Found", "text/plain", "No keys found\n");
-            }
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-    std::fs::set_permissions(to, std::fs::metadata(from).unwrap().permissions()).unwrap();
 }
 
 struct Case {

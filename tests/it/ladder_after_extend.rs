@@ -6,7 +6,6 @@
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 const GEN: &str = "2026-08-01T12:00:00Z";
 /// The extension: new bindings dated 2026-10-11T00:00:00Z. (All times are
@@ -17,20 +16,6 @@ const EXTEND: &str = "2026-10-11";
 const REVOKE: &str = "2026-10-12T12:00:00Z";
 const VERIFY: &str = "2026-10-13T12:00:00Z";
 
-fn run(k: &Keyed, at: &str, args: &[&str]) -> Output {
-    k.env.cmd_at(at).args(args).output().unwrap()
-}
-
-fn ok(k: &Keyed, at: &str, args: &[&str]) -> String {
-    let out = run(k, at, args);
-    assert!(
-        out.status.success(),
-        "keycycle {args:?} at {at}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Export the signing subkey at `at` (`sub.asc`; a revoked key is not
 /// exported) and sign a file named `name` with it.
 fn sign(k: &Keyed, at: &str, name: &str) -> PathBuf {
@@ -39,7 +24,7 @@ fn sign(k: &Keyed, at: &str, name: &str) -> PathBuf {
     let args = ["export", "signing-subkey", "2027.1", "--overwrite"];
     let mut args = args.to_vec();
     args.extend(["--identity", &id, "-o", sub.to_str().unwrap()]);
-    ok(k, at, &args);
+    k.env.ok_at(at, &args);
     sign_with_exported(k, at, name)
 }
 
@@ -48,31 +33,16 @@ fn sign_with_exported(k: &Keyed, at: &str, name: &str) -> PathBuf {
     let sub = k.env.path("sub.asc");
     let f = k.env.path(name);
     std::fs::write(&f, name.as_bytes()).unwrap();
-    ok(
-        k,
+    k.env.ok_at(
         at,
         &["sign", "--key", sub.to_str().unwrap(), f.to_str().unwrap()],
     );
     f
 }
 
-fn sqv_good(k: &Keyed, f: &Path) -> bool {
-    let cert = k.env.key_dir().join("cert.asc");
-    let mut sig = f.as_os_str().to_owned();
-    sig.push(".asc");
-    sqv_at(VERIFY)
-        .arg("--keyring")
-        .arg(cert)
-        .arg(sig)
-        .arg(f)
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
 fn keycycle_good(k: &Keyed, f: &Path) -> bool {
-    run(k, VERIFY, &["verify", f.to_str().unwrap()])
+    k.env
+        .run_at(VERIFY, &["verify", f.to_str().unwrap()])
         .status
         .success()
 }
@@ -83,7 +53,7 @@ fn extended() -> Keyed {
     let until = ["extend", "2027.1", "--until", "2027-08-01", "--identity"];
     let mut args = until.to_vec();
     args.push(&id);
-    ok(&k, EXTEND, &args);
+    k.env.ok_at(EXTEND, &args);
     k
 }
 
@@ -105,7 +75,7 @@ fn a_rung_published_after_an_extension_revokes_the_key() {
     let before_extension = sign(&k, "2026-10-02", "one.tar.gz");
     let after_extension = sign(&k, "2026-10-11T06:00:00Z", "two.tar.gz");
     let id = k.id();
-    let said = ok(&k, REVOKE, &revoke_retired(&id, true));
+    let said = k.env.ok_at(REVOKE, &revoke_retired(&id, true));
     // The first rung after the extension: a second after its bindings.
     assert!(said.contains("(retired, dated 2026-10-11)"), "{said}");
     let after_revocation = sign_with_exported(&k, "2026-10-12T18:00:00Z", "three.tar.gz");
@@ -114,11 +84,16 @@ fn a_rung_published_after_an_extension_revokes_the_key() {
         (&after_extension, false),
         (&after_revocation, false),
     ] {
-        assert_eq!(sqv_good(&k, f), good, "sqv on {}", f.display());
+        assert_eq!(
+            sqv_accepts(VERIFY, &k.env.key_dir().join("cert.asc"), f),
+            good,
+            "sqv on {}",
+            f.display()
+        );
         assert_eq!(keycycle_good(&k, f), good, "keycycle on {}", f.display());
     }
     let status: serde_json::Value =
-        serde_json::from_str(&ok(&k, VERIFY, &["--json", "status", "2027.1"])).unwrap();
+        serde_json::from_str(&k.env.ok_at(VERIFY, &["--json", "status", "2027.1"])).unwrap();
     assert_eq!(
         status["keys"][0]["revocation"]["reason"], "retired",
         "{status}"
@@ -143,7 +118,7 @@ fn a_soft_revocation_older_than_the_newest_binding_is_refused() {
     let id = k.id();
     let cert = std::fs::read(k.env.key_dir().join("cert.asc")).unwrap();
     for escrowed in [true, false] {
-        let out = run(&k, "2026-10-10", &revoke_retired(&id, escrowed));
+        let out = k.env.run_at("2026-10-10", &revoke_retired(&id, escrowed));
         let err = one_refusal(&out);
         assert!(
             err.contains("newest binding signature (2026-10-11T00:00:00Z)") && err.contains("sqv"),

@@ -87,18 +87,7 @@ fn extend_moves_expiry_and_later_signatures_verify() {
     let k = key();
     let old = k.export("2026-10-01", "old.asc");
     let before = k.sign("2026-10-02", &old, "before.tar.gz");
-    k.env
-        .cmd_at("2027-04-01")
-        .args([
-            "extend",
-            "2027.1",
-            "--until",
-            "2027-08-01",
-            "--identity",
-            &k.id(),
-        ])
-        .assert()
-        .success();
+    assert_ok(&k.extend("2027-04-01", "2027-08-01"));
     let listing = k.gpg_listing("2027-04-02");
     let until = "1817078400"; // 2027-08-01T00:00:00Z
     for l in listing
@@ -113,19 +102,7 @@ fn extend_moves_expiry_and_later_signatures_verify() {
     assert!(k.verifies("2027-06-20", &late));
     assert!(k.verifies("2027-06-20", &before));
     // Shortening is refused.
-    let out = k
-        .env
-        .cmd_at("2027-04-03")
-        .args([
-            "extend",
-            "2027.1",
-            "--until",
-            "2027-07-01",
-            "--identity",
-            &k.id(),
-        ])
-        .output()
-        .unwrap();
+    let out = k.extend("2027-04-03", "2027-07-01");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not later than"));
 }
@@ -183,10 +160,9 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
     let k = key();
     let sub = k.export("2026-10-01", "sub.asc");
     let early = k.sign("2026-10-02", &sub, "early.tar.gz");
-    let out = k
-        .env
-        .cmd_at("2026-11-01")
-        .args([
+    let out = k.env.run_at(
+        "2026-11-01",
+        &[
             "revoke",
             "2027.1",
             "--reason",
@@ -195,30 +171,14 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
             "replaced",
             "--identity",
             &k.id(),
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(!out.status.success(), "--batch needs --yes");
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
-    k.env
-        .cmd_at("2026-11-01")
-        .args([
-            "revoke",
-            "2027.1",
-            "--yes",
-            "--reason",
-            "superseded",
-            "--message",
-            "replaced",
-            "--identity",
-            &k.id(),
-        ])
-        .assert()
-        .success();
-    assert!(k
-        .gpg_listing("2026-11-02")
-        .lines()
-        .any(|l| l.starts_with("pub:r:")));
+    let id = k.id();
+    let revoke = [&REVOKE_SUPERSEDED[..], &["--identity", &id]].concat();
+    assert_ok(&k.env.run_at("2026-11-01", &revoke));
+    assert_gpg_revoked("2026-11-02", &k.env.key_dir().join("cert.asc"));
     assert!(
         k.verifies("2026-11-10", &early),
         "soft: earlier signature good"
@@ -239,36 +199,14 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
     let sub = k.export("2026-10-01", "sub.asc");
     let early = k.sign("2026-10-02", &sub, "early.tar.gz");
     let ssh = k.roster.ssh_id.display().to_string();
-    k.env
-        .cmd_at("2026-11-01")
-        .args([
-            "revoke",
-            "2027.1",
-            "--yes",
-            "--escrowed-certificate",
-            "--reason",
-            "compromised",
-            "--message",
-            "lost",
-            "--identity",
-            &ssh,
-        ])
-        .assert()
-        .success();
-    assert!(k
-        .gpg_listing("2026-11-02")
-        .lines()
-        .any(|l| l.starts_with("pub:r:")));
+    let revoke = [&REVOKE_ESCROWED[..], &["--identity", &ssh]].concat();
+    assert_ok(&k.env.run_at("2026-11-01", &revoke));
+    assert_gpg_revoked("2026-11-02", &k.env.key_dir().join("cert.asc"));
     assert!(
         !k.verifies("2026-11-10", &early),
         "hard: every signature void"
     );
-    let out = k
-        .env
-        .cmd_at("2026-11-10")
-        .args(["status", "--check", "2027.1"])
-        .output()
-        .unwrap();
+    let out = k.env.run_at("2026-11-10", &["status", "--check", "2027.1"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -283,11 +221,7 @@ fn escrow_drill_and_rewrap_after_a_root_leaves() {
             .arg(id)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         assert!(String::from_utf8_lossy(&out.stdout).contains("the secret matches the cert"));
     }
     let (foreign, _) = k.env.age_identity("foreign");
@@ -355,7 +289,7 @@ fn audit_log_edits_and_deletions_are_detected() {
         let mut b = text.clone().into_bytes();
         b[pos] = if b[pos] == b'1' { b'2' } else { b'1' };
         std::fs::write(&path, &b).unwrap();
-        let out = k.env.cmd().args(["audit", "verify"]).output().unwrap();
+        let out = k.env.run(&["audit", "verify"]);
         assert!(!out.status.success(), "edit at {pos} undetected");
     }
     let lines: Vec<&str> = text.lines().collect();
@@ -366,25 +300,11 @@ fn audit_log_edits_and_deletions_are_detected() {
         .map(|(_, l)| format!("{l}\n"))
         .collect();
     std::fs::write(&path, without).unwrap();
-    assert!(!k
-        .env
-        .cmd()
-        .args(["audit", "verify"])
-        .output()
-        .unwrap()
-        .status
-        .success());
+    assert!(!k.env.run(&["audit", "verify"]).status.success());
     let mut swapped = lines.clone();
     swapped.swap(1, 2);
     std::fs::write(&path, swapped.join("\n") + "\n").unwrap();
-    assert!(!k
-        .env
-        .cmd()
-        .args(["audit", "verify"])
-        .output()
-        .unwrap()
-        .status
-        .success());
+    assert!(!k.env.run(&["audit", "verify"]).status.success());
     std::fs::write(&path, &text).unwrap();
     k.env.ok(&["audit", "verify"]);
 }
@@ -392,19 +312,7 @@ fn audit_log_edits_and_deletions_are_detected() {
 #[test]
 fn threshold_two_of_three() {
     let env = Env::new(GEN);
-    env.ok(&["init"]);
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("threshold = 1", "threshold = 2");
-    std::fs::write(&cfg, text).unwrap();
-    let mut ids = Vec::new();
-    for name in ["Ann", "Ben", "Cat"] {
-        let (id, r) = env.age_identity(name);
-        let email = format!("{}@example.org", name.to_lowercase());
-        env.roster_add(name, &email, &r);
-        ids.push(id);
-    }
+    let (ids, _) = env.two_of_three_roots();
     env.ok(&["generate", "--cycle", "next"]);
     let dir = env.key_dir();
     // The secret in shares only; the revocations sealed apart, to every root.
@@ -471,11 +379,7 @@ fn threshold_two_of_three() {
         .arg(&ids[0])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("share 1 of 3 (threshold 2) held by Ann"));
     // Extend re-shares (two roots needed), and the result still opens.
     env.cmd_at("2027-04-01")
@@ -515,18 +419,11 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     // Rungs are weekly from creation (GEN, 2026-08-01): the newest not
     // after 2026-11-04 is 2026-10-31.
     assert!(said.contains("(retired, dated 2026-10-31)"), "{said}");
-    assert!(k
-        .gpg_listing("2026-11-05")
-        .lines()
-        .any(|l| l.starts_with("pub:r:")));
+    assert_gpg_revoked("2026-11-05", &k.env.key_dir().join("cert.asc"));
     assert!(
         k.verifies("2026-11-10", &early),
         "soft: earlier signatures stay valid"
@@ -535,12 +432,7 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
         !k.verifies("2026-11-10", &late),
         "signatures after the rung are void"
     );
-    let status = k
-        .env
-        .cmd_at("2026-11-10")
-        .args(["status", "2027.1"])
-        .output()
-        .unwrap();
+    let status = k.env.run_at("2026-11-10", &["status", "2027.1"]);
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(status.contains("retired"), "{status}");
     // Other reasons are not in the escrow.
@@ -603,10 +495,7 @@ fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
     assert_eq!(expires, want, "gpg: {pub_line}");
     let s: serde_json::Value = serde_json::from_slice(
         &k.env
-            .cmd_at("2026-10-02")
-            .args(["--json", "status", "2027.1"])
-            .output()
-            .unwrap()
+            .run_at("2026-10-02", &["--json", "status", "2027.1"])
             .stdout,
     )
     .unwrap();
@@ -628,12 +517,7 @@ fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
 fn status_warns_until_the_escrow_matches_the_roster() {
     let (k, ada, _bob) = vault_with_signed_key(GEN);
     let check = |at: &str| {
-        let out = k
-            .env
-            .cmd_at(at)
-            .args(["status", "--check", "2027.1"])
-            .output()
-            .unwrap();
+        let out = k.env.run_at(at, &["status", "--check", "2027.1"]);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -674,12 +558,7 @@ fn status_warns_until_the_escrow_matches_the_roster() {
     );
     assert_eq!(code4, code);
     // Long after: the 2027.1 key is a past cycle's; its expiry is a note.
-    let out = k
-        .env
-        .cmd_at("2028-06-01")
-        .args(["status"])
-        .output()
-        .unwrap();
+    let out = k.env.run_at("2028-06-01", &["status"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("note (past cycle): expired"), "{text}");
     assert!(!text.contains("  CRITICAL: expired"), "{text}");

@@ -110,11 +110,7 @@ fn screenshot(dir: &Path, size: &str, png: &Path, colours: &[&str]) -> (usize, f
         .args(colours)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let f: Vec<&str> = text.split_whitespace().collect();
     (
@@ -347,16 +343,7 @@ fn the_vault_page_shows_the_roots_attestations_and_refuses_to_overwrite() {
     let env = Env::new("2026-08-20T09:00:00Z");
     env.ok(&["init"]);
     let (id, r) = env.age_identity("ada");
-    env.ok(&[
-        "roster",
-        "add",
-        "--name",
-        "Ada",
-        "--email",
-        "ada@example.org",
-        "--escrow-recipient",
-        &r,
-    ]);
+    env.ok(&strs(&roster_add_args("Ada", "ada@example.org", &r, None)));
     env.cmd_at("2026-03-01")
         .args(["generate", "--cycle", "2026.2"])
         .assert()
@@ -365,15 +352,7 @@ fn the_vault_page_shows_the_roots_attestations_and_refuses_to_overwrite() {
         .args(["generate", "--cycle", "2027.1"])
         .assert()
         .success();
-    env.ok(&[
-        "cross-sign",
-        "--from",
-        "2026.2",
-        "--to",
-        "2027.1",
-        "--identity",
-        id.to_str().unwrap(),
-    ]);
+    env.ok(&cross_sign_args(id.to_str().unwrap()));
     let dir = env.path("site");
     let out = env.ok(&["export", "page", "-o", dir.to_str().unwrap()]);
     assert!(

@@ -12,6 +12,7 @@
 //! links (`[text](../docs/x.md)`) are read relative to their file. A path
 //! git ignores is an output a tool writes there, and may be absent.
 
+use crate::common::files_under;
 use std::path::{Path, PathBuf};
 
 /// The top-level directories of the repository a path may start at.
@@ -35,20 +36,12 @@ fn root() -> &'static Path {
 
 /// Every file under `dir` (relative to the crate) whose name ends in `ext`.
 fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
-    fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(&p, ext, out);
-            } else if p.to_string_lossy().ends_with(ext) {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&root().join(dir), ext, &mut out);
-    out.sort();
-    out
+    let dir = root().join(dir);
+    assert!(dir.is_dir(), "{}", dir.display());
+    files_under(&dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(ext))
+        .collect()
 }
 
 /// The comment text of a source file: what follows `marker` on each line

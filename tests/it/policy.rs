@@ -5,6 +5,7 @@
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 const T: &str = "2026-08-01T12:00:00Z";
 const LATER: &str = "2026-08-20T12:00:00Z";
@@ -36,6 +37,19 @@ fn key_dirs(vault: &Path) -> Vec<PathBuf> {
 /// Attack 1: a key directory committed under keys/, escrowed to the roots'
 /// real recipients (the attacker made it from a copy of the vault, so the
 /// escrow drill would pass).
+/// `ceremony --cycle 2027.2` at LATER, unattended but for publishing.
+fn ceremony_2027_2(k: &Keyed) -> Output {
+    let id = k.id();
+    let answers = ["--confirm-roster", "--fingerprint-read", "--identity", &id];
+    let args = [
+        &["ceremony", "--cycle", "2027.2"],
+        &answers[..],
+        &["--no-publish"],
+    ]
+    .concat();
+    k.env.run_at(LATER, &args)
+}
+
 #[test]
 fn attack_planted_key_is_never_adopted_resumed_cross_signed_or_trusted() {
     let (k, _ada, _bob) = vault_with_signed_key(T);
@@ -94,66 +108,44 @@ fn attack_planted_key_is_never_adopted_resumed_cross_signed_or_trusted() {
     let cert_before = std::fs::read(&planted_cert).unwrap();
 
     // Detected: status --check is CRITICAL and names the directory.
-    let out = env
-        .cmd_at(LATER)
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["status", "--check"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("appeared by commit"), "{text}");
     // Never trusted by verify without --cert.
-    let out = env
-        .cmd_at(LATER)
-        .args(["verify", env.path("evil.tar.gz").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = env.run_at(
+        LATER,
+        &["verify", env.path("evil.tar.gz").to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("BAD"));
     // Never cross-signed or handed to CI.
-    let err = one_refusal(
-        &env.cmd_at(LATER)
-            .args([
-                "cross-sign",
-                "--from",
-                "2027.1",
-                "--to",
-                &planted_fpr,
-                "--identity",
-                &k.id(),
-            ])
-            .output()
-            .unwrap(),
-    );
-    assert!(err.contains("appeared by commit"), "{err}");
-    let err = one_refusal(
-        &env.cmd_at(LATER)
-            .args([
-                "export",
-                "signing-subkey",
-                &planted_fpr,
-                "--identity",
-                &k.id(),
-            ])
-            .output()
-            .unwrap(),
-    );
-    assert!(err.contains("appeared by commit"), "{err}");
-    // Never resumed by the ceremony.
-    let out = env
-        .cmd_at(LATER)
-        .args([
-            "ceremony",
-            "--cycle",
-            "2027.2",
-            "--confirm-roster",
-            "--fingerprint-read",
+    let err = one_refusal(&env.run_at(
+        LATER,
+        &[
+            "cross-sign",
+            "--from",
+            "2027.1",
+            "--to",
+            &planted_fpr,
             "--identity",
             &k.id(),
-            "--no-publish",
-        ])
-        .output()
-        .unwrap();
+        ],
+    ));
+    assert!(err.contains("appeared by commit"), "{err}");
+    let err = one_refusal(&env.run_at(
+        LATER,
+        &[
+            "export",
+            "signing-subkey",
+            &planted_fpr,
+            "--identity",
+            &k.id(),
+        ],
+    ));
+    assert!(err.contains("appeared by commit"), "{err}");
+    // Never resumed by the ceremony.
+    let out = ceremony_2027_2(&k);
     let err = one_refusal(&out);
     assert!(
         err.contains(&planted_fpr) || err.contains("appeared by commit"),
@@ -186,11 +178,7 @@ fn attack_roster_append_seals_nothing_to_the_attacker() {
         "\n[[member]]\nname = \"Mallory\"\nemail = \"mallory@example.org\"\nescrow_recipient = \"{mallory_r}\"\n"
     ));
     std::fs::write(&roster, text).unwrap();
-    let out = env
-        .cmd_at(LATER)
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["status", "--check"]);
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(status.contains("changed but not signed"), "{status}");
     env.cmd_at(LATER)
@@ -211,20 +199,7 @@ fn attack_roster_append_seals_nothing_to_the_attacker() {
     }
     assert!(new_dir.is_dir());
     // The ceremony shows the recipients it seals to: Mallory is not there.
-    let out = env
-        .cmd_at(LATER)
-        .args([
-            "ceremony",
-            "--cycle",
-            "2027.2",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--identity",
-            &k.id(),
-            "--no-publish",
-        ])
-        .output()
-        .unwrap();
+    let out = ceremony_2027_2(&k);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains(&k.roster.age_r), "{said}");
     assert!(said.contains("the signed policy, version 1"), "{said}");
@@ -244,17 +219,7 @@ fn attack_state_recipient_seals_nothing_to_the_attacker() {
         &format!("escrow_recipients = [\"{mallory_r}\", "),
     );
     std::fs::write(&state, text).unwrap();
-    env.cmd_at(LATER)
-        .args([
-            "extend",
-            "2027.1",
-            "--until",
-            "2027-07-01",
-            "--identity",
-            &k.id(),
-        ])
-        .assert()
-        .success();
+    assert_ok(&k.extend(LATER, "2027-07-01"));
     env.cmd_at(LATER)
         .args([
             "rotate-subkey",
@@ -286,39 +251,12 @@ fn attack_threshold_lowered_has_no_effect() {
     let env = Env::new(T);
     let (roster, _ada, _bob) = {
         env.ok(&["init"]);
-        let cfg = env.vault.join("keycycle.toml");
-        let text = std::fs::read_to_string(&cfg)
-            .unwrap()
-            .replace("threshold = 1\n", "threshold = 2\n");
-        std::fs::write(&cfg, text).unwrap();
-        let ada = gpg_root(&env, "Ada");
-        let bob = gpg_root(&env, "Bob");
-        let (age_id, age_r) = env.age_identity("ada");
-        env.roster_add_root("Ada", "ada@example.org", &ada.public, &age_r);
-        let (ssh_id, ssh_pub) = env.ssh_key("bob_ssh", "ed25519");
-        env.roster_add_root(
-            "Bob",
-            "bob@example.org",
-            &bob.public,
-            &format!("@{}", ssh_pub.display()),
-        );
-        (
-            Roster {
-                age_id,
-                age_r,
-                ssh_id,
-            },
-            ada,
-            bob,
-        )
+        env.edit_config("threshold = 1\n", "threshold = 2\n");
+        env.signing_roster()
     };
     env.generate("next");
     assert!(k_dir(&env).join("shares").is_dir());
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("threshold = 2\n", "threshold = 1\n");
-    std::fs::write(&cfg, text).unwrap();
+    env.edit_config("threshold = 2\n", "threshold = 1\n");
     let both = [
         roster.age_id.display().to_string(),
         roster.ssh_id.display().to_string(),
@@ -343,11 +281,7 @@ fn attack_threshold_lowered_has_no_effect() {
             .unwrap(),
     );
     assert!(err.contains("needs 2 of 2 shares"), "{err}");
-    let out = env
-        .cmd_at(LATER)
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["status", "--check"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("changed but not signed"));
 }
 
@@ -358,46 +292,13 @@ fn attack_threshold_lowered_has_no_effect() {
 fn a_policy_change_takes_effect_only_with_m_root_signatures() {
     let env = Env::new(T);
     env.ok(&["init"]);
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("[policy]\n", "[policy]\n# two roots sign every change\n")
-        .replace("threshold = 0\n", "threshold = 2\n");
-    std::fs::write(&cfg, text).unwrap();
-    let (roster, ada, bob) = {
-        let ada = gpg_root(&env, "Ada");
-        let bob = gpg_root(&env, "Bob");
-        let (age_id, age_r) = env.age_identity("ada");
-        env.roster_add_root("Ada", "ada@example.org", &ada.public, &age_r);
-        let (ssh_id, ssh_pub) = env.ssh_key("bob_ssh", "ed25519");
-        env.roster_add_root(
-            "Bob",
-            "bob@example.org",
-            &bob.public,
-            &format!("@{}", ssh_pub.display()),
-        );
-        (
-            Roster {
-                age_id,
-                age_r,
-                ssh_id,
-            },
-            ada,
-            bob,
-        )
-    };
+    env.edit_config("[policy]\n", "[policy]\n# two roots sign every change\n");
+    env.edit_config("threshold = 0\n", "threshold = 2\n");
+    let (roster, ada, bob) = env.signing_roster();
     env.generate("next");
     let status_now = || {
-        let out = env
-            .cmd_at(LATER)
-            .args(["policy", "status"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = env.run_at(LATER, &["policy", "status"]);
+        assert_ok(&out);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let (carol, carol_r) = env.age_identity("carol");
@@ -492,32 +393,13 @@ fn the_first_policy_is_pinned_and_a_replaced_one_is_refused() {
     );
     // ... or removes the policy.
     std::fs::remove_dir_all(env.vault.join("policy")).unwrap();
-    let err = one_refusal(
-        &env.cmd_at(LATER)
-            .args(["generate", "--cycle", "2027.2"])
-            .output()
-            .unwrap(),
-    );
+    let err = one_refusal(&env.run_at(LATER, &["generate", "--cycle", "2027.2"]));
     assert!(err.contains("signed policy is missing"), "{err}");
     let mut after = snapshot(&env.vault);
     after.retain(|p, _| !p.starts_with(env.vault.join("policy")));
     let mut before = before;
     before.retain(|p, _| !p.starts_with(env.vault.join("policy")));
     assert_eq!(after, before, "nothing else changed");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else if e.file_name() != ".lock" {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
 }
 
 /// `policy sign --with-key` given a public certificate (the file on the

@@ -6,7 +6,6 @@
 
 use crate::common::*;
 
-use openpgp::cert::prelude::*;
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::serialize::Serialize;
 use openpgp::types::{HashAlgorithm, SignatureType};
@@ -19,12 +18,7 @@ const NOW: &str = "2026-10-01T00:00:00Z";
 fn signed_with(hash: HashAlgorithm) -> (Env, std::path::PathBuf, std::path::PathBuf) {
     let env = Env::new(NOW);
     let dir = env.dir.path().to_path_buf();
-    let (cert, _) = CertBuilder::new()
-        .add_userid("Release Key <release@example.org>")
-        .add_signing_subkey()
-        .set_creation_time(system_time("2026-01-01T00:00:00Z"))
-        .generate()
-        .unwrap();
+    let cert = release_key();
     let mut signer = signing_keypair(&cert, NOW);
     let data = dir.join("release.tar.gz");
     std::fs::write(&data, b"a release").unwrap();

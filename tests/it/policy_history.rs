@@ -18,16 +18,8 @@ const AFTER: &str = "2026-09-01T12:00:00Z";
 /// `policy propose --expires UNTIL` at `at`: the next version, the same
 /// roster.
 fn renew(env: &Env, at: &str, until: &str) {
-    let out = env
-        .cmd_at(at)
-        .args(["--json", "policy", "propose", "--expires", until])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.run_at(at, &["--json", "policy", "propose", "--expires", until]);
+    assert_ok(&out);
 }
 
 /// A vault whose roots removed Bob in policy version 2 (Ada signed it), and
@@ -56,12 +48,10 @@ fn bob_left() -> BobLeft {
 }
 
 impl BobLeft {
-    fn run(&self, at: &str, args: &[&str]) -> Output {
-        self.k.env.cmd_at(at).args(args).output().unwrap()
-    }
-
     fn rewrap(&self, at: &str) -> Output {
-        self.run(at, &["escrow", "rewrap", "--identity", &self.k.id()])
+        self.k
+            .env
+            .run_at(at, &["escrow", "rewrap", "--identity", &self.k.id()])
     }
 
     /// The escrow re-wrapped by the next honest root, and whether Bob's
@@ -72,12 +62,8 @@ impl BobLeft {
     }
 
     fn policy_status(&self) -> String {
-        let out = self.run(AFTER, &["policy", "status"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = self.k.env.run_at(AFTER, &["policy", "status"]);
+        assert_ok(&out);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -106,10 +92,10 @@ fn a_deleted_version_is_a_rollback_and_refused() {
         &["generate", "--cycle", "2027.2"],
         &["export", "public", "2027.1"],
     ] {
-        let err = one_refusal(&b.run(AFTER, args));
+        let err = one_refusal(&b.k.env.run_at(AFTER, args));
         assert!(err.contains("roll back to version 1"), "{args:?}: {err}");
     }
-    let check = b.run(AFTER, &["status", "--check"]);
+    let check = b.k.env.run_at(AFTER, &["status", "--check"]);
     assert_eq!(check.status.code(), Some(2), "status --check is CRITICAL");
     let said = String::from_utf8_lossy(&check.stdout);
     assert!(
@@ -241,11 +227,7 @@ fn hand_written_v2(edit: impl Fn(&str) -> String, says: &str) {
     std::fs::write(&v2, edited).unwrap();
     ada.sign_policy_with_gpg(env, 2);
     bob.sign_policy_with_gpg(env, 2);
-    let out = env
-        .cmd_at(AFTER)
-        .args(["escrow", "rewrap", "--identity", &k.id()])
-        .output()
-        .unwrap();
+    let out = env.run_at(AFTER, &["escrow", "rewrap", "--identity", &k.id()]);
     let err = one_refusal(&out);
     assert!(
         err.contains("policy/v2.toml") && err.contains(says),
@@ -301,11 +283,7 @@ fn an_expired_policy_seals_nothing_but_never_blocks_revocation() {
     // A release signed in October.
     let (tarball, _) = signed_release(&k);
     let id = k.id();
-    let check = env
-        .cmd_at("2026-11-10")
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let check = env.run_at("2026-11-10", &["status", "--check"]);
     let said = String::from_utf8_lossy(&check.stdout);
     assert_eq!(check.status.code(), Some(1), "{said}");
     assert!(
@@ -336,11 +314,7 @@ fn an_expired_policy_seals_nothing_but_never_blocks_revocation() {
     let check = run(&["status", "--check"]);
     assert_eq!(check.status.code(), Some(2));
     let verified = run(&["verify", tarball.to_str().unwrap()]);
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stderr)
-    );
+    assert_ok(&verified);
     let revoked = run(&[
         "revoke",
         "2027.1",
@@ -353,11 +327,7 @@ fn an_expired_policy_seals_nothing_but_never_blocks_revocation() {
         &id,
         "--yes",
     ]);
-    assert!(
-        revoked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&revoked.stderr)
-    );
+    assert_ok(&revoked);
     let cert = env.key_dir().join("cert.asc");
     let colons = Gpg::at(expired).ok(
         &["--show-keys", "--with-colons", cert.to_str().unwrap()],

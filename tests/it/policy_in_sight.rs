@@ -21,7 +21,7 @@ fn stderr(out: &std::process::Output) -> String {
 
 /// `status --check` at `at`: exit code and text.
 fn check(env: &Env, at: &str) -> (Option<i32>, String) {
-    let out = env.cmd_at(at).args(["status", "--check"]).output().unwrap();
+    let out = env.run_at(at, &["status", "--check"]);
     (out.status.code(), stdout(&out))
 }
 
@@ -117,14 +117,8 @@ fn status_names_a_key_outside_the_policy_in_force_until_the_roots_sign() {
     let (code, text) = check(&env, LATER);
     assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains("not in the signed policy"), "{text}");
-    let json: serde_json::Value = serde_json::from_slice(
-        &env.cmd_at(LATER)
-            .args(["--json", "status", "2027.1"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.run_at(LATER, &["--json", "status", "2027.1"]).stdout).unwrap();
     assert_eq!(json["keys"][0]["in_policy"], serde_json::json!(true));
 }
 
@@ -138,26 +132,14 @@ fn the_ceremony_names_a_key_outside_the_policy_and_the_next_command() {
         .args(["generate", "--cycle", "2026.2"])
         .assert()
         .success();
+    let sub = env.path("sub.asc");
+    let args = ceremony_no_publish_args(r.age_id.to_str().unwrap(), sub.to_str().unwrap());
     let ceremony = |json: bool| {
         let mut c = env.cmd();
         if json {
             c.arg("--json");
         }
-        c.args([
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--no-publish",
-            "--releases-done",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .arg("--subkey-out")
-        .arg(env.path("sub.asc"))
-        .output()
-        .unwrap()
+        c.args(&args).output().unwrap()
     };
     let out = ceremony(true);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -179,23 +161,11 @@ fn the_ceremony_names_a_key_outside_the_policy_and_the_next_command() {
 fn the_first_ceremony_ends_with_the_pin_command() {
     let env = Env::new(T);
     let r = env.vault_with_roster();
-    let out = env
-        .cmd()
-        .args([
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--no-publish",
-            "--releases-done",
-            "--identity",
-        ])
-        .arg(&r.age_id)
-        .arg("--subkey-out")
-        .arg(env.path("sub.asc"))
-        .output()
-        .unwrap();
+    let sub = env.path("sub.asc");
+    let out = env.run(&ceremony_no_publish_args(
+        r.age_id.to_str().unwrap(),
+        sub.to_str().unwrap(),
+    ));
     assert!(out.status.success(), "{}", stderr(&out));
     let v1 = std::fs::read(env.vault.join("policy/v1.toml")).unwrap();
     let digest = keycycle::policy::digest(&v1);
@@ -308,14 +278,8 @@ fn attestations_count_only_the_roots_of_the_policy_in_force() {
             .contains("Dave is on the draft roster, not in the signed policy in force (version 1)"),
         "{report}"
     );
-    let status: serde_json::Value = serde_json::from_slice(
-        &env.cmd_at(LATER)
-            .args(["--json", "status", "2027.1"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let status: serde_json::Value =
+        serde_json::from_slice(&env.run_at(LATER, &["--json", "status", "2027.1"]).stdout).unwrap();
     // gpg, given Dave's key, counts his certification as any other: `sig!`.
     let gpg = Gpg::at(LATER);
     gpg.ok(&["--import", dave.public.to_str().unwrap()], None);
@@ -330,14 +294,7 @@ fn attestations_count_only_the_roots_of_the_policy_in_force() {
     assert_eq!(a["by"], serde_json::json!(["Ada"]), "{a}");
     assert_eq!(a["of"], serde_json::json!(2), "{a}");
     assert_eq!(a["draft"], serde_json::json!(["Dave"]), "{a}");
-    let text = String::from_utf8(
-        env.cmd_at(LATER)
-            .args(["status", "2027.1"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let text = String::from_utf8(env.run_at(LATER, &["status", "2027.1"]).stdout).unwrap();
     assert!(
         text.contains(
             "attestations  1 of 2 roots, majority not reached; missing: Bob; not counted, on the draft roster only: Dave"
@@ -372,11 +329,7 @@ fn status_names_changes_not_yet_on_the_keyserver() {
         lines[at_fpr - 1].starts_with("sub:r:")
     };
     let check_at = |t: &str| {
-        let out = env
-            .cmd_at(t)
-            .args(["status", "--check", "2026.2"])
-            .output()
-            .unwrap();
+        let out = env.run_at(t, &["status", "--check", "2026.2"]);
         (out.status.code(), stdout(&out))
     };
     let (code, text) = check_at("2026-08-16");
@@ -397,10 +350,7 @@ fn status_names_changes_not_yet_on_the_keyserver() {
         "{text}"
     );
     let json: serde_json::Value = serde_json::from_str(&stdout(
-        &env.cmd_at("2026-08-21")
-            .args(["--json", "status", "2026.2"])
-            .output()
-            .unwrap(),
+        &env.run_at("2026-08-21", &["--json", "status", "2026.2"]),
     ))
     .unwrap();
     assert_eq!(

@@ -136,13 +136,10 @@ fn as_pinned(package: &str) -> bool {
 
 /// `keycycle --json verify`: (exit ok, the file's verdict, stdout text).
 fn keycycle(env: &Env, at: &str, args: &[&Path], extra: &[&str]) -> (bool, serde_json::Value) {
-    let out = env
-        .cmd_at(at)
-        .args(["--json", "verify"])
-        .args(extra)
-        .args(args)
-        .output()
-        .unwrap();
+    let mut all = vec!["--json", "verify"];
+    all.extend(extra);
+    all.extend(args.iter().map(|p| p.to_str().unwrap()));
+    let out = env.run_at(at, &all);
     assert_ne!(
         out.status.code(),
         Some(101),
@@ -154,8 +151,19 @@ fn keycycle(env: &Env, at: &str, args: &[&Path], extra: &[&str]) -> (bool, serde
     (out.status.success(), json["files"][0].clone())
 }
 
+/// `keycycle --json verify --cert CERT --output OUT FILE` at FIXTURE_TIME.
+fn verify_to(env: &Env, cert: &Path, file: &Path, out: &Path) -> (bool, serde_json::Value) {
+    let extra = [
+        "--cert",
+        cert.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    keycycle(env, FIXTURE_TIME, &[file], &extra)
+}
+
 fn text(env: &Env, at: &str, args: &[&str]) -> (bool, String) {
-    let out = env.cmd_at(at).arg("verify").args(args).output().unwrap();
+    let out = env.run_at(at, &[&["verify"], args].concat());
     assert_ne!(out.status.code(), Some(101));
     (
         out.status.success(),
@@ -197,17 +205,9 @@ fn gpgv(env: &Env, keyring: &Path, sig: Option<&Path>, file: &Path) -> bool {
 
 /// sqv for detached signatures; sq (which has the cleartext framework)
 /// for cleartext-signed files.
-fn sqv(at: &str, keyring: &Path, sig: Option<&Path>, file: &Path) -> bool {
+fn sequoia_good(at: &str, keyring: &Path, sig: Option<&Path>, file: &Path) -> bool {
     match sig {
-        Some(s) => sqv_at(at)
-            .arg("--keyring")
-            .arg(keyring)
-            .arg(s)
-            .arg(file)
-            .output()
-            .unwrap()
-            .status
-            .success(),
+        Some(s) => sqv(at, keyring, s, file).status.success(),
         None => sq_at(at)
             .args(["verify", "--signer-cert"])
             .arg(keyring)
@@ -238,35 +238,76 @@ struct Case {
 const SHA1: &str = "the shipped key's self-signatures use SHA-1; sqv refuses them since 2023-02-01, gpgv accepts them; keycycle refuses them like sqv, says so, and passes with the --policy-as-of it prints";
 const DSA1024: &str = "DSA-1024 keys are refused by the standard policy since 2014-02-01, at any --policy-as-of after that; gpgv accepts them";
 
+/// A case where gpgv, sqv and keycycle all call the signature good.
+const fn agrees(name: &'static str, key_type: &'static str) -> Case {
+    Case {
+        name,
+        key_type,
+        gpgv: true,
+        sqv: true,
+        keycycle: true,
+        reason: "",
+        as_of_good: None,
+        why: "",
+    }
+}
+
+/// A case gpgv calls good and sqv and keycycle refuse (keycycle saying
+/// `reason`), `why` they differ.
+const fn refused(
+    name: &'static str,
+    key_type: &'static str,
+    reason: &'static str,
+    as_of_good: Option<bool>,
+    why: &'static str,
+) -> Case {
+    Case {
+        name,
+        key_type,
+        gpgv: true,
+        sqv: false,
+        keycycle: false,
+        reason,
+        as_of_good,
+        why,
+    }
+}
+
 /// Upstream tarballs and their authors' signatures, checked against the
 /// upstream key Debian ships (debian/upstream/signing-key.asc).
 const UPSTREAM: &[Case] = &[
-    Case { name: "gzip", key_type: "RSA 4096 (2010)", gpgv: true, sqv: true, keycycle: true, reason: "", as_of_good: None, why: "" },
-    Case { name: "m4", key_type: "RSA 2048 (2010)", gpgv: true, sqv: true, keycycle: true, reason: "", as_of_good: None, why: "" },
-    Case { name: "nano", key_type: "RSA 4096 (2022)", gpgv: true, sqv: true, keycycle: true, reason: "", as_of_good: None, why: "" },
-    Case { name: "screen", key_type: "RSA 3072 (2020), expired 2022-12 after signing", gpgv: true, sqv: true, keycycle: true, reason: "", as_of_good: None, why: "" },
-    Case { name: "xz-utils", key_type: "RSA 4096 (2010), expired 2024 after signing", gpgv: true, sqv: true, keycycle: true, reason: "", as_of_good: None, why: "" },
-    Case { name: "libgpg-error", key_type: "Ed25519 (2020)", gpgv: true, sqv: true, keycycle: true, reason: "", as_of_good: None, why: "" },
-    Case {
-        name: "libidn2", key_type: "Ed25519 subkey (2019) of RSA 4096 (2014), expired 2021-08 before signing",
-        gpgv: true, sqv: false, keycycle: false, reason: "after its key expired on 2021-08-21", as_of_good: None,
-        why: "the shipped copy of the key expired 2021-08-21, the tarball was signed 2022-07-11: gpgv says Good signature for a key that has expired since; sqv and keycycle refuse a signature made after expiry (the upstream key was extended later: use a current copy)",
-    },
-    Case { name: "acl", key_type: "RSA 4096 (2015), SHA-1 bindings, expired 2023-05 after signing", gpgv: true, sqv: false, keycycle: false, reason: "uses SHA1", as_of_good: Some(true), why: SHA1 },
-    Case { name: "attr", key_type: "RSA 4096 (2015), SHA-1 bindings, expired 2023-05 after signing", gpgv: true, sqv: false, keycycle: false, reason: "uses SHA1", as_of_good: Some(true), why: SHA1 },
-    Case { name: "nettle", key_type: "RSA 2560 (2013), SHA-1 bindings, expired 2023 after signing", gpgv: true, sqv: false, keycycle: false, reason: "uses SHA1", as_of_good: Some(true), why: SHA1 },
-    Case {
-        name: "hello", key_type: "RSA 4096 (2014), binding newer than the signature",
-        gpgv: true, sqv: false, keycycle: false, reason: "was not valid when the signature was made", as_of_good: None,
-        why: "the signature (2014-11-16) is older than every binding signature in the shipped key: gpgv does not check that the key was bound when it signed, sqv and keycycle do",
-    },
-    Case { name: "less", key_type: "DSA 1024 (2004), SHA-1 bindings", gpgv: true, sqv: false, keycycle: false, reason: "does not help: DSA1024", as_of_good: Some(false), why: DSA1024 },
-    Case { name: "cflow", key_type: "DSA 1024 (2002), SHA-1 bindings", gpgv: true, sqv: false, keycycle: false, reason: "does not help: DSA1024", as_of_good: Some(false), why: DSA1024 },
-    Case {
-        name: "pv", key_type: "DSA 1024 (2001), v3 signature",
-        gpgv: true, sqv: false, keycycle: false, reason: "Signature Packet v3", as_of_good: None,
-        why: "a version 3 signature packet by a DSA-1024 key: the standard policy refuses v3 signatures since 2021-02-01 and DSA-1024 since 2014; gpgv accepts both",
-    },
+    agrees("gzip", "RSA 4096 (2010)"),
+    agrees("m4", "RSA 2048 (2010)"),
+    agrees("nano", "RSA 4096 (2022)"),
+    agrees("screen", "RSA 3072 (2020), expired 2022-12 after signing"),
+    agrees("xz-utils", "RSA 4096 (2010), expired 2024 after signing"),
+    agrees("libgpg-error", "Ed25519 (2020)"),
+    refused(
+        "libidn2",
+        "Ed25519 subkey (2019) of RSA 4096 (2014), expired 2021-08 before signing",
+        "after its key expired on 2021-08-21",
+        None,
+        "the shipped copy of the key expired 2021-08-21, the tarball was signed 2022-07-11: gpgv says Good signature for a key that has expired since; sqv and keycycle refuse a signature made after expiry (the upstream key was extended later: use a current copy)",
+    ),
+    refused("acl", "RSA 4096 (2015), SHA-1 bindings, expired 2023-05 after signing", "uses SHA1", Some(true), SHA1),
+    refused("attr", "RSA 4096 (2015), SHA-1 bindings, expired 2023-05 after signing", "uses SHA1", Some(true), SHA1),
+    refused("nettle", "RSA 2560 (2013), SHA-1 bindings, expired 2023 after signing", "uses SHA1", Some(true), SHA1),
+    refused(
+        "hello",
+        "RSA 4096 (2014), binding newer than the signature",
+        "was not valid when the signature was made",
+        None,
+        "the signature (2014-11-16) is older than every binding signature in the shipped key: gpgv does not check that the key was bound when it signed, sqv and keycycle do",
+    ),
+    refused("less", "DSA 1024 (2004), SHA-1 bindings", "does not help: DSA1024", Some(false), DSA1024),
+    refused("cflow", "DSA 1024 (2002), SHA-1 bindings", "does not help: DSA1024", Some(false), DSA1024),
+    refused(
+        "pv",
+        "DSA 1024 (2001), v3 signature",
+        "Signature Packet v3",
+        None,
+        "a version 3 signature packet by a DSA-1024 key: the standard policy refuses v3 signatures since 2021-02-01 and DSA-1024 since 2014; gpgv accepts both",
+    ),
 ];
 
 #[test]
@@ -281,7 +322,7 @@ fn upstream_tarballs_agree_with_gpgv_and_sqv_case_by_case() {
         let sig = find(&src, &format!("{}_", c.name), ".asc");
         let file = PathBuf::from(sig.to_string_lossy().trim_end_matches(".asc").to_string());
         let g = gpgv(&env, &key, Some(&sig), &file);
-        let s = sqv(&at, &key, Some(&sig), &file);
+        let s = sequoia_good(&at, &key, Some(&sig), &file);
         let (k, v) = keycycle(&env, &at, &[&file], &["--cert", key.to_str().unwrap()]);
         let pinned = as_pinned(c.name);
         table.push(format!(
@@ -386,7 +427,7 @@ fn dsc_files_verify_in_place_against_the_27_mib_debian_keyring() {
     for name in ["hello", "libgpg-error", "acl"] {
         let dsc = find(&corpus.join("src"), &format!("{name}_"), ".dsc");
         let g = gpgv(&env, &keyring, None, &dsc);
-        let s = sqv(&at, &keyring, None, &dsc);
+        let s = sequoia_good(&at, &keyring, None, &dsc);
         let (k, v) = keycycle(&env, &at, &[&dsc], &["--cert", keyring.to_str().unwrap()]);
         if as_pinned(name) && as_pinned("debian-keyring") {
             assert!(g && s, "{name}: gpgv {g}, sq {s}: the corpus changed");
@@ -623,21 +664,14 @@ fn inrelease_verifies_in_place_and_one_changed_byte_fails() {
     assert!(ok, "{v}");
     assert_eq!(v["cleartext"], true);
     assert_eq!(v["good_signers"], 3);
-    assert!(sqv(FIXTURE_TIME, &ring, None, &inrelease), "sq agrees");
+    assert!(
+        sequoia_good(FIXTURE_TIME, &ring, None, &inrelease),
+        "sq agrees"
+    );
     assert!(gpgv(&env, &ring, None, &inrelease), "gpgv agrees");
     // --output writes the verified text: the Release file itself.
     let out = env.path("Release.verified");
-    let (ok, v) = keycycle(
-        &env,
-        FIXTURE_TIME,
-        &[&inrelease],
-        &[
-            "--cert",
-            ring.to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ],
-    );
+    let (ok, v) = verify_to(&env, &ring, &inrelease, &out);
     assert!(ok, "{v}");
     let verified = std::fs::read_to_string(&out).unwrap();
     assert!(
@@ -655,17 +689,7 @@ fn inrelease_verifies_in_place_and_one_changed_byte_fails() {
     let bad = env.path("InRelease");
     std::fs::write(&bad, t).unwrap();
     let out2 = env.path("tampered.verified");
-    let (ok, v) = keycycle(
-        &env,
-        FIXTURE_TIME,
-        &[&bad],
-        &[
-            "--cert",
-            ring.to_str().unwrap(),
-            "--output",
-            out2.to_str().unwrap(),
-        ],
-    );
+    let (ok, v) = verify_to(&env, &ring, &bad, &out2);
     assert!(!ok, "{v}");
     assert!(!out2.exists(), "no verified text from a tampered file");
     let (ok, out) = text(
@@ -725,17 +749,7 @@ fn cleartext_dash_escaping_round_trips_through_gpg_clearsign() {
         .unwrap()
         .contains("\n- - first item\n"));
     let out3 = env.path("announce.verified");
-    let (ok, v) = keycycle(
-        &env,
-        FIXTURE_TIME,
-        &[&signed],
-        &[
-            "--cert",
-            key.to_str().unwrap(),
-            "--output",
-            out3.to_str().unwrap(),
-        ],
-    );
+    let (ok, v) = verify_to(&env, &key, &signed, &out3);
     assert!(ok, "{v}");
     assert!(std::fs::read_to_string(&out3)
         .unwrap()
@@ -866,7 +880,7 @@ fn armored_keyrings_and_the_single_certificate_limit() {
         b.extend_from_slice(&good);
     }
     std::fs::write(&big, &b).unwrap();
-    let out = env.cmd().args(["init"]).output().unwrap();
+    let out = env.run(&["init"]);
     assert!(out.status.success());
     let (_, recipient) = env.age_identity("x");
     let out = env

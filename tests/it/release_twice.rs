@@ -274,11 +274,7 @@ fn signatures_by_content_whatever_their_names() {
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         (
             String::from_utf8(out.stdout).unwrap(),
             String::from_utf8(out.stderr).unwrap(),
@@ -318,11 +314,10 @@ fn signatures_by_content_whatever_their_names() {
         err.contains("note: skipped 2 OpenPGP signature file(s) (dist/SIGNATURE, …)"),
         "{err}"
     );
-    let out = env
-        .cmd_at(SIGN_AT)
-        .args(["sign", "--key", "signing-subkey.asc", "dist/SIGNATURE"])
-        .output()
-        .unwrap();
+    let out = env.run_at(
+        SIGN_AT,
+        &["sign", "--key", "signing-subkey.asc", "dist/SIGNATURE"],
+    );
     assert!(one_refusal(&out)
         .starts_with("error: nothing to sign: every file given is an OpenPGP signature\n"));
     for stray in [

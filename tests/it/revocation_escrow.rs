@@ -11,35 +11,11 @@ use std::path::{Path, PathBuf};
 
 const GEN: &str = "2026-08-01T12:00:00Z";
 
-/// One root's hard revocation with the escrowed certificate.
-pub(crate) const REVOKE: [&str; 8] = [
-    "revoke",
-    "2027.1",
-    "--yes",
-    "--escrowed-certificate",
-    "--reason",
-    "compromised",
-    "--message",
-    "lost",
-];
-
 /// A 2-of-3 vault (Ann, Ben, Cat, age identities) with the key 2027.1:
 /// the env, the identities, the recipients.
 fn two_of_three() -> (Env, Vec<PathBuf>, Vec<String>) {
     let env = Env::new(GEN);
-    env.ok(&["init"]);
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("threshold = 1", "threshold = 2");
-    std::fs::write(&cfg, text).unwrap();
-    let (mut ids, mut rs) = (Vec::new(), Vec::new());
-    for name in ["Ann", "Ben", "Cat"] {
-        let (id, r) = env.age_identity(name);
-        env.roster_add(name, &format!("{}@example.org", name.to_lowercase()), &r);
-        ids.push(id);
-        rs.push(r);
-    }
+    let (ids, rs) = env.two_of_three_roots();
     env.ok(&["generate", "--cycle", "next"]);
     (env, ids, rs)
 }
@@ -69,11 +45,7 @@ pub(crate) fn signed_file(env: &Env, ids: &[PathBuf]) -> PathBuf {
     let mut args = export.to_vec();
     args.push(sub.to_str().unwrap());
     let out = run(env, "2026-10-01", &args, &[&ids[0], &ids[1]]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let f = env.path("release.tar.gz");
     std::fs::write(&f, b"release").unwrap();
     env.cmd_at("2026-10-02")
@@ -83,18 +55,6 @@ pub(crate) fn signed_file(env: &Env, ids: &[PathBuf]) -> PathBuf {
         .assert()
         .success();
     f
-}
-
-pub(crate) fn sqv_accepts(env: &Env, at: &str, f: &Path) -> bool {
-    sqv_at(at)
-        .arg("--keyring")
-        .arg(env.key_dir().join("cert.asc"))
-        .arg(format!("{}.asc", f.display()))
-        .arg(f)
-        .output()
-        .unwrap()
-        .status
-        .success()
 }
 
 /// Ann alone revokes (hard, escrowed) and cannot open the primary; with
@@ -108,7 +68,11 @@ fn one_root_revokes(junk: bool) {
     }
     assert!(!dir.join("primary.age").exists());
     let release = signed_file(&env, &ids);
-    assert!(sqv_accepts(&env, "2026-10-03", &release));
+    assert!(sqv_accepts(
+        "2026-10-03",
+        &env.key_dir().join("cert.asc"),
+        &release
+    ));
     if junk {
         for s in shares_of(&dir) {
             std::fs::write(s, b"junk, not an age file\n").unwrap();
@@ -117,11 +81,7 @@ fn one_root_revokes(junk: bool) {
         // The drill of one root: its share, and the revocations apart.
         let out = run(&env, "2026-10-05", &["escrow", "verify"], &[&ids[0]]);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         assert!(
             text.contains("share 1 of 3 (threshold 2) held by Ann"),
             "{text}"
@@ -138,26 +98,18 @@ fn one_root_revokes(junk: bool) {
         assert!(e.contains("needs 2 of 3 shares; 1 given"), "{e}");
     }
     // One root alone revokes with the escrowed certificate.
-    let revoke = REVOKE;
+    let revoke = REVOKE_ESCROWED;
     let out = run(&env, "2026-11-01", &revoke, &[&ids[2]]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listing = Gpg::at("2026-11-02").ok(
-        &[
-            "--show-keys",
-            "--with-colons",
-            dir.join("cert.asc").to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(
-        listing.lines().any(|l| l.starts_with("pub:r:")),
-        "{listing}"
-    );
-    assert!(!sqv_accepts(&env, "2026-11-10", &release), "hard: void");
+    assert_ok(&out);
+    assert_hard_revoked(&dir, &release);
+}
+
+/// The cert.asc in `dir` is revoked for gpg on 2026-11-02, and sqv calls
+/// `release` void on 2026-11-10 (a hard revocation).
+fn assert_hard_revoked(dir: &Path, release: &Path) {
+    let cert = dir.join("cert.asc");
+    assert_gpg_revoked("2026-11-02", &cert);
+    assert!(!sqv_accepts("2026-11-10", &cert, release), "hard: void");
 }
 
 #[test]
@@ -185,25 +137,9 @@ fn a_lost_primary_age_does_not_take_the_revocation_with_it() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("primary.age: the primary does not open"), "{e}");
     assert!(e.contains("any one root can still revoke"), "{e}");
-    let out = run(&k.env, "2026-11-01", &REVOKE, &[&ssh]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listing = Gpg::at("2026-11-02").ok(
-        &[
-            "--show-keys",
-            "--with-colons",
-            dir.join("cert.asc").to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(
-        listing.lines().any(|l| l.starts_with("pub:r:")),
-        "{listing}"
-    );
-    assert!(!sqv_accepts(&k.env, "2026-11-10", &release), "hard: void");
+    let out = run(&k.env, "2026-11-01", &REVOKE_ESCROWED, &[&ssh]);
+    assert_ok(&out);
+    assert_hard_revoked(&dir, &release);
 }
 
 /// Put the vault back in the layout of before: no revocation files, the
@@ -241,7 +177,7 @@ fn an_old_threshold_vault_keeps_working_and_rewrap_seals_the_revocations_apart()
     let out = run(&env, "2026-10-05", &["escrow", "verify"], &[&ids[0]]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("inside the shares"), "{text}");
-    let revoke = REVOKE;
+    let revoke = REVOKE_ESCROWED;
     let out = run(&env, "2026-11-01", &revoke, &[&ids[0]]);
     assert!(!out.status.success());
     // Two roots re-wrap: the revocations are sealed apart.
@@ -251,18 +187,10 @@ fn an_old_threshold_vault_keeps_working_and_rewrap_seals_the_revocations_apart()
         &["escrow", "rewrap"],
         &[&ids[0], &ids[1]],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     for id in &ids {
         assert!(age_opens(id, &dir.join("revocation.age")));
     }
     let out = run(&env, "2026-11-01", &revoke, &[&ids[1]]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 }

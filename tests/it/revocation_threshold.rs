@@ -6,7 +6,7 @@
 //! show` names, after which `escrow rewrap` splits the revocations.
 
 use crate::common::*;
-use crate::revocation_escrow::{run, signed_file, sqv_accepts, REVOKE};
+use crate::revocation_escrow::{run, signed_file};
 use std::path::{Path, PathBuf};
 
 const GEN: &str = "2026-08-01T12:00:00Z";
@@ -66,20 +66,13 @@ fn stderr(out: &std::process::Output) -> String {
 fn one_refused_two_revoke(env: &Env, ids: &[PathBuf], release: &Path) {
     let dir = env.key_dir();
     let before = std::fs::read(dir.join("cert.asc")).unwrap();
-    let err = one_refusal(&run(env, "2026-11-01", &REVOKE, &[&ids[2]]));
+    let err = one_refusal(&run(env, "2026-11-01", &REVOKE_ESCROWED, &[&ids[2]]));
     assert!(err.contains("needs 2 of 3 shares; 1 given"), "{err}");
     assert_eq!(std::fs::read(dir.join("cert.asc")).unwrap(), before);
-    let out = run(env, "2026-11-01", &REVOKE, &[&ids[0], &ids[2]]);
+    let out = run(env, "2026-11-01", &REVOKE_ESCROWED, &[&ids[0], &ids[2]]);
     assert!(out.status.success(), "{}", stderr(&out));
     let cert = dir.join("cert.asc");
-    let listing = Gpg::at("2026-11-02").ok(
-        &["--show-keys", "--with-colons", cert.to_str().unwrap()],
-        None,
-    );
-    assert!(
-        listing.lines().any(|l| l.starts_with("pub:r:")),
-        "{listing}"
-    );
+    assert_gpg_revoked("2026-11-02", &cert);
     let later = env.path("later.tar.gz");
     std::fs::write(&later, b"after the revocation").unwrap();
     env.cmd_at("2026-11-05")
@@ -88,8 +81,14 @@ fn one_refused_two_revoke(env: &Env, ids: &[PathBuf], release: &Path) {
         .arg(&later)
         .assert()
         .success();
-    assert!(!sqv_accepts(env, "2026-11-05", &later), "sqv: BAD");
-    assert!(!sqv_accepts(env, "2026-11-05", release), "hard: void");
+    assert!(
+        !sqv_accepts("2026-11-05", &env.key_dir().join("cert.asc"), &later),
+        "sqv: BAD"
+    );
+    assert!(
+        !sqv_accepts("2026-11-05", &env.key_dir().join("cert.asc"), release),
+        "hard: void"
+    );
     let verify = env
         .cmd_at("2026-11-05")
         .arg("verify")
@@ -141,7 +140,11 @@ fn with_revocation_threshold_two_one_root_is_refused_and_two_revoke() {
         "{text}"
     );
     let release = signed_file(&env, &ids);
-    assert!(sqv_accepts(&env, "2026-10-03", &release));
+    assert!(sqv_accepts(
+        "2026-10-03",
+        &env.key_dir().join("cert.asc"),
+        &release
+    ));
     one_refused_two_revoke(&env, &ids, &release);
 }
 
@@ -172,7 +175,7 @@ fn a_policy_without_the_field_means_any_one_root_and_keeps_its_digest() {
     let show = k.env.ok(&["policy", "show"]);
     assert!(show.contains("revocations: any one root"), "{show}");
     let ssh = k.roster.ssh_id.clone();
-    let out = run(&k.env, "2026-11-01", &REVOKE, &[&ssh]);
+    let out = run(&k.env, "2026-11-01", &REVOKE_ESCROWED, &[&ssh]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -201,11 +204,7 @@ fn raising_the_revocation_threshold_is_a_signed_change_then_a_rewrap() {
     for root in &roots[..2] {
         root.sign_policy(&env, "2026-10-03");
     }
-    let status = env
-        .cmd_at("2026-10-04")
-        .args(["status", "2027.1"])
-        .output()
-        .unwrap();
+    let status = env.run_at("2026-10-04", &["status", "2027.1"]);
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(
         text.contains("revocations 2 of 3 roots")

@@ -8,7 +8,7 @@
 use crate::common::*;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use openpgp::crypto::mpi;
 use openpgp::packet::key::SecretKeyMaterial;
@@ -48,20 +48,6 @@ fn unencrypted_secrets(bytes: &[u8]) -> Vec<(bool, String)> {
         ppr = next;
     }
     found
-}
-
-fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            all_files(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
 }
 
 struct Run {
@@ -384,10 +370,9 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
 
     // 1. Files: only the plain subkey export holds an unencrypted secret,
     // and only the signing subkey's.
-    let mut files = Vec::new();
-    all_files(&r.env.vault, &mut files);
-    all_files(&out, &mut files);
-    all_files(&tmp, &mut files);
+    let mut files = files_under(&r.env.vault);
+    files.extend(files_under(&out));
+    files.extend(files_under(&tmp));
     assert!(files.len() > 20, "{files:?}");
     let mut hits: BTreeMap<PathBuf, Vec<(bool, String)>> = BTreeMap::new();
     for f in &files {

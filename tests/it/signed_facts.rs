@@ -111,10 +111,7 @@ fn a_ceremony_record_naming_another_key_is_refused() {
     let r = env.vault_with_roster();
     let prev: serde_json::Value = serde_json::from_str(
         &String::from_utf8(
-            env.cmd_at("2026-03-01")
-                .args(["--json", "generate", "--cycle", "2026.2"])
-                .output()
-                .unwrap()
+            env.run_at("2026-03-01", &["--json", "generate", "--cycle", "2026.2"])
                 .stdout,
         )
         .unwrap(),
@@ -134,19 +131,7 @@ fn a_ceremony_record_naming_another_key_is_refused() {
     let e = refused(
         &env,
         CER,
-        &[
-            "ceremony",
-            "--cycle",
-            "next",
-            "--confirm-roster",
-            "--fingerprint-read",
-            "--no-publish",
-            "--releases-done",
-            "--identity",
-            &id,
-            "--subkey-out",
-            sub.to_str().unwrap(),
-        ],
+        &ceremony_no_publish_args(&id, sub.to_str().unwrap()),
     );
     assert!(
         e.contains("ceremonies/2027.1.toml") && e.contains(prev),
@@ -179,34 +164,26 @@ fn ceremony_steps_marked_done_in_the_vault_are_done_again() {
     let id = r.age_id.display().to_string();
     let e = refused(&env, CER, &["ceremony", "--cycle", "next", "--no-publish"]);
     assert!(e.contains("--fingerprint-read"), "{e}");
-    let out = env
-        .cmd()
-        .args([
-            "ceremony",
-            "--cycle",
-            "next",
-            "--no-publish",
-            "--fingerprint-read",
-        ])
-        .output()
-        .unwrap();
+    let out = env.run(&[
+        "ceremony",
+        "--cycle",
+        "next",
+        "--no-publish",
+        "--fingerprint-read",
+    ]);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && e.contains("--identity FILE"),
         "{e}"
     );
-    let out = env
-        .cmd()
-        .args([
-            "ceremony",
-            "--cycle",
-            "next",
-            "--no-publish",
-            "--identity",
-            &id,
-        ])
-        .output()
-        .unwrap();
+    let out = env.run(&[
+        "ceremony",
+        "--cycle",
+        "next",
+        "--no-publish",
+        "--identity",
+        &id,
+    ]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
     assert!(said.contains("Escrow drill passed"), "{said}");
@@ -252,11 +229,7 @@ fn attestations_count_only_the_roots_of_the_signed_policy() {
     // Nor does committing the certifications straight into the key's cert.
     commit_certifications(&env.key_dir().join("cert.asc"), &files);
 
-    let out = env
-        .cmd_at(ATTESTED)
-        .args(["--json", "status", "2027.1"])
-        .output()
-        .unwrap();
+    let out = env.run_at(ATTESTED, &["--json", "status", "2027.1"]);
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let a = &s["keys"][0]["attestations"];
     assert_eq!(a["of"], 2, "{a}");
@@ -272,11 +245,7 @@ fn attestations_count_only_the_roots_of_the_signed_policy() {
         .arg(&ann)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let public = env.path("new.asc");
     env.ok(&["export", "public", &k.fpr, "-o", public.to_str().unwrap()]);
     let gpg = Gpg::at(ATTESTED);
@@ -291,16 +260,8 @@ fn attestations_count_only_the_roots_of_the_signed_policy() {
     );
 
     let site = env.path("site");
-    let out = env
-        .cmd_at(ATTESTED)
-        .args(["export", "page", "-o", site.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.run_at(ATTESTED, &["export", "page", "-o", site.to_str().unwrap()]);
+    assert_ok(&out);
     let html = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(
         !html.contains("majority reached"),

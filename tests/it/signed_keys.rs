@@ -8,7 +8,6 @@
 
 use crate::common::*;
 use std::path::Path;
-use std::process::Output;
 
 const T: &str = "2026-08-01T12:00:00Z";
 /// 2027.1 (Indri) is the current cycle; 2027.2 is next.
@@ -26,10 +25,6 @@ const REVOKE_COMPROMISED: [&str; 8] = [
     "--escrowed-certificate",
     "--yes",
 ];
-
-fn run(env: &Env, at: &str, args: &[&str]) -> Output {
-    env.cmd_at(at).args(args).output().unwrap()
-}
 
 /// What gpg makes of a certificate file: the `pub` line of its colon
 /// listing (validity `r` when revoked; field 7 the expiry).
@@ -64,8 +59,7 @@ fn a_relabelled_key_is_never_taken_for_another_cycle() {
     )
     .unwrap();
     let out = env.path("next-subkey.asc");
-    let export = run(
-        env,
+    let export = env.run_at(
         IN_2027_1,
         &[
             "export",
@@ -83,8 +77,7 @@ fn a_relabelled_key_is_never_taken_for_another_cycle() {
         "{err}"
     );
     assert!(!out.exists(), "a subkey was exported");
-    let revoke = run(
-        env,
+    let revoke = env.run_at(
         IN_2027_1,
         &[
             "revoke",
@@ -125,24 +118,9 @@ fn an_edited_expiry_does_not_stop_an_extension() {
         text.replace(line, "expires = \"2027-12-31T00:00:00Z\""),
     )
     .unwrap();
-    let out = run(
-        env,
-        IN_2027_1,
-        &[
-            "extend",
-            "2027.1",
-            "--until",
-            "2027-12-31",
-            "--identity",
-            &k.id(),
-        ],
-    );
+    let out = k.extend(IN_2027_1, "2027-12-31");
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(!said.contains("nothing to do"), "{said}");
     let cert = env.key_dir().join("cert.asc");
     let expiry = gpg_pub(IN_2027_1, &cert)[6].parse::<i64>().unwrap();
@@ -155,19 +133,6 @@ fn an_edited_expiry_does_not_stop_an_extension() {
     );
 }
 
-/// sqv's verdict on `file` with `cert` at `at`.
-fn sqv_good(at: &str, cert: &Path, file: &Path) -> bool {
-    sqv_at(at)
-        .arg("--keyring")
-        .arg(cert)
-        .arg(format!("{}.asc", file.display()))
-        .arg(file)
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
 /// After the revocation at `revoked_at` (done by `revoke`), the older
 /// cert.asc is restored: sqv calls the thief's signature good with it,
 /// and keycycle refuses it.
@@ -178,30 +143,30 @@ fn restored_after(revoke: &[&str], revoked_at: &str) {
     let mut args = revoke.to_vec();
     let id = k.id();
     args.extend(["--identity", &id]);
-    let out = run(env, revoked_at, &args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.run_at(revoked_at, &args);
+    assert_ok(&out);
     let cert = env.key_dir().join("cert.asc");
     let at = "2026-11-10T00:00:00Z";
-    assert!(!sqv_good(at, &cert, &file), "sqv: the revocation voids it");
-    assert!(!run(env, at, &["verify", file.to_str().unwrap()])
+    assert!(
+        !sqv_accepts(at, &cert, &file),
+        "sqv: the revocation voids it"
+    );
+    assert!(!env
+        .run_at(at, &["verify", file.to_str().unwrap()])
         .status
         .success());
     std::fs::write(&cert, &old).unwrap();
     assert!(
-        sqv_good(at, &cert, &file),
+        sqv_accepts(at, &cert, &file),
         "sqv: the restored cert has no revocation"
     );
-    let err = one_refusal(&run(env, at, &["verify", file.to_str().unwrap()]));
+    let err = one_refusal(&env.run_at(at, &["verify", file.to_str().unwrap()]));
     assert!(
         err.contains("lacks the revocation")
             && err.contains("an older copy of the certificate was restored"),
         "{err}"
     );
-    let said = String::from_utf8_lossy(&run(env, at, &["verify", file.to_str().unwrap()]).stdout)
+    let said = String::from_utf8_lossy(&env.run_at(at, &["verify", file.to_str().unwrap()]).stdout)
         .into_owned();
     assert!(!said.contains("GOOD"), "{said}");
 }
@@ -238,16 +203,11 @@ fn a_fresh_machine_refuses_a_cert_the_policy_lists_as_revoked() {
     let (k, ada, _bob) = vault_with_signed_key(T);
     let env = &k.env;
     let (file, old) = signed_release(&k);
-    let out = run(
-        env,
+    let out = env.run_at(
         "2026-11-01",
         &[&REVOKE_COMPROMISED[..], &["--identity", &k.id()]].concat(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(env.propose("2026-11-02"), 2);
     let v2 = std::fs::read_to_string(env.vault.join("policy/v2.toml")).unwrap();
     assert!(v2.contains("revoked = "), "{v2}");
@@ -295,7 +255,7 @@ fn keyservers_from_an_unsigned_config_receive_nothing() {
         text.replace(ours, &format!("keyservers = [\"hkp://127.0.0.1:{port}\"]")),
     )
     .unwrap();
-    let err = one_refusal(&run(env, "2026-08-02", &["publish", "2027.1"]));
+    let err = one_refusal(&env.run_at("2026-08-02", &["publish", "2027.1"]));
     assert!(
         err.contains("keycycle.toml names keyservers that the signed policy does not list")
             && err.contains("--keyserver"),

@@ -62,17 +62,6 @@ fn write(p: &Path, data: &[u8]) -> String {
     p.display().to_string()
 }
 
-/// sqv at VERIFY, the instant keycycle verifies at.
-fn sqv(keyring: &Path, sig: &Path, data: &Path) -> std::process::Output {
-    sqv_at(VERIFY)
-        .arg("--keyring")
-        .arg(keyring)
-        .arg(sig)
-        .arg(data)
-        .output()
-        .unwrap()
-}
-
 /// `keycycle verify` at VERIFY; returns (exit ok, report).
 fn verify(n: &Node, certs: &[&Path], files: &[&str], extra: &[&str]) -> (bool, serde_json::Value) {
     verify_at(n, VERIFY, certs, files, extra)
@@ -192,11 +181,7 @@ fn every_signature_keycycle_makes_verifies_with_gpg_and_sqv() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["files"].as_array().unwrap().len(), files.len());
     assert_eq!(report["subkey"], n.sub_fpr.as_str());
@@ -225,7 +210,7 @@ fn every_signature_keycycle_makes_verifies_with_gpg_and_sqv() {
         assert!(gpg
             .ok(&["--list-packets", sig.to_str().unwrap()], None)
             .contains("digest algo 8"));
-        let out = sqv(&n.cert, &sig, f);
+        let out = sqv(VERIFY, &n.cert, &sig, f);
         assert!(
             out.status.success(),
             "sqv: {}",
@@ -254,12 +239,7 @@ fn existing_signatures_are_kept_unless_overwrite_and_output_names_one() {
         .success();
     let sig = n.env.path("x.tar.gz.asc");
     let first = std::fs::read(&sig).unwrap();
-    let out = n
-        .env
-        .cmd_at("2026-10-16")
-        .args(["sign", "--key", &key, &fs])
-        .output()
-        .unwrap();
+    let out = n.env.run_at("2026-10-16", &["sign", "--key", &key, &fs]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("kept"));
     assert_eq!(std::fs::read(&sig).unwrap(), first);
@@ -277,7 +257,7 @@ fn existing_signatures_are_kept_unless_overwrite_and_output_names_one() {
         .arg(&f)
         .assert()
         .success();
-    assert!(sqv(&n.cert, &other, &f).status.success());
+    assert!(sqv(VERIFY, &n.cert, &other, &f).status.success());
     // A directory without --recursive is refused.
     let out = n
         .env
@@ -297,12 +277,7 @@ fn sign_refuses_unusable_keys_and_warns_near_expiry() {
     let fs = write(&f, b"y");
     let key = n.subkey.display().to_string();
     // Expired.
-    let out = n
-        .env
-        .cmd_at("2027-06-01")
-        .args(["sign", "--key", &key, &fs])
-        .output()
-        .unwrap();
+    let out = n.env.run_at("2027-06-01", &["sign", "--key", &key, &fs]);
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("expired on 2027-05-28"), "{e}");
@@ -337,12 +312,7 @@ fn sign_refuses_unusable_keys_and_warns_near_expiry() {
     );
     assert!(!n.env.path("y.tar.gz.asc").exists());
     // Near expiry: signs, and warns.
-    let out = n
-        .env
-        .cmd_at("2027-05-10")
-        .args(["sign", "--key", &key, &fs])
-        .output()
-        .unwrap();
+    let out = n.env.run_at("2027-05-10", &["sign", "--key", &key, &fs]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expires in 18 days"));
 }
@@ -551,12 +521,16 @@ fn soft_revocation_keeps_earlier_signatures_valid() {
         "{report}"
     );
     // sqv agrees on both.
-    assert!(sqv(&retired, &n.env.path("before.tar.gz.asc"), &before)
-        .status
-        .success());
-    assert!(!sqv(&retired, &n.env.path("after.tar.gz.asc"), &after)
-        .status
-        .success());
+    assert!(
+        sqv(VERIFY, &retired, &n.env.path("before.tar.gz.asc"), &before)
+            .status
+            .success()
+    );
+    assert!(
+        !sqv(VERIFY, &retired, &n.env.path("after.tar.gz.asc"), &after)
+            .status
+            .success()
+    );
 }
 
 #[test]
@@ -743,7 +717,7 @@ fn export_formats_and_protections() {
         .arg(&f)
         .assert()
         .success();
-    assert!(sqv(&n.cert, &n.env.path("p.tar.gz.asc"), &f)
+    assert!(sqv(VERIFY, &n.cert, &n.env.path("p.tar.gz.asc"), &f)
         .status
         .success());
     let gpg2 = Gpg::at(VERIFY);
@@ -782,10 +756,7 @@ fn export_refuses_without_identity_or_when_nothing_can_sign() {
     let n = node();
     let out = n
         .env
-        .cmd_at(EXPORT)
-        .args(["export", "signing-subkey", "-o", "x.asc"])
-        .output()
-        .unwrap();
+        .run_at(EXPORT, &["export", "signing-subkey", "-o", "x.asc"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--identity"));
     let (other, _) = n.env.age_identity("stranger");
@@ -800,19 +771,17 @@ fn export_refuses_without_identity_or_when_nothing_can_sign() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("none of the given identities"));
     // After expiry there is no live signing subkey: refused, nothing written.
     let id = n.roster.age_id.display().to_string();
-    let out = n
-        .env
-        .cmd_at("2027-06-01")
-        .args([
+    let out = n.env.run_at(
+        "2027-06-01",
+        &[
             "export",
             "signing-subkey",
             "--identity",
             &id,
             "-o",
             "late.asc",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(!out.status.success());
     assert!(!n.env.path("late.asc").exists());
     assert!(!n.env.path("x.asc").exists());
@@ -889,12 +858,8 @@ fn sign_with_the_vault_key_through_the_escrow() {
         .arg(&f)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(sqv(&n.cert, &n.env.path("v.tar.gz.asc"), &f)
+    assert_ok(&out);
+    assert!(sqv(VERIFY, &n.cert, &n.env.path("v.tar.gz.asc"), &f)
         .status
         .success());
     // Without an identity the escrow stays shut.

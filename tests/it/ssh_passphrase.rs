@@ -72,20 +72,12 @@ fn a_passphrase_protected_ssh_key_opens_the_escrow_with_its_passphrase_file() {
 
 #[test]
 fn without_batch_the_passphrase_is_asked_on_the_terminal() {
-    use expectrl::{Expect, Session};
+    use expectrl::Expect;
     let (env, key, fpr) = with_carol();
-    let mut cmd = std::process::Command::new(BIN);
-    cmd.env("TERM", "xterm-256color")
-        .env("KEYCYCLE_HOME", trust_home())
-        .env_remove("KEYCYCLE_VAULT")
-        .arg("--vault")
-        .arg(&env.vault)
-        .args(["--time", T, "escrow", "verify", &fpr, "--identity"])
-        .arg(&key);
-    let mut p = Session::spawn(cmd).expect("spawn in a pty");
-    p.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+    let key_arg = key.to_str().unwrap();
+    let mut p = env.pty(&["escrow", "verify", &fpr, "--identity", key_arg]);
     p.expect("Passphrase of the SSH key").unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    settle();
     p.send("pass phrase\r").unwrap();
     p.expect(SUCCESS).unwrap();
 }

@@ -132,11 +132,7 @@ fn ten_years_of_cycles() {
     let start = clock::parse_time("2026-08-01T12:00:00Z").unwrap();
     let env = Env::new(&clock::iso(start));
     env.ok(&["init"]);
-    let cfg = env.vault.join("keycycle.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("projected = 4", "projected = 24");
-    std::fs::write(&cfg, text).unwrap();
+    env.edit_config("projected = 4", "projected = 24");
     let (age_id, age_r) = env.age_identity("root");
     // The root's own OpenPGP key, to attest with.
     let (root, _) = openpgp::cert::CertBuilder::general_purpose(Some("Root <root@example.org>"))
@@ -422,12 +418,7 @@ fn ten_years_of_cycles() {
         (start + Duration::days(400), None),
         (start + Duration::days(3000), None),
     ] {
-        let out = w
-            .env
-            .cmd_at(&clock::iso(t))
-            .args(["status", "--check"])
-            .output()
-            .unwrap();
+        let out = w.env.run_at(&clock::iso(t), &["status", "--check"]);
         let lib = keycycle::status::report(&vault, &schedule, None, t)
             .unwrap()
             .level

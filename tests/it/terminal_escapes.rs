@@ -94,7 +94,7 @@ fn attack_policy_show_repainted_by_a_hand_written_proposal() {
     }
     std::fs::write(env.vault.join("policy/v2.toml"), text).unwrap();
 
-    let out = env.cmd_at(LATER).args(["policy", "show"]).output().unwrap();
+    let out = env.run_at(LATER, &["policy", "show"]);
     assert!(out.status.success(), "{out:?}");
     let shown = clean("policy show", &out);
     assert!(shown.contains("policy version 2"), "{shown}");
@@ -127,18 +127,10 @@ fn attack_policy_show_repainted_by_a_hand_written_proposal() {
         shown.lines().any(|l| l.starts_with("~ key   ")),
         "the changed cycle: {shown}"
     );
-    let out = env
-        .cmd_at(LATER)
-        .args(["policy", "status"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["policy", "status"]);
     clean("policy status", &out);
     // The same for a program: JSON, the added root among the changes.
-    let out = env
-        .cmd_at(LATER)
-        .args(["--json", "policy", "show"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["--json", "policy", "show"]);
     let json: serde_json::Value = serde_json::from_str(&clean("policy show --json", &out)).unwrap();
     let added = &json["changes"].as_array().unwrap()[0];
     assert_eq!(added["change"], "root_added", "{json}");
@@ -207,19 +199,6 @@ fn attack_verify_artifact_name_repaints_bad_as_good() {
     assert!(shown.contains("verify: 0 good, 1 bad"), "{shown}");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let (p, dest) = (e.path(), to.join(e.file_name()));
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else if e.file_name() != ".lock" {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
-
 /// A key directory planted by commit under a name that erases the NOT
 /// TRUSTED line and prints a reassuring one: `status` and `policy status`
 /// show the name as text and the warning stays on its line.
@@ -254,11 +233,7 @@ fn attack_key_directory_name_hides_not_trusted() {
         &env.vault.join("keys").join(name),
     );
 
-    let out = env
-        .cmd_at(LATER)
-        .args(["status", "--check"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["status", "--check"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let shown = clean("status", &out);
     assert!(
@@ -269,11 +244,7 @@ fn attack_key_directory_name_hides_not_trusted() {
     );
     assert!(!shown.lines().any(|l| l.starts_with("OK: ")), "{shown}");
 
-    let out = env
-        .cmd_at(LATER)
-        .args(["policy", "status"])
-        .output()
-        .unwrap();
+    let out = env.run_at(LATER, &["policy", "status"]);
     assert!(out.status.success(), "{out:?}");
     let shown = clean("policy status", &out);
     assert!(

@@ -286,11 +286,7 @@ fn attack_secret_echo_recipient() {
         .args(words(&format!("extend 2027.1 --until 2027-08-01 {id}")))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let printed = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -612,11 +608,7 @@ fn early_signature_after_rotation(reason: &str) -> (bool, String) {
         .args(words(&rotate))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let ok = v
         .env
         .cmd_at("2026-11-10")

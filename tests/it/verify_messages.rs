@@ -45,18 +45,6 @@ fn signed(k: &Keyed, key: &Path, at: &str, name: &str) -> PathBuf {
     file
 }
 
-fn sqv_accepts(at: &str, cert: &Path, file: &Path) -> bool {
-    let sig = PathBuf::from(format!("{}.asc", file.display()));
-    sqv_at(at)
-        .arg("--keyring")
-        .arg(cert)
-        .arg(&sig)
-        .arg(file)
-        .status()
-        .unwrap()
-        .success()
-}
-
 /// gpgv's exit status, and gpg --verify's with whether it warns of a
 /// revocation (what most users see).
 fn gpg_sees(k: &Keyed, at: &str, cert: &Path, file: &Path) -> String {
@@ -95,6 +83,17 @@ fn rotate(k: &Keyed, reason: &str) {
         .success();
 }
 
+/// `verify --cert CERT FILE` at 2026-11-10.
+fn verify_with(k: &Keyed, cert: &Path, file: &Path) -> Output {
+    let args = [
+        "verify",
+        "--cert",
+        cert.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ];
+    k.env.run_at("2026-11-10", &args)
+}
+
 /// Only the signing subkey was revoked (`rotate-subkey`): the BAD line
 /// says "signing subkey", not "key", with what to do. sqv agrees with
 /// keycycle's verdicts; gpgv is measured.
@@ -105,15 +104,7 @@ fn a_revoked_signing_subkey_is_named_as_the_subkey() {
     let early = signed(&k, &old, "2026-10-02", "early.tar.gz");
     rotate(&k, "compromised");
     let cert = k.env.key_dir().join("cert.asc");
-    let verify = |file: &Path| {
-        k.env
-            .cmd_at("2026-11-10")
-            .args(["verify", "--cert"])
-            .arg(&cert)
-            .arg(file)
-            .output()
-            .unwrap()
-    };
+    let verify = |file: &Path| verify_with(&k, &cert, file);
     let out = verify(&early);
     let said = stdout(&out);
     assert!(!out.status.success(), "{said}");
@@ -145,15 +136,7 @@ fn a_revoked_signing_subkey_is_named_as_the_subkey() {
     rotate(&k, "superseded");
     let late = signed(&k, &old, "2026-11-05", "late.tar.gz");
     let cert = k.env.key_dir().join("cert.asc");
-    let verify = |file: &Path| {
-        k.env
-            .cmd_at("2026-11-10")
-            .args(["verify", "--cert"])
-            .arg(&cert)
-            .arg(file)
-            .output()
-            .unwrap()
-    };
+    let verify = |file: &Path| verify_with(&k, &cert, file);
     assert!(verify(&early).status.success());
     let said = stdout(&verify(&late));
     let sub = format!("0x{}", &k.sub_fpr[24..]);

@@ -96,12 +96,10 @@ fn certified_key() -> Keyed {
 fn a_vks_server_stripping_certifications_is_expected_an_hkp_server_doing_it_fails() {
     let k = certified_key();
     let vks = stripping_server(true);
-    let out = k
-        .env
-        .cmd_at(LATER)
-        .args(["publish", &k.fpr, "--keyserver", &vks, "--timeout", "5"])
-        .output()
-        .unwrap();
+    let out = k.env.run_at(
+        LATER,
+        &["publish", &k.fpr, "--keyserver", &vks, "--timeout", "5"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -67,11 +67,10 @@ fn both_layouts_hold_the_keys_valid_now_newest_first_and_prune_expired_ones() {
         assert_eq!(fingerprints(&e), [old.as_str()], "{}", e.display());
     }
     // The next cycle's key, in the overlap: both, the new one first.
-    let out = env
-        .cmd_at("2026-08-15T10:00:00Z")
-        .args(["--json", "generate", "--cycle", "2027.1"])
-        .output()
-        .unwrap();
+    let out = env.run_at(
+        "2026-08-15T10:00:00Z",
+        &["--json", "generate", "--cycle", "2027.1"],
+    );
     assert!(out.status.success());
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let new = j["fingerprint"].as_str().unwrap().to_string();
