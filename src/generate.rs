@@ -12,7 +12,7 @@ use crate::clock::{self, Time};
 use crate::config::Config;
 use crate::custody::{self, Recipient};
 use crate::error::{Error, Result};
-use crate::keygen::{self, KeySpec, Suite};
+use crate::keygen::{KeySpec, Suite};
 use crate::policy;
 use crate::schedule::{self, Cycle, Schedule};
 use crate::vault::{self, KeyState, NewFile, StoredKey, Vault};
@@ -70,7 +70,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     }
     let suite = req.suite.unwrap_or(config.cipher_suite);
     let user_id = schedule::user_id(&config, &cycle);
-    let key = keygen::generate(&KeySpec {
+    let key = crate::custody::fresh_key::generate(&KeySpec {
         user_id: user_id.clone(),
         suite,
         created: req.at,

@@ -13,18 +13,11 @@ use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
 use crate::clock::{self, Time};
-pub use crate::custody::subkey_export::{render, write, Protection};
+use crate::custody::subkey_export;
+pub use crate::custody::subkey_export::{Format, Protection};
 use crate::error::{Error, Result};
 use crate::sign;
 use crate::verify::{self, Keyring};
-
-/// Output format.
-#[derive(Debug, Clone)]
-pub enum Format {
-    Armor,
-    /// YAML for a private hiera file, the armored key under this key.
-    Hiera(String),
-}
 
 /// What the lint found, for the report.
 #[derive(Debug, Clone, Serialize)]
@@ -115,4 +108,106 @@ pub fn lint(tsk: &[u8], expect: &str, at: Time, password: Option<&Password>) -> 
         expires,
         test_signature: "verified".into(),
     })
+}
+
+/// The bytes to hand over for `format` and `protection`, linted.
+pub fn render(
+    full: &Cert,
+    at: Time,
+    format: &Format,
+    protection: &Protection,
+) -> Result<(zeroize::Zeroizing<Vec<u8>>, Lint)> {
+    let fpr = full.fingerprint().to_hex();
+    subkey_export::render(full, at, format, protection, &|tsk, pw| {
+        lint(tsk, &fpr, at, pw)
+    })
+}
+
+/// Write the export to `path` (mode 0600, atomically; an existing file only
+/// with `overwrite`), read it back and lint it again: a file that fails is
+/// removed.
+pub fn write(
+    path: &std::path::Path,
+    full: &Cert,
+    at: Time,
+    format: &Format,
+    protection: &Protection,
+    overwrite: bool,
+) -> Result<Lint> {
+    let fpr = full.fingerprint().to_hex();
+    subkey_export::write(
+        path,
+        full,
+        at,
+        (format, protection),
+        overwrite,
+        &|tsk, pw| lint(tsk, &fpr, at, pw),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::custody::subkey_export::unwrap_hiera;
+    use crate::keygen::{KeySpec, Suite};
+    use crate::sign;
+    use crate::verify::{self, Keyring};
+    use openpgp::crypto::Password;
+
+    fn key() -> (Cert, Time) {
+        let created = clock::parse_time("2026-08-01").unwrap();
+        let k = crate::custody::fresh_key::generate(&KeySpec {
+            user_id: "Test (2027.1/Indri Cycle) <t@example.org>".into(),
+            suite: Suite::Ed25519,
+            created,
+            expires: clock::parse_time("2027-05-28").unwrap(),
+            encryption_subkey: true,
+            ladder_interval_days: 7,
+        })
+        .unwrap();
+        (k.cert, clock::parse_time("2026-09-01").unwrap())
+    }
+
+    /// Export → import: what is handed to CI parses back as the same key,
+    /// holds only the signing subkey's secret (the primary a stub, the
+    /// encryption subkey absent), and signs for the public cert — with
+    /// and without a passphrase.
+    #[test]
+    fn the_exported_subkey_round_trips() {
+        let (full, at) = key();
+        let pw: Password = "correct horse".into();
+        for protection in [Protection::None, Protection::Passphrase(pw.clone())] {
+            let (bytes, lint) = render(&full, at, &Format::Armor, &protection).unwrap();
+            let back = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&bytes[..]).unwrap();
+            assert_eq!(back.fingerprint(), full.fingerprint());
+            assert_eq!(lint.primary_secret, "gnu-dummy stub");
+            let secrets: Vec<_> = back
+                .keys()
+                .subkeys()
+                .filter(|k| k.key().optional_secret().is_some_and(|s| !sign::is_stub(s)))
+                .collect();
+            assert_eq!(secrets.len(), 1, "only the signing subkey's secret");
+            let password = match &protection {
+                Protection::Passphrase(p) => Some(p),
+                _ => None,
+            };
+            let mut signer = sign::signing_key(&back, at, password).unwrap();
+            let sig = sign::sign_reader(&mut signer, &b"artifact"[..], at, &|_| {}).unwrap();
+            let ring = Keyring::new(vec![full.clone().strip_secret_key_material()]).unwrap();
+            assert!(verify::verify_bytes(&ring, b"artifact", &sig, at).good);
+        }
+    }
+
+    #[test]
+    fn hiera_wraps_and_unwraps_the_same_key() {
+        let (full, at) = key();
+        let format = Format::Hiera("releases_signing_key".into());
+        let (yaml, _) = render(&full, at, &format, &Protection::None).unwrap();
+        let armored = unwrap_hiera(&yaml, "releases_signing_key").unwrap();
+        let (plain, _) = render(&full, at, &Format::Armor, &Protection::None).unwrap();
+        let a = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&armored[..]).unwrap();
+        let b = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&plain[..]).unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert!(lint(&armored, &full.fingerprint().to_hex(), at, None).is_ok());
+    }
 }

@@ -1,7 +1,7 @@
 //! What an opened escrowed revocation must be before it is used: both
 //! `revocation.age` (hard) and `revocation-retired.age` (the soft ladder)
 //! are sealed to the same roots, so a committer can swap them without
-//! opening either. `keygen::generate` makes exactly one hard revocation,
+//! opening either. `custody::fresh_key::generate` makes exactly one hard revocation,
 //! reason *compromised*, dated at the key's creation, and a ladder of soft
 //! ones, reason *retired*, each dated after the key's creation; anything
 //! else in either file is refused, naming the file and what it holds

@@ -1,7 +1,9 @@
 //! The signing subkey handed to CI, sealed: the transferable secret key
 //! holding only the signing subkey's secret (OpenPGP-encrypted with a
 //! passphrase, or the whole output age-encrypted), wrapped for hiera,
-//! written mode 0600 and linted again (`subkey::lint`) after writing.
+//! written mode 0600 and checked again after writing. The check is the
+//! caller's (`subkey::lint`, which sits above custody): custody only
+//! hands it the bytes and the passphrase.
 
 use zeroize::Zeroizing;
 
@@ -13,7 +15,18 @@ use crate::clock::{self, Time};
 use crate::custody::age::{self, Recipient};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::atomic;
-use crate::subkey::{lint, Format, Lint};
+
+/// Output format.
+#[derive(Debug, Clone)]
+pub enum Format {
+    Armor,
+    /// YAML for a private hiera file, the armored key under this key.
+    Hiera(String),
+}
+
+/// The check run on the transferable secret key before it is sealed and
+/// again after it is written: the TSK bytes and its passphrase, if any.
+pub type Check<'a, T> = &'a dyn Fn(&[u8], Option<&openpgp::crypto::Password>) -> Result<T>;
 
 /// How the exported subkey is protected.
 pub enum Protection {
@@ -103,19 +116,16 @@ pub fn unwrap_hiera(bytes: &[u8], hiera_key: &str) -> Result<Zeroizing<Vec<u8>>>
     Ok(Zeroizing::new(s.as_bytes().to_vec()))
 }
 
-/// The bytes to write for `format` and `protection`, linted.
-pub fn render(
+/// The bytes to write for `format` and `protection`, checked.
+pub fn render<T>(
     full: &Cert,
     at: Time,
     format: &Format,
     protection: &Protection,
-) -> Result<(Zeroizing<Vec<u8>>, Lint)> {
+    check: Check<T>,
+) -> Result<(Zeroizing<Vec<u8>>, T)> {
     let (tsk, _) = signing_subkey_tsk(full, at, protection)?;
-    let password = match protection {
-        Protection::Passphrase(p) => Some(p),
-        _ => None,
-    };
-    let lint = lint(&tsk, &full.fingerprint().to_hex(), at, password)?;
+    let lint = check(&tsk, password(protection))?;
     let body = match format {
         Format::Armor => tsk,
         Format::Hiera(k) => hiera(&tsk, k, &crate::certinfo::label(full))?,
@@ -127,14 +137,21 @@ pub fn render(
     Ok((out, lint))
 }
 
-/// Re-lint what was written (`after writing, lint what it wrote`).
-fn relint(
+/// The passphrase `protection` encrypts the subkey's secret with.
+fn password(protection: &Protection) -> Option<&openpgp::crypto::Password> {
+    match protection {
+        Protection::Passphrase(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// Check again what was written (`after writing, lint what it wrote`).
+fn relint<T>(
     written: &[u8],
     intended: &[u8],
-    full: &Cert,
-    at: Time,
     format: &Format,
     protection: &Protection,
+    check: Check<T>,
 ) -> Result<()> {
     if written != intended {
         return Err(Error::vault(
@@ -149,98 +166,28 @@ fn relint(
         Format::Armor => Zeroizing::new(written.to_vec()),
         Format::Hiera(k) => unwrap_hiera(written, k)?,
     };
-    let password = match protection {
-        Protection::Passphrase(p) => Some(p),
-        _ => None,
-    };
-    lint(&tsk, &full.fingerprint().to_hex(), at, password).map(|_| ())
+    check(&tsk, password(protection)).map(|_| ())
 }
 
 /// Write the export to `path` (mode 0600, atomically; an existing file only
 /// with `overwrite`), read it back and lint it again: a file that fails is
 /// removed.
-pub fn write(
+pub fn write<T>(
     path: &std::path::Path,
     full: &Cert,
     at: Time,
-    format: &Format,
-    protection: &Protection,
+    (format, protection): (&Format, &Protection),
     overwrite: bool,
-) -> Result<Lint> {
-    let (bytes, lint) = render(full, at, format, protection)?;
+    check: Check<T>,
+) -> Result<T> {
+    let (bytes, lint) = render(full, at, format, protection, check)?;
     atomic::write_new(path, &bytes, overwrite, atomic::SECRET_MODE)?;
     let checked = std::fs::read(path)
         .with_path(path)
-        .and_then(|written| relint(&written, &bytes, full, at, format, protection));
+        .and_then(|written| relint(&written, &bytes, format, protection, check));
     if let Err(e) = checked {
         let _ = std::fs::remove_file(path);
         return Err(e);
     }
     Ok(lint)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keygen::{self, KeySpec, Suite};
-    use crate::sign;
-    use crate::verify::{self, Keyring};
-    use openpgp::crypto::Password;
-
-    fn key() -> (Cert, Time) {
-        let created = clock::parse_time("2026-08-01").unwrap();
-        let k = keygen::generate(&KeySpec {
-            user_id: "Test (2027.1/Indri Cycle) <t@example.org>".into(),
-            suite: Suite::Ed25519,
-            created,
-            expires: clock::parse_time("2027-05-28").unwrap(),
-            encryption_subkey: true,
-            ladder_interval_days: 7,
-        })
-        .unwrap();
-        (k.cert, clock::parse_time("2026-09-01").unwrap())
-    }
-
-    /// Export → import: what is handed to CI parses back as the same key,
-    /// holds only the signing subkey's secret (the primary a stub, the
-    /// encryption subkey absent), and signs for the public cert — with
-    /// and without a passphrase.
-    #[test]
-    fn the_exported_subkey_round_trips() {
-        let (full, at) = key();
-        let pw: Password = "correct horse".into();
-        for protection in [Protection::None, Protection::Passphrase(pw.clone())] {
-            let (bytes, lint) = render(&full, at, &Format::Armor, &protection).unwrap();
-            let back = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&bytes[..]).unwrap();
-            assert_eq!(back.fingerprint(), full.fingerprint());
-            assert_eq!(lint.primary_secret, "gnu-dummy stub");
-            let secrets: Vec<_> = back
-                .keys()
-                .subkeys()
-                .filter(|k| k.key().optional_secret().is_some_and(|s| !sign::is_stub(s)))
-                .collect();
-            assert_eq!(secrets.len(), 1, "only the signing subkey's secret");
-            let password = match &protection {
-                Protection::Passphrase(p) => Some(p),
-                _ => None,
-            };
-            let mut signer = sign::signing_key(&back, at, password).unwrap();
-            let sig = sign::sign_reader(&mut signer, &b"artifact"[..], at, &|_| {}).unwrap();
-            let ring = Keyring::new(vec![full.clone().strip_secret_key_material()]).unwrap();
-            assert!(verify::verify_bytes(&ring, b"artifact", &sig, at).good);
-        }
-    }
-
-    #[test]
-    fn hiera_wraps_and_unwraps_the_same_key() {
-        let (full, at) = key();
-        let format = Format::Hiera("releases_signing_key".into());
-        let (yaml, _) = render(&full, at, &format, &Protection::None).unwrap();
-        let armored = unwrap_hiera(&yaml, "releases_signing_key").unwrap();
-        let (plain, _) = render(&full, at, &Format::Armor, &Protection::None).unwrap();
-        let a = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&armored[..]).unwrap();
-        let b = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&plain[..]).unwrap();
-        assert_eq!(a.fingerprint(), b.fingerprint());
-        assert!(lint(&armored, &full.fingerprint().to_hex(), at, None).is_ok());
-    }
 }
