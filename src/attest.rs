@@ -10,9 +10,9 @@ use openpgp::types::SignatureType;
 use openpgp::{Cert, KeyID, Packet};
 use sequoia_openpgp as openpgp;
 
-use crate::certinfo::{self, Known};
-use crate::clock::{self, Time};
-use crate::error::{Error, Result};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, Result};
+use crate::cert::{self, Known};
 use crate::vault::{StoredKey, Vault};
 
 /// Certify every user ID of `target` with `signer` (a primary key).
@@ -163,7 +163,7 @@ impl Issuers {
         let (_, name) = self.draft.iter().find(|(f, _)| *f == fpr)?;
         Some(format!(
             "{} is on the draft roster, not in the signed policy in force (version {}): the certification is kept and counts once the roots sign a version that lists them (keycycle policy propose)",
-            crate::text::shown(name),
+            crate::base::text::shown(name),
             self.version
         ))
     }
@@ -194,7 +194,7 @@ pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport
             .find(|(k, _)| k.dir == key.dir)
             .map(|(_, c)| c.clone())
             .unwrap_or_else(|| key.cert.clone());
-        let label = certinfo::label(&cert);
+        let label = cert::label(&cert);
         let mut add: Vec<Packet> = Vec::new();
         for ua in inc.userids() {
             let Some(ours) = cert.userids().find(|u| u.userid() == ua.userid()) else {
@@ -222,10 +222,10 @@ pub fn import(vault: &Vault, incoming: &[Cert], at: Time) -> Result<ImportReport
 pub fn read_files(paths: &[std::path::PathBuf]) -> Result<Vec<Cert>> {
     let mut certs = Vec::new();
     for p in paths {
-        let found = certinfo::read_cert_file(p)?;
+        let found = cert::read_cert_file(p)?;
         if found.iter().any(Cert::is_tsk) {
             return Err(Error::input(
-                format!("{} holds a secret key", crate::text::path(p)),
+                format!("{} holds a secret key", crate::base::text::path(p)),
                 "send back the public certificate only: gpg --export --armor FINGERPRINT",
             ));
         }
@@ -242,7 +242,7 @@ pub fn read_files(paths: &[std::path::PathBuf]) -> Result<Vec<Cert>> {
 
 /// The last `n` groups of a grouped fingerprint, for reading aloud.
 pub fn tail_groups(fpr: &openpgp::Fingerprint, n: usize) -> String {
-    let g = certinfo::grouped(fpr);
+    let g = cert::grouped(fpr);
     let groups: Vec<&str> = g.split_whitespace().collect();
     groups[groups.len().saturating_sub(n)..].join(" ")
 }
@@ -250,7 +250,7 @@ pub fn tail_groups(fpr: &openpgp::Fingerprint, n: usize) -> String {
 /// Whether `typed` names `fpr` (a full fingerprint, or its trailing groups,
 /// spaces and case ignored, at least 16 hex digits).
 pub fn fingerprint_matches(fpr: &openpgp::Fingerprint, typed: &str) -> bool {
-    let t = certinfo::normalize_hex(typed);
+    let t = cert::normalize_hex(typed);
     t.len() >= 16 && fpr.to_hex().ends_with(&t)
 }
 
@@ -267,10 +267,7 @@ fn examine(
     at: Time,
 ) -> Found {
     let id = issuer_of(sig);
-    let issuer_id = id
-        .as_ref()
-        .map(certinfo::keyid0x)
-        .unwrap_or_else(|| "?".into());
+    let issuer_id = id.as_ref().map(cert::keyid0x).unwrap_or_else(|| "?".into());
     let mut found = Found {
         key: label.to_string(),
         issuer_key_id: issuer_id.clone(),
@@ -289,17 +286,17 @@ fn examine(
         );
         return found;
     };
-    found.issuer = Some(certinfo::primary_uid(issuer));
-    match certinfo::judge_certification(issuer, cert, ours.userid(), sig, at) {
-        certinfo::Judgement::Valid => {}
-        certinfo::Judgement::Bad => {
+    found.issuer = Some(cert::primary_uid(issuer));
+    match cert::judge_certification(issuer, cert, ours.userid(), sig, at) {
+        cert::Judgement::Valid => {}
+        cert::Judgement::Bad => {
             found.outcome = "rejected".into();
             found.reason =
                 "the signature does not verify (tampered, corrupt, or not over this user ID)"
                     .into();
             return found;
         }
-        certinfo::Judgement::Void(why) => {
+        cert::Judgement::Void(why) => {
             found.outcome = "rejected".into();
             found.reason = format!("its issuer could not make it: {why}");
             return found;

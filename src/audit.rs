@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::clock::{self, Time};
-use crate::error::{Error, Result};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, Result};
 
 /// The hash that stands before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -53,7 +53,7 @@ pub fn append(
                 Error::vault(
                     format!(
                         "audit.log: last entry is not valid: {}",
-                        crate::error::quoteless(&e.to_string())
+                        crate::base::error::quoteless(&e.to_string())
                     ),
                     "restore audit.log from the vault's git history",
                 )
@@ -121,7 +121,7 @@ pub fn verify(log: &str) -> Result<Vec<Entry>> {
             )
         };
         let e: Entry = serde_json::from_str(line)
-            .map_err(|e| broken(crate::error::quoteless(&e.to_string())))?;
+            .map_err(|e| broken(crate::base::error::quoteless(&e.to_string())))?;
         if e.prev != prev {
             return Err(broken("hash chain broken".into()));
         }

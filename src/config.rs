@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use crate::error::{line_col, Error, Result};
-use crate::keygen::Suite;
+use crate::base::error::{line_col, Error, Result};
+use crate::cert::make::Suite;
 
 /// The configuration file name inside the vault.
 pub const CONFIG_FILE: &str = "keycycle.toml";
@@ -193,7 +193,7 @@ impl Config {
                     return Err(Error::vault(
                         format!(
                             "{}: this vault is format {v}, written by a newer keycycle; this keycycle reads format {FORMAT}",
-                            crate::text::path(path)
+                            crate::base::text::path(path)
                         ),
                         "upgrade keycycle before touching this vault (nothing was changed)",
                     ));
@@ -208,9 +208,9 @@ impl Config {
     }
 
     /// Read and parse `path` (a regular file, not a link: see
-    /// [`crate::fs::fsx`]).
+    /// [`crate::base::fs::fsx`]).
     pub fn load(path: &Path) -> Result<Config> {
-        let text = crate::fs::fsx::read_to_string(path)?;
+        let text = crate::base::fs::fsx::read_to_string(path)?;
         let mut config = Config::parse(&text, path)?;
         // Relative schedule paths are relative to the config file.
         if let Some(dir) = path.parent() {
@@ -229,7 +229,7 @@ impl Config {
         }
         // The template is a vault file (see `check`): no link on the way.
         if let (Some(dir), Some(t)) = (path.parent(), &config.announce.template) {
-            crate::fs::fsx::check_dirs(dir, t.parent().unwrap_or(dir))?;
+            crate::base::fs::fsx::check_dirs(dir, t.parent().unwrap_or(dir))?;
         }
         Ok(config)
     }
@@ -267,7 +267,7 @@ impl Config {
         }
         // Cycle ids become file names (ceremonies/<id>.toml, keys/<id>-…).
         for c in &self.schedule.cycles {
-            if !crate::fs::fsx::is_safe_component(&c.id) {
+            if !crate::base::fs::fsx::is_safe_component(&c.id) {
                 let at = text.find(&format!("\"{}\"", c.id)).map(|o| o + 1);
                 let (line, column) = line_col(text, at.unwrap_or(0));
                 return Err(Error::Config {
@@ -276,7 +276,7 @@ impl Config {
                     column,
                     msg: format!(
                         "cycle id \"{}\" is not one file name: use letters, digits, '.', '_', '-' or '+', not starting with '.'",
-                        crate::text::shown_short(&c.id)
+                        crate::base::text::shown_short(&c.id)
                     ),
                 });
             }

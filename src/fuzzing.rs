@@ -21,8 +21,8 @@ use openpgp::parse::Parse;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::certinfo::{self, Known};
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
+use crate::cert::{self, Known};
 use crate::config::{Config, ScheduleSource};
 use crate::custody::escrow::{self, Bundle};
 use crate::custody::shares::{self, Share};
@@ -171,7 +171,7 @@ fn recipients() -> &'static [Recipient] {
 /// `.txt` files) and describe them as `inspect` and `export --format
 /// releases` do.
 pub fn fuzz_cert_import(data: &[u8]) {
-    let Ok(certs) = certinfo::parse_certs(data) else {
+    let Ok(certs) = cert::parse_certs(data) else {
         return;
     };
     let at = at();
@@ -180,25 +180,25 @@ pub fn fuzz_cert_import(data: &[u8]) {
         known.add(c);
     }
     for c in &certs {
-        let info = certinfo::describe(c, at, &known);
+        let info = cert::describe(c, at, &known);
         let _ = serde_json::to_string(&info);
-        let _ = certinfo::releases_text(c, at, &known);
-        let _ = certinfo::label(c);
+        let _ = cert::releases_text(c, at, &known);
+        let _ = cert::label(c);
     }
     if certs.len() > 1 {
-        let _ = serde_json::to_string(&certinfo::chain(
+        let _ = serde_json::to_string(&cert::chain(
             &certs,
-            crate::clock::from_system(std::time::UNIX_EPOCH),
+            crate::base::clock::from_system(std::time::UNIX_EPOCH),
         ));
-        let _ = serde_json::to_string(&certinfo::custody(
+        let _ = serde_json::to_string(&cert::custody(
             &certs,
-            crate::clock::from_system(std::time::UNIX_EPOCH),
+            crate::base::clock::from_system(std::time::UNIX_EPOCH),
         ));
     }
     // roster add --cert: exactly one cert, stored without secrets.
     if let [one] = &certs[..] {
         let public = one.clone().strip_secret_key_material();
-        let _ = certinfo::armored_public(&public);
+        let _ = cert::armored_public(&public);
         let _ = attest::fingerprint_matches(&public.fingerprint(), &public.fingerprint().to_hex());
     }
     // verify --cert: a keyring of the stripped certs.
@@ -215,7 +215,7 @@ pub fn fuzz_cert_import(data: &[u8]) {
 /// roster with Carol's cert). Accepted certifications are written into the
 /// vault; the fixture certs are restored afterwards.
 pub fn fuzz_attest_import(data: &[u8]) {
-    let Ok(incoming) = certinfo::parse_certs(data) else {
+    let Ok(incoming) = cert::parse_certs(data) else {
         return;
     };
     with_scratch(|s| {

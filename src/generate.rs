@@ -7,12 +7,12 @@ use serde::Serialize;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::certinfo;
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, Result};
+use crate::cert;
+use crate::cert::make::{KeySpec, Suite};
 use crate::config::Config;
 use crate::custody::{self, Recipient};
-use crate::error::{Error, Result};
-use crate::keygen::{KeySpec, Suite};
 use crate::policy;
 use crate::schedule::{self, Cycle, Schedule};
 use crate::vault::{self, KeyState, NewFile, StoredKey, Vault};
@@ -106,7 +106,7 @@ pub fn generate(vault: &Vault, req: &GenerateRequest) -> Result<GenerateReport> 
     let dir = vault.add_key(&state, files)?;
     vault.audit(req.at, "generate", audit_details(&state, false))?;
     Ok(GenerateReport {
-        fingerprint_grouped: certinfo::grouped(&key.cert.fingerprint()),
+        fingerprint_grouped: cert::grouped(&key.cert.fingerprint()),
         fingerprint: state.fingerprint.clone(),
         cycle: cycle.id.clone(),
         cycle_label: cycle.label(),
@@ -225,7 +225,7 @@ fn escrow_policy(vault: &Vault, at: Time, extras: bool) -> Result<EscrowPolicy> 
 
 /// cert.asc of a new key, checked to hold no secret.
 fn public_file(cert: &Cert) -> Result<NewFile> {
-    let public = certinfo::armored_public(cert)?;
+    let public = cert::armored_public(cert)?;
     let reparsed = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&public[..])?;
     if reparsed.is_tsk() {
         return Err(
@@ -241,7 +241,7 @@ fn public_file(cert: &Cert) -> Result<NewFile> {
 
 /// The newest signing subkey valid at `at`.
 fn signing_subkey(cert: &Cert, at: Time) -> String {
-    let p = crate::openpgp_policy::standard();
+    let p = crate::base::openpgp_policy::standard();
     cert.keys()
         .subkeys()
         .with_policy(&p, clock::to_system(at))
@@ -281,7 +281,7 @@ fn finish_interrupted(
         s.policy.version == 1 && s.policy.keys.len() == 1 && s.policy.lists(&k.state.fingerprint)
     });
     Ok(GenerateReport {
-        fingerprint_grouped: certinfo::grouped(&k.cert.fingerprint()),
+        fingerprint_grouped: cert::grouped(&k.cert.fingerprint()),
         fingerprint: k.state.fingerprint.clone(),
         cycle: k.state.cycle.clone(),
         cycle_label: k
@@ -290,7 +290,7 @@ fn finish_interrupted(
             .as_ref()
             .map(|n| format!("{}/{n}", k.state.cycle))
             .unwrap_or_else(|| k.state.cycle.clone()),
-        user_id: certinfo::primary_uid(&k.cert),
+        user_id: cert::primary_uid(&k.cert),
         created: k.state.created,
         expires: k.state.expires,
         signing_subkey: signing_subkey(&k.cert, k.state.created),

@@ -14,8 +14,8 @@ use commands::Ctx;
 fn run(cli: Cli) -> commands::Outcome {
     // The edge decides what "now" is; nothing below reads the clock.
     let at = match &cli.time {
-        Some(t) => keycycle::clock::parse_time(t)?,
-        None => keycycle::clock::truncate(chrono::Utc::now()),
+        Some(t) => keycycle::base::clock::parse_time(t)?,
+        None => keycycle::base::clock::truncate(chrono::Utc::now()),
     };
     // Tokens (age plugins, OpenPGP cards) ask through the UI layer.
     ui::token::install(cli.batch, cli.pin_file.as_deref())?;

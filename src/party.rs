@@ -6,20 +6,20 @@ use sha2::{Digest, Sha256};
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::certinfo;
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
+use crate::cert;
 
 /// Render the sheet; `markdown` for a Markdown table.
 pub fn sheet(certs: &[Cert], at: Time, markdown: bool) -> String {
     let mut list = String::new();
     for (i, c) in certs.iter().enumerate() {
         let n = i + 1;
-        let algo = certinfo::algorithm(c.primary_key().key());
+        let algo = cert::algorithm(c.primary_key().key());
         let created = clock::day(clock::from_system(c.primary_key().key().creation_time()));
         let uids: Vec<String> = c
             .userids()
             .map(|u| {
-                let t = certinfo::uid_text(u.userid());
+                let t = cert::uid_text(u.userid());
                 if markdown {
                     t.replace('|', "\\|")
                 } else {
@@ -27,7 +27,7 @@ pub fn sheet(certs: &[Cert], at: Time, markdown: bool) -> String {
                 }
             })
             .collect();
-        let fpr = certinfo::grouped(&c.fingerprint());
+        let fpr = cert::grouped(&c.fingerprint());
         if markdown {
             list.push_str(&format!(
                 "| {n} | {} | {algo} {} | `{fpr}` | ☐ | ☐ |\n",
@@ -41,7 +41,7 @@ pub fn sheet(certs: &[Cert], at: Time, markdown: bool) -> String {
             }
             list.push_str(&format!(
                 "     {algo} {} created {created}\n     {fpr}\n\n",
-                certinfo::keyid0x(&c.keyid())
+                cert::keyid0x(&c.keyid())
             ));
         }
     }

@@ -8,9 +8,9 @@ use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 use serde::{Deserialize, Serialize};
 
+use crate::base::error::{Error, Result};
+use crate::base::fs::{atomic, fsx};
 use crate::custody::Recipient;
-use crate::error::{Error, Result};
-use crate::fs::{atomic, fsx};
 use crate::vault::Vault;
 
 /// One root.
@@ -36,7 +36,7 @@ impl Member {
             Error::vault(
                 format!(
                     "roster/roster.toml: member {}: {e}",
-                    crate::text::shown(&self.name)
+                    crate::base::text::shown(&self.name)
                 ),
                 hint,
             )
@@ -152,7 +152,7 @@ pub fn save(vault: &Vault, roster: &Roster, cert: Option<&Cert>) -> Result<()> {
     fsx::check_dir(&dir(vault))?;
     atomic::create_dir(&dir(vault))?;
     if let Some(cert) = cert {
-        let bytes = crate::certinfo::armored_public(cert)?;
+        let bytes = crate::cert::armored_public(cert)?;
         let path = dir(vault).join(format!("{}.asc", cert.fingerprint().to_hex()));
         atomic::write(&path, &bytes, atomic::PUBLIC_MODE)?;
     }
@@ -172,7 +172,7 @@ pub fn cert(vault: &Vault, fingerprint: &str) -> Result<Option<Cert>> {
         return Err(Error::vault(
             format!(
                 "roster/roster.toml: '{}' is not an OpenPGP fingerprint",
-                crate::text::shown_short(fingerprint)
+                crate::base::text::shown_short(fingerprint)
             ),
             "give the root's 40-hex-digit fingerprint (`keycycle roster add --cert FILE` fills it in), or restore roster.toml from git",
         ));
@@ -182,11 +182,11 @@ pub fn cert(vault: &Vault, fingerprint: &str) -> Result<Option<Cert>> {
     let Some(bytes) = fsx::read_optional(&path)? else {
         return Ok(None);
     };
-    crate::bounded::check(&bytes)
+    crate::base::bounded::check(&bytes)
         .map_err(|r| Error::vault(format!("{}: {r}", path.display()), "restore it from git"))?;
     let cert = Cert::from_bytes(&bytes).map_err(|e| {
         Error::vault(
-            format!("{}: not a certificate: {e}", crate::text::path(&path)),
+            format!("{}: not a certificate: {e}", crate::base::text::path(&path)),
             "restore it from git",
         )
     })?;
@@ -198,7 +198,7 @@ pub fn cert(vault: &Vault, fingerprint: &str) -> Result<Option<Cert>> {
         return Err(Error::vault(
             format!(
                 "{}: holds the certificate {}, not the one its name says",
-                crate::text::path(&path),
+                crate::base::text::path(&path),
                 cert.fingerprint().to_hex()
             ),
             "the roster was mixed up or tampered with: restore the file from git, or add the root again with `keycycle roster add --cert FILE`",

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 
 /// What a template can use: values and flags.
 #[derive(Debug, Default, Clone)]

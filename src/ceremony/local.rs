@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use super::{Record, Step};
-use crate::error::Result;
-use crate::fs::atomic;
+use crate::base::error::Result;
+use crate::base::fs::atomic;
 use crate::vault::{StoredKey, Vault};
 
 /// The steps only a person at the ceremony can attest.
@@ -78,7 +78,7 @@ pub fn belongs(
     key: &StoredKey,
     cycle: &str,
     local: Option<&Record>,
-    at: crate::clock::Time,
+    at: crate::base::clock::Time,
 ) -> Result<bool> {
     let fpr = &key.state.fingerprint;
     if let Some(state) = crate::policy::load(vault, at)? {

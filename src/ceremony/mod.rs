@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, Result};
 use crate::config::Config;
 use crate::custody::token::TokenUi;
 use crate::custody::Identities;
-use crate::error::{Error, Result};
 use crate::policy;
 use crate::schedule::{Cycle, Schedule};
 use crate::vault::{StoredKey, Vault};
@@ -289,7 +289,7 @@ fn retry(e: &Error, asked: usize) -> String {
     let left = TRIES - asked;
     format!(
         "{} — asking again ({left} {} left)",
-        crate::text::line(&crate::error::chain(e)),
+        crate::base::text::line(&crate::base::error::chain(e)),
         if left == 1 { "try" } else { "tries" }
     )
 }
@@ -348,7 +348,7 @@ pub fn choices(vault: &Vault, schedule: &Schedule, at: Time) -> Result<Vec<Choic
 /// For the cycle picker: the cycle already has the key `k`, and where its
 /// ceremony stands.
 fn has_key(vault: &Vault, k: &StoredKey) -> String {
-    let id = crate::certinfo::keyid0x(&k.cert.keyid());
+    let id = crate::cert::keyid0x(&k.cert.keyid());
     let (Ok(record), Ok(local)) = (
         Record::load(vault, &k.state.cycle),
         local::load(vault, &k.state.cycle),

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::clock::Time;
-use crate::error::Result;
+use crate::base::clock::Time;
+use crate::base::error::Result;
 use crate::policy;
 use crate::vault::Vault;
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Step;
-use crate::error::{Error, Result};
-use crate::fs::{atomic, fsx};
+use crate::base::error::{Error, Result};
+use crate::base::fs::{atomic, fsx};
 use crate::vault::Vault;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -36,7 +36,7 @@ impl Record {
             return Err(Error::input(
                 format!(
                     "cycle id \"{}\" is not one file name",
-                    crate::text::shown_short(cycle)
+                    crate::base::text::shown_short(cycle)
                 ),
                 "use letters, digits, '.', '_', '-' or '+' in cycle ids, not starting with '.'",
             ));
@@ -53,12 +53,12 @@ impl Record {
     pub(super) fn load_from(path: &std::path::Path, cycle: &str) -> Result<Record> {
         match fsx::read_string_optional(path)? {
             Some(t) => toml::from_str(&t).map_err(|e| {
-                let (line, _) = crate::error::line_col(&t, e.span().map_or(0, |s| s.start));
+                let (line, _) = crate::base::error::line_col(&t, e.span().map_or(0, |s| s.start));
                 Error::vault(
                     format!(
                         "{}:{line}: {}",
-                        crate::text::path(path),
-                        crate::error::quoteless(e.message())
+                        crate::base::text::path(path),
+                        crate::base::error::quoteless(e.message())
                     ),
                     "restore it from git, or delete it to start the ceremony over",
                 )

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keycycle::announce;
-use keycycle::fs::atomic;
+use keycycle::base::fs::atomic;
 use keycycle::schedule::Schedule;
 
 use super::{Ctx, Outcome};
@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx, args: &AnnounceArgs) -> Outcome {
         ui::say(&format!(
             "Announcement of {} written to {}, signed by {}.",
             facts.key.name.label,
-            keycycle::text::path(p),
+            keycycle::base::text::path(p),
             announce::signer_names(&facts)
         ));
     }

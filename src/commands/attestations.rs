@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, cmd: &AttestationsCommand) -> Outcome {
 fn fetch(
     vault: &Vault,
     args: &KeyserverArgs,
-    at: keycycle::clock::Time,
+    at: keycycle::base::clock::Time,
 ) -> keycycle::Result<Vec<openpgp::Cert>> {
     let servers = keycycle::policy::keyservers(vault, at, &args.keyserver)?;
     let settings = Settings {

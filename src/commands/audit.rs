@@ -14,7 +14,7 @@ pub fn run(ctx: &Ctx, cmd: &AuditCommand) -> Outcome {
     let AuditCommand::Verify = cmd;
     let vault = ctx.open_vault()?;
     let path = vault.root().join(keycycle::vault::AUDIT_FILE);
-    let text = keycycle::fs::fsx::read_to_string(&path)?;
+    let text = keycycle::base::fs::fsx::read_to_string(&path)?;
     let entries = keycycle::audit::verify(&text)?;
     let seen_here = vault.trust().entry(vault.root())?.audit_head;
     let policy = keycycle::policy::load(&vault, ctx.at)?;

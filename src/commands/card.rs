@@ -130,8 +130,8 @@ mod with_card {
             let c = &v.card;
             out.push_str(&format!(
                 "OpenPGP card {} ({}, serial {})\n",
-                keycycle::text::shown(&c.ident),
-                keycycle::text::shown(&c.manufacturer),
+                keycycle::base::text::shown(&c.ident),
+                keycycle::base::text::shown(&c.manufacturer),
                 c.serial
             ));
             for (s, m) in c.slots.iter().zip(&v.matches) {

@@ -3,9 +3,9 @@ use std::process::ExitCode;
 use sequoia_openpgp::crypto::Signer;
 use sequoia_openpgp::Cert;
 
+use keycycle::base::fs::atomic;
 use keycycle::custody::{self, own_key};
-use keycycle::fs::atomic;
-use keycycle::{attest, certinfo, Error};
+use keycycle::{attest, cert, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::CertifyArgs;
@@ -14,7 +14,7 @@ use crate::ui;
 pub fn run(ctx: &Ctx, args: &CertifyArgs) -> Outcome {
     let path = std::path::Path::new(&args.target);
     let target = if path.is_file() {
-        certinfo::read_cert_file(path)?.remove(0)
+        cert::read_cert_file(path)?.remove(0)
     } else {
         let vault = ctx.open_vault()?;
         ctx.find_key(&vault, Some(&args.target))?.cert
@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx, args: &CertifyArgs) -> Outcome {
     let fpr = target.fingerprint();
     let uids: Vec<String> = target
         .userids()
-        .map(|u| certinfo::uid_text(u.userid()))
+        .map(|u| cert::uid_text(u.userid()))
         .collect();
     let typed = match &args.fingerprint {
         Some(f) => f.clone(),
@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, args: &CertifyArgs) -> Outcome {
             ui::say(&format!(
                 "Key to certify:\n  {}\n  {}",
                 uids.join("\n  "),
-                certinfo::grouped(&fpr)
+                cert::grouped(&fpr)
             ));
             ui::input(
                 ctx.batch,
@@ -44,31 +44,31 @@ pub fn run(ctx: &Ctx, args: &CertifyArgs) -> Outcome {
         return Err(Error::input(
             format!(
                 "the fingerprint does not match: the key is {}",
-                certinfo::grouped(&fpr)
+                cert::grouped(&fpr)
             ),
             "do not certify: compare with the fingerprint the key's owner gave you out of band",
         ));
     }
     let (mine, mut signer) = my_signer(ctx, args)?;
-    if let Some(why) = certinfo::cannot_certify(&mine, keycycle::clock::to_system(ctx.at)) {
+    if let Some(why) = cert::cannot_certify(&mine, keycycle::base::clock::to_system(ctx.at)) {
         return Err(Error::input(
             format!(
                 "your key {} cannot certify at {}: {why}",
-                certinfo::label(&mine),
-                keycycle::clock::day(ctx.at)
+                cert::label(&mine),
+                keycycle::base::clock::day(ctx.at)
             ),
             "a certification by a key that is not alive counts for nobody (sqv and keycycle ignore it); extend your key first (keycycle extend / gpg --quick-set-expire) or certify with your current key",
         ));
     }
     let certified = attest::certify_all(&mut *signer, &target, ctx.at)?;
-    let bytes = certinfo::armored_public(&certified)?;
+    let bytes = cert::armored_public(&certified)?;
     ui::write_to(&args.out, &bytes, atomic::PUBLIC_MODE)?;
     if args.out.output.is_some() {
         ui::say(&format!(
             "Certified {} user ID(s) of {} with {}{}. Send the file back or import it: keycycle attestations import FILE",
             uids.len(),
             fpr,
-            certinfo::primary_uid(&mine),
+            cert::primary_uid(&mine),
             if args.card { " (on your OpenPGP card)" } else { "" }
         ));
     }
@@ -90,7 +90,7 @@ fn my_signer(
                 "pass --with-key YOUR-SECRET-KEY.asc, or --card",
             )
         })?;
-        let mine = certinfo::read_cert_file(path)?.remove(0);
+        let mine = cert::read_cert_file(path)?.remove(0);
         let passphrase = match &args.passphrase.passphrase_file {
             Some(p) if own_key::needs_passphrase(&mine) => Some(custody::read_passphrase(p)?),
             _ => None,
@@ -99,7 +99,7 @@ fn my_signer(
         return Ok((mine, Box::new(signer)));
     }
     let mine = match &args.with_key {
-        Some(path) => certinfo::read_cert_file(path)?
+        Some(path) => cert::read_cert_file(path)?
             .remove(0)
             .strip_secret_key_material(),
         None => {

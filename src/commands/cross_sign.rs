@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use keycycle::custody;
-use keycycle::{attest, certinfo, Error};
+use keycycle::{attest, cert, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::CrossSignArgs;
@@ -17,12 +17,12 @@ pub fn run(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
             "--from is the previous cycle's key",
         ));
     }
-    if let Some(why) = certinfo::cannot_certify(&old.cert, keycycle::clock::to_system(ctx.at)) {
+    if let Some(why) = cert::cannot_certify(&old.cert, keycycle::base::clock::to_system(ctx.at)) {
         return Err(Error::input(
             format!(
                 "{} cannot certify at {}: {why}",
-                certinfo::label(&old.cert),
-                keycycle::clock::day(ctx.at)
+                cert::label(&old.cert),
+                keycycle::base::clock::day(ctx.at)
             ),
             "a certification by a key that is not alive counts for nothing; certify with a live key (keycycle certify) or announce the new key with its fingerprint",
         ));
@@ -42,8 +42,8 @@ pub fn run(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
     } else {
         ui::emit(&format!(
             "{} now certifies {} (signed with the {}). Publish it: keycycle publish {}\n",
-            certinfo::label(&old.cert),
-            certinfo::label(&new.cert),
+            cert::label(&old.cert),
+            cert::label(&new.cert),
             primary.location(),
             new.state.cycle
         ));

@@ -60,19 +60,19 @@ pub fn run(ctx: &Ctx, args: &CyclesArgs) -> Outcome {
         out.push_str(&format!(
             "{:<2} {:<9} {:<10} {:<10} {:<10} {} – {} {}{}\n",
             mark,
-            keycycle::text::shown(&c.id),
-            keycycle::text::shown(c.name.as_deref().unwrap_or("?")),
+            keycycle::base::text::shown(&c.id),
+            keycycle::base::text::shown(c.name.as_deref().unwrap_or("?")),
             c.start,
             c.release,
             p.create_from,
             p.create_by,
-            keycycle::clock::day(p.expires),
+            keycycle::base::clock::day(p.expires),
             if c.projected { "  (projected)" } else { "" }
         ));
     }
     out.push_str(&format!(
         "\n* current at {}. A key expires {} days after the next cycle starts.\n",
-        keycycle::clock::day(ctx.at),
+        keycycle::base::clock::day(ctx.at),
         schedule.policy().overlap_days
     ));
     ui::emit(&out);

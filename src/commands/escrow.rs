@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
-use keycycle::clock::Time;
+use keycycle::base::clock::Time;
+use keycycle::base::text::shown;
 use keycycle::custody::{self, Identities};
-use keycycle::text::shown;
 use keycycle::vault::Vault;
 use keycycle::Error;
 
@@ -46,7 +46,7 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
                 "ok  {} {}: your identity opens {}; nothing was reconstructed; {}\n",
                 k.state.cycle,
                 k.state.fingerprint,
-                keycycle::text::shown(share),
+                keycycle::base::text::shown(share),
                 revocations_line(&d)
             )),
             None => out.push_str(&format!(
@@ -75,11 +75,11 @@ fn revocations_line(d: &custody::Drill) -> String {
         (None, None) => "the revocations are inside the shares (run keycycle escrow rewrap with enough roots to seal them apart)".into(),
         (Some(rs), Some(_)) => format!(
             "the revocations are split into shares (here: {}); {valid}, reconstructed from them, are valid for it",
-            keycycle::text::shown(rs)
+            keycycle::base::text::shown(rs)
         ),
         (Some(rs), None) => format!(
             "the revocations are split into shares of their own; your identity opens {}; revoking needs the revocation threshold of roots",
-            keycycle::text::shown(rs)
+            keycycle::base::text::shown(rs)
         ),
     }
 }

@@ -1,14 +1,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use keycycle::certinfo::{self, Known};
+use keycycle::base::fs::atomic;
+use keycycle::cert::{self, Known};
 use keycycle::config::Config;
 use keycycle::custody::{self, Recipient};
-use keycycle::fs::atomic;
 use keycycle::page::{self, Input};
 use keycycle::schedule::Schedule;
+use keycycle::sign::handoff::{self, Format, Protection};
 use keycycle::status;
-use keycycle::subkey::{self, Format, Protection};
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
@@ -29,13 +29,13 @@ fn public(ctx: &Ctx, args: &ExportPublicArgs) -> Outcome {
     let vault = ctx.open_vault()?;
     let key = ctx.find_key(&vault, args.key.get())?;
     let bytes = match args.format {
-        PublicFormat::Armor => certinfo::armored_public(&key.cert)?,
+        PublicFormat::Armor => cert::armored_public(&key.cert)?,
         PublicFormat::Releases => {
             let mut known = Known::default();
             for k in keycycle::policy::trusted_keys(&vault, ctx.at)? {
                 known.add(&k.cert);
             }
-            certinfo::releases_text(&key.cert, ctx.at, &known)?.into_bytes()
+            cert::releases_text(&key.cert, ctx.at, &known)?.into_bytes()
         }
     };
     ui::write_to(&args.out, &bytes, atomic::PUBLIC_MODE)?;
@@ -69,7 +69,7 @@ fn signing_subkey(ctx: &Ctx, args: &ExportSubkeyArgs) -> Outcome {
     let ids = args.ids.load()?;
     let secret = custody::open(&vault, &key, &ids)?;
     let lint = match &args.out.output {
-        Some(p) => subkey::write(
+        Some(p) => handoff::write(
             p,
             secret.cert(),
             ctx.at,
@@ -78,7 +78,7 @@ fn signing_subkey(ctx: &Ctx, args: &ExportSubkeyArgs) -> Outcome {
             args.out.overwrite,
         )?,
         None => {
-            let (bytes, lint) = subkey::render(secret.cert(), ctx.at, &format, &protection)?;
+            let (bytes, lint) = handoff::render(secret.cert(), ctx.at, &format, &protection)?;
             ui::emit(&String::from_utf8_lossy(&bytes));
             lint
         }
@@ -135,7 +135,7 @@ fn inputs(ctx: &Ctx, args: &ExportPageArgs) -> keycycle::Result<(Vec<Input>, Opt
     }
     let mut inputs: Vec<Input> = Vec::new();
     for f in &args.from_files {
-        for cert in certinfo::read_cert_file(f)? {
+        for cert in cert::read_cert_file(f)? {
             if inputs
                 .iter()
                 .all(|i| i.cert.fingerprint() != cert.fingerprint())
@@ -157,13 +157,13 @@ fn page(ctx: &Ctx, args: &ExportPageArgs) -> Outcome {
     let (inputs, config) = inputs(ctx, args)?;
     let mut roots = Vec::new();
     for f in &args.roots {
-        roots.extend(certinfo::read_cert_file(f)?);
+        roots.extend(cert::read_cert_file(f)?);
     }
     let schedule = Schedule::from_config(config.as_ref().unwrap_or(&Config::default()))?;
     let newest = inputs
         .iter()
         .max_by_key(|i| i.cert.primary_key().key().creation_time())
-        .map(|i| certinfo::primary_uid(&i.cert));
+        .map(|i| cert::primary_uid(&i.cert));
     let title = args.title.clone().unwrap_or_else(|| {
         match config
             .as_ref()
@@ -181,7 +181,7 @@ fn page(ctx: &Ctx, args: &ExportPageArgs) -> Outcome {
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![(dir.join("index.html"), html.into_bytes())];
     for i in &inputs {
         let name = page::key_file(&i.cert.fingerprint().to_hex());
-        files.push((dir.join(name), certinfo::armored_public(&i.cert)?));
+        files.push((dir.join(name), cert::armored_public(&i.cert)?));
     }
     let existing: Vec<&PathBuf> = files
         .iter()
@@ -192,7 +192,7 @@ fn page(ctx: &Ctx, args: &ExportPageArgs) -> Outcome {
         return Err(Error::input(
             format!(
                 "{} exists{}",
-                keycycle::text::path(first),
+                keycycle::base::text::path(first),
                 match existing.len() {
                     1 => String::new(),
                     n => format!(" (and {} more of the page's files)", n - 1),
@@ -216,7 +216,7 @@ fn page(ctx: &Ctx, args: &ExportPageArgs) -> Outcome {
     } else {
         ui::emit(&format!(
             "Wrote {} ({bytes} bytes) and {} key files: {} keys, {} of them certified by their predecessor, {} gaps.\n",
-            keycycle::text::path(&files[0].0),
+            keycycle::base::text::path(&files[0].0),
             files.len() - 1,
             model.keys.len(),
             model.keys.iter().filter(|k| k.cross_signed == Some(true)).count(),

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use keycycle::custody::{self, KeyHome, Location};
 use keycycle::schedule::Schedule;
-use keycycle::{clock, maintain, Error};
+use keycycle::{base::clock, cert::change, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::ExtendArgs;
@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: &ExtendArgs) -> Outcome {
     let ids = args.ids.load()?;
     let policy = keycycle::policy::require_for_sealing(&vault, ctx.at)?.policy;
     let primary = custody::primary_to_extend(&vault, &key, &ids, &policy)?;
-    let extended = maintain::extend(&key.cert, &mut primary.primary_signer()?, until, ctx.at)?;
+    let extended = change::extend(&key.cert, &mut primary.primary_signer()?, until, ctx.at)?;
     primary.store(&KeyHome::new(&vault, &key, &policy, ctx.at), &extended)?;
     let mut details = details;
     details["with"] = primary.location().to_string().into();

@@ -41,11 +41,11 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
         "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  {escrowed}\n  in {}\n",
         report.cycle_label,
         report.cipher_suite,
-        keycycle::text::shown(&report.user_id),
+        keycycle::base::text::shown(&report.user_id),
         report.fingerprint_grouped,
-        keycycle::clock::day(report.expires),
+        keycycle::base::clock::day(report.expires),
         report.signing_subkey,
-        keycycle::text::shown(&report.directory)
+        keycycle::base::text::shown(&report.directory)
     ));
     ui::emit(&policy_next(&vault, &report, ctx.at)?);
     Ok(ExitCode::SUCCESS)
@@ -119,7 +119,7 @@ fn window_warning(ctx: &Ctx, vault: &keycycle::vault::Vault, cycle: &str) -> key
 fn policy_next(
     vault: &keycycle::vault::Vault,
     report: &generate::GenerateReport,
-    at: keycycle::clock::Time,
+    at: keycycle::base::clock::Time,
 ) -> keycycle::Result<String> {
     if let Some(digest) = &report.policy_pinned {
         return Ok(format!(

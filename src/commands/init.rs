@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Outcome {
     } else {
         ui::emit(&format!(
             "Wrote {} (OpenStack Infra defaults); edit it, then add the roots with `keycycle roster add`.\n",
-            keycycle::text::path(vault.config_path())
+            keycycle::base::text::path(vault.config_path())
         ));
     }
     Ok(ExitCode::SUCCESS)

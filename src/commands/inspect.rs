@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use keycycle::certinfo::{self, Known};
-use keycycle::clock;
+use keycycle::base::clock;
+use keycycle::cert::{self, Known};
 
 use super::{Ctx, Outcome};
 use crate::cli::InspectArgs;
@@ -13,12 +13,12 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
     // signatures) are described too.
     let mut sigs = Vec::new();
     for f in &args.files {
-        match keycycle::inspect::read_certs(f) {
+        match keycycle::cert::inspect::read_certs(f) {
             Ok(c) => certs.extend(c),
             Err(e @ keycycle::Error::Input { .. }) => {
                 match std::fs::read(f)
                     .ok()
-                    .and_then(|b| certinfo::parse_signatures(&b))
+                    .and_then(|b| cert::parse_signatures(&b))
                 {
                     Some(s) => sigs.extend(s.into_iter().map(|s| (f.clone(), s))),
                     None => return Err(e),
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
             }
         }
     }
-    let report = keycycle::inspect::inspect(&certs, &others, ctx.at);
+    let report = keycycle::cert::inspect::inspect(&certs, &others, ctx.at);
     let (infos, chain, custody) = (report.infos, report.chain, report.custody);
     let mut known = Known::default();
     if !sigs.is_empty() {
@@ -55,12 +55,7 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
     }
     let sig_infos: Vec<_> = sigs
         .iter()
-        .map(|(f, s)| {
-            (
-                f.display().to_string(),
-                certinfo::describe_signature(s, &known),
-            )
-        })
+        .map(|(f, s)| (f.display().to_string(), cert::describe_signature(s, &known)))
         .collect();
     if ctx.json {
         let signatures: Vec<_> = sig_infos
@@ -88,12 +83,12 @@ fn day(t: Option<clock::Time>) -> String {
     t.map(clock::day).unwrap_or_else(|| "never".into())
 }
 
-fn render_signature(f: &str, i: &certinfo::SigInfo) -> String {
+fn render_signature(f: &str, i: &cert::SigInfo) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{}: {} by {}
 ",
-        keycycle::text::shown(f),
+        keycycle::base::text::shown(f),
         i.kind,
         i.issuer_key_id
     ));
@@ -136,7 +131,7 @@ fn render_signature(f: &str, i: &certinfo::SigInfo) -> String {
     out
 }
 
-fn render_cert(i: &certinfo::CertInfo) -> String {
+fn render_cert(i: &cert::CertInfo) -> String {
     let mut out = String::new();
     let cycle = match (&i.cycle_id, &i.cycle_name) {
         (Some(id), Some(n)) => format!("{id}/{n}"),
@@ -208,7 +203,7 @@ fn render_cert(i: &certinfo::CertInfo) -> String {
     out
 }
 
-fn render_chain(chain: &[certinfo::ChainLink], custody: Option<&certinfo::Custody>) -> String {
+fn render_chain(chain: &[cert::ChainLink], custody: Option<&cert::Custody>) -> String {
     let mut out = String::new();
     if !chain.is_empty() {
         out.push_str("Predecessor certifications:\n");

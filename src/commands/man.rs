@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::CommandFactory;
-use keycycle::fs::atomic;
+use keycycle::base::fs::atomic;
 
 use super::{Ctx, Outcome};
 use crate::cli::{Cli, ManArgs};
@@ -75,7 +75,7 @@ pub fn run(ctx: &Ctx, args: &ManArgs) -> Outcome {
         ui::emit(&format!(
             "Wrote {} man pages to {} (keycycle.1 and keycycle-COMMAND.1 for each command)\n",
             pages.len(),
-            keycycle::text::path(dir)
+            keycycle::base::text::path(dir)
         ));
     }
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use keycycle::clock::Time;
+use keycycle::base::clock::Time;
 use keycycle::schedule::Schedule;
 use keycycle::vault::{StoredKey, Vault};
 

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::certinfo;
+use keycycle::cert;
 use keycycle::party;
 
 use super::{Ctx, Outcome};
@@ -13,7 +13,7 @@ pub fn run(ctx: &Ctx, cmd: &PartyCommand) -> Outcome {
     for k in keys {
         let p = std::path::Path::new(k);
         if p.is_file() {
-            certs.extend(certinfo::read_cert_file(p)?);
+            certs.extend(cert::read_cert_file(p)?);
         } else {
             let vault = ctx.open_vault()?;
             certs.push(ctx.find_key(&vault, Some(k))?.cert);

@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 
-use keycycle::certinfo;
+use keycycle::base::text::{self, shown};
+use keycycle::cert;
 use keycycle::custody::{self, own_key};
 use keycycle::policy::diff;
 use keycycle::policy::{self, Policy, State};
-use keycycle::text::{self, shown};
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
@@ -102,7 +102,7 @@ fn status(ctx: &Ctx) -> Outcome {
     if let Some(e) = state.policy.expires {
         out.push_str(&format!(
             "the policy in force seals secrets until {}{}\n",
-            keycycle::clock::day(e),
+            keycycle::base::clock::day(e),
             if e <= ctx.at {
                 " (EXPIRED: renew it with keycycle policy propose --expires DATE)"
             } else {
@@ -195,10 +195,13 @@ fn propose(ctx: &Ctx, expires: Option<&str>) -> Outcome {
     let (trusted, _) = policy::partition(&vault, Some(&state), vault.keys()?)?;
     let mut next = policy::draft(&vault, Some(&state), &trusted, ctx.at)?;
     if let Some(e) = expires {
-        let e = keycycle::clock::parse_time(e)?;
+        let e = keycycle::base::clock::parse_time(e)?;
         if e <= ctx.at {
             return Err(Error::input(
-                format!("--expires {} is not after --time", keycycle::clock::day(e)),
+                format!(
+                    "--expires {} is not after --time",
+                    keycycle::base::clock::day(e)
+                ),
                 "give a date in the future, e.g. one year from now",
             ));
         }
@@ -275,7 +278,7 @@ fn draft_only(vault: &keycycle::vault::Vault, state: &State, fpr: &str) -> keycy
 fn sign(ctx: &Ctx, args: &PolicySignArgs) -> Outcome {
     let vault = ctx.lock_vault("policy sign")?;
     let state = policy::require(&vault, ctx.at)?;
-    let mine = certinfo::read_cert_file(&args.with_key)?.remove(0);
+    let mine = cert::read_cert_file(&args.with_key)?.remove(0);
     draft_only(&vault, &state, &mine.fingerprint().to_hex())?;
     let n = pending_or(&state, args.number)?;
     if !mine.is_tsk() {
@@ -300,7 +303,7 @@ fn sign(ctx: &Ctx, args: &PolicySignArgs) -> Outcome {
     let after = policy::require(&vault, ctx.at)?;
     ui::emit(&format!(
         "Signed policy version {n} as {}: {}\n{}\n",
-        certinfo::primary_uid(&mine),
+        cert::primary_uid(&mine),
         text::path(&path),
         if after.policy.version >= n {
             format!("Version {n} is in force.")

@@ -51,7 +51,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Outcome {
         if let Some(d) = &done.wkd {
             out.push_str(&format!(
                 "wrote the WKD for {}\n",
-                keycycle::text::shown(&d.join(", "))
+                keycycle::base::text::shown(&d.join(", "))
             ));
         }
         ui::emit(&out);

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use keycycle::custody;
 use keycycle::vault::{KeyChange, StoredKey, Vault};
-use keycycle::{certinfo, clock, maintain, policy, Error};
+use keycycle::{base::clock, cert, cert::change, policy, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::RevokeArgs;
@@ -11,7 +11,7 @@ use crate::ui;
 pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
     let vault = ctx.lock_vault("revoke")?;
     let key = which_key(ctx, &vault, args)?;
-    let reason = maintain::reason(&args.reason)?;
+    let reason = change::reason(&args.reason)?;
     if !args.yes {
         confirm(ctx, &key, args)?;
     }
@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, args: &RevokeArgs) -> Outcome {
         (sig, "escrowed certificate".to_string())
     } else {
         let primary = custody::primary(&vault, &key, &ids)?;
-        let sig = maintain::revoke_with_master(
+        let sig = change::revoke_with_master(
             &key.cert,
             &mut primary.primary_signer()?,
             reason,
@@ -91,7 +91,7 @@ fn which_key(ctx: &Ctx, vault: &Vault, args: &RevokeArgs) -> keycycle::Result<St
         .map(|k| {
             let label = format!(
                 "{} {}, expires {}",
-                certinfo::label(&k.cert),
+                cert::label(&k.cert),
                 k.state.state,
                 clock::day(k.state.expires)
             );
@@ -115,10 +115,10 @@ fn which_key(ctx: &Ctx, vault: &Vault, args: &RevokeArgs) -> keycycle::Result<St
 
 /// What revoking does, for the prompt: a hard reason voids every
 /// signature the key (or subkey) ever made, a soft one only later ones.
-fn consequence(key: &StoredKey, args: &RevokeArgs, at: keycycle::clock::Time) -> String {
+fn consequence(key: &StoredKey, args: &RevokeArgs, at: keycycle::base::clock::Time) -> String {
     let what = match &args.subkey {
-        Some(s) => format!("the subkey {s} of {}", certinfo::label(&key.cert)),
-        None => certinfo::label(&key.cert),
+        Some(s) => format!("the subkey {s} of {}", cert::label(&key.cert)),
+        None => cert::label(&key.cert),
     };
     let hard = matches!(args.reason.as_str(), "compromised" | "unspecified");
     let effect = if hard {

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::certinfo;
+use keycycle::cert;
 use keycycle::roster::Member;
 use keycycle::Error;
 
@@ -66,7 +66,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
             } else {
                 ui::emit(&format!(
                     "Removed {} from the roster. Keys escrowed earlier stay readable with their identity until re-escrowed.\n",
-                    keycycle::text::shown(&m.name)
+                    keycycle::base::text::shown(&m.name)
                 ));
             }
         }
@@ -83,18 +83,18 @@ fn root_cert(
     let Some(path) = path else {
         return Ok(None);
     };
-    let mut certs = certinfo::read_cert_file(path)?;
+    let mut certs = cert::read_cert_file(path)?;
     if certs.len() != 1 {
         return Err(Error::input(
             format!(
                 "{} holds {} certificates",
-                keycycle::text::path(path),
+                keycycle::base::text::path(path),
                 certs.len()
             ),
             "give a file with exactly the root's own certificate",
         ));
     }
-    certinfo::check_public_cert(&certs[0], path, ctx.at)?;
+    cert::check_public_cert(&certs[0], path, ctx.at)?;
     Ok(Some(certs.remove(0)))
 }
 
@@ -107,11 +107,11 @@ fn list_text(members: &[Member]) -> String {
         let escrow = ui::stored_recipient(m.recipient(), true);
         out.push_str(&format!(
             "{} <{}>\n  cert: {}\n  escrow: {escrow}\n",
-            keycycle::text::shown(&m.name),
-            keycycle::text::shown(&m.email),
+            keycycle::base::text::shown(&m.name),
+            keycycle::base::text::shown(&m.email),
             m.fingerprint
                 .as_deref()
-                .map(keycycle::text::shown)
+                .map(keycycle::base::text::shown)
                 .unwrap_or_else(|| "none (cannot attest)".into()),
         ));
     }

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use sequoia_openpgp::types::ReasonForRevocation;
 
 use keycycle::custody::{self, Backend, KeyHome};
-use keycycle::{maintain, Error};
+use keycycle::{cert::change, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::{RotateArgs, RotateReason};
@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, args: &RotateArgs) -> Outcome {
         ));
     }
     let secret = custody::open(&vault, &key, &ids)?;
-    let (rotated, new) = maintain::rotate_subkey(
+    let (rotated, new) = change::rotate_subkey(
         &key.cert,
         secret.primary_signer()?,
         match why {

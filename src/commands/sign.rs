@@ -6,7 +6,7 @@ use sequoia_openpgp::Cert;
 
 use keycycle::custody;
 use keycycle::sign::{self, Job, Signed, SigningKey};
-use keycycle::{clock, Error};
+use keycycle::{base::clock, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::SignArgs;
@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
             Ok(s) => signed.push(s),
             Err(e) => {
                 failed += 1;
-                ui::error(&format!("{}: {e}", keycycle::text::path(&job.input)));
+                ui::error(&format!("{}: {e}", keycycle::base::text::path(&job.input)));
             }
         }
     }
@@ -126,14 +126,14 @@ pub fn skipped_note(ctx: &Ctx, signatures: &[PathBuf], what: &str) {
         for s in signatures {
             ui::say(&format!(
                 "skipped {}: an OpenPGP signature, {what}",
-                keycycle::text::path(s)
+                keycycle::base::text::path(s)
             ));
         }
     } else {
         ui::say(&format!(
             "note: skipped {} OpenPGP signature file(s) ({}{}): signatures are not release files, {what} (-v lists them)",
             signatures.len(),
-            keycycle::text::path(&signatures[0]),
+            keycycle::base::text::path(&signatures[0]),
             if signatures.len() > 1 { ", …" } else { "" }
         ));
     }
@@ -165,12 +165,12 @@ fn report(
         if s.status == "kept" {
             lines.push_str(&format!(
                 "kept    {} (exists; --overwrite to replace)\n",
-                keycycle::text::shown(&s.signature)
+                keycycle::base::text::shown(&s.signature)
             ));
         } else {
             lines.push_str(&format!(
                 "signed  {}\n",
-                keycycle::text::shown(&s.signature)
+                keycycle::base::text::shown(&s.signature)
             ));
         }
     }

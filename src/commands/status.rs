@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::clock;
+use keycycle::base::clock;
 use keycycle::custody::Recipient;
 use keycycle::schedule::Schedule;
 use keycycle::status::{self, Level};
@@ -105,7 +105,7 @@ fn render_key(k: &status::KeyStatus, current: bool, verbose: u8) -> String {
         .map(|c| {
             format!(
                 "{}, loaded {}",
-                keycycle::text::shown(&c.ident),
+                keycycle::base::text::shown(&c.ident),
                 clock::day(c.loaded)
             )
         })
@@ -212,7 +212,11 @@ fn attestations(a: &status::Attestations) -> String {
     let draft = if a.draft.is_empty() {
         String::new()
     } else {
-        let names: Vec<String> = a.draft.iter().map(|n| keycycle::text::shown(n)).collect();
+        let names: Vec<String> = a
+            .draft
+            .iter()
+            .map(|n| keycycle::base::text::shown(n))
+            .collect();
         format!(
             "; not counted, on the draft roster only: {}",
             names.join(", ")
@@ -229,7 +233,11 @@ fn attestations(a: &status::Attestations) -> String {
         if a.missing.is_empty() {
             String::new()
         } else {
-            let names: Vec<String> = a.missing.iter().map(|n| keycycle::text::shown(n)).collect();
+            let names: Vec<String> = a
+                .missing
+                .iter()
+                .map(|n| keycycle::base::text::shown(n))
+                .collect();
             format!("; missing: {}", names.join(", "))
         }
     )

@@ -1,10 +1,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use keycycle::base::text::{self, shown};
 use keycycle::sign;
-use keycycle::text::{self, shown};
 use keycycle::verify::{self, Job, Keyring, Options, Verdict, SHA1_RISK};
-use keycycle::{clock, policy, Error};
+use keycycle::{base::clock, policy, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::VerifyArgs;

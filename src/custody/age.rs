@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::plugin;
 use super::token::{self, TokenUi};
-use crate::error::{Error, IoContext, Result};
+use crate::base::error::{Error, IoContext, Result};
 
 mod identities;
 pub use identities::Identities;

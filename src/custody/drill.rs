@@ -15,8 +15,8 @@ use super::escrow::{self, EscrowedKey};
 use super::revocation_check;
 use super::revocation_shares;
 use super::Backend;
-use crate::certinfo::Revocation;
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
+use crate::cert::Revocation;
 use crate::vault::{StoredKey, Vault};
 
 /// What the drill found.
@@ -121,7 +121,7 @@ fn primary_fails(key: &StoredKey, e: Error) -> Error {
     Error::vault(
         format!(
             "{}: the primary does not open: {e}",
-            crate::text::path(key.dir.join(escrow::PRIMARY_FILE))
+            crate::base::text::path(key.dir.join(escrow::PRIMARY_FILE))
         ),
         "the revocations open and are valid: any one root can still revoke (keycycle revoke --escrowed-certificate); restore primary.age from git and run the drill again",
     )
@@ -138,7 +138,7 @@ fn drill_shares(
             return Err(Error::vault(
                 format!(
                     "{}: the share does not belong to this key",
-                    crate::text::path(&path)
+                    crate::base::text::path(&path)
                 ),
                 "restore the share from git",
             ));

@@ -23,9 +23,9 @@ use super::age::{self, Identities, Recipient};
 use super::revocation_shares;
 use super::shares::{self, Share};
 use super::Roots;
-use crate::error::{Error, Result};
-use crate::fs::fsx;
-use crate::keygen::CycleKey;
+use crate::base::error::{Error, Result};
+use crate::base::fs::fsx;
+use crate::cert::make::CycleKey;
 use crate::vault::{KeyChange, NewFile, StoredKey, Vault};
 
 mod backend;
@@ -134,7 +134,7 @@ fn armored_tsk(cert: &Cert) -> Result<Zeroizing<Vec<u8>>> {
 
 /// The signatures in an escrowed revocation file.
 pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>> {
-    let pile = crate::bounded::packet_pile(bytes).map_err(|e| {
+    let pile = crate::base::bounded::packet_pile(bytes).map_err(|e| {
         Error::vault(
             format!("not a revocation certificate: {e}"),
             "restore it from git",

@@ -7,9 +7,9 @@ use openpgp::types::{KeyFlags, ReasonForRevocation};
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::clock;
-use crate::error::{Error, Result};
-use crate::keygen::{self, CycleKey, KeySpec, HARD_REVOCATION_MESSAGE};
+use crate::base::clock;
+use crate::base::error::{Error, Result};
+use crate::cert::make::{self, CycleKey, KeySpec, HARD_REVOCATION_MESSAGE};
 
 /// Make the key, its revocation certificate and its ladder.
 pub fn generate(spec: &KeySpec) -> Result<CycleKey> {
@@ -62,14 +62,14 @@ fn with_revocations(cert: Cert, spec: &KeySpec) -> Result<CycleKey> {
         .clone()
         .parts_into_secret()?
         .into_keypair()?;
-    let revocation = keygen::revoke(
+    let revocation = make::revoke(
         &mut signer,
         &cert,
         ReasonForRevocation::KeyCompromised,
         HARD_REVOCATION_MESSAGE,
         spec.created,
     )?;
-    let ladder = keygen::ladder(
+    let ladder = make::ladder(
         &mut signer,
         &cert,
         spec.created,
@@ -86,7 +86,7 @@ fn with_revocations(cert: Cert, spec: &KeySpec) -> Result<CycleKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keygen::*;
+    use crate::cert::make::*;
 
     fn spec() -> KeySpec {
         KeySpec {
@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn shape_of_a_cycle_key() {
         let k = generate(&spec()).unwrap();
-        let p = crate::openpgp_policy::standard();
+        let p = crate::base::openpgp_policy::standard();
         let at = clock::to_system(clock::parse_time("2026-09-01").unwrap());
         let vc = k.cert.with_policy(&p, at).unwrap();
         assert!(vc.primary_key().key_flags().unwrap().for_certification());

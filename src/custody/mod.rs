@@ -52,8 +52,8 @@ pub use escrow::EscrowedKey;
 pub use revocation_check::must_take_effect;
 pub use roots::Roots;
 
-use crate::error::{Error, Result};
-use crate::keygen::CycleKey;
+use crate::base::error::{Error, Result};
+use crate::cert::make::CycleKey;
 use crate::vault::{CardRecord, NewFile, StoredKey, Vault};
 
 /// The primary key of `cert` with its secret, or `missing` when `cert`
@@ -117,7 +117,7 @@ pub struct KeyHome<'a> {
     pub key: &'a StoredKey,
     /// The signed policy in force: whose roots the escrow is sealed to.
     pub policy: &'a dyn Roots,
-    pub at: crate::clock::Time,
+    pub at: crate::base::clock::Time,
 }
 
 impl<'a> KeyHome<'a> {
@@ -125,7 +125,7 @@ impl<'a> KeyHome<'a> {
         vault: &'a Vault,
         key: &'a StoredKey,
         policy: &'a dyn Roots,
-        at: crate::clock::Time,
+        at: crate::base::clock::Time,
     ) -> KeyHome<'a> {
         KeyHome {
             vault,
@@ -204,7 +204,7 @@ pub fn read_passphrase(path: &std::path::Path) -> Result<openpgp::crypto::Passwo
     let pw = text.trim_end_matches(['\n', '\r']);
     if pw.is_empty() {
         return Err(Error::input(
-            format!("{} is empty", crate::text::path(path)),
+            format!("{} is empty", crate::base::text::path(path)),
             "put the passphrase in the file",
         ));
     }
@@ -290,7 +290,7 @@ pub fn escrowed_revocation(
     key: &StoredKey,
     ids: &Identities,
     reason: openpgp::types::ReasonForRevocation,
-    at: crate::clock::Time,
+    at: crate::base::clock::Time,
 ) -> Result<openpgp::packet::Signature> {
     use openpgp::types::ReasonForRevocation as R;
     // Only the revocation files are opened (not the primary), and only the
@@ -323,15 +323,15 @@ pub fn escrowed_revocation(
 fn newest_effective_rung(
     key: &StoredKey,
     rungs: Vec<openpgp::packet::Signature>,
-    at: crate::clock::Time,
+    at: crate::base::clock::Time,
 ) -> Result<openpgp::packet::Signature> {
-    let now = crate::clock::to_system(at);
+    let now = crate::base::clock::to_system(at);
     let due: Vec<_> = rungs
         .into_iter()
         .filter(|s| s.signature_creation_time().is_some_and(|t| t <= now))
         .collect();
-    let day = crate::clock::day(at);
-    let binding = crate::keygen::newest_binding(&key.cert);
+    let day = crate::base::clock::day(at);
+    let binding = crate::cert::make::newest_binding(&key.cert);
     if due.is_empty() && binding.is_some_and(|b| b >= at && b > key.state.created) {
         return Err(Error::input(
             format!(
@@ -374,7 +374,7 @@ pub fn rewrap(
     keys: &[StoredKey],
     ids: &Identities,
     policy: &dyn Roots,
-    at: crate::clock::Time,
+    at: crate::base::clock::Time,
 ) -> Result<()> {
     let opened = keys
         .iter()

@@ -6,7 +6,7 @@ use openpgp::crypto::{KeyPair, Password};
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 
 /// Whether the primary secret of `cert` (read from `path`) needs a
 /// passphrase.
@@ -25,7 +25,7 @@ pub fn signer(
 ) -> Result<KeyPair> {
     let key = super::primary_secret(cert, || {
         Error::input(
-            format!("{} holds no secret key", crate::text::path(path)),
+            format!("{} holds no secret key", crate::base::text::path(path)),
             "export yours with gpg --export-secret-keys --armor YOUR-KEY",
         )
     })?;

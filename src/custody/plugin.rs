@@ -11,8 +11,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::base::error::{Error, Result};
 use crate::custody::token::{AgeCallbacks, TokenUi};
-use crate::error::{Error, Result};
 
 /// The binary that serves plugin `name`.
 pub fn binary_name(name: &str) -> String {

@@ -13,8 +13,8 @@ use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
 use super::escrow::{LADDER_FILE, REVOCATION_FILE};
-use crate::clock;
-use crate::error::{Error, Result};
+use crate::base::clock;
+use crate::base::error::{Error, Result};
 use crate::vault::StoredKey;
 
 /// What the hard revocation must be.
@@ -124,9 +124,9 @@ pub fn takes_effect(cert: &Cert, rev: &Signature, at: clock::Time) -> bool {
     let Ok((with, _)) = cert.clone().insert_packets(rev.clone()) else {
         return false;
     };
-    let policy = crate::openpgp_policy::standard();
+    let policy = crate::base::openpgp_policy::standard();
     // From then on: at its date, now, and once every binding is live.
-    let binding = crate::keygen::newest_binding(cert).map(clock::to_system);
+    let binding = crate::cert::make::newest_binding(cert).map(clock::to_system);
     let times = [Some(dated), Some(clock::to_system(at)), binding];
     times.into_iter().flatten().all(|t| {
         let t = t.max(dated);
@@ -156,7 +156,7 @@ pub fn must_take_effect(key: &StoredKey, rev: &Signature, at: clock::Time) -> Re
 
 /// " (2027-04-01T00:00:00Z)", or nothing when the key has none.
 pub fn binding_date(cert: &Cert) -> String {
-    crate::keygen::newest_binding(cert)
+    crate::cert::make::newest_binding(cert)
         .map(|t| format!(" ({})", clock::iso(t)))
         .unwrap_or_default()
 }

@@ -14,8 +14,8 @@ use super::age::{self, Identities, Recipient};
 use super::escrow::{self, Sealed, LADDER_FILE, REVOCATION_FILE};
 use super::shares::{self, Share};
 use super::Roots;
-use crate::error::{Error, Result};
-use crate::fs::fsx;
+use crate::base::error::{Error, Result};
+use crate::base::fs::fsx;
 use crate::vault::{NewFile, StoredKey, Vault};
 
 /// Where the shares of the hard revocation live when R > 1.
@@ -96,7 +96,7 @@ pub fn open_shares(key: &StoredKey, name: &str, ids: &Identities) -> Result<Vec<
                 return Err(Error::vault(
                     format!(
                         "{}: the share is not one of {name} of this key",
-                        crate::text::path(&p)
+                        crate::base::text::path(&p)
                     ),
                     "restore it from git",
                 ));

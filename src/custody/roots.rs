@@ -4,7 +4,7 @@
 //! parses its recipients with [`Recipient`], and never imports it.
 
 use super::age::Recipient;
-use crate::error::Result;
+use crate::base::error::Result;
 
 /// The roots an escrow is sealed to, and its thresholds.
 pub trait Roots {

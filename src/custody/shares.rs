@@ -13,7 +13,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 
 /// One share of a key's escrow, in its envelope.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,8 +13,8 @@ use std::io::Write;
 
 use openpgp::serialize::stream::{Message, Signer};
 
-use crate::clock::{self, Time};
-use crate::error::{Error, Result};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, Result};
 
 /// A signing subkey ready to sign.
 #[derive(Clone)]

@@ -2,7 +2,7 @@
 //! holding only the signing subkey's secret (OpenPGP-encrypted with a
 //! passphrase, or the whole output age-encrypted), wrapped for hiera,
 //! written mode 0600 and checked again after writing. The check is the
-//! caller's (`subkey::lint`, which sits above custody): custody only
+//! caller's (`handoff::lint`, which sits above custody): custody only
 //! hands it the bytes and the passphrase.
 
 use zeroize::Zeroizing;
@@ -11,10 +11,10 @@ use openpgp::serialize::Serialize as _;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, IoContext, Result};
+use crate::base::fs::atomic;
 use crate::custody::age::{self, Recipient};
-use crate::error::{Error, IoContext, Result};
-use crate::fs::atomic;
 
 /// Output format.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ pub fn signing_subkey_tsk(
     at: Time,
     protection: &Protection,
 ) -> Result<(Zeroizing<Vec<u8>>, String)> {
-    let policy = crate::openpgp_policy::standard();
+    let policy = crate::base::openpgp_policy::standard();
     let vc = full.with_policy(&policy, clock::to_system(at))?;
     let sub = vc
         .keys()
@@ -128,7 +128,7 @@ pub fn render<T>(
     let lint = check(&tsk, password(protection))?;
     let body = match format {
         Format::Armor => tsk,
-        Format::Hiera(k) => hiera(&tsk, k, &crate::certinfo::label(full))?,
+        Format::Hiera(k) => hiera(&tsk, k, &crate::cert::label(full))?,
     };
     let out = match protection {
         Protection::Age(r) => Zeroizing::new(age::seal(r, &body)?),

@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use age::secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use crate::error::{Error, IoContext, Result};
+use crate::base::error::{Error, IoContext, Result};
 
 /// The environment variable a batch run may take a token PIN from (when no
 /// `--pin-file` is given).
@@ -112,7 +112,7 @@ pub fn read_pin_file(path: &Path) -> Result<SecretString> {
     let pin = text.lines().next().unwrap_or_default();
     if pin.is_empty() {
         return Err(Error::input(
-            format!("{} is empty", crate::text::path(path)),
+            format!("{} is empty", crate::base::text::path(path)),
             "put the PIN on the file's first line",
         ));
     }

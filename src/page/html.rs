@@ -3,7 +3,7 @@
 //! none), readable from `file://`, at 1280 px and on a phone.
 
 use super::{timeline, Page, PageKey, Status};
-use crate::clock;
+use crate::base::clock;
 
 /// Escape text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {

@@ -7,7 +7,7 @@
 use chrono::{Datelike, TimeZone, Utc};
 
 use super::{escape as esc, Page, PageKey};
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
 
 /// viewBox width; the left column holds the labels.
 const W: f64 = 1200.0;

@@ -4,7 +4,7 @@
 //! to another cycle, and every other field that differs (thresholds, and
 //! whatever a later format adds) compared as data, so a new field cannot
 //! change unseen. The text is raw: whoever shows it escapes it
-//! ([`crate::text::shown`]).
+//! ([`crate::base::text::shown`]).
 
 use serde::Serialize;
 

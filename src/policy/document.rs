@@ -6,8 +6,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::base::error::{Error, Result};
 use crate::custody::Recipient;
-use crate::error::{Error, Result};
 
 /// The layout of a policy file.
 pub const FORMAT: u32 = 1;
@@ -35,10 +35,10 @@ pub struct Policy {
     /// Absent only in versions written before keycycle knew expiry.
     #[serde(
         default,
-        with = "crate::clock::serde_iso_opt",
+        with = "crate::base::clock::serde_iso_opt",
         skip_serializing_if = "Option::is_none"
     )]
-    pub expires: Option<crate::clock::Time>,
+    pub expires: Option<crate::base::clock::Time>,
     /// The audit log's last entry when this version was written: `audit
     /// verify` reports a log that lost or rewrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,8 +8,8 @@
 //! versions.
 
 use super::{digest, signatures, version_path, Pending, Policy, State};
-use crate::clock::Time;
-use crate::error::{Error, Result};
+use crate::base::clock::Time;
+use crate::base::error::{Error, Result};
 use crate::trust::{Accepted, Entry, TrustStore};
 use crate::vault::Vault;
 
@@ -20,10 +20,10 @@ fn versions(vault: &Vault) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for n in 1.. {
         let path = version_path(vault, n);
-        if crate::fs::fsx::kind(&path)?.is_none() {
+        if crate::base::fs::fsx::kind(&path)?.is_none() {
             break;
         }
-        out.push(crate::fs::fsx::read_file(&path)?);
+        out.push(crate::base::fs::fsx::read_file(&path)?);
     }
     Ok(out)
 }

@@ -30,8 +30,8 @@ use serde::Serialize;
 
 use sequoia_openpgp as openpgp;
 
-use crate::clock::Time;
-use crate::error::{Error, Result};
+use crate::base::clock::Time;
+use crate::base::error::{Error, Result};
 use crate::vault::{StoredKey, Vault};
 use crate::verify::{self, Keyring};
 
@@ -100,7 +100,7 @@ impl State {
                 format!(
                     "the policy in force (version {}) expired on {}: keycycle seals no secret to its roots",
                     self.policy.version,
-                    crate::clock::day(e)
+                    crate::base::clock::day(e)
                 ),
                 "the roots renew it: keycycle policy propose --expires DATE, then M roots sign (runbooks/policy-change.md); revoking and verifying still work",
             )),
@@ -119,7 +119,7 @@ pub fn require_for_sealing(vault: &Vault, at: Time) -> Result<State> {
 
 /// The bytes of version `n`.
 pub fn version_bytes(vault: &Vault, n: u32) -> Result<Vec<u8>> {
-    crate::fs::fsx::read_file(&version_path(vault, n))
+    crate::base::fs::fsx::read_file(&version_path(vault, n))
 }
 
 /// Whether the vault holds any policy version.
@@ -142,7 +142,7 @@ pub fn signatures(
             continue;
         };
         let path = signature_path(vault, n, fpr);
-        let Ok(sig) = crate::fs::fsx::read_file(&path) else {
+        let Ok(sig) = crate::base::fs::fsx::read_file(&path) else {
             missing.push(root.name.clone());
             continue;
         };
@@ -220,7 +220,7 @@ pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey], at: Time)
         audit_head: crate::audit::head(&vault.audit_log()?),
         keyservers: config.publish.keyservers.clone(),
         announce_template: match &config.announce.template {
-            Some(p) => Some(digest(&crate::fs::fsx::read_file(p)?)),
+            Some(p) => Some(digest(&crate::base::fs::fsx::read_file(p)?)),
             None => None,
         },
         roots: roster
@@ -249,8 +249,8 @@ pub fn write(vault: &Vault, policy: &Policy) -> Result<String> {
         ));
     }
     let text = policy.text()?;
-    crate::fs::atomic::create_dir(&vault.root().join(POLICY_DIR))?;
-    crate::fs::atomic::write(&path, text.as_bytes(), crate::fs::atomic::PUBLIC_MODE)?;
+    crate::base::fs::atomic::create_dir(&vault.root().join(POLICY_DIR))?;
+    crate::base::fs::atomic::write(&path, text.as_bytes(), crate::base::fs::atomic::PUBLIC_MODE)?;
     let d = digest(text.as_bytes());
     if policy.version == 1 {
         vault.trust().pin(vault.root(), &d)?;
@@ -281,9 +281,9 @@ pub fn partition(
                 return Err(Error::vault(
                     format!(
                         "{}: the signed policy lists the key {} as revoked ({}), but its cert.asc holds no revocation: an older copy was restored",
-                        crate::text::path(&k.dir),
+                        crate::base::text::path(&k.dir),
                         k.state.fingerprint,
-                        crate::text::shown(how)
+                        crate::base::text::shown(how)
                     ),
                     "restore the newest cert.asc from the vault's git history, or fetch the published revocation from a keyserver; a revocation is never undone",
                 ));
@@ -324,10 +324,10 @@ fn signed_cycle(k: &StoredKey, cycle: &str, source: &str) -> Result<()> {
     Err(Error::vault(
         format!(
             "{}: state.toml says cycle {}, but {source} has the key {} as cycle {}",
-            crate::text::path(&k.dir),
-            crate::text::shown_short(&k.state.cycle),
+            crate::base::text::path(&k.dir),
+            crate::base::text::shown_short(&k.state.cycle),
             k.state.fingerprint,
-            crate::text::shown_short(cycle)
+            crate::base::text::shown_short(cycle)
         ),
         "state.toml was edited: restore it from the vault's git history (git log -p -- keys/) and find out who committed it; keycycle used no key",
     ))
@@ -374,7 +374,7 @@ pub fn untrusted(k: &StoredKey) -> Error {
     Error::vault(
         format!(
             "{}: the key {} is not in the vault's signed policy and was not generated on this machine: it appeared by commit, and keycycle will not use it",
-            crate::text::path(&k.dir),
+            crate::base::text::path(&k.dir),
             k.state.fingerprint
         ),
         "if the roots made it, add it with keycycle policy propose and have them sign; otherwise remove it from the vault and find out who committed it",
@@ -416,8 +416,8 @@ pub fn sign(
     let sig = crate::sign::sign_reader(&mut key, &bytes[..], at, &|_| {})?;
     let path = signature_path(vault, n, &fpr);
     if let Some(dir) = path.parent() {
-        crate::fs::atomic::create_dir(dir)?;
+        crate::base::fs::atomic::create_dir(dir)?;
     }
-    crate::fs::atomic::write(&path, &sig, crate::fs::atomic::PUBLIC_MODE)?;
+    crate::base::fs::atomic::write(&path, &sig, crate::base::fs::atomic::PUBLIC_MODE)?;
     Ok(path)
 }

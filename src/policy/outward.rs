@@ -6,9 +6,9 @@
 //! command line.
 
 use super::{digest, load};
-use crate::clock::Time;
+use crate::base::clock::Time;
+use crate::base::error::{Error, Result};
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::vault::Vault;
 
 /// keycycle's own default, used when neither the policy nor the draft
@@ -55,9 +55,9 @@ pub fn template_text(config: &Config) -> Result<String> {
     let Some(path) = &config.announce.template else {
         return Ok(DEFAULT_TEMPLATE.to_string());
     };
-    String::from_utf8(crate::fs::fsx::read_file(path)?).map_err(|_| {
+    String::from_utf8(crate::base::fs::fsx::read_file(path)?).map_err(|_| {
         Error::vault(
-            format!("{}: not UTF-8 text", crate::text::path(path)),
+            format!("{}: not UTF-8 text", crate::base::text::path(path)),
             "write the template as UTF-8",
         )
     })
@@ -69,7 +69,7 @@ pub fn approved_template(vault: &Vault, config: &Config, at: Time) -> Result<()>
     let Some(path) = &config.announce.template else {
         return Ok(());
     };
-    let actual = digest(&crate::fs::fsx::read_file(path)?);
+    let actual = digest(&crate::base::fs::fsx::read_file(path)?);
     let signed = load(vault, at)?.and_then(|s| s.policy.announce_template);
     if signed.as_deref() == Some(actual.as_str()) {
         return Ok(());
@@ -77,7 +77,7 @@ pub fn approved_template(vault: &Vault, config: &Config, at: Time) -> Result<()>
     Err(Error::vault(
         format!(
             "{}: the announcement template is not the one the signed policy approved ({}; the file is {actual})",
-            crate::text::path(path),
+            crate::base::text::path(path),
             signed.as_deref().unwrap_or("the policy names none")
         ),
         "the release key signs this text: have the roots sign a policy naming it (keycycle policy propose), or remove [announce] template to use the built-in one",

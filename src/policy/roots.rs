@@ -1,8 +1,8 @@
 //! The signed policy as the roots [`crate::custody`] seals escrows to.
 
 use super::Policy;
+use crate::base::error::Result;
 use crate::custody::{Recipient, Roots};
-use crate::error::Result;
 
 impl Roots for Policy {
     fn holders(&self) -> Vec<(&str, &str)> {

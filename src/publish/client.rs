@@ -49,7 +49,7 @@ impl HttpClient for Client {
                     }
                     // sequoia-net parses it next, inside this request's
                     // time budget but beyond its reach: bound the work.
-                    if let Err(r) = crate::bounded::check(&body) {
+                    if let Err(r) = crate::base::bounded::check(&body) {
                         return Err(BadAnswer(format!("the answer is refused: {r}")).into());
                     }
                     Ok(body)

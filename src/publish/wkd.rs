@@ -6,8 +6,8 @@ use std::path::Path;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::clock::Time;
-use crate::error::{Error, Result};
+use crate::base::clock::Time;
+use crate::base::error::{Error, Result};
 
 /// Write a Web Key Directory for the user IDs' e-mail addresses, in both
 /// layouts: advanced (`.well-known/openpgpkey/DOMAIN/hu/HASH`, served
@@ -70,8 +70,8 @@ fn wkd_entry(path: &Path, cert: &Cert, at: Time) -> Result<()> {
         Some(i) => certs[i] = certs[i].clone().merge_public(cert.clone())?,
         None => certs.push(cert.clone()),
     }
-    let p = crate::openpgp_policy::standard();
-    let t = crate::clock::to_system(at);
+    let p = crate::base::openpgp_policy::standard();
+    let t = crate::base::clock::to_system(at);
     certs.retain(|c| {
         c.with_policy(&p, t)
             .map(|v| {

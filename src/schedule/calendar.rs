@@ -5,9 +5,9 @@
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
 use super::{Cycle, CyclePlan, Schedule};
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, Result};
 use crate::config::ExpiryPolicy;
-use crate::error::{Error, Result};
 
 /// The first Monday strictly after `d`: OpenStack's cycles start the
 /// Monday after the previous release.

@@ -11,7 +11,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::clock::Time;
+use crate::base::clock::Time;
 use crate::config::ExpiryPolicy;
 
 mod calendar;
@@ -66,7 +66,7 @@ pub struct CyclePlan {
     /// Latest day the key should be made.
     pub create_by: NaiveDate,
     /// When the key for this cycle expires.
-    #[serde(with = "crate::clock::serde_iso")]
+    #[serde(with = "crate::base::clock::serde_iso")]
     pub expires: Time,
 }
 
@@ -80,7 +80,7 @@ pub struct Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock;
+    use crate::base::clock;
     use crate::config::Config;
     use chrono::Duration;
     use proptest::prelude::*;

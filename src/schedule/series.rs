@@ -8,9 +8,9 @@ use serde::Deserialize;
 use super::calendar::monday_after;
 use super::source::unsafe_id;
 use super::{Cycle, Schedule};
-use crate::clock;
-use crate::error::{Error, Result};
-use crate::fs::fsx;
+use crate::base::clock;
+use crate::base::error::{Error, Result};
+use crate::base::fs::fsx;
 
 /// The openstack/releases data shipped with keycycle.
 pub(super) const EMBEDDED_SERIES: &str = include_str!("../../data/series_status.yaml");
@@ -73,7 +73,7 @@ impl Schedule {
             Error::input(
                 format!(
                     "not a series_status.yaml: line {line}, column {column}: {}",
-                    crate::error::quoteless(&e.to_string())
+                    crate::base::error::quoteless(&e.to_string())
                 ),
                 "give openstack/releases' data/series_status.yaml: a list of series with name and initial-release",
             )

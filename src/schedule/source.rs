@@ -4,10 +4,10 @@
 
 use super::series::{EMBEDDED_SCHEDULES, EMBEDDED_SERIES};
 use super::{Cycle, Schedule};
-use crate::clock;
+use crate::base::clock;
+use crate::base::error::{Error, IoContext, Result};
+use crate::base::fs::fsx;
 use crate::config::{Config, ScheduleSource};
-use crate::error::{Error, IoContext, Result};
-use crate::fs::fsx;
 
 /// The error for a cycle id (or series name) that is not one safe file
 /// name: see [`fsx::is_safe_component`].
@@ -15,7 +15,7 @@ pub(super) fn unsafe_id(what: &str, id: &str) -> Error {
     Error::input(
         format!(
             "{what} \"{}\" is not one file name (it names files in the vault)",
-            crate::text::shown_short(id)
+            crate::base::text::shown_short(id)
         ),
         "use letters, digits, '.', '_', '-' or '+', not starting with '.'",
     )
@@ -28,7 +28,7 @@ fn read_named(path: &std::path::Path) -> Result<String> {
     let meta = std::fs::metadata(path).with_path(path)?;
     if !meta.is_file() {
         return Err(Error::input(
-            format!("{}: is not a regular file", crate::text::path(path)),
+            format!("{}: is not a regular file", crate::base::text::path(path)),
             "point [schedule] series_status / schedules_dir at openstack/releases' data files",
         ));
     }
@@ -64,7 +64,7 @@ impl Schedule {
                     .iter()
                     .find_map(|p| read_named(p).ok())
                 })
-                .map_err(|e| e.context(crate::text::path(path)))?
+                .map_err(|e| e.context(crate::base::text::path(path)))?
             }
             ScheduleSource::Custom => s
                 .cycles

@@ -1,5 +1,5 @@
 //! The user ID a cycle's key gets (the cycle a user ID names is
-//! `certinfo::cycle_from_uid`).
+//! `cert::cycle_from_uid`).
 
 use super::Cycle;
 use crate::config::Config;

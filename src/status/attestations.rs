@@ -4,15 +4,15 @@ use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
 use super::Attestations;
-use crate::certinfo;
-use crate::clock::Time;
-use crate::error::Result;
+use crate::base::clock::Time;
+use crate::base::error::Result;
+use crate::cert;
 use crate::policy;
 use crate::vault::Vault;
 
 /// Whether `issuer` made a certification of `cert` that counts at `at`.
 fn certified_by(cert: &Cert, issuer: &Cert, at: Time) -> bool {
-    certinfo::certified_by(cert, issuer, at).is_ok()
+    cert::certified_by(cert, issuer, at).is_ok()
 }
 
 /// Attestations by the roots of the signed policy in force with an

@@ -3,8 +3,8 @@
 //! keys it does not list) and the keyservers (changes not yet published).
 
 use super::{finding, Finding, KeyStatus, Level, POLICY_EXPIRY_WARNING_DAYS};
-use crate::clock::{self, Time};
-use crate::error::Result;
+use crate::base::clock::{self, Time};
+use crate::base::error::Result;
 use crate::policy;
 use crate::vault::Vault;
 

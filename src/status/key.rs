@@ -8,9 +8,9 @@ use sequoia_openpgp as openpgp;
 
 use super::attestations::attestations;
 use super::{finding, unpublished, EscrowThresholds, Finding, KeyStatus, Level, SubkeyStatus};
-use crate::certinfo::{self, Revocation};
-use crate::clock::{self, Time};
-use crate::error::Result;
+use crate::base::clock::{self, Time};
+use crate::base::error::Result;
+use crate::cert::{self, Revocation};
 use crate::policy;
 use crate::schedule::{Cycle, Schedule};
 use crate::vault::{StoredKey, Vault};
@@ -24,7 +24,7 @@ pub fn key_status(
     signed: Option<&policy::State>,
     at: Time,
 ) -> Result<KeyStatus> {
-    let standard = crate::openpgp_policy::standard();
+    let standard = crate::base::openpgp_policy::standard();
     let cert = &key.cert;
     let vc = cert.with_policy(&standard, clock::to_system(at));
     let revocation = match vc.as_ref().map(|vc| vc.revocation_status()) {
@@ -63,7 +63,7 @@ pub fn key_status(
             .map(|c| c.label())
             .unwrap_or_else(|| key.state.cycle.clone()),
         fingerprint: key.state.fingerprint.clone(),
-        fingerprint_grouped: certinfo::grouped(&cert.fingerprint()),
+        fingerprint_grouped: cert::grouped(&cert.fingerprint()),
         created: key.state.created,
         expires,
         days_left,
@@ -97,7 +97,7 @@ fn subkey_statuses(vc: &ValidCert) -> Vec<SubkeyStatus> {
         .subkeys()
         .map(|ka| SubkeyStatus {
             fingerprint: ka.key().fingerprint().to_hex(),
-            flags: certinfo::flag_letters(ka.key_flags().as_ref()),
+            flags: cert::flag_letters(ka.key_flags().as_ref()),
             expires: ka.key_expiration_time().map(clock::from_system),
             alive: ka.alive().is_ok(),
             revoked: matches!(ka.revocation_status(), RevocationStatus::Revoked(_)),
@@ -130,7 +130,7 @@ fn trust_findings(
             Level::Critical,
             format!(
                 "{} is not in the signed policy and was not generated here: it appeared by commit; keycycle will not use it",
-                crate::text::path(&key.dir)
+                crate::base::text::path(&key.dir)
             ),
         ));
     } else if let (Some(p), true) = (signed, live) {
@@ -154,7 +154,7 @@ impl<'a> CrossSign<'a> {
         let previous = cycle
             .and_then(|c| schedule.predecessor(c))
             .and_then(|p| all.iter().rev().find(|k| k.state.cycle == p.id));
-        let judged = previous.map(|prev| certinfo::certified_by(&key.cert, &prev.cert, at));
+        let judged = previous.map(|prev| cert::certified_by(&key.cert, &prev.cert, at));
         CrossSign {
             cycle,
             signed: judged.as_ref().map(|j| j.is_ok()),

@@ -13,7 +13,7 @@ use openpgp::packet::Signature;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
 use crate::vault::StoredKey;
 
 /// Changes not yet on some publish targets.

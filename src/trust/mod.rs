@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, IoContext, Result};
-use crate::fs::atomic;
+use crate::base::error::{Error, IoContext, Result};
+use crate::base::fs::atomic;
 
 /// Where the trust store lives.
 #[derive(Debug, Clone)]
@@ -50,8 +50,8 @@ pub struct Accepted {
     pub digest: String,
     /// When (keycycle's `--time`) it was accepted: its signatures were
     /// judged at this instant, once.
-    #[serde(with = "crate::clock::serde_iso")]
-    pub at: crate::clock::Time,
+    #[serde(with = "crate::base::clock::serde_iso")]
+    pub at: crate::base::clock::Time,
 }
 
 /// One entry of the audit log: its number and the SHA-256 of its line.

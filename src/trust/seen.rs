@@ -16,8 +16,8 @@ use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
 use super::TrustStore;
-use crate::error::{Error, Result};
-use crate::fs::atomic;
+use crate::base::error::{Error, Result};
+use crate::base::fs::atomic;
 
 const DIR: &str = "revocations";
 
@@ -38,7 +38,7 @@ pub fn revocations(cert: &Cert) -> Vec<(String, Signature)> {
         for s in ua.self_revocations() {
             let uid = String::from_utf8_lossy(ua.userid().value());
             v.push((
-                format!("the user ID \"{}\"", crate::text::shown(&uid)),
+                format!("the user ID \"{}\"", crate::base::text::shown(&uid)),
                 s.clone(),
             ));
         }
@@ -102,7 +102,7 @@ pub fn check_and_remember(trust: &TrustStore, cert: &Cert, shown: &str) -> Resul
         {
             let when = sig
                 .signature_creation_time()
-                .map(|t| crate::clock::day(crate::clock::from_system(t)))
+                .map(|t| crate::base::clock::day(crate::base::clock::from_system(t)))
                 .unwrap_or_else(|| "an unknown date".into());
             return Err(Error::vault(
                 format!(

@@ -21,11 +21,11 @@ use keycycle::Error;
 
 /// Print to stdout; a closed pipe (`| head`) is not an error. Every
 /// control character but newline and tab is escaped
-/// ([`keycycle::text::lines`]): values from files are shown with
-/// [`keycycle::text::shown`] where they are formatted, and this is the
+/// ([`keycycle::base::text::lines`]): values from files are shown with
+/// [`keycycle::base::text::shown`] where they are formatted, and this is the
 /// backstop for one that was not.
 pub fn emit(text: &str) {
-    write_stdout(&keycycle::text::lines(text));
+    write_stdout(&keycycle::base::text::lines(text));
 }
 
 fn write_stdout(text: &str) {
@@ -41,25 +41,25 @@ fn write_stdout(text: &str) {
 /// characters that could repaint a terminal become JSON escapes too).
 pub fn emit_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
-    write_stdout(&format!("{}\n", keycycle::text::json(&text)));
+    write_stdout(&format!("{}\n", keycycle::base::text::json(&text)));
     Ok(())
 }
 
 /// A line for the person at the terminal (stderr, so that stdout and
 /// `--json` stay clean).
 pub fn say(text: &str) {
-    eprintln!("{}", keycycle::text::lines(text));
+    eprintln!("{}", keycycle::base::text::lines(text));
 }
 
 /// A warning on stderr, on one line.
 pub fn warn(msg: &str) {
-    eprintln!("warning: {}", keycycle::text::line(msg));
+    eprintln!("warning: {}", keycycle::base::text::line(msg));
 }
 
 /// An error line on stderr for one of several items that failed (the
 /// command's own error is printed by `main`).
 pub fn error(msg: &str) {
-    eprintln!("error: {}", keycycle::text::line(msg));
+    eprintln!("error: {}", keycycle::base::text::line(msg));
 }
 
 /// The command's error: the message with its causes on one line, then the
@@ -67,20 +67,20 @@ pub fn error(msg: &str) {
 pub fn report_error(e: &Error) {
     eprintln!(
         "error: {}",
-        keycycle::text::line(&keycycle::error::chain(e))
+        keycycle::base::text::line(&keycycle::base::error::chain(e))
     );
     if let Some(h) = e.hint() {
-        eprintln!("hint: {}", keycycle::text::line(h));
+        eprintln!("hint: {}", keycycle::base::text::line(h));
     }
 }
 
 /// A command-line usage error as one error line and one hint line.
 pub fn usage_error(first: &str, tips: &[String], usage: &str) {
-    eprintln!("error: {}", keycycle::text::line(first));
+    eprintln!("error: {}", keycycle::base::text::line(first));
     let tips: String = tips.iter().map(|t| format!("{t}; ")).collect();
     eprintln!(
         "hint: {}usage: {usage} (see --help for examples)",
-        keycycle::text::line(&tips)
+        keycycle::base::text::line(&tips)
     );
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use keycycle::fs::atomic;
+use keycycle::base::fs::atomic;
 
 /// [`write_output`] as `-o FILE`/`--overwrite` say.
 pub fn write_to(out: &crate::cli::OutputArgs, bytes: &[u8], mode: u32) -> keycycle::Result<()> {

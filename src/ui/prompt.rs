@@ -11,9 +11,9 @@ pub fn interactive(batch: bool) -> bool {
 }
 
 /// A question or a choice as one line on the terminal
-/// ([`keycycle::text::line`]).
+/// ([`keycycle::base::text::line`]).
 pub(super) fn one_line(text: &str) -> String {
-    keycycle::text::line(text).into_owned()
+    keycycle::base::text::line(text).into_owned()
 }
 
 /// Error for a missing answer in batch mode.

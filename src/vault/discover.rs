@@ -15,9 +15,9 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
+use crate::base::error::{Error, Result};
+use crate::base::fs::fsx;
 use crate::config::CONFIG_FILE;
-use crate::error::{Error, Result};
-use crate::fs::fsx;
 
 /// The vault directory a command uses. `given`: `--vault` or
 /// `$KEYCYCLE_VAULT`; `cwd`: the working directory; `creating`: the
@@ -87,7 +87,10 @@ fn relative(path: &Path, cwd: &Path) -> PathBuf {
 }
 
 fn inside(given: &Path, vault: &Path, creating: bool) -> Error {
-    let (p, v) = (crate::text::path(given), crate::text::path(vault));
+    let (p, v) = (
+        crate::base::text::path(given),
+        crate::base::text::path(vault),
+    );
     if creating {
         let msg = if vault == Path::new(".") {
             format!(
@@ -119,7 +122,7 @@ fn own(path: &Path) -> Result<()> {
     Err(Error::vault(
         format!(
             "{}: belongs to another user (uid {}), so it is not taken for the vault",
-            crate::text::path(path),
+            crate::base::text::path(path),
             m.uid()
         ),
         "pass --vault DIR (or set KEYCYCLE_VAULT) if it is the vault you mean; looking upwards, keycycle takes only a vault of your own",

@@ -9,11 +9,11 @@ use openpgp::parse::Parse;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::fs::{atomic, fsx};
+use crate::base::fs::{atomic, fsx};
 
 use super::{Vault, TMP_PREFIX};
-use crate::clock::{self, Time};
-use crate::error::{Error, IoContext, Result};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, IoContext, Result};
 use crate::schedule::Schedule;
 
 pub const CERT_FILE: &str = "cert.asc";
@@ -98,7 +98,7 @@ impl KeyChange {
         Ok(KeyChange {
             files: vec![NewFile {
                 name: CERT_FILE.into(),
-                bytes: crate::certinfo::armored_public(cert)?,
+                bytes: crate::cert::armored_public(cert)?,
                 secret: false,
             }],
             ..Default::default()
@@ -143,15 +143,15 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "{}: cycle \"{}\" is not a cycle id",
-                    crate::text::path(&state_path),
-                    crate::text::shown_short(&state.cycle)
+                    crate::base::text::path(&state_path),
+                    crate::base::text::shown_short(&state.cycle)
                 ),
                 "restore the key directory from the vault's git history",
             ));
         }
         let cert_path = dir.join(CERT_FILE);
         let bytes = fsx::read_file(&cert_path)?;
-        crate::bounded::check(&bytes).map_err(|r| {
+        crate::base::bounded::check(&bytes).map_err(|r| {
             Error::vault(
                 format!("{}: {r}", cert_path.display()),
                 "restore the file from the vault's git history",
@@ -159,7 +159,10 @@ impl Vault {
         })?;
         let cert = Cert::from_bytes(&bytes).map_err(|e| {
             Error::vault(
-                format!("{}: not a certificate: {e}", crate::text::path(&cert_path)),
+                format!(
+                    "{}: not a certificate: {e}",
+                    crate::base::text::path(&cert_path)
+                ),
                 "restore the file from the vault's git history",
             )
         })?;
@@ -167,7 +170,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "{}: fingerprint does not match state.toml",
-                    crate::text::path(&cert_path)
+                    crate::base::text::path(&cert_path)
                 ),
                 "restore the key directory from the vault's git history",
             ));
@@ -181,7 +184,7 @@ impl Vault {
         // The dates decisions use are the ones the key signed, never the
         // copy in state.toml (anyone can commit that).
         let mut state = state;
-        let signed = crate::certinfo::signed_dates(&cert);
+        let signed = crate::cert::signed_dates(&cert);
         state.created = signed.created;
         state.expires = signed.expires.unwrap_or_else(clock::far_future);
         Ok(StoredKey {
@@ -206,7 +209,7 @@ impl Vault {
         let target = keys.join(&name);
         if fsx::kind(&target)?.is_some() {
             return Err(Error::vault(
-                format!("{} already exists", crate::text::path(&target)),
+                format!("{} already exists", crate::base::text::path(&target)),
                 "this exact key is already in the vault",
             ));
         }
@@ -365,7 +368,7 @@ pub fn find_in(
     schedule: &Schedule,
     at: Time,
 ) -> Result<StoredKey> {
-    let hex = crate::certinfo::normalize_hex(spec.unwrap_or(""));
+    let hex = crate::cert::normalize_hex(spec.unwrap_or(""));
     if spec.is_some()
         && (hex.len() == 16 || hex.len() == 40)
         && hex.chars().all(|c| c.is_ascii_hexdigit())

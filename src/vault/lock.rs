@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use crate::fs::{atomic, fsx};
+use crate::base::fs::{atomic, fsx};
 
 use super::{Vault, LOCK_FILE, TMP_PREFIX};
-use crate::error::{Error, IoContext, Result};
+use crate::base::error::{Error, IoContext, Result};
 
 impl Vault {
     /// Take the vault's lock for a command that changes it: one such
@@ -58,7 +58,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "the vault {} is in use by another keycycle{}",
-                    crate::text::path(&self.root),
+                    crate::base::text::path(&self.root),
                     if holder.is_empty() {
                         String::new()
                     } else {

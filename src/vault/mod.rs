@@ -22,10 +22,10 @@ pub use keys::{
 use std::path::{Path, PathBuf};
 
 use crate::audit;
-use crate::clock::Time;
+use crate::base::clock::Time;
+use crate::base::error::{Error, Result};
+use crate::base::fs::{atomic, fsx};
 use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
-use crate::error::{Error, Result};
-use crate::fs::{atomic, fsx};
 use crate::trust::TrustStore;
 
 /// A vault on disk.
@@ -59,7 +59,7 @@ impl Vault {
         };
         if !root.is_dir() {
             return Err(Error::vault(
-                format!("no vault at {}", crate::text::path(root)),
+                format!("no vault at {}", crate::base::text::path(root)),
                 "run `keycycle init` first, or point --vault / KEYCYCLE_VAULT at the vault",
             ));
         }
@@ -67,7 +67,7 @@ impl Vault {
             return Err(Error::vault(
                 format!(
                     "{} has no {CONFIG_FILE}: not a keycycle vault",
-                    crate::text::path(root)
+                    crate::base::text::path(root)
                 ),
                 "run `keycycle init` there first, or point --vault at the vault",
             ));

@@ -16,13 +16,13 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use crate::common::*;
-use keycycle::clock::{self, Time};
+use keycycle::base::clock::{self, Time};
 use keycycle::custody::card::{self, CardSigner, Slot};
 use keycycle::custody::token::BatchUi;
 use keycycle::custody::{self as custody_mod, Backend, Identities};
 use keycycle::schedule::Schedule;
 use keycycle::vault::{StoredKey, Vault};
-use keycycle::{attest, keygen, maintain};
+use keycycle::{attest, cert::change, cert::make};
 use sequoia_openpgp as openpgp;
 
 use openpgp::parse::Parse;
@@ -341,10 +341,10 @@ fn cycle_on_card(env: &Env, roster: &Roster, name: &str) {
     let (cross, until, revoke_at) = (t(GEN), t("2027-06-01T00:00:00Z"), t("2026-08-02T00:00:00Z"));
     let mut soft = escrowed.primary_signer().unwrap();
     let sw_new = attest::certify_all(&mut soft, &new.cert, cross).unwrap();
-    let sw_old = maintain::extend(&full, &mut soft, until, cross)
+    let sw_old = change::extend(&full, &mut soft, until, cross)
         .unwrap()
         .strip_secret_key_material();
-    let sw_rev = keygen::revoke(
+    let sw_rev = make::revoke(
         &mut soft,
         &full,
         ReasonForRevocation::KeySuperseded,
@@ -362,8 +362,8 @@ fn cycle_on_card(env: &Env, roster: &Roster, name: &str) {
     assert_eq!(signer.ident(), format!("0000:{:08X}", serial(name)));
     let count = signer.status().unwrap().signature_count;
     let hw_new = attest::certify_all(&mut signer, &new.cert, cross).unwrap();
-    let hw_old = maintain::extend(&old.cert, &mut signer, until, cross).unwrap();
-    let hw_rev = keygen::revoke(
+    let hw_old = change::extend(&old.cert, &mut signer, until, cross).unwrap();
+    let hw_rev = make::revoke(
         &mut signer,
         &hw_old,
         ReasonForRevocation::KeySuperseded,

@@ -527,7 +527,7 @@ pub fn closed_port() -> u16 {
 
 /// `at` (any form `--time` takes) as Unix seconds.
 pub fn epoch(at: &str) -> i64 {
-    keycycle::clock::parse_time(at)
+    keycycle::base::clock::parse_time(at)
         .unwrap_or_else(|e| panic!("bad test time {at:?}: {e}"))
         .timestamp()
 }
@@ -610,7 +610,7 @@ pub fn signing_keypair(cert: &sequoia_openpgp::Cert, at: &str) -> sequoia_openpg
 
 /// `at` as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn instant(at: &str) -> String {
-    keycycle::clock::parse_time(at)
+    keycycle::base::clock::parse_time(at)
         .unwrap()
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
@@ -620,7 +620,7 @@ pub fn instant(at: &str) -> String {
 fn faked(tool: &str, at: &str) -> Std {
     require("faketime");
     require(tool);
-    let start = keycycle::clock::parse_time(at)
+    let start = keycycle::base::clock::parse_time(at)
         .unwrap()
         .format("@%Y-%m-%d %H:%M:%S")
         .to_string();

@@ -313,7 +313,7 @@ fn audit_log_records_generate_in_a_hash_chain() {
     let last = entries.last().unwrap();
     assert_eq!(last.action, "generate");
     assert_eq!(last.details["fingerprint"], json["fingerprint"]);
-    assert_eq!(keycycle::clock::iso(last.time), T);
+    assert_eq!(keycycle::base::clock::iso(last.time), T);
     // The operator's name is recorded with each change.
     env.cmd()
         .args(["--operator", "Ada Lovelace", "roster", "remove", "Bob"])

@@ -209,15 +209,15 @@ fn a_tampered_certification_is_not_a_chain_link() {
     // must drop the link instead of trusting the issuer subpacket.
     let env = Env::new(T);
     let hib = std::fs::read(fixture("30566C450E41D7C91E442DFB231F942F608DDEFF")).unwrap();
-    let cert = keycycle::certinfo::parse_certs(&hib).unwrap().remove(0);
-    let gaz = keycycle::certinfo::parse_certs(
+    let cert = keycycle::cert::parse_certs(&hib).unwrap().remove(0);
+    let gaz = keycycle::cert::parse_certs(
         &std::fs::read(fixture("B8E9315F48553EC5AFF9FFE5E69D97DA9EFB5AFF")).unwrap(),
     )
     .unwrap()
     .remove(0);
-    let ok = keycycle::certinfo::chain(
+    let ok = keycycle::cert::chain(
         &[cert.clone(), gaz.clone()],
-        keycycle::clock::parse_time(T).unwrap(),
+        keycycle::base::clock::parse_time(T).unwrap(),
     );
     assert_eq!(ok.len(), 1);
     use openpgp::serialize::SerializeInto;
@@ -242,9 +242,9 @@ fn a_tampered_certification_is_not_a_chain_link() {
         .unwrap();
     bytes[pos + sig_bytes.len() - 1] ^= 0x01;
     let tampered = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&bytes).unwrap();
-    assert!(keycycle::certinfo::chain(
+    assert!(keycycle::cert::chain(
         &[tampered.clone(), gaz.clone()],
-        keycycle::clock::parse_time(T).unwrap()
+        keycycle::base::clock::parse_time(T).unwrap()
     )
     .is_empty());
     let path = env.path("tampered.pgp");
@@ -287,16 +287,16 @@ fn releases_listing_matches_the_published_files() {
         ),
     ] {
         let text = std::fs::read_to_string(fixture(fpr)).unwrap();
-        let cert = keycycle::certinfo::parse_certs(text.as_bytes())
+        let cert = keycycle::cert::parse_certs(text.as_bytes())
             .unwrap()
             .remove(0);
-        let at = keycycle::clock::parse_time(made).unwrap();
-        let issuer_cert = keycycle::certinfo::parse_certs(&std::fs::read(fixture(issuer)).unwrap())
+        let at = keycycle::base::clock::parse_time(made).unwrap();
+        let issuer_cert = keycycle::cert::parse_certs(&std::fs::read(fixture(issuer)).unwrap())
             .unwrap()
             .remove(0);
-        let mut known = keycycle::certinfo::Known::default();
+        let mut known = keycycle::cert::Known::default();
         known.add(&issuer_cert);
-        let ours = keycycle::certinfo::releases_text(&cert, at, &known).unwrap();
+        let ours = keycycle::cert::releases_text(&cert, at, &known).unwrap();
         // (head lines in order, sig lines sorted, subkey blocks sorted)
         let shape = |t: &str| {
             let lines: Vec<String> = t
@@ -334,7 +334,7 @@ fn releases_listing_matches_the_published_files() {
         };
         assert_eq!(shape(&ours), shape(&text), "{fpr}");
         // And the armored key is the same certificate.
-        let reparsed = keycycle::certinfo::parse_certs(ours.as_bytes())
+        let reparsed = keycycle::cert::parse_certs(ours.as_bytes())
             .unwrap()
             .remove(0);
         assert_eq!(reparsed, cert);

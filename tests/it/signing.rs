@@ -337,7 +337,7 @@ fn revoke_with(
         .find(|s| match rung {
             None => true,
             Some(t) => {
-                keycycle::clock::iso(keycycle::clock::from_system(
+                keycycle::base::clock::iso(keycycle::base::clock::from_system(
                     s.signature_creation_time().unwrap(),
                 )) == t
             }
@@ -366,7 +366,7 @@ fn raw_signature(key_file: &Path, data: &[u8], at: &str) -> Vec<u8> {
         .find(|k| !k.key().secret().is_encrypted())
         .unwrap();
     let mut kp = ka.key().clone().into_keypair().unwrap();
-    let t = keycycle::clock::to_system(keycycle::clock::parse_time(at).unwrap());
+    let t = keycycle::base::clock::to_system(keycycle::base::clock::parse_time(at).unwrap());
     let sig = SignatureBuilder::new(SignatureType::Binary)
         .set_signature_creation_time(t)
         .unwrap()

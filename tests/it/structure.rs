@@ -149,7 +149,7 @@ fn outside_verifiers_start_only_through_the_timed_helpers() {
 const BINARY: &[&str] = &["main", "cli", "commands", "ui"];
 
 /// The top-level module a file under `src/` belongs to: `src/vault/keys.rs`
-/// → `vault`, `src/clock.rs` → `clock`.
+/// → `vault`, `src/base/clock.rs` → `base`.
 fn top_module(path: &str) -> String {
     let rest = path.strip_prefix("src/").unwrap();
     let first = rest.split('/').next().unwrap();
@@ -221,7 +221,7 @@ fn cycle_from(
 }
 
 /// Issue 23: the library's top-level modules form layers, never a cycle
-/// (`fs/`, `text.rs`, `clock.rs`, `openpgp_policy.rs` at the bottom,
+/// (`base/` — files, text, clock, errors, OpenPGP policy — at the bottom,
 /// `vault/` below `custody/`, `custody/` below `roster.rs` and `policy/`).
 #[test]
 fn no_import_cycle_between_top_level_modules() {
@@ -238,11 +238,7 @@ fn no_import_cycle_between_top_level_modules() {
 #[test]
 fn the_ground_floor_imports_only_error_and_text() {
     let graph = import_graph();
-    for (floor, allowed) in [
-        ("fs", &["error", "text"][..]),
-        ("text", &[][..]),
-        ("openpgp_policy", &["clock"][..]),
-    ] {
+    for (floor, allowed) in [("base", &[][..])] {
         let extra: Vec<&String> = graph[floor]
             .iter()
             .filter(|m| !allowed.contains(&m.as_str()))
@@ -252,13 +248,13 @@ fn the_ground_floor_imports_only_error_and_text() {
 }
 
 /// Issue 23: one OpenPGP policy for the whole crate — every
-/// `StandardPolicy` is built in `src/openpgp_policy.rs`.
+/// `StandardPolicy` is built in `src/base/openpgp_policy.rs`.
 #[test]
 fn the_openpgp_policy_is_built_in_one_place() {
     assert_eq!(
-        offenders(&tree(), "StandardPolicy", "src/openpgp_policy.rs"),
+        offenders(&tree(), "StandardPolicy", "src/base/openpgp_policy.rs"),
         Vec::<String>::new(),
-        "use keycycle::openpgp_policy::{{standard, as_of, lenient}}"
+        "use keycycle::base::openpgp_policy::{{standard, as_of, lenient}}"
     );
 }
 

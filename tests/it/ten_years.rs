@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::Duration;
-use keycycle::clock::{self, Time};
+use keycycle::base::clock::{self, Time};
 use keycycle::schedule::Schedule;
 
 use openpgp::serialize::Serialize;
@@ -213,7 +213,7 @@ fn ten_years_of_cycles() {
         if let Some(fpr) = made.get(&cur.id) {
             if active.get(&cur.id).map(|a| &a.0) != Some(fpr) && gap.is_none() {
                 let sub = w.export(day, fpr);
-                let exp = keycycle::clock::from_system(
+                let exp = keycycle::base::clock::from_system(
                     sub.with_policy(
                         &openpgp::policy::StandardPolicy::new(),
                         clock::to_system(day),
@@ -313,7 +313,7 @@ fn ten_years_of_cycles() {
                 let fpr = w.ceremony(day, &cur.id, prev.as_deref(), true);
                 made.insert(cur.id.clone(), fpr.clone());
                 let sub = w.export(day, &fpr);
-                let exp = keycycle::clock::from_system(
+                let exp = keycycle::base::clock::from_system(
                     sub.with_policy(
                         &openpgp::policy::StandardPolicy::new(),
                         clock::to_system(day),

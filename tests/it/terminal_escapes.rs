@@ -259,7 +259,7 @@ fn attack_key_directory_name_hides_not_trusted() {
 /// The one function every value goes through, from outside the library.
 #[test]
 fn shown_escapes_every_class_and_keeps_text() {
-    use keycycle::text::shown;
+    use keycycle::base::text::shown;
     for &c in HOSTILE
         .iter()
         .chain(&['\n', '\t', '\u{0}', '\u{9f}', '\u{200e}'])

@@ -4,8 +4,8 @@
 
 use super::super::{Cx, Outcome, Step};
 use crate::announce;
-use crate::error::Result;
-use crate::fs::atomic;
+use crate::base::error::Result;
+use crate::base::fs::atomic;
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     if !cx.record.is_done(Step::Publish) {
@@ -26,7 +26,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         .clone()
         .unwrap_or_else(|| vault.root().join("exports"));
     // In the vault (the default), not through a link.
-    crate::fs::fsx::check_dirs(vault.root(), &dir)?;
+    crate::base::fs::fsx::check_dirs(vault.root(), &dir)?;
     atomic::create_dir(&dir)?;
     let path = dir.join(format!("announce-{}.txt", facts.cycle));
     atomic::write(&path, &signed, atomic::PUBLIC_MODE)?;
@@ -41,7 +41,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     )?;
     cx.op.say(&format!(
         "Announcement written to {}, signed by {}: post it to the mailing list (after the attestation week, `keycycle announce {} -o …` lists the roots' certifications).",
-        crate::text::path(&path),
+        crate::base::text::path(&path),
         announce::signer_names(&facts),
         cx.cycle.id
     ));

@@ -3,9 +3,9 @@
 
 use super::super::{Cx, Outcome};
 use crate::attest;
-use crate::certinfo;
+use crate::base::error::Result;
+use crate::cert;
 use crate::custody;
-use crate::error::Result;
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let key = cx.key()?;
@@ -22,16 +22,16 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     };
     // A revoked, expired or not yet valid predecessor vouches for nothing:
     // its certification would not count, so none is made.
-    if let Some(why) = certinfo::cannot_certify(&prev.cert, crate::clock::to_system(cx.at)) {
+    if let Some(why) = cert::cannot_certify(&prev.cert, crate::base::clock::to_system(cx.at)) {
         return Ok(Outcome::Done(format!(
             "skipped: {} cannot certify: {why}",
-            certinfo::label(&prev.cert)
+            cert::label(&prev.cert)
         )));
     }
     let vault = cx.vault;
     let purpose = format!(
         "to open the escrow of {}, the previous cycle's key, and cross-sign",
-        certinfo::label(&prev.cert)
+        cert::label(&prev.cert)
     );
     let old = cx.with_identities(&purpose, |ids| custody::primary(vault, &prev, ids))?;
     let certified = attest::certify_all(&mut old.primary_signer()?, &key.cert, cx.at)?;
@@ -42,6 +42,6 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         serde_json::json!({ "from": prev.state.fingerprint, "to": key.state.fingerprint }),
     )?;
     cx.op
-        .say(&format!("Cross-signed by {}.", certinfo::label(&prev.cert)));
+        .say(&format!("Cross-signed by {}.", cert::label(&prev.cert)));
     Ok(Outcome::Done(prev.state.fingerprint))
 }

@@ -1,8 +1,8 @@
 //! Step 3: a root present opens the new key's escrow (the drill).
 
 use super::super::{Cx, Outcome};
+use crate::base::error::Result;
 use crate::custody;
-use crate::error::Result;
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let key = cx.key()?;

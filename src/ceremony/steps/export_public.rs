@@ -2,9 +2,9 @@
 //! file, into the exports directory.
 
 use super::super::{Cx, Outcome};
-use crate::certinfo::{self, Known};
-use crate::error::Result;
-use crate::fs::atomic;
+use crate::base::error::Result;
+use crate::base::fs::atomic;
+use crate::cert::{self, Known};
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let key = cx.key()?;
@@ -14,7 +14,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         .clone()
         .unwrap_or_else(|| cx.vault.root().join("exports"));
     // In the vault (the default), not through a link.
-    crate::fs::fsx::check_dirs(cx.vault.root(), &dir)?;
+    crate::base::fs::fsx::check_dirs(cx.vault.root(), &dir)?;
     atomic::create_dir(&dir)?;
     let base = format!("0x{}", key.state.fingerprint.to_lowercase());
     let mut known = Known::default();
@@ -23,17 +23,17 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     }
     atomic::write(
         &dir.join(format!("{base}.asc")),
-        &certinfo::armored_public(&key.cert)?,
+        &cert::armored_public(&key.cert)?,
         atomic::PUBLIC_MODE,
     )?;
     atomic::write(
         &dir.join(format!("{base}.txt")),
-        certinfo::releases_text(&key.cert, cx.at, &known)?.as_bytes(),
+        cert::releases_text(&key.cert, cx.at, &known)?.as_bytes(),
         atomic::PUBLIC_MODE,
     )?;
     cx.op.say(&format!(
         "Public key written to {}/{base}.asc and .txt (openstack/releases format).",
-        crate::text::path(&dir)
+        crate::base::text::path(&dir)
     ));
     Ok(Outcome::Done(dir.display().to_string()))
 }

@@ -2,15 +2,15 @@
 //! they attest.
 
 use super::super::{Cx, Outcome};
-use crate::certinfo;
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
+use crate::cert;
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let key = cx.key()?;
     cx.op.say(&format!(
         "\n{}\n      Key fingerprint = {}\nRead it aloud to the roots now; they will compare it when they attest.",
-        certinfo::primary_uid(&key.cert),
-        certinfo::grouped(&key.cert.fingerprint())
+        cert::primary_uid(&key.cert),
+        cert::grouped(&key.cert.fingerprint())
     ));
     if !cx.answers.fingerprint_read
         && !cx

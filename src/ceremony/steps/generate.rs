@@ -2,7 +2,7 @@
 //! generated and escrowed — or the key an interrupted run made is adopted.
 
 use super::super::{Cx, Outcome};
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::generate::{self, GenerateRequest};
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
@@ -33,9 +33,9 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     for r in &roots {
         cx.op.say(&format!(
             "  {} <{}>  {}",
-            crate::text::shown(&r.name),
-            crate::text::shown(&r.email),
-            crate::text::shown(&r.escrow_recipient)
+            crate::base::text::shown(&r.name),
+            crate::base::text::shown(&r.email),
+            crate::base::text::shown(&r.escrow_recipient)
         ));
     }
     if !cx.answers.confirm_roster
@@ -54,7 +54,8 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         if cx.trusted_of(&cx.cycle.id)?.iter().all(|t| t.dir != k.dir) {
             // One line, whatever the directory's name holds.
             let e = crate::policy::untrusted(&k).to_string();
-            cx.op.say(&format!("warning: {}", crate::text::line(&e)));
+            cx.op
+                .say(&format!("warning: {}", crate::base::text::line(&e)));
         }
     }
     let fpr = match cx.trusted_of(&cx.cycle.id)?.pop() {

@@ -11,7 +11,7 @@ mod publish;
 mod signing_subkey;
 
 use super::{Cx, Outcome, Step};
-use crate::error::Result;
+use crate::base::error::Result;
 
 /// Run one step.
 pub(super) fn run(step: Step, cx: &mut Cx) -> Result<Outcome> {

@@ -2,7 +2,7 @@
 //! with --no-publish, or when the operator says not now).
 
 use super::super::{Cx, Outcome};
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::publish::{self, Settings};
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {

@@ -2,9 +2,9 @@
 //! releases are done, so that none of them is signed with the new key.
 
 use super::super::{Cx, Outcome};
+use crate::base::error::Result;
 use crate::custody;
-use crate::error::Result;
-use crate::subkey::{self, Format, Protection};
+use crate::sign::handoff::{self, Format, Protection};
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let done = cx.answers.releases_done
@@ -30,7 +30,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         "to open the new key's escrow for its signing subkey",
         |ids| custody::open(vault, &key, ids),
     )?;
-    let lint = subkey::write(
+    let lint = handoff::write(
         &out,
         secret.cert(),
         cx.at,
@@ -43,6 +43,6 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
         "export signing-subkey",
         serde_json::json!({ "fingerprint": key.state.fingerprint, "subkey": lint.signing_subkey, "protection": "none" }),
     )?;
-    cx.op.say(&format!("Signing subkey {} written to {} (mode 0600, primary as a stub). Move it to the CI secret store, then shred it.", lint.signing_subkey, crate::text::path(&out)));
+    cx.op.say(&format!("Signing subkey {} written to {} (mode 0600, primary as a stub). Move it to the CI secret store, then shred it.", lint.signing_subkey, crate::base::text::path(&out)));
     Ok(Outcome::Done(out.display().to_string()))
 }

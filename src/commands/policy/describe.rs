@@ -2,10 +2,10 @@
 //! signatures and a pending version. Every value is the file's, so every
 //! value is escaped.
 
-use keycycle::clock::Time;
+use keycycle::base::clock::Time;
+use keycycle::base::text::shown;
 use keycycle::policy::diff::{self, Change};
 use keycycle::policy::{self, Pending, Policy, PolicyKey, Root, State};
-use keycycle::text::shown;
 use keycycle::vault::Vault;
 
 /// One policy as people read it: every root with their recipient in

@@ -11,10 +11,10 @@ use age::armor::ArmoredReader;
 use zeroize::Zeroizing;
 
 use super::{seal, Recipient};
+use crate::base::error::{Error, IoContext, Result};
 use crate::custody::plugin;
 use crate::custody::shares::Share;
 use crate::custody::token::{self, TokenUi};
-use crate::error::{Error, IoContext, Result};
 
 /// A passphrase-protected SSH key, decrypted with the passphrase `ui`
 /// gives (`--identity-passphrase-file`, or asked on the terminal): checked
@@ -91,7 +91,7 @@ impl Identities {
     /// lines, a token) will ask through `ui` when they open something.
     pub fn load_with(&mut self, path: &Path, ui: &Arc<dyn TokenUi>) -> Result<()> {
         let bytes = Zeroizing::new(std::fs::read(path).with_path(path)?);
-        let name = crate::text::path(path);
+        let name = crate::base::text::path(path);
         let text = match std::str::from_utf8(&bytes) {
             Ok(t) if !t.contains("-----BEGIN PGP ") => Zeroizing::new(t.to_owned()),
             _ => return Err(not_age(&name, bytes.first().is_some_and(|b| b & 0x80 != 0))),

@@ -20,10 +20,10 @@ use sequoia_openpgp as openpgp;
 
 use super::signer::locate;
 use super::{try_ask_pin, CardSigner, Pin, NO_CARD_HINT};
+use crate::base::error::{Error, Result};
 use crate::custody::token::TokenUi;
 use crate::custody::KeyHome;
 use crate::custody::{card_idents, card_records, escrow, Backend};
-use crate::error::{Error, Result};
 use crate::vault::StoredKey;
 
 /// A cycle key's primary on a card that is present, its user PIN checked.

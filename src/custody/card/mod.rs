@@ -27,9 +27,9 @@ use openpgp_card::ocard::{KeyType, StatusBytes};
 use openpgp_card::state::{Open, Transaction};
 use openpgp_card::Card;
 
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, Result};
 use crate::custody::token::TokenUi;
-use crate::error::{Error, Result};
 
 pub use backend::{find_primary, CardKey, Found};
 pub use signer::CardSigner;

@@ -18,8 +18,8 @@ use super::upload::unsupported;
 use super::{
     ask_pin, card_err, open_holding, pin_refused, read_status, try_ask_pin, CardStatus, Pin, Slot,
 };
+use crate::base::error::{Error, Result};
 use crate::custody::token::TokenUi;
-use crate::error::{Error, Result};
 
 /// The private half of `public` on an OpenPGP card, as a sequoia
 /// `Signer`. The user PIN is asked once, checked at once (a wrong PIN

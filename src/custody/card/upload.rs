@@ -13,8 +13,8 @@ use openpgp_card::ocard::data::{Fingerprint as CardFpr, KeyGenerationTime};
 use sequoia_openpgp as openpgp;
 
 use super::{ask_pin, card_err, open, pin_refused, status_in, CardStatus, Pin, Slot};
+use crate::base::error::{Error, Result};
 use crate::custody::token::TokenUi;
-use crate::error::{Error, Result};
 
 /// A key's secret material in the form openpgp-card uploads.
 struct Upload {

@@ -11,11 +11,11 @@ use super::{
     armor_signatures, armored_tsk, holder_names, open_bundle, replace, seal, signatures, Bundle,
     LADDER_COMMENT, LADDER_FILE,
 };
-use crate::clock::{self, Time};
+use crate::base::clock::{self, Time};
+use crate::base::error::{Error, Result};
+use crate::cert::make;
 use crate::custody::age::Identities;
 use crate::custody::{revocation_shares, Backend, KeyHome};
-use crate::error::{Error, Result};
-use crate::keygen;
 use crate::vault::{KeyChange, StoredKey, Vault};
 
 /// A cycle key opened from escrow: its certificate with the secrets, and
@@ -32,12 +32,12 @@ impl EscrowedKey {
     /// vault's public cert (attestations, later bindings).
     pub fn open(vault: &Vault, key: &StoredKey, ids: &Identities) -> Result<EscrowedKey> {
         let bundle = open_bundle(vault, key, ids)?;
-        let secret = crate::bounded::cert(&bundle.tsk[..])?;
+        let secret = crate::base::bounded::cert(&bundle.tsk[..])?;
         if secret.fingerprint() != key.cert.fingerprint() {
             return Err(Error::vault(
                 format!(
                     "{}: the escrowed key {} is not the key {}",
-                    crate::text::path(&key.dir),
+                    crate::base::text::path(&key.dir),
                     secret.fingerprint(),
                     key.cert.fingerprint()
                 ),
@@ -77,9 +77,9 @@ impl EscrowedKey {
 
 /// The primary's expiry in `changed` (as of its newest self-signatures).
 fn expiry_of(changed: &Cert, key: &StoredKey, at: Time) -> Time {
-    let p = crate::openpgp_policy::standard();
+    let p = crate::base::openpgp_policy::standard();
     changed
-        .with_policy(&p, keygen::after_self_signatures(changed, at))
+        .with_policy(&p, make::after_self_signatures(changed, at))
         .ok()
         .and_then(|vc| vc.primary_key().key_expiration_time())
         .map(clock::from_system)
@@ -114,7 +114,7 @@ pub fn store_ladder(home: &KeyHome, changed: &Cert, signer: &mut dyn Signer) -> 
 /// The key's new expiry (from `cert`'s self-signatures) and the ladder
 /// again, made by `signer` on the weekly grid from the key's creation to
 /// that expiry, but only after `cert`'s newest binding signature, with a
-/// first rung a second after it ([`keygen::rung_dates`]): an older rung
+/// first rung a second after it ([`make::rung_dates`]): an older rung
 /// would revoke nothing for sequoia (so sqv), and a master lost the day
 /// after an extension needs a rung not after that day.
 fn remade_ladder(
@@ -124,7 +124,7 @@ fn remade_ladder(
 ) -> Result<(Time, Vec<Signature>)> {
     let config = home.vault.config()?;
     let expiry = expiry_of(cert, home.key, home.at);
-    let ladder = keygen::ladder(
+    let ladder = make::ladder(
         signer,
         cert,
         home.key.state.created,

@@ -1,7 +1,0 @@
-//! The ground floor for files: reading what may have been committed by
-//! someone else as files, never through a link ([`fsx`]), and writing
-//! atomically ([`atomic`]). Nothing here knows about vaults, keys or
-//! policies: it imports only [`crate::error`] and [`crate::text`].
-
-pub mod atomic;
-pub mod fsx;
