@@ -27,10 +27,11 @@ use crate::config::{Config, ScheduleSource};
 use crate::custody::escrow::{self, Bundle};
 use crate::custody::shares::{self, Share};
 use crate::custody::{age, Identities, Recipient};
+use crate::policy::{attest, roster};
 use crate::schedule::Schedule;
+use crate::vault::audit;
 use crate::vault::Vault;
 use crate::verify::{self, Keyring};
-use crate::{attest, audit, roster};
 
 /// "Now" for every target: the fixture keys are live, the roster cert too.
 pub const FUZZ_TIME: &str = "2026-11-26";
@@ -272,7 +273,7 @@ pub fn fuzz_roster(data: &[u8]) {
         let root = s.path("roster-vault");
         std::fs::write(root.join("roster/roster.toml"), data).expect("write roster");
         let vault = Vault::open(&root).expect("the fixture vault opens");
-        let Ok(mut roster) = crate::roster::load(&vault) else {
+        let Ok(mut roster) = crate::policy::roster::load(&vault) else {
             return;
         };
         let _ = roster.recipients();

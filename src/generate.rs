@@ -201,7 +201,7 @@ fn escrow_policy(vault: &Vault, at: Time, extras: bool) -> Result<EscrowPolicy> 
             Error::vault("the vault has no signed policy", "run keycycle policy init")
         }));
     }
-    if crate::roster::load(vault)?.members.is_empty() {
+    if crate::policy::roster::load(vault)?.members.is_empty() {
         if extras {
             // No roots at all: the key goes only to the recipients given,
             // and no policy is made from an empty roster.

@@ -6,8 +6,6 @@
 //! [`custody`].
 
 pub mod announce;
-pub mod attest;
-pub mod audit;
 pub mod base;
 pub mod ceremony;
 pub mod cert;
@@ -15,10 +13,8 @@ pub mod config;
 pub mod custody;
 pub mod generate;
 pub mod page;
-pub mod party;
 pub mod policy;
 pub mod publish;
-pub mod roster;
 pub mod schedule;
 pub mod sign;
 pub mod status;

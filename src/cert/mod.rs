@@ -12,6 +12,7 @@ pub mod inspect;
 mod judge;
 pub mod keyring;
 pub mod make;
+pub mod party;
 mod releases;
 mod signature;
 

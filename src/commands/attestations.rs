@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use sequoia_openpgp as openpgp;
 
-use keycycle::attest::{self, ImportReport};
+use keycycle::policy::attest::{self, ImportReport};
 use keycycle::publish::{self, Settings};
 use keycycle::vault::Vault;
 

@@ -15,14 +15,14 @@ pub fn run(ctx: &Ctx, cmd: &AuditCommand) -> Outcome {
     let vault = ctx.open_vault()?;
     let path = vault.root().join(keycycle::vault::AUDIT_FILE);
     let text = keycycle::base::fs::fsx::read_to_string(&path)?;
-    let entries = keycycle::audit::verify(&text)?;
+    let entries = keycycle::vault::audit::verify(&text)?;
     let seen_here = vault.trust().entry(vault.root())?.audit_head;
     let policy = keycycle::policy::load(&vault, ctx.at)?;
     let in_policy = policy
         .as_ref()
         .and_then(|s| s.policy.audit_head.clone().map(|h| (h, s.policy.version)));
     if let Some(h) = &seen_here {
-        keycycle::audit::holds(&text, h).map_err(|why| {
+        keycycle::vault::audit::holds(&text, h).map_err(|why| {
             Error::vault(
                 format!("audit.log was truncated or rewritten: {why} by this machine"),
                 "restore audit.log from the vault's git history and find out who committed the change (git log -p -- audit.log)",
@@ -30,14 +30,14 @@ pub fn run(ctx: &Ctx, cmd: &AuditCommand) -> Outcome {
         })?;
     }
     if let Some((h, v)) = &in_policy {
-        keycycle::audit::holds(&text, h).map_err(|why| {
+        keycycle::vault::audit::holds(&text, h).map_err(|why| {
             Error::vault(
                 format!("audit.log was truncated or rewritten: {why} when policy version {v} was proposed"),
                 "restore audit.log from the vault's git history and find out who committed the change (git log -p -- audit.log)",
             )
         })?;
     }
-    if let Some(head) = keycycle::audit::head(&text) {
+    if let Some(head) = keycycle::vault::audit::head(&text) {
         vault.trust().record_audit_head(vault.root(), &head)?;
     }
     ui::emit(&format!(

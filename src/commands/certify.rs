@@ -5,7 +5,7 @@ use sequoia_openpgp::Cert;
 
 use keycycle::base::fs::atomic;
 use keycycle::custody::{self, own_key};
-use keycycle::{attest, cert, Error};
+use keycycle::{cert, policy::attest, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::CertifyArgs;
@@ -110,7 +110,7 @@ fn my_signer(
                     "pass --with-key YOUR-PUBLIC-CERT.asc (your public cert is enough with --card)",
                 )
             })?;
-            keycycle::roster::cert(&vault, &fpr)?
+            keycycle::policy::roster::cert(&vault, &fpr)?
                 .filter(|c| c.fingerprint().to_hex() == fpr)
                 .ok_or_else(|| {
                     Error::input(

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use keycycle::custody;
-use keycycle::{attest, cert, Error};
+use keycycle::{cert, policy::attest, Error};
 
 use super::{Ctx, Outcome};
 use crate::cli::CrossSignArgs;

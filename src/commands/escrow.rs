@@ -133,7 +133,7 @@ fn why_not(vault: &Vault, ids: &Identities, at: Time, err: Error) -> Error {
             "a root whose identity opens the escrow today runs keycycle escrow rewrap --identity THEIRS; then run this again",
         );
     }
-    let draft = keycycle::roster::load(vault)
+    let draft = keycycle::policy::roster::load(vault)
         .map(|r| r.members)
         .unwrap_or_default();
     if let Some(m) = draft

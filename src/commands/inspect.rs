@@ -34,11 +34,11 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
         for k in vault.keys().unwrap_or_default() {
             others.push(k.cert);
         }
-        if let Ok(roster) = keycycle::roster::load(&vault) {
+        if let Ok(roster) = keycycle::policy::roster::load(&vault) {
             for m in roster.members {
                 if let Some(Some(c)) = m
                     .fingerprint
-                    .map(|f| keycycle::roster::cert(&vault, &f).ok().flatten())
+                    .map(|f| keycycle::policy::roster::cert(&vault, &f).ok().flatten())
                 {
                     others.push(c);
                 }

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use keycycle::cert;
-use keycycle::party;
+use keycycle::cert::party;
 
 use super::{Ctx, Outcome};
 use crate::cli::{PartyCommand, SheetFormat};

@@ -252,7 +252,7 @@ fn draft_only(vault: &keycycle::vault::Vault, state: &State, fpr: &str) -> keycy
     if listed(&state.policy) || state.pending.as_ref().is_some_and(|p| listed(&p.policy)) {
         return Ok(());
     }
-    let roster = keycycle::roster::load(vault)?;
+    let roster = keycycle::policy::roster::load(vault)?;
     let Some(m) = roster
         .members
         .iter()

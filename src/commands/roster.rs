@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use keycycle::cert;
-use keycycle::roster::Member;
+use keycycle::policy::roster::Member;
 use keycycle::Error;
 
 use super::{Ctx, Outcome};
@@ -13,7 +13,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
         RosterCommand::List => ctx.open_vault()?,
         _ => ctx.lock_vault("roster")?,
     };
-    let mut roster = keycycle::roster::load(&vault)?;
+    let mut roster = keycycle::policy::roster::load(&vault)?;
     match cmd {
         RosterCommand::Add(RosterAddArgs {
             name,
@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
                 escrow_recipient: escrow_recipient.clone(),
             };
             roster.add(member.clone())?;
-            keycycle::roster::save(&vault, &roster, cert.as_ref())?;
+            keycycle::policy::roster::save(&vault, &roster, cert.as_ref())?;
             vault.audit(ctx.at, "roster add", serde_json::json!({ "name": name, "email": email, "fingerprint": member.fingerprint }))?;
             if ctx.json {
                 ui::emit_json(roster.members.last().expect("just added"))?;
@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
         }
         RosterCommand::Remove { who } => {
             let m = roster.remove(who)?;
-            keycycle::roster::save(&vault, &roster, None)?;
+            keycycle::policy::roster::save(&vault, &roster, None)?;
             vault.audit(
                 ctx.at,
                 "roster remove",

@@ -18,11 +18,13 @@
 //! `roster/roster.toml` and `[escrow] threshold` are only the draft of the
 //! next version ([`draft`]). See `docs/threat-model.md`.
 
+pub mod attest;
 pub mod diff;
 mod document;
 mod history;
 mod outward;
 mod roots;
+pub mod roster;
 
 use std::path::PathBuf;
 
@@ -146,7 +148,7 @@ pub fn signatures(
             missing.push(root.name.clone());
             continue;
         };
-        let cert = match crate::roster::cert(vault, fpr) {
+        let cert = match crate::policy::roster::cert(vault, fpr) {
             Ok(Some(c)) if &c.fingerprint().to_hex() == fpr => c,
             Ok(_) => {
                 bad.push(format!("{}: no certificate roster/{fpr}.asc", root.name));
@@ -186,7 +188,7 @@ pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
 /// generated here.
 pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey], at: Time) -> Result<Policy> {
     let config = vault.config()?;
-    let roster = crate::roster::load(vault)?;
+    let roster = crate::policy::roster::load(vault)?;
     let escrow_threshold = config.escrow.threshold.max(1);
     let mut listed: Vec<PolicyKey> = state.map(|s| s.policy.keys.clone()).unwrap_or_default();
     // A listed key that is revoked is listed as revoked from now on: a
@@ -217,7 +219,7 @@ pub fn draft(vault: &Vault, state: Option<&State>, keys: &[StoredKey], at: Time)
         escrow_threshold,
         revocation_threshold: config.escrow.revocation_threshold.max(1),
         expires: Some(at + chrono::Duration::days(DEFAULT_VALIDITY_DAYS)),
-        audit_head: crate::audit::head(&vault.audit_log()?),
+        audit_head: crate::vault::audit::head(&vault.audit_log()?),
         keyservers: config.publish.keyservers.clone(),
         announce_template: match &config.announce.template {
             Some(p) => Some(digest(&crate::base::fs::fsx::read_file(p)?)),

@@ -28,7 +28,7 @@ pub(super) fn attestations(
     let mut by = Vec::new();
     let mut missing = Vec::new();
     let mut of = 0;
-    for (name, root) in crate::attest::policy_roots(vault, signed)? {
+    for (name, root) in crate::policy::attest::policy_roots(vault, signed)? {
         of += 1;
         if root.is_some_and(|r| certified_by(cert, &r, at)) {
             by.push(name);
@@ -45,11 +45,11 @@ pub(super) fn attestations(
         })
     };
     let mut draft = Vec::new();
-    for m in crate::roster::load(vault)?.members {
+    for m in crate::policy::roster::load(vault)?.members {
         let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
             continue;
         };
-        if crate::roster::cert(vault, &fpr)?.is_some_and(|r| certified_by(cert, &r, at)) {
+        if crate::policy::roster::cert(vault, &fpr)?.is_some_and(|r| certified_by(cert, &r, at)) {
             draft.push(m.name);
         }
     }

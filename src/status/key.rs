@@ -118,9 +118,9 @@ fn trust_findings(
     // The draft roster's certs count for nothing, but a tampered one (a
     // cert under another fingerprint's name, a path for a fingerprint) is
     // still refused, naming it.
-    for m in crate::roster::load(vault)?.members {
+    for m in crate::policy::roster::load(vault)?.members {
         if let Some(fpr) = m.fingerprint {
-            crate::roster::cert(vault, &fpr)?;
+            crate::policy::roster::cert(vault, &fpr)?;
         }
     }
     let trusted = signed.is_some_and(|p| p.lists(&key.state.fingerprint))

@@ -10,6 +10,7 @@
 //!   audit.log
 //! ```
 
+pub mod audit;
 pub mod discover;
 mod keys;
 mod lock;
@@ -21,7 +22,6 @@ pub use keys::{
 
 use std::path::{Path, PathBuf};
 
-use crate::audit;
 use crate::base::clock::Time;
 use crate::base::error::{Error, Result};
 use crate::base::fs::{atomic, fsx};

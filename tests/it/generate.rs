@@ -309,7 +309,7 @@ fn same_time_same_result_and_next_moves_with_time() {
 fn audit_log_records_generate_in_a_hash_chain() {
     let (env, _, json) = generated();
     let log = std::fs::read_to_string(env.vault.join("audit.log")).unwrap();
-    let entries = keycycle::audit::verify(&log).unwrap();
+    let entries = keycycle::vault::audit::verify(&log).unwrap();
     let last = entries.last().unwrap();
     assert_eq!(last.action, "generate");
     assert_eq!(last.details["fingerprint"], json["fingerprint"]);
@@ -320,7 +320,7 @@ fn audit_log_records_generate_in_a_hash_chain() {
         .assert()
         .success();
     let log = std::fs::read_to_string(env.vault.join("audit.log")).unwrap();
-    let last = keycycle::audit::verify(&log).unwrap().pop().unwrap();
+    let last = keycycle::vault::audit::verify(&log).unwrap().pop().unwrap();
     assert_eq!(last.action, "roster remove");
     assert_eq!(last.operator.as_deref(), Some("Ada Lovelace"));
     assert_eq!(last.result, "ok");

@@ -2,10 +2,10 @@
 //! the vault holds no key for the previous cycle).
 
 use super::super::{Cx, Outcome};
-use crate::attest;
 use crate::base::error::Result;
 use crate::cert;
 use crate::custody;
+use crate::policy::attest;
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let key = cx.key()?;

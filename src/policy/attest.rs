@@ -102,7 +102,7 @@ pub fn policy_roots(
         .unwrap_or_default()
     {
         if let Some(fpr) = &r.fingerprint {
-            out.push((r.name.clone(), crate::roster::cert(vault, fpr)?));
+            out.push((r.name.clone(), crate::policy::roster::cert(vault, fpr)?));
         }
     }
     Ok(out)
@@ -139,11 +139,11 @@ impl Issuers {
             })
         };
         let mut draft = Vec::new();
-        for m in crate::roster::load(vault)?.members {
+        for m in crate::policy::roster::load(vault)?.members {
             let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
                 continue;
             };
-            if let Some(c) = crate::roster::cert(vault, &fpr)? {
+            if let Some(c) = crate::policy::roster::cert(vault, &fpr)? {
                 others.add(&c);
             }
             draft.push((fpr, m.name));
