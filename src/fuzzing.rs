@@ -187,7 +187,7 @@ pub fn fuzz_cert_import(data: &[u8]) {
         let _ = cert::label(c);
     }
     if certs.len() > 1 {
-        let _ = serde_json::to_string(&cert::chain(
+        let _ = serde_json::to_string(&cert::certification_chain(
             &certs,
             crate::base::clock::from_system(std::time::UNIX_EPOCH),
         ));

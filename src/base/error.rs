@@ -142,7 +142,7 @@ impl Error {
 }
 
 /// An error and its causes on one line, each cause once.
-pub fn chain(e: &dyn std::error::Error) -> String {
+pub fn with_causes(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {

@@ -289,7 +289,7 @@ fn retry(e: &Error, asked: usize) -> String {
     let left = TRIES - asked;
     format!(
         "{} — asking again ({left} {} left)",
-        crate::base::text::line(&crate::base::error::chain(e)),
+        crate::base::text::line(&crate::base::error::with_causes(e)),
         if left == 1 { "try" } else { "tries" }
     )
 }

@@ -25,7 +25,7 @@ pub struct ChainLink {
 
 /// Among `certs`, which certify which as of `at`: signatures that verify,
 /// those whose issuer could not make them marked `void` with the reason.
-pub fn chain(certs: &[Cert], at: Time) -> Vec<ChainLink> {
+pub fn certification_chain(certs: &[Cert], at: Time) -> Vec<ChainLink> {
     let mut by_id = Known::default();
     for c in certs {
         by_id.add(c);
@@ -74,10 +74,10 @@ pub struct Custody {
 }
 
 pub fn custody(certs: &[Cert], at: Time) -> Custody {
-    custody_from(certs, &chain(certs, at))
+    custody_from(certs, &certification_chain(certs, at))
 }
 
-/// [`custody`] from an already computed [`chain`] of `certs`.
+/// [`custody`] from an already computed [`certification_chain`] of `certs`.
 pub fn custody_from(certs: &[Cert], links: &[ChainLink]) -> Custody {
     let mut cycle: Vec<&Cert> = certs
         .iter()

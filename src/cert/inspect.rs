@@ -57,7 +57,7 @@ pub fn inspect(certs: &[Cert], others: &[Cert], at: Time) -> Report {
     }
 }
 
-/// [`cert::chain`] from the certifications `describe` verified: the
+/// [`cert::certification_chain`] from the certifications `describe` verified: the
 /// same links in the same order, without verifying them again.
 fn chain_from(certs: &[Cert], infos: &[CertInfo]) -> Vec<ChainLink> {
     let labels: std::collections::HashMap<String, String> = certs

@@ -18,7 +18,7 @@ mod signature;
 
 pub use dates::{signed_dates, SignedDates};
 
-pub use chain::{chain, custody, custody_from, ChainLink, Custody};
+pub use chain::{certification_chain, custody, custody_from, ChainLink, Custody};
 pub use describe::{describe, CertInfo, Certification, KeyInfo};
 pub use judge::{cannot_certify, certified_by, judge_certification, Judgement, BAD_SIGNATURE};
 pub use releases::releases_text;

@@ -80,8 +80,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(anyhow::Error::from)?)
 }
 
-fn chain(e: &anyhow::Error) -> String {
-    crate::base::error::chain(e.as_ref())
+fn with_causes(e: &anyhow::Error) -> String {
+    crate::base::error::with_causes(e.as_ref())
 }
 
 /// What went wrong with one attempt, and whether another may help.
@@ -120,7 +120,7 @@ fn classify(e: &anyhow::Error, s: &Settings) -> Failure {
         };
     }
     Failure {
-        message: chain(e),
+        message: with_causes(e),
         retry: false,
     }
 }

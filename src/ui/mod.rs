@@ -67,7 +67,7 @@ pub fn error(msg: &str) {
 pub fn report_error(e: &Error) {
     eprintln!(
         "error: {}",
-        keycycle::base::text::line(&keycycle::base::error::chain(e))
+        keycycle::base::text::line(&keycycle::base::error::with_causes(e))
     );
     if let Some(h) = e.hint() {
         eprintln!("hint: {}", keycycle::base::text::line(h));

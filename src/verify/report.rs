@@ -203,8 +203,8 @@ fn issuer_key_id(sig: &openpgp::packet::Signature, fallback: Option<&KeyID>) -> 
 }
 
 /// The whole error chain on one line.
-pub fn chain(e: &anyhow::Error) -> String {
-    crate::base::error::chain(e.as_ref())
+pub fn error_line(e: &anyhow::Error) -> String {
+    crate::base::error::with_causes(e.as_ref())
         .lines()
         .collect::<Vec<_>>()
         .join(" ")
@@ -212,7 +212,7 @@ pub fn chain(e: &anyhow::Error) -> String {
 
 /// The first line of the error chain.
 pub fn first_line(e: &anyhow::Error) -> String {
-    chain(e)
+    error_line(e)
 }
 
 /// `2023-02-01` from "… not considered secure since 2023-02-01T00:00:00Z".

@@ -215,7 +215,7 @@ fn a_tampered_certification_is_not_a_chain_link() {
     )
     .unwrap()
     .remove(0);
-    let ok = keycycle::cert::chain(
+    let ok = keycycle::cert::certification_chain(
         &[cert.clone(), gaz.clone()],
         keycycle::base::clock::parse_time(T).unwrap(),
     );
@@ -242,7 +242,7 @@ fn a_tampered_certification_is_not_a_chain_link() {
         .unwrap();
     bytes[pos + sig_bytes.len() - 1] ^= 0x01;
     let tampered = <Cert as openpgp::parse::Parse<Cert>>::from_bytes(&bytes).unwrap();
-    assert!(keycycle::cert::chain(
+    assert!(keycycle::cert::certification_chain(
         &[tampered.clone(), gaz.clone()],
         keycycle::base::clock::parse_time(T).unwrap()
     )

@@ -9,7 +9,7 @@ use openpgp::parse::Parse;
 use openpgp::types::RevocationStatus;
 use sequoia_openpgp as openpgp;
 
-use super::{chain, cutoff_date, issuer_key_id, SigReport};
+use super::{cutoff_date, error_line, issuer_key_id, SigReport};
 use crate::base::clock::{self, Time};
 use crate::cert::keyring::Keyring;
 use crate::cert::{self, Revocation};
@@ -29,7 +29,7 @@ pub fn describe(ring: &Keyring, e: &VerificationError) -> SigReport {
         V::UnboundKey { sig, cert, error } => {
             let mut r = SigReport::new(sig_time(sig), issuer_key_id(sig, None));
             let label = ring.label(cert);
-            r.detail = chain(error);
+            r.detail = error_line(error);
             r.by.fingerprint = Some(cert.fingerprint().to_hex());
             if r.detail.contains("SHA1") {
                 r.sha1_binding = true;
@@ -54,7 +54,7 @@ pub fn describe(ring: &Keyring, e: &VerificationError) -> SigReport {
             r.signer = Some(ring.label(ka.cert()));
             r.by.fingerprint = Some(ka.cert().fingerprint().to_hex());
             r.by.subkey = Some(ka.key().fingerprint().to_hex());
-            r.detail = chain(error);
+            r.detail = error_line(error);
             // The cryptographic check failed (backends word it
             // differently); only a policy refusal says something else.
             r.fault.reason = if r.detail.contains("Not live until") {
@@ -71,7 +71,7 @@ pub fn describe(ring: &Keyring, e: &VerificationError) -> SigReport {
         }
         V::MalformedSignature { sig, error } => {
             let mut r = SigReport::new(sig_time(sig), issuer_key_id(sig, None));
-            r.detail = chain(error);
+            r.detail = error_line(error);
             r.fault.reason = format!("signature rejected: {}", short(&r.detail));
             r
         }
@@ -205,7 +205,7 @@ fn bad_key(
     let label = ring.label(ka.cert());
     r.by.fingerprint = Some(ka.cert().fingerprint().to_hex());
     r.by.subkey = Some(ka.key().fingerprint().to_hex());
-    r.detail = chain(error);
+    r.detail = error_line(error);
     let made = day(t);
     let revoked = revoked(ka);
     let expiry = [
