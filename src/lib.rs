@@ -18,7 +18,6 @@ pub mod publish;
 pub mod schedule;
 pub mod sign;
 pub mod status;
-pub mod trust;
 pub mod vault;
 pub mod verify;
 

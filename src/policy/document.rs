@@ -42,7 +42,7 @@ pub struct Policy {
     /// The audit log's last entry when this version was written: `audit
     /// verify` reports a log that lost or rewrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit_head: Option<crate::trust::AuditHead>,
+    pub audit_head: Option<crate::vault::trust::AuditHead>,
     /// The keyservers `publish` uploads to and checks (empty: the
     /// keycycle.toml draft must be confirmed by the operator).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -314,7 +314,7 @@ mod tests {
             escrow_threshold: 1,
             revocation_threshold: 1,
             expires: None,
-            audit_head: Some(crate::trust::AuditHead {
+            audit_head: Some(crate::vault::trust::AuditHead {
                 seq: 3,
                 hash: "ab".repeat(32),
             }),

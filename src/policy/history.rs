@@ -10,7 +10,7 @@
 use super::{digest, signatures, version_path, Pending, Policy, State};
 use crate::base::clock::Time;
 use crate::base::error::{Error, Result};
-use crate::trust::{Accepted, Entry, TrustStore};
+use crate::vault::trust::{Accepted, Entry, TrustStore};
 use crate::vault::Vault;
 
 const ROLLBACK_HINT: &str = "restore policy/ from the vault's git history (runbooks/policy-change.md, \"keycycle reports a rollback\"); nothing was changed";

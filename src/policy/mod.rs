@@ -4,7 +4,7 @@
 //! keys. Modelled on TUF's root metadata:
 //!
 //! - `policy/v1.toml` is trusted because its digest is pinned in the
-//!   operator's local trust store ([`crate::trust`]), outside the repository;
+//!   operator's local trust store ([`crate::vault::trust`]), outside the repository;
 //! - `policy/vN.toml` (N > 1) is in force when it names the digest of
 //!   version N-1 and carries valid detached signatures
 //!   (`policy/vN.sig/<FINGERPRINT>.asc`) by at least `policy_threshold`

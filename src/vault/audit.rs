@@ -78,10 +78,10 @@ pub fn append(
 
 /// The last entry of a log that [`verify`] accepted: its number and the
 /// SHA-256 of its line; `None` for an empty log.
-pub fn head(log: &str) -> Option<crate::trust::AuditHead> {
+pub fn head(log: &str) -> Option<crate::vault::trust::AuditHead> {
     let last = log.lines().rfind(|l| !l.trim().is_empty())?;
     let e: Entry = serde_json::from_str(last).ok()?;
-    Some(crate::trust::AuditHead {
+    Some(crate::vault::trust::AuditHead {
         seq: e.seq,
         hash: hash(last),
     })
@@ -89,7 +89,7 @@ pub fn head(log: &str) -> Option<crate::trust::AuditHead> {
 
 /// Whether the log (already verified) still holds entry `head` as it was:
 /// `Err` says how it differs (shorter, or another entry at that number).
-pub fn holds(log: &str, head: &crate::trust::AuditHead) -> std::result::Result<(), String> {
+pub fn holds(log: &str, head: &crate::vault::trust::AuditHead) -> std::result::Result<(), String> {
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
     match usize::try_from(head.seq)
         .ok()

@@ -176,7 +176,7 @@ impl Vault {
             ));
         }
         // A revocation this machine saw is never undone by an older copy.
-        crate::trust::seen::check_and_remember(
+        crate::vault::trust::seen::check_and_remember(
             &self.trust(),
             &cert,
             &cert_path.display().to_string(),

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod discover;
 mod keys;
 mod lock;
+pub mod trust;
 
 pub use keys::{
     find_in, CardRecord, KeyChange, KeyState, NewFile, PublishRecord, StoredKey, CERT_FILE,
@@ -26,7 +27,7 @@ use crate::base::clock::Time;
 use crate::base::error::{Error, Result};
 use crate::base::fs::{atomic, fsx};
 use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
-use crate::trust::TrustStore;
+use trust::TrustStore;
 
 /// A vault on disk.
 #[derive(Debug, Clone)]

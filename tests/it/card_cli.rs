@@ -140,7 +140,7 @@ fn cert_of(vault: &Path, cycle: &str) -> Cert {
 fn cert_on(vault: &Path, home: &Path, cycle: &str) -> Cert {
     let v = keycycle::vault::Vault::open(vault)
         .unwrap()
-        .with_trust(keycycle::trust::TrustStore::at(home));
+        .with_trust(keycycle::vault::trust::TrustStore::at(home));
     key(&v, cycle).cert
 }
 

@@ -46,7 +46,7 @@ pub fn trust_home() -> &'static Path {
 pub fn open_vault(path: &Path) -> keycycle::vault::Vault {
     keycycle::vault::Vault::open(path)
         .unwrap()
-        .with_trust(keycycle::trust::TrustStore::at(trust_home()))
+        .with_trust(keycycle::vault::trust::TrustStore::at(trust_home()))
 }
 
 /// Whether `identity` decrypts `file` with the real age CLI.
