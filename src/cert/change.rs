@@ -175,6 +175,20 @@ pub fn rotate_subkey(
     Ok((cert, new))
 }
 
+/// A whole-key revocation made by the primary (`signer`).
+pub fn revoke(
+    signer: &mut dyn Signer,
+    cert: &Cert,
+    reason: ReasonForRevocation,
+    message: &str,
+    at: Time,
+) -> Result<Signature> {
+    Ok(CertRevocationBuilder::new()
+        .set_signature_creation_time(clock::to_system(at))?
+        .set_reason_for_revocation(reason, message.as_bytes())?
+        .build(signer, cert, None)?)
+}
+
 /// A revocation with the master key: the whole key, or one subkey.
 pub fn revoke_with_master(
     full: &Cert,
@@ -185,7 +199,7 @@ pub fn revoke_with_master(
     at: Time,
 ) -> Result<Signature> {
     match subkey {
-        None => make::revoke(signer, full, reason, message, at),
+        None => revoke(signer, full, reason, message, at),
         Some(fpr) => {
             let want = fpr
                 .trim()

@@ -85,20 +85,6 @@ pub struct CycleKey {
 pub const HARD_REVOCATION_MESSAGE: &str = "Made when the key was generated, to be published \
 only if the key is compromised or cannot be recovered; it voids every signature the key made.";
 
-/// A whole-key revocation made by the primary (`signer`).
-pub fn revoke(
-    signer: &mut dyn Signer,
-    cert: &Cert,
-    reason: ReasonForRevocation,
-    message: &str,
-    at: Time,
-) -> Result<Signature> {
-    Ok(CertRevocationBuilder::new()
-        .set_signature_creation_time(clock::to_system(at))?
-        .set_reason_for_revocation(reason, message.as_bytes())?
-        .build(signer, cert, None)?)
-}
-
 /// Soft (retired) revocations dated every `interval_days` after `from`,
 /// the last one at or before `until`. When the master is lost, the latest
 /// rung not after now is published: signatures before it stay valid.

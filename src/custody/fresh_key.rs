@@ -9,6 +9,7 @@ use sequoia_openpgp as openpgp;
 
 use crate::base::clock;
 use crate::base::error::{Error, Result};
+use crate::cert::change;
 use crate::cert::make::{self, CycleKey, KeySpec, HARD_REVOCATION_MESSAGE};
 
 /// Make the key, its revocation certificate and its ladder.
@@ -62,7 +63,7 @@ fn with_revocations(cert: Cert, spec: &KeySpec) -> Result<CycleKey> {
         .clone()
         .parts_into_secret()?
         .into_keypair()?;
-    let revocation = make::revoke(
+    let revocation = change::revoke(
         &mut signer,
         &cert,
         ReasonForRevocation::KeyCompromised,

@@ -344,7 +344,7 @@ fn cycle_on_card(env: &Env, roster: &Roster, name: &str) {
     let sw_old = change::extend(&full, &mut soft, until, cross)
         .unwrap()
         .strip_secret_key_material();
-    let sw_rev = make::revoke(
+    let sw_rev = change::revoke(
         &mut soft,
         &full,
         ReasonForRevocation::KeySuperseded,
@@ -363,7 +363,7 @@ fn cycle_on_card(env: &Env, roster: &Roster, name: &str) {
     let count = signer.status().unwrap().signature_count;
     let hw_new = attest::certify_all(&mut signer, &new.cert, cross).unwrap();
     let hw_old = change::extend(&old.cert, &mut signer, until, cross).unwrap();
-    let hw_rev = make::revoke(
+    let hw_rev = change::revoke(
         &mut signer,
         &hw_old,
         ReasonForRevocation::KeySuperseded,
