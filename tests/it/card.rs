@@ -22,7 +22,7 @@ use keycycle::custody::token::BatchUi;
 use keycycle::custody::{self as custody_mod, Backend, Identities};
 use keycycle::schedule::Schedule;
 use keycycle::vault::{StoredKey, Vault};
-use keycycle::{cert::change, cert::make, policy::attest};
+use keycycle::{cert::change, policy::attest};
 use sequoia_openpgp as openpgp;
 
 use openpgp::parse::Parse;
