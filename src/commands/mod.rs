@@ -87,6 +87,11 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// Print a command's result: JSON under `--json`, else its text.
+    pub fn show(&self, value: &impl crate::ui::Show) -> keycycle::Result<()> {
+        crate::ui::show(self.json, self.verbose, value)
+    }
+
     /// `--publish` after a change: send the key as it now is; a failure is
     /// the command's error (the change itself stands).
     pub fn publish_after(
