@@ -1,6 +1,7 @@
 //! One file per command group, the twin of `cli/` with the same name:
-//! arguments → library call → output (through `ui`). No command file uses
-//! another.
+//! arguments → library call → a result handed to [`Ctx::show`], which
+//! prints its JSON (`--json`) or its text (`ui::Show`). No command file
+//! uses another.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
