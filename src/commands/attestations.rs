@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, cmd: &AttestationsCommand) -> Outcome {
             }),
         )?;
     }
-    show(ctx, &report)?;
+    ctx.show(&report)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -70,30 +70,31 @@ fn fetch(
     Ok(incoming)
 }
 
-fn show(ctx: &Ctx, report: &ImportReport) -> keycycle::Result<()> {
-    if ctx.json {
-        return ui::emit_json(report);
-    }
-    let mut out = String::new();
-    for f in &report.certifications {
-        let why = if f.reason.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", f.reason)
-        };
-        let issuer = f.issuer.as_deref().unwrap_or("");
+/// The import as JSON or, for a person, one line per certification and
+/// the tally.
+impl ui::Show for ImportReport {
+    fn human(&self, _verbose: u8) -> keycycle::Result<String> {
+        let report = self;
+        let mut out = String::new();
+        for f in &report.certifications {
+            let why = if f.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", f.reason)
+            };
+            let issuer = f.issuer.as_deref().unwrap_or("");
+            out.push_str(&format!(
+                "{:<16} {} by {} {issuer}{why}\n",
+                f.outcome, f.key, f.issuer_key_id
+            ));
+        }
         out.push_str(&format!(
-            "{:<16} {} by {} {issuer}{why}\n",
-            f.outcome, f.key, f.issuer_key_id
+            "attestations: {} accepted, {} already present, {} outside the signed policy in force (kept, flagged, not counted), {} rejected\n",
+            report.count("accepted"),
+            report.count("already-present"),
+            report.count("outside-roster"),
+            report.count("rejected")
         ));
+        Ok(out)
     }
-    out.push_str(&format!(
-        "attestations: {} accepted, {} already present, {} outside the signed policy in force (kept, flagged, not counted), {} rejected\n",
-        report.count("accepted"),
-        report.count("already-present"),
-        report.count("outside-roster"),
-        report.count("rejected")
-    ));
-    ui::emit(&out);
-    Ok(())
 }

@@ -121,39 +121,37 @@ mod with_card {
             .transpose()?
             .unwrap_or_default();
         let views: Vec<CardView> = cards.into_iter().map(|c| view(c, &keys)).collect();
-        if ctx.json {
-            ui::emit_json(&views)?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        let mut out = String::new();
-        for v in &views {
-            let c = &v.card;
-            out.push_str(&format!(
-                "OpenPGP card {} ({}, serial {})\n",
-                keycycle::base::text::shown(&c.ident),
-                keycycle::base::text::shown(&c.manufacturer),
-                c.serial
-            ));
-            for (s, m) in c.slots.iter().zip(&v.matches) {
-                let what = match (&s.fingerprint, &m.vault_key) {
-                    (None, _) => "empty".to_string(),
-                    (Some(f), None) => format!("{}  (not a key in this vault)", grouped(f)),
-                    (Some(f), Some(k)) if m.recorded => {
-                        format!("{}  {k}; matches the vault's record", grouped(f))
-                    }
-                    (Some(f), Some(k)) => format!(
-                        "{}  {k}; not recorded in the vault (keycycle card load)",
-                        grouped(f)
-                    ),
-                };
-                out.push_str(&format!("  {:<15} {what}\n", format!("{}:", s.slot)));
+        ctx.show(&ui::Reply::new(&views, |_| {
+            let mut out = String::new();
+            for v in &views {
+                let c = &v.card;
+                out.push_str(&format!(
+                    "OpenPGP card {} ({}, serial {})\n",
+                    keycycle::base::text::shown(&c.ident),
+                    keycycle::base::text::shown(&c.manufacturer),
+                    c.serial
+                ));
+                for (s, m) in c.slots.iter().zip(&v.matches) {
+                    let what = match (&s.fingerprint, &m.vault_key) {
+                        (None, _) => "empty".to_string(),
+                        (Some(f), None) => format!("{}  (not a key in this vault)", grouped(f)),
+                        (Some(f), Some(k)) if m.recorded => {
+                            format!("{}  {k}; matches the vault's record", grouped(f))
+                        }
+                        (Some(f), Some(k)) => format!(
+                            "{}  {k}; not recorded in the vault (keycycle card load)",
+                            grouped(f)
+                        ),
+                    };
+                    out.push_str(&format!("  {:<15} {what}\n", format!("{}:", s.slot)));
+                }
+                out.push_str(&format!(
+                    "  signatures made: {}; PIN tries left: user {}, admin {}\n",
+                    c.signature_count, c.user_pin_retries, c.admin_pin_retries
+                ));
             }
-            out.push_str(&format!(
-                "  signatures made: {}; PIN tries left: user {}, admin {}\n",
-                c.signature_count, c.user_pin_retries, c.admin_pin_retries
-            ));
-        }
-        ui::emit(&out);
+            Ok(out)
+        }))?;
         Ok(ExitCode::SUCCESS)
     }
 
@@ -236,10 +234,8 @@ mod with_card {
                 "slot": loaded.slot.name(),
             }),
         )?;
-        if ctx.json {
-            ui::emit_json(&loaded)?;
-        } else {
-            ui::emit(&format!(
+        ctx.show(&ui::Reply::new(&loaded, |_| {
+            Ok(format!(
                 "{} {}: the primary key is now in the {} slot of OpenPGP card {} (serial {}).\n\
                  The escrow stays the recovery path; the vault records the card.\n",
                 key.state.cycle,
@@ -247,8 +243,8 @@ mod with_card {
                 loaded.slot,
                 c.ident,
                 c.serial
-            ));
-        }
+            ))
+        }))?;
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -40,11 +40,10 @@ pub fn run(ctx: &Ctx, args: &CeremonyArgs) -> Outcome {
     let token = ui::token::with_identity_passphrase(args.ids.identity_passphrase_file.as_deref())?;
     let mut terminal = ui::Terminal { batch: ctx.batch };
     let summary = ceremony::run(&vault, &cycle, &answers, &mut terminal, token, ctx.at)?;
-    if ctx.json {
-        ui::emit_json(&summary)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    say_summary(&summary);
+    ctx.show(&ui::Reply::new(&summary, |_| {
+        say_summary(&summary);
+        Ok(String::new())
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 

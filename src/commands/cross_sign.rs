@@ -37,16 +37,14 @@ pub fn run(ctx: &Ctx, args: &CrossSignArgs) -> Outcome {
         "with": primary.location().to_string(),
     });
     vault.audit(ctx.at, "cross-sign", details.clone())?;
-    if ctx.json {
-        ui::emit_json(&details)?;
-    } else {
-        ui::emit(&format!(
+    ctx.show(&ui::Reply::new(&details, |_| {
+        Ok(format!(
             "{} now certifies {} (signed with the {}). Publish it: keycycle publish {}\n",
             cert::label(&old.cert),
             cert::label(&new.cert),
             primary.location(),
             new.state.cycle
-        ));
-    }
+        ))
+    }))?;
     Ok(ExitCode::SUCCESS)
 }

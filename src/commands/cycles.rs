@@ -42,39 +42,38 @@ pub fn run(ctx: &Ctx, args: &CyclesArgs) -> Outcome {
         .filter(|(i, _)| args.all || (*i + 4 >= cur_idx && *i <= cur_idx + 2))
         .map(|(_, c)| schedule.plan(c))
         .collect::<keycycle::Result<_>>()?;
-    if ctx.json {
-        ui::emit_json(&serde_json::json!({
-            "current": current.as_ref().map(|c| &c.id),
-            "overlap_days": schedule.policy().overlap_days,
-            "cycles": shown,
-        }))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut out = format!(
-        "{:<2} {:<9} {:<10} {:<10} {:<10} {:<23} {:<10}\n",
-        "", "ID", "NAME", "START", "RELEASE", "MAKE KEY", "KEY EXPIRES"
-    );
-    for p in &shown {
-        let c = &p.cycle;
-        let mark = if Some(c) == current.as_ref() { "*" } else { "" };
+    let json = serde_json::json!({
+        "current": current.as_ref().map(|c| &c.id),
+        "overlap_days": schedule.policy().overlap_days,
+        "cycles": shown,
+    });
+    ctx.show(&ui::Reply::new(&json, |_| {
+        let mut out = format!(
+            "{:<2} {:<9} {:<10} {:<10} {:<10} {:<23} {:<10}\n",
+            "", "ID", "NAME", "START", "RELEASE", "MAKE KEY", "KEY EXPIRES"
+        );
+        for p in &shown {
+            let c = &p.cycle;
+            let mark = if Some(c) == current.as_ref() { "*" } else { "" };
+            out.push_str(&format!(
+                "{:<2} {:<9} {:<10} {:<10} {:<10} {} – {} {}{}\n",
+                mark,
+                keycycle::base::text::shown(&c.id),
+                keycycle::base::text::shown(c.name.as_deref().unwrap_or("?")),
+                c.start,
+                c.release,
+                p.create_from,
+                p.create_by,
+                keycycle::base::clock::day(p.expires),
+                if c.projected { "  (projected)" } else { "" }
+            ));
+        }
         out.push_str(&format!(
-            "{:<2} {:<9} {:<10} {:<10} {:<10} {} – {} {}{}\n",
-            mark,
-            keycycle::base::text::shown(&c.id),
-            keycycle::base::text::shown(c.name.as_deref().unwrap_or("?")),
-            c.start,
-            c.release,
-            p.create_from,
-            p.create_by,
-            keycycle::base::clock::day(p.expires),
-            if c.projected { "  (projected)" } else { "" }
+            "\n* current at {}. A key expires {} days after the next cycle starts.\n",
+            keycycle::base::clock::day(ctx.at),
+            schedule.policy().overlap_days
         ));
-    }
-    out.push_str(&format!(
-        "\n* current at {}. A key expires {} days after the next cycle starts.\n",
-        keycycle::base::clock::day(ctx.at),
-        schedule.policy().overlap_days
-    ));
-    ui::emit(&out);
+        Ok(out)
+    }))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -37,30 +37,30 @@ fn verify(ctx: &Ctx, key: Option<&str>, ids: &Identities) -> Outcome {
             keycycle::policy::partition(&vault, state.as_ref(), vault.keys()?)?.0
         }
     };
-    let mut out = String::new();
     let mut drills = Vec::new();
     for k in &keys {
         let d = custody::drill(&vault, k, ids).map_err(|e| why_not(&vault, ids, ctx.at, e))?;
-        match &d.share {
-            Some(share) => out.push_str(&format!(
-                "ok  {} {}: your identity opens {}; nothing was reconstructed; {}\n",
-                k.state.cycle,
-                k.state.fingerprint,
-                keycycle::base::text::shown(share),
-                revocations_line(&d)
-            )),
-            None => out.push_str(&format!(
-                "ok  {} {}: your identity opens the escrow; the secret matches the cert; the revocation certificate ({}) and {} ladder rungs are valid for it\n",
-                k.state.cycle, k.state.fingerprint, d.revocation.reason, d.ladder_rungs
-            )),
-        }
         drills.push(d);
     }
-    if ctx.json {
-        ui::emit_json(&drills)?;
-    } else {
-        ui::emit(&out);
-    }
+    ctx.show(&ui::Reply::new(&drills, |_| {
+        let mut out = String::new();
+        for (k, d) in keys.iter().zip(&drills) {
+            match &d.share {
+                Some(share) => out.push_str(&format!(
+                    "ok  {} {}: your identity opens {}; nothing was reconstructed; {}\n",
+                    k.state.cycle,
+                    k.state.fingerprint,
+                    keycycle::base::text::shown(share),
+                    revocations_line(d)
+                )),
+                None => out.push_str(&format!(
+                    "ok  {} {}: your identity opens the escrow; the secret matches the cert; the revocation certificate ({}) and {} ladder rungs are valid for it\n",
+                    k.state.cycle, k.state.fingerprint, d.revocation.reason, d.ladder_rungs
+                )),
+            }
+        }
+        Ok(out)
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -93,18 +93,20 @@ fn signing_subkey(ctx: &Ctx, args: &ExportSubkeyArgs) -> Outcome {
             "output": args.out.output.as_ref().map(|p| p.display().to_string()),
         }),
     )?;
-    if ctx.json {
-        ui::emit_json(&lint)?;
-    } else if args.out.output.is_some() {
-        ui::say(&format!(
-            "Exported signing subkey {} of {} (primary secret: {}; protection: {}; test signature {}).",
-            lint.signing_subkey,
-            key.state.cycle,
-            lint.primary_secret,
-            protection.name(),
-            lint.test_signature
-        ));
-    }
+    // The subkey itself went to stdout: the note beside it goes to stderr.
+    ctx.show(&ui::Reply::new(&lint, |_| {
+        if args.out.output.is_some() {
+            ui::say(&format!(
+                "Exported signing subkey {} of {} (primary secret: {}; protection: {}; test signature {}).",
+                lint.signing_subkey,
+                key.state.cycle,
+                lint.primary_secret,
+                protection.name(),
+                lint.test_signature
+            ));
+        }
+        Ok(String::new())
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -206,22 +208,21 @@ fn page(ctx: &Ctx, args: &ExportPageArgs) -> Outcome {
         ui::write_output(Some(p), bytes, true, atomic::PUBLIC_MODE)?;
     }
     let bytes = files[0].1.len();
-    if ctx.json {
-        ui::emit_json(&serde_json::json!({
-            "index": files[0].0.display().to_string(),
-            "bytes": bytes,
-            "files": files.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
-            "page": model,
-        }))?;
-    } else {
-        ui::emit(&format!(
+    let json = serde_json::json!({
+        "index": files[0].0.display().to_string(),
+        "bytes": bytes,
+        "files": files.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
+        "page": model,
+    });
+    ctx.show(&ui::Reply::new(&json, |_| {
+        Ok(format!(
             "Wrote {} ({bytes} bytes) and {} key files: {} keys, {} of them certified by their predecessor, {} gaps.\n",
             keycycle::base::text::path(&files[0].0),
             files.len() - 1,
             model.keys.len(),
             model.keys.iter().filter(|k| k.cross_signed == Some(true)).count(),
             model.gaps
-        ));
-    }
+        ))
+    }))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -32,22 +32,20 @@ pub fn run(ctx: &Ctx, args: &GenerateArgs) -> Outcome {
         },
     )?;
     window_warning(ctx, &vault, &report.cycle)?;
-    if ctx.json {
-        ui::emit_json(&report)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let escrowed = escrowed_text(&vault, &report)?;
-    ui::emit(&format!(
-        "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  {escrowed}\n  in {}\n",
-        report.cycle_label,
-        report.cipher_suite,
-        keycycle::base::text::shown(&report.user_id),
-        report.fingerprint_grouped,
-        keycycle::base::clock::day(report.expires),
-        report.signing_subkey,
-        keycycle::base::text::shown(&report.directory)
-    ));
-    ui::emit(&policy_next(&vault, &report, ctx.at)?);
+    ctx.show(&ui::Reply::new(&report, |_| {
+        let escrowed = escrowed_text(&vault, &report)?;
+        Ok(format!(
+            "Generated the {} key ({}):\n  {}\n      Key fingerprint = {}\n  expires {}; signing subkey {}\n  {escrowed}\n  in {}\n{}",
+            report.cycle_label,
+            report.cipher_suite,
+            keycycle::base::text::shown(&report.user_id),
+            report.fingerprint_grouped,
+            keycycle::base::clock::day(report.expires),
+            report.signing_subkey,
+            keycycle::base::text::shown(&report.directory),
+            policy_next(&vault, &report, ctx.at)?
+        ))
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,13 +15,12 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Outcome {
     let vault =
         Vault::init(ctx.vault_dir()?, None, args.force)?.with_operator(ctx.operator.clone());
     vault.audit(ctx.at, "init", serde_json::json!({ "config": "defaults" }))?;
-    if ctx.json {
-        ui::emit_json(&serde_json::json!({ "config": vault.config_path() }))?;
-    } else {
-        ui::emit(&format!(
+    let json = serde_json::json!({ "config": vault.config_path() });
+    ctx.show(&ui::Reply::new(&json, |_| {
+        Ok(format!(
             "Wrote {} (OpenStack Infra defaults); edit it, then add the roots with `keycycle roster add`.\n",
             keycycle::base::text::path(vault.config_path())
-        ));
-    }
+        ))
+    }))?;
     Ok(ExitCode::SUCCESS)
 }

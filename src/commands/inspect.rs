@@ -57,25 +57,24 @@ pub fn run(ctx: &Ctx, args: &InspectArgs) -> Outcome {
         .iter()
         .map(|(f, s)| (f.display().to_string(), cert::describe_signature(s, &known)))
         .collect();
-    if ctx.json {
-        let signatures: Vec<_> = sig_infos
-            .iter()
-            .map(|(f, i)| serde_json::json!({ "file": f, "signature": i }))
-            .collect();
-        ui::emit_json(&serde_json::json!({
-            "certificates": infos, "chain": chain, "custody": custody, "signatures": signatures,
-        }))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut out = String::new();
-    for (f, i) in &sig_infos {
-        out.push_str(&render_signature(f, i));
-    }
-    for i in &infos {
-        out.push_str(&render_cert(i));
-    }
-    out.push_str(&render_chain(&chain, custody.as_ref()));
-    ui::emit(&out);
+    let signatures: Vec<_> = sig_infos
+        .iter()
+        .map(|(f, i)| serde_json::json!({ "file": f, "signature": i }))
+        .collect();
+    let json = serde_json::json!({
+        "certificates": infos, "chain": chain, "custody": custody, "signatures": signatures,
+    });
+    ctx.show(&ui::Reply::new(&json, |_| {
+        let mut out = String::new();
+        for (f, i) in &sig_infos {
+            out.push_str(&render_signature(f, i));
+        }
+        for i in &infos {
+            out.push_str(&render_cert(i));
+        }
+        out.push_str(&render_chain(&chain, custody.as_ref()));
+        Ok(out)
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 

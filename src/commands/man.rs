@@ -68,16 +68,15 @@ pub fn run(ctx: &Ctx, args: &ManArgs) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     };
     write_pages(dir, &pages)?;
-    if ctx.json {
-        let names: Vec<&str> = pages.iter().map(|(n, _)| n.as_str()).collect();
-        ui::emit_json(&serde_json::json!({ "dir": dir, "pages": names }))?;
-    } else {
-        ui::emit(&format!(
+    let names: Vec<&str> = pages.iter().map(|(n, _)| n.as_str()).collect();
+    let json = serde_json::json!({ "dir": dir, "pages": names });
+    ctx.show(&ui::Reply::new(&json, |_| {
+        Ok(format!(
             "Wrote {} man pages to {} (keycycle.1 and keycycle-COMMAND.1 for each command)\n",
             pages.len(),
             keycycle::base::text::path(dir)
-        ));
-    }
+        ))
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,7 @@
 //! One file per command group, the twin of `cli/` with the same name:
-//! arguments → library call → output (through `ui`). No command file uses
-//! another.
+//! arguments → library call → a result handed to [`Ctx::show`], which
+//! prints its JSON (`--json`) or its text (`ui::Show`). No command file
+//! uses another.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +88,11 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// Print a command's result: JSON under `--json`, else its text.
+    pub fn show(&self, value: &impl crate::ui::Show) -> keycycle::Result<()> {
+        crate::ui::show(self.json, self.verbose, value)
+    }
+
     /// `--publish` after a change: send the key as it now is; a failure is
     /// the command's error (the change itself stands).
     pub fn publish_after(

@@ -52,23 +52,23 @@ fn show(ctx: &Ctx, version: Option<u32>) -> Outcome {
         _ => None,
     };
     let changes = base.as_ref().map(|(_, b, _)| diff::diff(b, &p));
-    if ctx.json {
-        ui::emit_json(&serde_json::json!({
-            "digest": policy::digest(&bytes),
-            "policy": p,
-            "compared_with": base.as_ref().map(|(v, _, _)| v),
-            "changes": changes,
-        }))?;
-    } else {
-        ui::emit(&describe(&p, &policy::digest(&bytes)));
+    let json = serde_json::json!({
+        "digest": policy::digest(&bytes),
+        "policy": p,
+        "compared_with": base.as_ref().map(|(v, _, _)| v),
+        "changes": changes,
+    });
+    ctx.show(&ui::Reply::new(&json, |_| {
+        let mut out = describe(&p, &policy::digest(&bytes));
         if let (Some((v, _, which)), Some(c)) = (&base, &changes) {
-            ui::emit(&describe_changes(c, *v, which));
+            out.push_str(&describe_changes(c, *v, which));
         }
-        ui::emit(&format!(
+        out.push_str(&format!(
             "file to sign: {}\n",
             text::path(policy::version_path(&vault, n))
         ));
-    }
+        Ok(out)
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -82,51 +82,50 @@ fn status(ctx: &Ctx) -> Outcome {
         .collect();
     let draft = policy::draft(&vault, Some(&state), &[], ctx.at)?;
     let drafts_differ = differs(&draft, &state.policy);
-    if ctx.json {
-        return ui::emit_json(&serde_json::json!({
-            "in_force": state,
-            "drafts_differ": drafts_differ,
-            "generated_here_unlisted": unlisted.iter().map(|k| &k.state.fingerprint).collect::<Vec<_>>(),
-            "appeared_by_commit": unknown.iter().map(|k| k.dir.display().to_string()).collect::<Vec<_>>(),
-        }))
-        .map(|_| ExitCode::SUCCESS);
-    }
-    let mut out = format!("in force: {}", describe(&state.policy, &state.digest));
-    out.push_str(&format!("pinned version 1: {}\n", state.pin));
-    if state.policy.version == 1 {
-        out.push_str(&version_one_line(&vault, &state, ctx.at)?);
-    }
-    if let Some(p) = &state.pending {
-        out.push_str(&pending_lines(p));
-    }
-    if let Some(e) = state.policy.expires {
-        out.push_str(&format!(
-            "the policy in force seals secrets until {}{}\n",
-            keycycle::base::clock::day(e),
-            if e <= ctx.at {
-                " (EXPIRED: renew it with keycycle policy propose --expires DATE)"
-            } else {
-                ""
-            }
-        ));
-    }
-    if drafts_differ {
-        out.push_str("the drafts (roster/roster.toml, [escrow]/[policy] threshold) differ from the policy in force: they have no effect until keycycle policy propose and the roots sign\n");
-    }
-    for k in &unlisted {
-        out.push_str(&format!(
-            "generated here, not in the policy yet: {} {} (keycycle policy propose)\n",
-            shown(&k.state.cycle),
-            shown(&k.state.fingerprint)
-        ));
-    }
-    for k in &unknown {
-        out.push_str(&format!(
-            "NOT TRUSTED: {} appeared by commit (not in the policy, not generated here)\n",
-            text::path(&k.dir)
-        ));
-    }
-    ui::emit(&out);
+    let json = serde_json::json!({
+        "in_force": state,
+        "drafts_differ": drafts_differ,
+        "generated_here_unlisted": unlisted.iter().map(|k| &k.state.fingerprint).collect::<Vec<_>>(),
+        "appeared_by_commit": unknown.iter().map(|k| k.dir.display().to_string()).collect::<Vec<_>>(),
+    });
+    ctx.show(&ui::Reply::new(&json, |_| {
+        let mut out = format!("in force: {}", describe(&state.policy, &state.digest));
+        out.push_str(&format!("pinned version 1: {}\n", state.pin));
+        if state.policy.version == 1 {
+            out.push_str(&version_one_line(&vault, &state, ctx.at)?);
+        }
+        if let Some(p) = &state.pending {
+            out.push_str(&pending_lines(p));
+        }
+        if let Some(e) = state.policy.expires {
+            out.push_str(&format!(
+                "the policy in force seals secrets until {}{}\n",
+                keycycle::base::clock::day(e),
+                if e <= ctx.at {
+                    " (EXPIRED: renew it with keycycle policy propose --expires DATE)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if drafts_differ {
+            out.push_str("the drafts (roster/roster.toml, [escrow]/[policy] threshold) differ from the policy in force: they have no effect until keycycle policy propose and the roots sign\n");
+        }
+        for k in &unlisted {
+            out.push_str(&format!(
+                "generated here, not in the policy yet: {} {} (keycycle policy propose)\n",
+                shown(&k.state.cycle),
+                shown(&k.state.fingerprint)
+            ));
+        }
+        for k in &unknown {
+            out.push_str(&format!(
+                "NOT TRUSTED: {} appeared by commit (not in the policy, not generated here)\n",
+                text::path(&k.dir)
+            ));
+        }
+        Ok(out)
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -142,20 +141,20 @@ fn differs(draft: &Policy, p: &Policy) -> bool {
 }
 
 fn written(ctx: &Ctx, p: &Policy, digest: &str) -> Outcome {
-    if ctx.json {
-        ui::emit_json(&serde_json::json!({ "version": p.version, "digest": digest, "policy": p }))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    ui::emit(&describe(p, digest));
-    ui::emit(&format!(
-        "Wrote policy/v{v}.toml. Each root checks it (keycycle policy show) and signs it:\n  keycycle policy sign --with-key YOUR-SECRET-KEY.asc\n  (or gpg --armor --detach-sign --output policy/v{v}.sig/YOUR-FINGERPRINT.asc policy/v{v}.toml)\n",
-        v = p.version
-    ));
-    if p.version == 1 {
-        ui::emit(&format!(
-            "Pinned here. Every other root compares this digest out of band and runs:\n  keycycle policy pin {digest}\n"
+    let json = serde_json::json!({ "version": p.version, "digest": digest, "policy": p });
+    ctx.show(&ui::Reply::new(&json, |_| {
+        let mut out = describe(p, digest);
+        out.push_str(&format!(
+            "Wrote policy/v{v}.toml. Each root checks it (keycycle policy show) and signs it:\n  keycycle policy sign --with-key YOUR-SECRET-KEY.asc\n  (or gpg --armor --detach-sign --output policy/v{v}.sig/YOUR-FINGERPRINT.asc policy/v{v}.toml)\n",
+            v = p.version
         ));
-    }
+        if p.version == 1 {
+            out.push_str(&format!(
+                "Pinned here. Every other root compares this digest out of band and runs:\n  keycycle policy pin {digest}\n"
+            ));
+        }
+        Ok(out)
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -27,9 +27,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Outcome {
         &settings,
         ctx.at,
     )?;
-    if ctx.json {
-        ui::emit_json(&done)?;
-    } else {
+    ctx.show(&ui::Reply::new(&done, |_| {
         let mut out = String::new();
         for r in done.servers.iter().filter(|r| r.ok) {
             if r.stripped.is_empty() {
@@ -54,8 +52,8 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> Outcome {
                 keycycle::base::text::shown(&d.join(", "))
             ));
         }
-        ui::emit(&out);
-    }
+        Ok(out)
+    }))?;
     let failed = done.failed();
     if let Some(first) = failed.first() {
         for r in &failed[1..] {

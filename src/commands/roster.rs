@@ -31,27 +31,27 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
             roster.add(member.clone())?;
             keycycle::policy::roster::save(&vault, &roster, cert.as_ref())?;
             vault.audit(ctx.at, "roster add", serde_json::json!({ "name": name, "email": email, "fingerprint": member.fingerprint }))?;
-            if ctx.json {
-                ui::emit_json(roster.members.last().expect("just added"))?;
-            } else {
-                ui::emit(&format!(
+            let added = roster.members.last().expect("just added");
+            ctx.show(&ui::Reply::new(added, |_| {
+                Ok(format!(
                     "Added {name} <{email}>{} to the roster ({} roots).\n",
                     member
                         .fingerprint
+                        .as_ref()
                         .map(|f| format!(", cert {f}"))
                         .unwrap_or_default(),
                     roster.members.len()
-                ));
-            }
+                ))
+            }))?;
         }
         RosterCommand::List => {
-            if ctx.json {
-                ui::emit_json(&roster.members)?;
-            } else if roster.members.is_empty() {
-                ui::emit("The roster is empty; add roots with `keycycle roster add`.\n");
-            } else {
-                ui::emit(&list_text(&roster.members));
-            }
+            ctx.show(&ui::Reply::new(&roster.members, |_| {
+                Ok(if roster.members.is_empty() {
+                    "The roster is empty; add roots with `keycycle roster add`.\n".into()
+                } else {
+                    list_text(&roster.members)
+                })
+            }))?;
         }
         RosterCommand::Remove { who } => {
             let m = roster.remove(who)?;
@@ -61,14 +61,12 @@ pub fn run(ctx: &Ctx, cmd: &RosterCommand) -> Outcome {
                 "roster remove",
                 serde_json::json!({ "name": m.name }),
             )?;
-            if ctx.json {
-                ui::emit_json(&m)?;
-            } else {
-                ui::emit(&format!(
+            ctx.show(&ui::Reply::new(&m, |_| {
+                Ok(format!(
                     "Removed {} from the roster. Keys escrowed earlier stay readable with their identity until re-escrowed.\n",
                     keycycle::base::text::shown(&m.name)
-                ));
-            }
+                ))
+            }))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -148,47 +148,46 @@ fn report(
 ) -> keycycle::Result<()> {
     let kept = done.iter().filter(|s| s.status == "kept").count();
     let signed = done.len() - kept;
-    if ctx.json {
-        return ui::emit_json(&serde_json::json!({
-            "key": key.cert_fingerprint,
-            "subkey": key.subkey_fingerprint,
-            "cycle_key": key.label,
-            "files": done,
-            "signed": signed,
-            "kept": kept,
-            "failed": failed,
-            "skipped_signatures": skipped.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        }));
-    }
-    let mut lines = String::new();
-    for s in done {
-        if s.status == "kept" {
-            lines.push_str(&format!(
-                "kept    {} (exists; --overwrite to replace)\n",
-                keycycle::base::text::shown(&s.signature)
-            ));
-        } else {
-            lines.push_str(&format!(
-                "signed  {}\n",
-                keycycle::base::text::shown(&s.signature)
-            ));
+    let json = serde_json::json!({
+        "key": key.cert_fingerprint,
+        "subkey": key.subkey_fingerprint,
+        "cycle_key": key.label,
+        "files": done,
+        "signed": signed,
+        "kept": kept,
+        "failed": failed,
+        "skipped_signatures": skipped.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+    });
+    ctx.show(&ui::Reply::new(&json, |_| {
+        let mut lines = String::new();
+        for s in done {
+            if s.status == "kept" {
+                lines.push_str(&format!(
+                    "kept    {} (exists; --overwrite to replace)\n",
+                    keycycle::base::text::shown(&s.signature)
+                ));
+            } else {
+                lines.push_str(&format!(
+                    "signed  {}\n",
+                    keycycle::base::text::shown(&s.signature)
+                ));
+            }
         }
-    }
-    lines.push_str(&format!(
-        "{signed} file(s) signed with subkey {} of {}{}{}\n",
-        key.subkey_fingerprint,
-        key.label,
-        if kept > 0 {
-            format!(", {kept} kept (already signed)")
-        } else {
-            String::new()
-        },
-        if failed > 0 {
-            format!(", {failed} failed")
-        } else {
-            String::new()
-        }
-    ));
-    ui::emit(&lines);
-    Ok(())
+        lines.push_str(&format!(
+            "{signed} file(s) signed with subkey {} of {}{}{}\n",
+            key.subkey_fingerprint,
+            key.label,
+            if kept > 0 {
+                format!(", {kept} kept (already signed)")
+            } else {
+                String::new()
+            },
+            if failed > 0 {
+                format!(", {failed} failed")
+            } else {
+                String::new()
+            }
+        ));
+        Ok(lines)
+    }))
 }

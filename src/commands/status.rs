@@ -18,16 +18,9 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
         .map(|k| keycycle::policy::find_trusted(&vault, Some(k), &schedule, ctx.at))
         .transpose()?;
     let report = status::report(&vault, &schedule, only.as_ref(), ctx.at)?;
-    if ctx.json {
-        ui::emit_json(&report)?;
-    } else {
-        ui::emit(&render(
-            &report,
-            &report.current_cycle,
-            ctx.verbose,
-            args.check,
-        ));
-    }
+    ctx.show(&ui::Reply::new(&report, |verbose| {
+        Ok(render(&report, &report.current_cycle, verbose, args.check))
+    }))?;
     Ok(if args.check {
         ExitCode::from(report.level.exit_code())
     } else {

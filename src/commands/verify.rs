@@ -52,32 +52,29 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
         ));
     }
     let bad = verdicts.iter().filter(|v| !v.good).count();
-    if ctx.json {
-        let files: Vec<serde_json::Value> = verdicts
-            .iter()
-            .map(|v| {
-                let mut j = serde_json::to_value(v).unwrap_or_default();
-                if let Some(cmd) = policy_as_of_command(args, v) {
-                    j["command"] = serde_json::Value::String(cmd);
-                }
-                j
-            })
-            .collect();
-        ui::emit_json(
-            &serde_json::json!({ "good": verdicts.len() - bad, "bad": bad, "files": files }),
-        )?;
-    } else {
+    let files: Vec<serde_json::Value> = verdicts
+        .iter()
+        .map(|v| {
+            let mut j = serde_json::to_value(v).unwrap_or_default();
+            if let Some(cmd) = policy_as_of_command(args, v) {
+                j["command"] = serde_json::Value::String(cmd);
+            }
+            j
+        })
+        .collect();
+    let json = serde_json::json!({ "good": verdicts.len() - bad, "bad": bad, "files": files });
+    ctx.show(&ui::Reply::new(&json, |verbose| {
         let mut out = String::new();
         for v in &verdicts {
-            render(&mut out, args, v, ctx.verbose > 0);
+            render(&mut out, args, v, verbose > 0);
         }
         out.push_str(&format!(
             "verify: {} good, {} bad\n",
             verdicts.len() - bad,
             bad
         ));
-        ui::emit(&out);
-    }
+        Ok(out)
+    }))?;
     Ok(if bad > 0 {
         ExitCode::from(1)
     } else {

@@ -8,12 +8,14 @@ mod operator;
 mod output;
 mod progress;
 mod prompt;
+mod show;
 pub mod token;
 
 pub use operator::Terminal;
 pub use output::{write_output, write_to};
 pub use progress::progress;
 pub use prompt::{confirm, input, interactive, select};
+pub use show::{show, Reply, Show};
 
 use std::io::Write;
 

@@ -268,3 +268,18 @@ fn only_main_reads_the_clock() {
         );
     }
 }
+
+/// One printer (issue 23): a command hands its result to `ctx.show`, and
+/// `ui` writes the JSON or the text. Only `announce` reads `--json`
+/// itself: there it prints the facts instead of signing them.
+#[test]
+fn commands_do_not_choose_between_json_and_text() {
+    let exempt = ["src/commands/mod.rs", "src/commands/announce.rs"];
+    for needle in ["ctx.json", "emit_json("] {
+        let found: Vec<String> = offenders(&tree_of("src/commands"), needle, "src/ui/")
+            .into_iter()
+            .filter(|p| !exempt.contains(&p.as_str()))
+            .collect();
+        assert_eq!(found, Vec::<String>::new(), "{needle}: use ctx.show");
+    }
+}
