@@ -369,12 +369,9 @@ mod fixtures {
     }
 
     fn kc(root: &Path, args: &[&str]) -> String {
-        let out = Command::new(BIN)
-            .args(["--batch", "--vault", "vault", "--time", FIXTURE_TIME])
+        let out = keycycle(Path::new("vault"), FIXTURE_TIME, trust_work())
             .args(args)
             .current_dir(root)
-            .env_remove("KEYCYCLE_VAULT")
-            .env("KEYCYCLE_HOME", trust_work())
             .output()
             .unwrap();
         assert!(

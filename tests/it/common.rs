@@ -100,6 +100,21 @@ pub fn assert_ok(out: &Output) {
     );
 }
 
+/// `keycycle --batch --vault VAULT --time TIME` with the trust store
+/// `home`, never the caller's `KEYCYCLE_VAULT`: the command every test
+/// runs, [`Env::cmd_at`] in its own folder.
+pub fn keycycle(vault: &Path, time: &str, home: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--batch")
+        .arg("--vault")
+        .arg(vault)
+        .arg("--time")
+        .arg(time)
+        .env_remove("KEYCYCLE_VAULT")
+        .env("KEYCYCLE_HOME", home);
+    c
+}
+
 pub struct Env {
     pub dir: TempDir,
     pub vault: PathBuf,
@@ -128,16 +143,38 @@ impl Env {
 
     /// The same at another time.
     pub fn cmd_at(&self, time: &str) -> Command {
-        let mut c = Command::new(BIN);
-        c.arg("--batch")
-            .arg("--vault")
-            .arg(&self.vault)
-            .arg("--time")
-            .arg(time)
-            .env_remove("KEYCYCLE_VAULT")
-            .env("KEYCYCLE_HOME", trust_home())
-            .current_dir(self.dir.path());
+        let mut c = keycycle(&self.vault, time, trust_home());
+        c.current_dir(self.dir.path());
         c
+    }
+
+    /// [`Env::cmd_at`] with `args`, then `--identity I` for each of `ids`.
+    pub fn cmd_with_ids<P: AsRef<Path>>(&self, time: &str, args: &[&str], ids: &[P]) -> Command {
+        let mut c = self.cmd_at(time);
+        c.args(args);
+        for id in ids {
+            c.arg("--identity").arg(id.as_ref());
+        }
+        c
+    }
+
+    /// Run [`Env::cmd_with_ids`], whatever the outcome.
+    pub fn run_with_ids<P: AsRef<Path>>(&self, time: &str, args: &[&str], ids: &[P]) -> Output {
+        self.cmd_with_ids(time, args, ids).output().unwrap()
+    }
+
+    /// `sh -c LINE` in the env's folder, with `$KEYCYCLE` the binary and
+    /// the tests' trust store: a documented command line run as written.
+    pub fn sh(&self, line: &str) -> Output {
+        Std::new("sh")
+            .arg("-c")
+            .arg(line)
+            .env("KEYCYCLE", BIN)
+            .env("KEYCYCLE_HOME", trust_home())
+            .env_remove("KEYCYCLE_VAULT")
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap()
     }
 
     /// Run and require success; returns stdout.

@@ -237,12 +237,11 @@ fn token_vault(threshold: u8) -> (Env, PathBuf, PathBuf, String) {
 }
 
 fn run(env: &Env, path: &str, pin: &str, args: &[&str], ids: &[&Path]) -> std::process::Output {
-    let mut c = env.cmd_at("2026-09-01");
-    c.env("PATH", path).env("KEYCYCLE_PIN", pin).args(args);
-    for i in ids {
-        c.arg("--identity").arg(i);
-    }
-    c.output().unwrap()
+    let mut c = env.cmd_with_ids("2026-09-01", args, ids);
+    c.env("PATH", path)
+        .env("KEYCYCLE_PIN", pin)
+        .output()
+        .unwrap()
 }
 
 #[test]
