@@ -496,11 +496,7 @@ mod fixtures {
             .set_hash_algo(hash)
             .sign_message(&mut signer, data)
             .unwrap();
-        let mut out = Vec::new();
-        let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature).unwrap();
-        Packet::from(sig).serialize(&mut w).unwrap();
-        w.finalize().unwrap();
-        out
+        armored_signature(sig)
     }
 
     pub fn regenerate(dir: &Path) {

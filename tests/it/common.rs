@@ -587,6 +587,18 @@ pub fn release_key() -> sequoia_openpgp::Cert {
     cert
 }
 
+/// `sig` as an ASCII-armored detached signature (`.asc`).
+pub fn armored_signature(sig: sequoia_openpgp::packet::Signature) -> Vec<u8> {
+    use sequoia_openpgp::serialize::Serialize;
+    let mut out = Vec::new();
+    let mut w =
+        sequoia_openpgp::armor::Writer::new(&mut out, sequoia_openpgp::armor::Kind::Signature)
+            .unwrap();
+    sequoia_openpgp::Packet::from(sig).serialize(&mut w).unwrap();
+    w.finalize().unwrap();
+    out
+}
+
 /// The primary key pair of `secret` (a certificate with its primary's
 /// secret).
 pub fn primary_keypair(secret: &sequoia_openpgp::Cert) -> sequoia_openpgp::crypto::KeyPair {

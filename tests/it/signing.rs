@@ -372,11 +372,7 @@ fn raw_signature(key_file: &Path, data: &[u8], at: &str) -> Vec<u8> {
         .unwrap()
         .sign_message(&mut kp, data)
         .unwrap();
-    let mut out = Vec::new();
-    let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature).unwrap();
-    Packet::from(sig).serialize(&mut w).unwrap();
-    w.finalize().unwrap();
-    out
+    armored_signature(sig)
 }
 
 #[test]
