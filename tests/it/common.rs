@@ -594,7 +594,9 @@ pub fn armored_signature(sig: sequoia_openpgp::packet::Signature) -> Vec<u8> {
     let mut w =
         sequoia_openpgp::armor::Writer::new(&mut out, sequoia_openpgp::armor::Kind::Signature)
             .unwrap();
-    sequoia_openpgp::Packet::from(sig).serialize(&mut w).unwrap();
+    sequoia_openpgp::Packet::from(sig)
+        .serialize(&mut w)
+        .unwrap();
     w.finalize().unwrap();
     out
 }

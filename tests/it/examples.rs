@@ -452,13 +452,7 @@ fn the_playbooks_sign_and_upload_only_what_verifies() {
             .unwrap()
             .unwrap()
             .path();
-        let out = sqv_at(SIGN_AT)
-            .arg("--keyring")
-            .arg(&cert)
-            .arg(&sig)
-            .arg(r.dist.join(f))
-            .output()
-            .unwrap();
+        let out = sqv(SIGN_AT, &cert, &sig, &r.dist.join(f));
         assert!(
             out.status.success(),
             "sqv: {}",

@@ -149,6 +149,13 @@ struct Key {
     kc_sig: PathBuf,
 }
 
+/// sq's cell that `sq inspect FILE` succeeds and shows each of `all`.
+fn sq_inspect_shows(file: &Path, all: &[&str], said: &str) -> Check {
+    let o = need("sq inspect", sq(&["inspect", s(file)]))?;
+    ensure(all.iter().all(|w| o.contains(w)), || o.clone())?;
+    Ok(said.into())
+}
+
 /// keycycle's cell for a root's key made by another tool: `roster add
 /// --cert` (at T0, with a fresh age identity named after the root) takes
 /// it, `inspect` shows its fingerprint.
@@ -250,12 +257,11 @@ fn interop_matrix() {
 
     let r = m.row("GnuPG-made key (root Gina, ed25519)");
     m.cell(r, "sq", || {
-        let o = need("sq inspect", sq(&["inspect", s(&gina_pub)]))?;
-        ensure(
-            o.contains("OpenPGP Certificate") && o.contains("EdDSA"),
-            || o.clone(),
-        )?;
-        Ok("`sq inspect`: certificate, EdDSA".into())
+        sq_inspect_shows(
+            &gina_pub,
+            &["OpenPGP Certificate", "EdDSA"],
+            "`sq inspect`: certificate, EdDSA",
+        )
     });
     m.cell(r, "keycycle", || {
         root_added_and_inspected(&env, "Gina", "gina@example.org", &gina_pub, &gina_fpr)
@@ -678,12 +684,11 @@ fn interop_matrix() {
         });
         m.cell(r, "sq", || {
             gate(&|| {
-                let o = need("sq inspect", sq(&["inspect", s(&rel)]))?;
-                ensure(
-                    o.contains("OpenPGP Certificate") && o.contains(&k.fpr),
-                    || o.clone(),
-                )?;
-                Ok("`sq inspect`: certificate".into())
+                sq_inspect_shows(
+                    &rel,
+                    &["OpenPGP Certificate", &k.fpr],
+                    "`sq inspect`: certificate",
+                )
             })
         });
         m.cell(r, "keycycle", || {
@@ -885,12 +890,11 @@ fn interop_matrix() {
             Ok("rejects the earlier signature: revoked".into())
         });
         m.cell(r, "sq", || {
-            let o = need("sq inspect", sq(&["inspect", s(&merged)]))?;
-            ensure(
-                o.contains("Revoked") && o.contains("Key material has been compromised"),
-                || o.clone(),
-            )?;
-            Ok("`sq inspect`: Revoked, key compromised".into())
+            sq_inspect_shows(
+                &merged,
+                &["Revoked", "Key material has been compromised"],
+                "`sq inspect`: Revoked, key compromised",
+            )
         });
         m.cell(r, "keycycle", || {
             let o = out(env.run_at(

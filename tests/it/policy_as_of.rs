@@ -38,13 +38,7 @@ fn signed_with(hash: HashAlgorithm) -> (Env, std::path::PathBuf, std::path::Path
 
 fn stays_bad(hash: HashAlgorithm, as_of: &str) {
     let (env, cert, data) = signed_with(hash);
-    let sqv = sqv_at(NOW)
-        .arg("--keyring")
-        .arg(&cert)
-        .arg(data.with_extension("gz.asc"))
-        .arg(&data)
-        .output()
-        .unwrap();
+    let sqv = sqv(NOW, &cert, &data.with_extension("gz.asc"), &data);
     assert!(
         !sqv.status.success(),
         "sqv rejects a {hash:?} data signature"

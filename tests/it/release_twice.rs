@@ -136,13 +136,7 @@ fn check_dist(env: &Env, artifacts: &[String], cert: &Path) {
     for a in artifacts {
         let file = env.path(a);
         let sig = PathBuf::from(format!("{}.asc", file.display()));
-        let sqv = sqv_at(SIGN_AT)
-            .arg("--keyring")
-            .arg(cert)
-            .arg(&sig)
-            .arg(&file)
-            .output()
-            .unwrap();
+        let sqv = sqv(SIGN_AT, &cert, &sig, &file);
         assert!(
             sqv.status.success(),
             "sqv {a}: {}",

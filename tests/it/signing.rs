@@ -282,34 +282,22 @@ fn sign_refuses_unusable_keys_and_warns_near_expiry() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("expired on 2027-05-28"), "{e}");
     // No secret: the public cert.
-    let out = n
-        .env
-        .cmd_at(SIGN)
-        .args(["sign", "--key"])
-        .arg(&n.cert)
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("public keys only"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let sign_says = |key: &Path, what: &str| {
+        let out = n
+            .env
+            .cmd_at(SIGN)
+            .args(["sign", "--key"])
+            .arg(key)
+            .arg(&f)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(what), "{err}");
+    };
+    sign_says(&n.cert, "public keys only");
     // Revoked: the subkey file with the escrowed hard revocation merged.
     let revoked = revoke_with(&n, &n.subkey, "revocation.age", None, "revoked-subkey.asc");
-    let out = n
-        .env
-        .cmd_at(SIGN)
-        .args(["sign", "--key"])
-        .arg(&revoked)
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("revoked (compromised)"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sign_says(&revoked, "revoked (compromised)");
     assert!(!n.env.path("y.tar.gz.asc").exists());
     // Near expiry: signs, and warns.
     let out = n.env.run_at("2027-05-10", &["sign", "--key", &key, &fs]);
