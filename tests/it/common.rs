@@ -356,6 +356,16 @@ impl Env {
         v["version"].as_u64().unwrap() as u32
     }
 
+    /// `cert.asc` of `cycle`'s key directory (`keys/CYCLE-…/`).
+    pub fn cert_of(&self, cycle: &str) -> PathBuf {
+        std::fs::read_dir(self.vault.join("keys"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains(&format!("{cycle}-")))
+            .unwrap()
+            .join("cert.asc")
+    }
+
     /// The single key directory in the vault.
     pub fn key_dir(&self) -> PathBuf {
         let mut dirs: Vec<_> = std::fs::read_dir(self.vault.join("keys"))
@@ -391,6 +401,56 @@ pub const REVOKE_ESCROWED: [&str; 8] = [
     "--message",
     "lost",
 ];
+
+/// `revoke KEY --reason REASON --message MESSAGE --identity ID --yes`.
+pub fn revoke_args<'a>(
+    key: &'a str,
+    reason: &'a str,
+    message: &'a str,
+    id: &'a str,
+) -> [&'a str; 9] {
+    [
+        "revoke",
+        key,
+        "--reason",
+        reason,
+        "--message",
+        message,
+        "--identity",
+        id,
+        "--yes",
+    ]
+}
+
+/// 2027.1's signing subkey exported to `sub.asc` (replacing it; add
+/// `--identity`).
+pub const EXPORT_SUBKEY: [&str; 6] = [
+    "export",
+    "signing-subkey",
+    "2027.1",
+    "--overwrite",
+    "-o",
+    "sub.asc",
+];
+
+/// `rotate-subkey KEY --reason REASON --message MESSAGE --identity ID`.
+pub fn rotate_subkey_args<'a>(
+    key: &'a str,
+    reason: &'a str,
+    message: &'a str,
+    id: &'a str,
+) -> [&'a str; 8] {
+    [
+        "rotate-subkey",
+        key,
+        "--reason",
+        reason,
+        "--message",
+        message,
+        "--identity",
+        id,
+    ]
+}
 
 /// `ceremony --cycle next` answered in full but for publishing: the
 /// escrow identity `id`, the signing subkey written to `sub`.
@@ -1056,6 +1116,20 @@ pub enum Fault {
     /// inside the per-request timeout: only the whole-exchange budget
     /// stops the second.
     Slow(Duration),
+}
+
+impl Fault {
+    /// Every fault but [`Fault::Slow`] (which takes its delay).
+    pub const FIXED: [Fault; 8] = [
+        Fault::Closed,
+        Fault::Reset,
+        Fault::Http500,
+        Fault::AddFailed,
+        Fault::NotOpenPgp,
+        Fault::Trickle,
+        Fault::TrickleBody,
+        Fault::Silent,
+    ];
 }
 
 /// A misbehaving HKP server on loopback; returns its URL and the log of

@@ -294,16 +294,7 @@ fn every_vault_write_step_survives_a_kill() {
         &base,
         Case {
             name: "rotate-subkey",
-            args: s(&[
-                "rotate-subkey",
-                &new,
-                "--reason",
-                "compromised",
-                "--message",
-                "drill",
-                "--identity",
-                &id,
-            ]),
+            args: s(&rotate_subkey_args(&new, "compromised", "drill", &id)),
         },
     );
     run(

@@ -308,22 +308,7 @@ fn threshold_shares_to_a_token_and_an_ssh_key() {
         String::from_utf8_lossy(&out.stdout)
     );
     // Both roots together open the escrow; the token alone does not.
-    let export = |ids: &[&Path], pin: &str| {
-        run(
-            &env,
-            &p,
-            pin,
-            &[
-                "export",
-                "signing-subkey",
-                "2027.1",
-                "--overwrite",
-                "-o",
-                "sub.asc",
-            ],
-            ids,
-        )
-    };
+    let export = |ids: &[&Path], pin: &str| run(&env, &p, pin, &EXPORT_SUBKEY, ids);
     let out = export(&[&tok, &ssh], PIN);
     assert_ok(&out);
     let out = export(&[&tok], PIN);

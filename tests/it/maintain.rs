@@ -114,16 +114,12 @@ fn rotation_keeps_earlier_signatures_and_stops_later_ones() {
     let before = k.sign("2026-10-02", &old, "before.tar.gz");
     k.env
         .cmd_at("2026-11-01")
-        .args([
-            "rotate-subkey",
+        .args(rotate_subkey_args(
             "2027.1",
-            "--reason",
             "superseded",
-            "--message",
             "Unscheduled subkey rotation",
-            "--identity",
             &k.id(),
-        ])
+        ))
         .assert()
         .success();
     let listing = k.gpg_listing("2026-11-02");
@@ -336,14 +332,7 @@ fn threshold_two_of_three() {
     }
     let export = |idx: &[usize], extra: &[&Path]| {
         let mut c = env.cmd_at("2026-10-01");
-        c.args([
-            "export",
-            "signing-subkey",
-            "2027.1",
-            "--overwrite",
-            "-o",
-            "sub.asc",
-        ]);
+        c.args(EXPORT_SUBKEY);
         for i in idx {
             c.arg("--identity").arg(&ids[*i]);
         }

@@ -221,16 +221,7 @@ fn attack_state_recipient_seals_nothing_to_the_attacker() {
     std::fs::write(&state, text).unwrap();
     assert_ok(&k.extend(LATER, "2027-07-01"));
     env.cmd_at(LATER)
-        .args([
-            "rotate-subkey",
-            "2027.1",
-            "--reason",
-            "superseded",
-            "--message",
-            "test",
-            "--identity",
-            &k.id(),
-        ])
+        .args(rotate_subkey_args("2027.1", "superseded", "test", &k.id()))
         .assert()
         .success();
     let dir = k_dir(env);

@@ -67,6 +67,13 @@ impl BobLeft {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Version 2 is in force, and a rewrap keeps Bob out.
+    fn assert_version_2_stays_in_force(&self) {
+        let status = self.policy_status();
+        assert!(status.contains("in force: policy version 2"), "{status}");
+        assert!(!self.bob_opens_after_rewrap(), "version 1 came back");
+    }
+
     fn file(&self, rel: &str) -> PathBuf {
         self.k.env.vault.join(rel)
     }
@@ -111,12 +118,7 @@ fn a_deleted_version_is_a_rollback_and_refused() {
 fn deleted_signatures_leave_an_accepted_version_in_force() {
     let b = bob_left();
     std::fs::remove_dir_all(b.file("policy/v2.sig")).unwrap();
-    assert!(
-        b.policy_status().contains("in force: policy version 2"),
-        "{}",
-        b.policy_status()
-    );
-    assert!(!b.bob_opens_after_rewrap(), "version 1 came back");
+    b.assert_version_2_stays_in_force();
 }
 
 /// Attack 9c: Ada's public hard revocation (as she would publish it after
@@ -144,12 +146,7 @@ fn a_roots_later_hard_revocation_does_not_undo_what_she_signed() {
         colons.starts_with("pub:r:"),
         "gpg sees it revoked: {colons}"
     );
-    assert!(
-        b.policy_status().contains("in force: policy version 2"),
-        "{}",
-        b.policy_status()
-    );
-    assert!(!b.bob_opens_after_rewrap(), "version 1 came back");
+    b.assert_version_2_stays_in_force();
 }
 
 /// Attack 9d: `policy/v2.toml` re-encoded LF → CRLF (the signatures no

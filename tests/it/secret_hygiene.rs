@@ -231,16 +231,10 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
     r.kc(
         T1,
         &[
-            "--json",
-            "rotate-subkey",
-            &fpr,
-            "--reason",
-            "compromised",
-            "--message",
-            "drill",
-            "--identity",
-            &id,
-        ],
+            &["--json"][..],
+            &rotate_subkey_args(&fpr, "compromised", "drill", &id),
+        ]
+        .concat(),
         true,
     );
     r.kc(T1, &["--json", "escrow", "verify", "--identity", &id], true);

@@ -548,20 +548,24 @@ fn policy_as_of_accepts_sha1_self_signatures_but_not_sha1_data_signatures() {
         .contains("digest algo 2"));
     let data = env.path("old.tar.gz");
     write(&data, b"old artifact");
-    gpg.ok(
-        &[
-            "--faked-system-time",
-            "20170601T000000!",
-            "--digest-algo",
-            "SHA256",
-            "-u",
-            "old@example.org",
-            "--armor",
-            "--detach-sign",
-            data.to_str().unwrap(),
-        ],
-        None,
-    );
+    // gpg signs the artifact in 2017 with `digest`.
+    let sign_2017 = |digest: &str| {
+        gpg.ok(
+            &[
+                "--faked-system-time",
+                "20170601T000000!",
+                "--digest-algo",
+                digest,
+                "-u",
+                "old@example.org",
+                "--armor",
+                "--detach-sign",
+                data.to_str().unwrap(),
+            ],
+            None,
+        );
+    };
+    sign_2017("SHA256");
     let run = |extra: &[&str]| {
         let out = env
             .cmd()
@@ -583,20 +587,7 @@ fn policy_as_of_accepts_sha1_self_signatures_but_not_sha1_data_signatures() {
     assert!(ok, "{report}");
     // A SHA-1 *data* signature stays rejected under --policy-as-of.
     std::fs::remove_file(format!("{}.asc", data.display())).unwrap();
-    gpg.ok(
-        &[
-            "--faked-system-time",
-            "20170601T000000!",
-            "--digest-algo",
-            "SHA1",
-            "-u",
-            "old@example.org",
-            "--armor",
-            "--detach-sign",
-            data.to_str().unwrap(),
-        ],
-        None,
-    );
+    sign_2017("SHA1");
     let (ok, report) = run(&["--policy-as-of", "2017-06-01"]);
     assert!(!ok, "{report}");
 }
