@@ -408,18 +408,10 @@ pub fn revoke_args<'a>(
     reason: &'a str,
     message: &'a str,
     id: &'a str,
-) -> [&'a str; 9] {
-    [
-        "revoke",
-        key,
-        "--reason",
-        reason,
-        "--message",
-        message,
-        "--identity",
-        id,
-        "--yes",
-    ]
+) -> Vec<&'a str> {
+    let mut args = reasoned_args("revoke", key, reason, message, id).to_vec();
+    args.push("--yes");
+    args
 }
 
 /// 2027.1's signing subkey exported to `sub.asc` (replacing it; add
@@ -440,8 +432,19 @@ pub fn rotate_subkey_args<'a>(
     message: &'a str,
     id: &'a str,
 ) -> [&'a str; 8] {
+    reasoned_args("rotate-subkey", key, reason, message, id)
+}
+
+/// `COMMAND KEY --reason REASON --message MESSAGE --identity ID`.
+pub fn reasoned_args<'a>(
+    command: &'a str,
+    key: &'a str,
+    reason: &'a str,
+    message: &'a str,
+    id: &'a str,
+) -> [&'a str; 8] {
     [
-        "rotate-subkey",
+        command,
         key,
         "--reason",
         reason,
@@ -533,6 +536,15 @@ impl Keyed {
     /// Ada's age identity, as an argument.
     pub fn id(&self) -> String {
         self.roster.age_id.display().to_string()
+    }
+
+    /// `escrow rewrap --identity ADA` at `at`, which must succeed.
+    pub fn rewrap(&self, at: &str) {
+        self.env
+            .cmd_at(at)
+            .args(["escrow", "rewrap", "--identity", &self.id()])
+            .assert()
+            .success();
     }
 
     /// `extend 2027.1 --until UNTIL --identity ADA` at `at`.
@@ -662,16 +674,9 @@ pub fn armored_signature(sig: sequoia_openpgp::packet::Signature) -> Vec<u8> {
 }
 
 /// The primary key pair of `secret` (a certificate with its primary's
-/// secret).
+/// secret, unencrypted): the library's signer for a root's own key.
 pub fn primary_keypair(secret: &sequoia_openpgp::Cert) -> sequoia_openpgp::crypto::KeyPair {
-    secret
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .unwrap()
-        .into_keypair()
-        .unwrap()
+    keycycle::custody::own_key::signer(secret, Path::new("test key"), None).unwrap()
 }
 
 /// `secret` (a certificate with its primary's secret) with a hard

@@ -158,16 +158,7 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
     let early = k.sign("2026-10-02", &sub, "early.tar.gz");
     let out = k.env.run_at(
         "2026-11-01",
-        &[
-            "revoke",
-            "2027.1",
-            "--reason",
-            "superseded",
-            "--message",
-            "replaced",
-            "--identity",
-            &k.id(),
-        ],
+        &reasoned_args("revoke", "2027.1", "superseded", "replaced", &k.id()),
     );
     assert!(!out.status.success(), "--batch needs --yes");
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
@@ -236,11 +227,7 @@ fn escrow_drill_and_rewrap_after_a_root_leaves() {
     k.env.ok(&["roster", "remove", "Bob"]);
     k.env.roster_add("Carol", "carol@example.org", &carol_r);
     let rewrap = || {
-        k.env
-            .cmd_at("2026-09-02")
-            .args(["escrow", "rewrap", "--identity", &k.id()])
-            .assert()
-            .success();
+        k.rewrap("2026-09-02");
     };
     rewrap();
     let primary = k.env.key_dir().join("primary.age");
@@ -492,11 +479,7 @@ fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
     let extended = rungs(&k);
     assert!(extended > before, "{before} -> {extended}");
     // A rewrap months later still holds the rungs dated in the past.
-    k.env
-        .cmd_at("2027-02-01")
-        .args(["escrow", "rewrap", "--identity", &k.id()])
-        .assert()
-        .success();
+    k.rewrap("2027-02-01");
     assert_eq!(rungs(&k), extended);
 }
 
@@ -527,11 +510,7 @@ fn status_warns_until_the_escrow_matches_the_roster() {
     );
     assert!(code2 >= Some(1) && code2 >= code, "{code2:?}");
     let rewrap = || {
-        k.env
-            .cmd_at("2026-10-01")
-            .args(["escrow", "rewrap", "--identity", &k.id()])
-            .assert()
-            .success();
+        k.rewrap("2026-10-01");
     };
     // Signed: the escrow no longer matches the policy in force until rewrap.
     k.env.propose("2026-10-01");

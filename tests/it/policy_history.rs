@@ -189,10 +189,7 @@ fn a_new_version_needs_its_own_roots_to_co_sign() {
         "{status}"
     );
     let rewrap = || {
-        env.cmd_at(AFTER)
-            .args(["escrow", "rewrap", "--identity", &k.id()])
-            .assert()
-            .success();
+        k.rewrap(AFTER);
     };
     let primary = env.key_dir().join("primary.age");
     rewrap();
@@ -361,10 +358,7 @@ fn a_truncated_or_rewritten_audit_log_is_reported() {
     // Version 2 records the head at proposal; entries follow it.
     renew(env, LATER, "2027-06-01");
     ada.sign_policy(env, LATER);
-    env.cmd_at(AFTER)
-        .args(["escrow", "rewrap", "--identity", &k.id()])
-        .assert()
-        .success();
+    k.rewrap(AFTER);
     let here = trust_home();
     assert!(audit_verify(env, here).status.success());
     let log = std::fs::read_to_string(&log_path).unwrap();

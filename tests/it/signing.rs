@@ -657,20 +657,18 @@ fn export_formats_and_protections() {
     let pw = n.env.path("pw");
     write(&pw, b"correct horse battery staple\n");
     let protected = n.env.path("protected.asc");
-    n.env
-        .cmd_at(EXPORT)
-        .args([
-            "export",
-            "signing-subkey",
-            "--identity",
-            &id,
-            "--passphrase-file",
-        ])
-        .arg(&pw)
-        .arg("-o")
-        .arg(&protected)
-        .assert()
-        .success();
+    // `export signing-subkey --identity ID HOW -o TO` succeeds.
+    let export = |how: &[&str], to: &Path| {
+        n.env
+            .cmd_at(EXPORT)
+            .args(["export", "signing-subkey", "--identity", &id])
+            .args(how)
+            .arg("-o")
+            .arg(to)
+            .assert()
+            .success();
+    };
+    export(&["--passphrase-file", pw.to_str().unwrap()], &protected);
     let f = n.env.path("p.tar.gz");
     write(&f, b"p");
     let out = n
@@ -706,20 +704,7 @@ fn export_formats_and_protections() {
     // age: the output is encrypted to the recipient and opens with age.
     let (node_id, node_r) = n.env.age_identity("ci-node");
     let sealed = n.env.path("subkey.age");
-    n.env
-        .cmd_at(EXPORT)
-        .args([
-            "export",
-            "signing-subkey",
-            "--identity",
-            &id,
-            "--age-recipient",
-            &node_r,
-            "-o",
-        ])
-        .arg(&sealed)
-        .assert()
-        .success();
+    export(&["--age-recipient", &node_r], &sealed);
     let text = std::fs::read_to_string(&sealed).unwrap();
     assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
     let plain = age_decrypt(&node_id, &sealed);
