@@ -58,7 +58,7 @@ fn case(armored: bool) {
     // revocation is unknown to them), which shows the fixture is sound.
     let only_old = dir.join("old.pgp");
     std::fs::write(&only_old, bytes(&old, false)).unwrap();
-    let sqv = |keyring: &Path| sqv(VERIFY, &keyring, &sig, &data).status.success();
+    let sqv = |keyring: &Path| sqv(VERIFY, keyring, &sig, &data).status.success();
     let keycycle = |keyring: &Path| {
         env.cmd_at(VERIFY)
             .arg("verify")

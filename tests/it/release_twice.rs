@@ -136,7 +136,7 @@ fn check_dist(env: &Env, artifacts: &[String], cert: &Path) {
     for a in artifacts {
         let file = env.path(a);
         let sig = PathBuf::from(format!("{}.asc", file.display()));
-        let sqv = sqv(SIGN_AT, &cert, &sig, &file);
+        let sqv = sqv(SIGN_AT, cert, &sig, &file);
         assert!(
             sqv.status.success(),
             "sqv {a}: {}",
