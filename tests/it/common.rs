@@ -391,16 +391,22 @@ pub const REVOKE_SUPERSEDED: [&str; 7] = [
 
 /// One root's hard revocation of 2027.1 with the escrowed certificate
 /// (add `--identity`).
-pub const REVOKE_ESCROWED: [&str; 8] = [
-    "revoke",
-    "2027.1",
-    "--yes",
-    "--escrowed-certificate",
-    "--reason",
-    "compromised",
-    "--message",
-    "lost",
-];
+pub const REVOKE_ESCROWED: [&str; 8] = escrowed_revoke("compromised", "lost");
+
+/// A revocation of 2027.1 for `reason` with the escrowed certificate
+/// (add `--identity`).
+pub const fn escrowed_revoke(reason: &'static str, message: &'static str) -> [&'static str; 8] {
+    [
+        "revoke",
+        "2027.1",
+        "--yes",
+        "--escrowed-certificate",
+        "--reason",
+        reason,
+        "--message",
+        message,
+    ]
+}
 
 /// `revoke KEY --reason REASON --message MESSAGE --identity ID --yes`.
 pub fn revoke_args<'a>(

@@ -380,17 +380,8 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
     let out = k
         .env
         .cmd_at("2026-11-04T12:00:00Z")
-        .args([
-            "revoke",
-            "2027.1",
-            "--yes",
-            "--escrowed-certificate",
-            "--reason",
-            "retired",
-            "--message",
-            "lost",
-            "--identity",
-        ])
+        .args(escrowed_revoke("retired", "lost"))
+        .arg("--identity")
         .arg(&k.roster.age_id)
         .output()
         .unwrap();
@@ -415,17 +406,8 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
     let out = k
         .env
         .cmd_at("2026-11-04")
-        .args([
-            "revoke",
-            "2027.1",
-            "--yes",
-            "--escrowed-certificate",
-            "--reason",
-            "superseded",
-            "--message",
-            "x",
-            "--identity",
-        ])
+        .args(escrowed_revoke("superseded", "x"))
+        .arg("--identity")
         .arg(&k.roster.age_id)
         .output()
         .unwrap();
