@@ -252,17 +252,7 @@ fn without_a_previous_key_it_is_signed_by_the_new_key_alone_and_says_so() {
 fn a_revoked_previous_key_does_not_sign() {
     let s = setup(true, true);
     let id = s.id.to_str().unwrap();
-    s.env.ok(&[
-        "revoke",
-        "2026.2",
-        "--reason",
-        "compromised",
-        "--message",
-        "test",
-        "--identity",
-        id,
-        "--yes",
-    ]);
+    s.env.ok(&revoke_args("2026.2", "compromised", "test", id));
     let ann = s.announce();
     let text = std::fs::read_to_string(&ann).unwrap();
     assert!(

@@ -220,16 +220,7 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
     assert_ok(&out);
     assert_eq!(status(&c)["keys"][0]["cross_signed"], true);
     // Two roots certify and import; the third sends hers to the keyserver.
-    let cert = c
-        .env
-        .vault
-        .join("keys")
-        .read_dir()
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains("2027.1-"))
-        .unwrap()
-        .join("cert.asc");
+    let cert = c.env.cert_of("2027.1");
     let a = c.roots[0].certify(&c.env, &cert, &c.fpr);
     let b = c.roots[1].certify(&c.env, &cert, &c.fpr);
     import(&c, &[&a, &b]);
@@ -250,16 +241,7 @@ fn cross_sign_publish_and_fetch_back_from_a_real_keyserver() {
         ],
         None,
     );
-    let prev_cert = c
-        .env
-        .vault
-        .join("keys")
-        .read_dir()
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains("2026.2-"))
-        .unwrap()
-        .join("cert.asc");
+    let prev_cert = c.env.cert_of("2026.2");
     gpg.ok(&["--import", prev_cert.to_str().unwrap()], None);
     let sigs2 = gpg.ok(&["--check-sigs", "--with-colons", &c.fpr], None);
     let good: Vec<&str> = sigs2

@@ -43,15 +43,8 @@ fn kc_home(
 ) -> assert_cmd::Command {
     let tmp = env.path("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let mut c = assert_cmd::Command::new(BIN);
-    c.arg("--batch")
-        .arg("--vault")
-        .arg(vault)
-        .arg("--time")
-        .arg(time)
-        .env_remove("KEYCYCLE_VAULT")
-        .env_remove("KEYCYCLE_PIN")
-        .env("KEYCYCLE_HOME", home)
+    let mut c = keycycle(vault, time, home);
+    c.env_remove("KEYCYCLE_PIN")
         .env("TMPDIR", &tmp)
         .env(
             "PCSCLITE_CSOCK_NAME",

@@ -34,6 +34,16 @@ fn ceremony_next(env: &Env, json: bool, flags: &[&str], id: &Path) -> Output {
     env.run(&args)
 }
 
+/// `keycycle ceremony --cycle next FLAGS --no-publish --releases-done
+/// --subkey-out SUB` in a pseudo-terminal, asking for the identity.
+fn pty_next(env: &Env, flags: &[&str], sub: &Path) -> expectrl::session::OsSession {
+    let sub_arg = sub.display().to_string();
+    let mut args = vec!["ceremony", "--cycle", "next"];
+    args.extend(flags);
+    args.extend(["--no-publish", "--releases-done", "--subkey-out", &sub_arg]);
+    env.pty(&args)
+}
+
 #[test]
 fn unattended_ceremony_publishes_a_cross_signed_key_and_hands_off_the_subkey() {
     let ks = keyserver();
@@ -331,18 +341,7 @@ fn a_wrong_identity_is_asked_for_again() {
     let (env, r) = setup();
     let (other, _) = env.age_identity("mallory");
     let sub = env.path("sub.asc");
-    let sub_arg = sub.display().to_string();
-    let mut p = env.pty(&[
-        "ceremony",
-        "--cycle",
-        "next",
-        "--confirm-roster",
-        "--fingerprint-read",
-        "--no-publish",
-        "--releases-done",
-        "--subkey-out",
-        &sub_arg,
-    ]);
+    let mut p = pty_next(&env, &["--confirm-roster", "--fingerprint-read"], &sub);
     let ask =
         "Path to the escrow identity of a root present, to open the new key's escrow for the drill";
     p.expect(ask).unwrap();
@@ -374,16 +373,7 @@ fn a_resumed_ceremony_says_why_it_asks_for_an_identity_again() {
     assert_ok(&ceremony_next(&env, false, &flags, &r.age_id));
     let before = snapshot(&env.vault);
     let sub = env.path("sub.asc");
-    let sub_arg = sub.display().to_string();
-    let mut p = env.pty(&[
-        "ceremony",
-        "--cycle",
-        "next",
-        "--no-publish",
-        "--releases-done",
-        "--subkey-out",
-        &sub_arg,
-    ]);
+    let mut p = pty_next(&env, &[], &sub);
     p.expect("The escrow identity given in an earlier run (for the drill) is not kept between runs: it is needed again.").unwrap();
     for left in ["2 tries left", "1 try left"] {
         p.expect("to open the new key's escrow for its signing subkey")

@@ -35,23 +35,12 @@ fn revoked_key_and_a_thiefs_signature(dir: &Path) -> (Cert, Cert, std::path::Pat
     let data = dir.join("release.tar.gz");
     std::fs::write(&data, b"a release signed with a stolen key").unwrap();
     let sig_path = dir.join("release.tar.gz.asc");
-    {
-        let mut w = openpgp::armor::Writer::new(
-            std::fs::File::create(&sig_path).unwrap(),
-            openpgp::armor::Kind::Signature,
-        )
+    let sig = SignatureBuilder::new(SignatureType::Binary)
+        .set_signature_creation_time(system_time("2026-09-01T00:00:00Z"))
+        .unwrap()
+        .sign_message(&mut signer, std::fs::read(&data).unwrap())
         .unwrap();
-        openpgp::Packet::from(
-            SignatureBuilder::new(SignatureType::Binary)
-                .set_signature_creation_time(system_time("2026-09-01T00:00:00Z"))
-                .unwrap()
-                .sign_message(&mut signer, std::fs::read(&data).unwrap())
-                .unwrap(),
-        )
-        .serialize(&mut w)
-        .unwrap();
-        w.finalize().unwrap();
-    }
+    std::fs::write(&sig_path, armored_signature(sig)).unwrap();
     (cert.strip_secret_key_material(), revoked, data)
 }
 
@@ -69,17 +58,7 @@ fn case(armored: bool) {
     // revocation is unknown to them), which shows the fixture is sound.
     let only_old = dir.join("old.pgp");
     std::fs::write(&only_old, bytes(&old, false)).unwrap();
-    let sqv = |keyring: &Path| {
-        sqv_at(VERIFY)
-            .arg("--keyring")
-            .arg(keyring)
-            .arg(&sig)
-            .arg(&data)
-            .output()
-            .unwrap()
-            .status
-            .success()
-    };
+    let sqv = |keyring: &Path| sqv(VERIFY, keyring, &sig, &data).status.success();
     let keycycle = |keyring: &Path| {
         env.cmd_at(VERIFY)
             .arg("verify")

@@ -236,17 +236,7 @@ fn a_compromised_predecessor_vouches_for_nothing() {
             .clone()
     };
     assert_eq!(indri(&status(&env))["cross_signed"], true);
-    env.ok(&[
-        "revoke",
-        "2026.2",
-        "--reason",
-        "compromised",
-        "--message",
-        "stolen",
-        "--identity",
-        &id,
-        "--yes",
-    ]);
+    env.ok(&revoke_args("2026.2", "compromised", "stolen", &id));
     let why = "issuer hard-revoked on 2026-08-16 (key compromised)";
     let k = indri(&status(&env));
     assert_eq!(k["cross_signed"], false, "{k:#}");

@@ -369,12 +369,9 @@ mod fixtures {
     }
 
     fn kc(root: &Path, args: &[&str]) -> String {
-        let out = Command::new(BIN)
-            .args(["--batch", "--vault", "vault", "--time", FIXTURE_TIME])
+        let out = keycycle(Path::new("vault"), FIXTURE_TIME, trust_work())
             .args(args)
             .current_dir(root)
-            .env_remove("KEYCYCLE_VAULT")
-            .env("KEYCYCLE_HOME", trust_work())
             .output()
             .unwrap();
         assert!(
@@ -499,11 +496,7 @@ mod fixtures {
             .set_hash_algo(hash)
             .sign_message(&mut signer, data)
             .unwrap();
-        let mut out = Vec::new();
-        let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature).unwrap();
-        Packet::from(sig).serialize(&mut w).unwrap();
-        w.finalize().unwrap();
-        out
+        armored_signature(sig)
     }
 
     pub fn regenerate(dir: &Path) {

@@ -100,6 +100,21 @@ pub fn assert_ok(out: &Output) {
     );
 }
 
+/// `keycycle --batch --vault VAULT --time TIME` with the trust store
+/// `home`, never the caller's `KEYCYCLE_VAULT`: the command every test
+/// runs, [`Env::cmd_at`] in its own folder.
+pub fn keycycle(vault: &Path, time: &str, home: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--batch")
+        .arg("--vault")
+        .arg(vault)
+        .arg("--time")
+        .arg(time)
+        .env_remove("KEYCYCLE_VAULT")
+        .env("KEYCYCLE_HOME", home);
+    c
+}
+
 pub struct Env {
     pub dir: TempDir,
     pub vault: PathBuf,
@@ -128,16 +143,38 @@ impl Env {
 
     /// The same at another time.
     pub fn cmd_at(&self, time: &str) -> Command {
-        let mut c = Command::new(BIN);
-        c.arg("--batch")
-            .arg("--vault")
-            .arg(&self.vault)
-            .arg("--time")
-            .arg(time)
-            .env_remove("KEYCYCLE_VAULT")
-            .env("KEYCYCLE_HOME", trust_home())
-            .current_dir(self.dir.path());
+        let mut c = keycycle(&self.vault, time, trust_home());
+        c.current_dir(self.dir.path());
         c
+    }
+
+    /// [`Env::cmd_at`] with `args`, then `--identity I` for each of `ids`.
+    pub fn cmd_with_ids<P: AsRef<Path>>(&self, time: &str, args: &[&str], ids: &[P]) -> Command {
+        let mut c = self.cmd_at(time);
+        c.args(args);
+        for id in ids {
+            c.arg("--identity").arg(id.as_ref());
+        }
+        c
+    }
+
+    /// Run [`Env::cmd_with_ids`], whatever the outcome.
+    pub fn run_with_ids<P: AsRef<Path>>(&self, time: &str, args: &[&str], ids: &[P]) -> Output {
+        self.cmd_with_ids(time, args, ids).output().unwrap()
+    }
+
+    /// `sh -c LINE` in the env's folder, with `$KEYCYCLE` the binary and
+    /// the tests' trust store: a documented command line run as written.
+    pub fn sh(&self, line: &str) -> Output {
+        Std::new("sh")
+            .arg("-c")
+            .arg(line)
+            .env("KEYCYCLE", BIN)
+            .env("KEYCYCLE_HOME", trust_home())
+            .env_remove("KEYCYCLE_VAULT")
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap()
     }
 
     /// Run and require success; returns stdout.
@@ -319,6 +356,16 @@ impl Env {
         v["version"].as_u64().unwrap() as u32
     }
 
+    /// `cert.asc` of `cycle`'s key directory (`keys/CYCLE-…/`).
+    pub fn cert_of(&self, cycle: &str) -> PathBuf {
+        std::fs::read_dir(self.vault.join("keys"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains(&format!("{cycle}-")))
+            .unwrap()
+            .join("cert.asc")
+    }
+
     /// The single key directory in the vault.
     pub fn key_dir(&self) -> PathBuf {
         let mut dirs: Vec<_> = std::fs::read_dir(self.vault.join("keys"))
@@ -344,16 +391,75 @@ pub const REVOKE_SUPERSEDED: [&str; 7] = [
 
 /// One root's hard revocation of 2027.1 with the escrowed certificate
 /// (add `--identity`).
-pub const REVOKE_ESCROWED: [&str; 8] = [
-    "revoke",
+pub const REVOKE_ESCROWED: [&str; 8] = escrowed_revoke("compromised", "lost");
+
+/// A revocation of 2027.1 for `reason` with the escrowed certificate
+/// (add `--identity`).
+pub const fn escrowed_revoke(reason: &'static str, message: &'static str) -> [&'static str; 8] {
+    [
+        "revoke",
+        "2027.1",
+        "--yes",
+        "--escrowed-certificate",
+        "--reason",
+        reason,
+        "--message",
+        message,
+    ]
+}
+
+/// `revoke KEY --reason REASON --message MESSAGE --identity ID --yes`.
+pub fn revoke_args<'a>(
+    key: &'a str,
+    reason: &'a str,
+    message: &'a str,
+    id: &'a str,
+) -> Vec<&'a str> {
+    let mut args = reasoned_args("revoke", key, reason, message, id).to_vec();
+    args.push("--yes");
+    args
+}
+
+/// 2027.1's signing subkey exported to `sub.asc` (replacing it; add
+/// `--identity`).
+pub const EXPORT_SUBKEY: [&str; 6] = [
+    "export",
+    "signing-subkey",
     "2027.1",
-    "--yes",
-    "--escrowed-certificate",
-    "--reason",
-    "compromised",
-    "--message",
-    "lost",
+    "--overwrite",
+    "-o",
+    "sub.asc",
 ];
+
+/// `rotate-subkey KEY --reason REASON --message MESSAGE --identity ID`.
+pub fn rotate_subkey_args<'a>(
+    key: &'a str,
+    reason: &'a str,
+    message: &'a str,
+    id: &'a str,
+) -> [&'a str; 8] {
+    reasoned_args("rotate-subkey", key, reason, message, id)
+}
+
+/// `COMMAND KEY --reason REASON --message MESSAGE --identity ID`.
+pub fn reasoned_args<'a>(
+    command: &'a str,
+    key: &'a str,
+    reason: &'a str,
+    message: &'a str,
+    id: &'a str,
+) -> [&'a str; 8] {
+    [
+        command,
+        key,
+        "--reason",
+        reason,
+        "--message",
+        message,
+        "--identity",
+        id,
+    ]
+}
 
 /// `ceremony --cycle next` answered in full but for publishing: the
 /// escrow identity `id`, the signing subkey written to `sub`.
@@ -436,6 +542,15 @@ impl Keyed {
     /// Ada's age identity, as an argument.
     pub fn id(&self) -> String {
         self.roster.age_id.display().to_string()
+    }
+
+    /// `escrow rewrap --identity ADA` at `at`, which must succeed.
+    pub fn rewrap(&self, at: &str) {
+        self.env
+            .cmd_at(at)
+            .args(["escrow", "rewrap", "--identity", &self.id()])
+            .assert()
+            .success();
     }
 
     /// `extend 2027.1 --until UNTIL --identity ADA` at `at`.
@@ -550,17 +665,24 @@ pub fn release_key() -> sequoia_openpgp::Cert {
     cert
 }
 
+/// `sig` as an ASCII-armored detached signature (`.asc`).
+pub fn armored_signature(sig: sequoia_openpgp::packet::Signature) -> Vec<u8> {
+    use sequoia_openpgp::serialize::Serialize;
+    let mut out = Vec::new();
+    let mut w =
+        sequoia_openpgp::armor::Writer::new(&mut out, sequoia_openpgp::armor::Kind::Signature)
+            .unwrap();
+    sequoia_openpgp::Packet::from(sig)
+        .serialize(&mut w)
+        .unwrap();
+    w.finalize().unwrap();
+    out
+}
+
 /// The primary key pair of `secret` (a certificate with its primary's
-/// secret).
+/// secret, unencrypted): the library's signer for a root's own key.
 pub fn primary_keypair(secret: &sequoia_openpgp::Cert) -> sequoia_openpgp::crypto::KeyPair {
-    secret
-        .primary_key()
-        .key()
-        .clone()
-        .parts_into_secret()
-        .unwrap()
-        .into_keypair()
-        .unwrap()
+    keycycle::custody::own_key::signer(secret, Path::new("test key"), None).unwrap()
 }
 
 /// `secret` (a certificate with its primary's secret) with a hard
@@ -1005,6 +1127,20 @@ pub enum Fault {
     /// inside the per-request timeout: only the whole-exchange budget
     /// stops the second.
     Slow(Duration),
+}
+
+impl Fault {
+    /// Every fault but [`Fault::Slow`] (which takes its delay).
+    pub const FIXED: [Fault; 8] = [
+        Fault::Closed,
+        Fault::Reset,
+        Fault::Http500,
+        Fault::AddFailed,
+        Fault::NotOpenPgp,
+        Fault::Trickle,
+        Fault::TrickleBody,
+        Fault::Silent,
+    ];
 }
 
 /// A misbehaving HKP server on loopback; returns its URL and the log of

@@ -71,22 +71,14 @@ fn copy_vault(from: &Path, to: &Path) {
 }
 
 fn kc(vault: &Path, time: &str, args: &[String], crash_at: Option<usize>) -> std::process::Output {
-    let mut c = Command::new(BIN);
     let own = vault.with_extension("home");
     let home = if own.is_dir() {
         own
     } else {
         trust_home().to_path_buf()
     };
-    c.env("KEYCYCLE_HOME", home)
-        .arg("--batch")
-        .arg("--vault")
-        .arg(vault)
-        .arg("--time")
-        .arg(time)
-        .args(args)
-        .env_remove("KEYCYCLE_VAULT")
-        .env_remove("KEYCYCLE_CRASH_AT");
+    let mut c = keycycle(vault, time, &home);
+    c.args(args).env_remove("KEYCYCLE_CRASH_AT");
     if let Some(n) = crash_at {
         c.env("KEYCYCLE_CRASH_AT", n.to_string());
     }
@@ -302,16 +294,7 @@ fn every_vault_write_step_survives_a_kill() {
         &base,
         Case {
             name: "rotate-subkey",
-            args: s(&[
-                "rotate-subkey",
-                &new,
-                "--reason",
-                "compromised",
-                "--message",
-                "drill",
-                "--identity",
-                &id,
-            ]),
+            args: s(&rotate_subkey_args(&new, "compromised", "drill", &id)),
         },
     );
     run(

@@ -237,12 +237,11 @@ fn token_vault(threshold: u8) -> (Env, PathBuf, PathBuf, String) {
 }
 
 fn run(env: &Env, path: &str, pin: &str, args: &[&str], ids: &[&Path]) -> std::process::Output {
-    let mut c = env.cmd_at("2026-09-01");
-    c.env("PATH", path).env("KEYCYCLE_PIN", pin).args(args);
-    for i in ids {
-        c.arg("--identity").arg(i);
-    }
-    c.output().unwrap()
+    let mut c = env.cmd_with_ids("2026-09-01", args, ids);
+    c.env("PATH", path)
+        .env("KEYCYCLE_PIN", pin)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -309,22 +308,7 @@ fn threshold_shares_to_a_token_and_an_ssh_key() {
         String::from_utf8_lossy(&out.stdout)
     );
     // Both roots together open the escrow; the token alone does not.
-    let export = |ids: &[&Path], pin: &str| {
-        run(
-            &env,
-            &p,
-            pin,
-            &[
-                "export",
-                "signing-subkey",
-                "2027.1",
-                "--overwrite",
-                "-o",
-                "sub.asc",
-            ],
-            ids,
-        )
-    };
+    let export = |ids: &[&Path], pin: &str| run(&env, &p, pin, &EXPORT_SUBKEY, ids);
     let out = export(&[&tok, &ssh], PIN);
     assert_ok(&out);
     let out = export(&[&tok], PIN);

@@ -33,6 +33,19 @@ fn yaml(path: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// `export signing-subkey next --identity ID -o TO`.
+fn export_next_subkey<'a>(id: &'a str, to: &'a str) -> [&'a str; 7] {
+    [
+        "export",
+        "signing-subkey",
+        "next",
+        "--identity",
+        id,
+        "-o",
+        to,
+    ]
+}
+
 /// The demo roster in a fresh vault with the default config.
 fn demo_roster(env: &Env) {
     for (name, recipient) in [
@@ -96,15 +109,7 @@ fn the_sample_keycycle_toml_is_accepted_and_does_what_it_says() {
         "{listing}"
     );
     // One root cannot open the escrow; two can.
-    let out = env.fails(&[
-        "export",
-        "signing-subkey",
-        "next",
-        "--identity",
-        &demo("ada.agekey"),
-        "-o",
-        "sub.asc",
-    ]);
+    let out = env.fails(&export_next_subkey(&demo("ada.agekey"), "sub.asc"));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("needs 2 of 3 shares"),
         "{}",
@@ -150,15 +155,10 @@ fn release() -> Release {
         serde_json::from_str(&env.ok(&["--json", "generate", "--cycle", "next"])).unwrap();
     let fpr = j["fingerprint"].as_str().unwrap().to_lowercase();
     let subkey = env.path("signing-subkey.asc");
-    env.ok(&[
-        "export",
-        "signing-subkey",
-        "next",
-        "--identity",
+    env.ok(&export_next_subkey(
         &demo("ada.agekey"),
-        "-o",
         subkey.to_str().unwrap(),
-    ]);
+    ));
     let certs = env.path("releases/doc/source/static");
     std::fs::create_dir_all(&certs).unwrap();
     env.ok(&[
@@ -452,13 +452,7 @@ fn the_playbooks_sign_and_upload_only_what_verifies() {
             .unwrap()
             .unwrap()
             .path();
-        let out = sqv_at(SIGN_AT)
-            .arg("--keyring")
-            .arg(&cert)
-            .arg(&sig)
-            .arg(r.dist.join(f))
-            .output()
-            .unwrap();
+        let out = sqv(SIGN_AT, &cert, &sig, &r.dist.join(f));
         assert!(
             out.status.success(),
             "sqv: {}",

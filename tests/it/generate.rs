@@ -100,13 +100,7 @@ fn escrow_opens_with_age_and_ssh_identities_and_gpg_imports_the_secret() {
             ],
             None,
         );
-        let out = sqv_at("2026-09-01T00:00:00Z")
-            .arg("--keyring")
-            .arg(dir.join("cert.asc"))
-            .arg(&sig)
-            .arg(&data)
-            .output()
-            .unwrap();
+        let out = sqv("2026-09-01T00:00:00Z", &dir.join("cert.asc"), &sig, &data);
         assert!(
             out.status.success(),
             "sqv: {}",
@@ -268,39 +262,26 @@ fn same_time_same_result_and_next_moves_with_time() {
         e.ok(&["init"]);
     }
     let (_, r) = a.age_identity("x");
-    let ja: serde_json::Value = serde_json::from_str(&a.ok(&[
-        "--json",
-        "generate",
-        "--cycle",
-        "next",
-        "--escrow-recipient",
-        &r,
-    ]))
-    .unwrap();
-    let jb: serde_json::Value = serde_json::from_str(&b.ok(&[
-        "--json",
-        "generate",
-        "--cycle",
-        "next",
-        "--escrow-recipient",
-        &r,
-    ]))
-    .unwrap();
+    let next = |e: &Env| -> serde_json::Value {
+        let args = [
+            "--json",
+            "generate",
+            "--cycle",
+            "next",
+            "--escrow-recipient",
+            &r,
+        ];
+        serde_json::from_str(&e.ok(&args)).unwrap()
+    };
+    let ja = next(&a);
+    let jb = next(&b);
     assert_eq!(ja["cycle"], "2027.1");
     assert_eq!(ja["cycle"], jb["cycle"]);
     assert_eq!(ja["expires"], jb["expires"]);
     // One second later Indri has started: "next" is 2027.2.
     let c = Env::new("2026-10-05T00:00:00Z");
     c.ok(&["init"]);
-    let jc: serde_json::Value = serde_json::from_str(&c.ok(&[
-        "--json",
-        "generate",
-        "--cycle",
-        "next",
-        "--escrow-recipient",
-        &r,
-    ]))
-    .unwrap();
+    let jc = next(&c);
     assert_eq!(jc["cycle"], "2027.2");
     assert_eq!(jc["expires"], "2027-11-26T00:00:00Z");
 }

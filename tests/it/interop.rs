@@ -149,6 +149,33 @@ struct Key {
     kc_sig: PathBuf,
 }
 
+/// sq's cell that `sq inspect FILE` succeeds and shows each of `all`.
+fn sq_inspect_shows(file: &Path, all: &[&str], said: &str) -> Check {
+    let o = need("sq inspect", sq(&["inspect", s(file)]))?;
+    ensure(all.iter().all(|w| o.contains(w)), || o.clone())?;
+    Ok(said.into())
+}
+
+/// keycycle's cell for a root's key made by another tool: `roster add
+/// --cert` (at T0, with a fresh age identity named after the root) takes
+/// it, `inspect` shows its fingerprint.
+fn root_added_and_inspected(env: &Env, name: &str, email: &str, cert: &Path, fpr: &str) -> Check {
+    let (_, recipient) = env.age_identity(&name.to_lowercase());
+    need(
+        "roster add",
+        out(env.run_at(
+            T0,
+            &strs(&roster_add_args(name, email, &recipient, Some(cert))),
+        )),
+    )?;
+    let j = json(&need(
+        "inspect",
+        out(env.run_at(T0, &["--json", "inspect", s(cert)])),
+    )?);
+    ensure(j["certificates"][0]["fingerprint"] == fpr, || j.to_string())?;
+    Ok("`roster add --cert`, `inspect`".into())
+}
+
 fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
 }
@@ -230,36 +257,14 @@ fn interop_matrix() {
 
     let r = m.row("GnuPG-made key (root Gina, ed25519)");
     m.cell(r, "sq", || {
-        let o = need("sq inspect", sq(&["inspect", s(&gina_pub)]))?;
-        ensure(
-            o.contains("OpenPGP Certificate") && o.contains("EdDSA"),
-            || o.clone(),
-        )?;
-        Ok("`sq inspect`: certificate, EdDSA".into())
+        sq_inspect_shows(
+            &gina_pub,
+            &["OpenPGP Certificate", "EdDSA"],
+            "`sq inspect`: certificate, EdDSA",
+        )
     });
     m.cell(r, "keycycle", || {
-        let (_, gr) = env.age_identity("gina");
-        need(
-            "roster add",
-            out(env.run_at(
-                T0,
-                &strs(&roster_add_args(
-                    "Gina",
-                    "gina@example.org",
-                    &gr,
-                    Some(&gina_pub),
-                )),
-            )),
-        )?;
-        let j = json(&need(
-            "inspect",
-            out(env.run_at(T0, &["--json", "inspect", s(&gina_pub)])),
-        )?);
-        ensure(
-            j["certificates"][0]["fingerprint"] == gina_fpr.as_str(),
-            || j.to_string(),
-        )?;
-        Ok("`roster add --cert`, `inspect`".into())
+        root_added_and_inspected(&env, "Gina", "gina@example.org", &gina_pub, &gina_fpr)
     });
 
     let r = m.row("sq-made key (root Sam, rsa3072)");
@@ -279,28 +284,7 @@ fn interop_matrix() {
         Ok("`--import`: pub rsa3072".into())
     });
     m.cell(r, "keycycle", || {
-        let (_, sr) = env.age_identity("sam");
-        need(
-            "roster add",
-            out(env.run_at(
-                T0,
-                &strs(&roster_add_args(
-                    "Sam",
-                    "sam@example.org",
-                    &sr,
-                    Some(&sam_pub),
-                )),
-            )),
-        )?;
-        let j = json(&need(
-            "inspect",
-            out(env.run_at(T0, &["--json", "inspect", s(&sam_pub)])),
-        )?);
-        ensure(
-            j["certificates"][0]["fingerprint"] == sam_fpr.as_str(),
-            || j.to_string(),
-        )?;
-        Ok("`roster add --cert`, `inspect`".into())
+        root_added_and_inspected(&env, "Sam", "sam@example.org", &sam_pub, &sam_fpr)
     });
 
     // ---- The cycle keys. -------------------------------------------------
@@ -700,12 +684,11 @@ fn interop_matrix() {
         });
         m.cell(r, "sq", || {
             gate(&|| {
-                let o = need("sq inspect", sq(&["inspect", s(&rel)]))?;
-                ensure(
-                    o.contains("OpenPGP Certificate") && o.contains(&k.fpr),
-                    || o.clone(),
-                )?;
-                Ok("`sq inspect`: certificate".into())
+                sq_inspect_shows(
+                    &rel,
+                    &["OpenPGP Certificate", &k.fpr],
+                    "`sq inspect`: certificate",
+                )
             })
         });
         m.cell(r, "keycycle", || {
@@ -907,12 +890,11 @@ fn interop_matrix() {
             Ok("rejects the earlier signature: revoked".into())
         });
         m.cell(r, "sq", || {
-            let o = need("sq inspect", sq(&["inspect", s(&merged)]))?;
-            ensure(
-                o.contains("Revoked") && o.contains("Key material has been compromised"),
-                || o.clone(),
-            )?;
-            Ok("`sq inspect`: Revoked, key compromised".into())
+            sq_inspect_shows(
+                &merged,
+                &["Revoked", "Key material has been compromised"],
+                "`sq inspect`: Revoked, key compromised",
+            )
         });
         m.cell(r, "keycycle", || {
             let o = out(env.run_at(

@@ -160,16 +160,7 @@ fn every_keyserver_fault_ends_bounded_clear_and_leaves_the_vault_unchanged() {
 
     use Fault::*;
     let mut cases = Vec::new();
-    for f in [
-        Closed,
-        Reset,
-        Http500,
-        AddFailed,
-        NotOpenPgp,
-        Trickle,
-        TrickleBody,
-        Silent,
-    ] {
+    for f in Fault::FIXED {
         cases.push(Case {
             command: "publish",
             fault: f,

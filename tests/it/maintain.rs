@@ -114,16 +114,12 @@ fn rotation_keeps_earlier_signatures_and_stops_later_ones() {
     let before = k.sign("2026-10-02", &old, "before.tar.gz");
     k.env
         .cmd_at("2026-11-01")
-        .args([
-            "rotate-subkey",
+        .args(rotate_subkey_args(
             "2027.1",
-            "--reason",
             "superseded",
-            "--message",
             "Unscheduled subkey rotation",
-            "--identity",
             &k.id(),
-        ])
+        ))
         .assert()
         .success();
     let listing = k.gpg_listing("2026-11-02");
@@ -162,16 +158,7 @@ fn revocations_hard_and_soft_with_master_and_escrowed_certificate() {
     let early = k.sign("2026-10-02", &sub, "early.tar.gz");
     let out = k.env.run_at(
         "2026-11-01",
-        &[
-            "revoke",
-            "2027.1",
-            "--reason",
-            "superseded",
-            "--message",
-            "replaced",
-            "--identity",
-            &k.id(),
-        ],
+        &reasoned_args("revoke", "2027.1", "superseded", "replaced", &k.id()),
     );
     assert!(!out.status.success(), "--batch needs --yes");
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
@@ -240,11 +227,7 @@ fn escrow_drill_and_rewrap_after_a_root_leaves() {
     k.env.ok(&["roster", "remove", "Bob"]);
     k.env.roster_add("Carol", "carol@example.org", &carol_r);
     let rewrap = || {
-        k.env
-            .cmd_at("2026-09-02")
-            .args(["escrow", "rewrap", "--identity", &k.id()])
-            .assert()
-            .success();
+        k.rewrap("2026-09-02");
     };
     rewrap();
     let primary = k.env.key_dir().join("primary.age");
@@ -336,14 +319,7 @@ fn threshold_two_of_three() {
     }
     let export = |idx: &[usize], extra: &[&Path]| {
         let mut c = env.cmd_at("2026-10-01");
-        c.args([
-            "export",
-            "signing-subkey",
-            "2027.1",
-            "--overwrite",
-            "-o",
-            "sub.asc",
-        ]);
+        c.args(EXPORT_SUBKEY);
         for i in idx {
             c.arg("--identity").arg(&ids[*i]);
         }
@@ -404,17 +380,8 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
     let out = k
         .env
         .cmd_at("2026-11-04T12:00:00Z")
-        .args([
-            "revoke",
-            "2027.1",
-            "--yes",
-            "--escrowed-certificate",
-            "--reason",
-            "retired",
-            "--message",
-            "lost",
-            "--identity",
-        ])
+        .args(escrowed_revoke("retired", "lost"))
+        .arg("--identity")
         .arg(&k.roster.age_id)
         .output()
         .unwrap();
@@ -439,17 +406,8 @@ fn a_lost_master_is_retired_with_the_escrowed_ladder() {
     let out = k
         .env
         .cmd_at("2026-11-04")
-        .args([
-            "revoke",
-            "2027.1",
-            "--yes",
-            "--escrowed-certificate",
-            "--reason",
-            "superseded",
-            "--message",
-            "x",
-            "--identity",
-        ])
+        .args(escrowed_revoke("superseded", "x"))
+        .arg("--identity")
         .arg(&k.roster.age_id)
         .output()
         .unwrap();
@@ -503,11 +461,7 @@ fn same_second_extensions_agree_and_rewrap_keeps_the_ladder() {
     let extended = rungs(&k);
     assert!(extended > before, "{before} -> {extended}");
     // A rewrap months later still holds the rungs dated in the past.
-    k.env
-        .cmd_at("2027-02-01")
-        .args(["escrow", "rewrap", "--identity", &k.id()])
-        .assert()
-        .success();
+    k.rewrap("2027-02-01");
     assert_eq!(rungs(&k), extended);
 }
 
@@ -538,11 +492,7 @@ fn status_warns_until_the_escrow_matches_the_roster() {
     );
     assert!(code2 >= Some(1) && code2 >= code, "{code2:?}");
     let rewrap = || {
-        k.env
-            .cmd_at("2026-10-01")
-            .args(["escrow", "rewrap", "--identity", &k.id()])
-            .assert()
-            .success();
+        k.rewrap("2026-10-01");
     };
     // Signed: the escrow no longer matches the policy in force until rewrap.
     k.env.propose("2026-10-01");

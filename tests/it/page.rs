@@ -378,17 +378,12 @@ fn the_vault_page_shows_the_roots_attestations_and_refuses_to_overwrite() {
     assert!(r.console.is_empty(), "console: {:?}", r.console);
     assert_eq!(chart(&r.dom).matches("data-fingerprint=").count(), 2);
     // A revocation: the status says why, the bar is marked where.
-    env.ok(&[
-        "revoke",
+    env.ok(&revoke_args(
         "2026.2",
-        "--reason",
         "compromised",
-        "--message",
         "laptop stolen",
-        "--identity",
         id.to_str().unwrap(),
-        "--yes",
-    ]);
+    ));
     env.ok(&["export", "page", "-o", dir.to_str().unwrap(), "--overwrite"]);
     let r = render(&dir);
     assert!(r.console.is_empty(), "console: {:?}", r.console);

@@ -181,10 +181,7 @@ fn attack_roster_append_seals_nothing_to_the_attacker() {
     let out = env.run_at(LATER, &["status", "--check"]);
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(status.contains("changed but not signed"), "{status}");
-    env.cmd_at(LATER)
-        .args(["escrow", "rewrap", "--identity", &k.id()])
-        .assert()
-        .success();
+    k.rewrap(LATER);
     let made = env.generate("2027.2");
     let new_dir = PathBuf::from(made["directory"].as_str().unwrap());
     for dir in key_dirs(&env.vault) {
@@ -221,16 +218,7 @@ fn attack_state_recipient_seals_nothing_to_the_attacker() {
     std::fs::write(&state, text).unwrap();
     assert_ok(&k.extend(LATER, "2027-07-01"));
     env.cmd_at(LATER)
-        .args([
-            "rotate-subkey",
-            "2027.1",
-            "--reason",
-            "superseded",
-            "--message",
-            "test",
-            "--identity",
-            &k.id(),
-        ])
+        .args(rotate_subkey_args("2027.1", "superseded", "test", &k.id()))
         .assert()
         .success();
     let dir = k_dir(env);

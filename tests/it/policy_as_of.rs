@@ -29,13 +29,7 @@ fn signed_with(hash: HashAlgorithm) -> (Env, std::path::PathBuf, std::path::Path
         .sign_message(&mut signer, b"a release")
         .unwrap();
     assert_eq!(sig.hash_algo(), hash);
-    let mut w = openpgp::armor::Writer::new(
-        std::fs::File::create(dir.join("release.tar.gz.asc")).unwrap(),
-        openpgp::armor::Kind::Signature,
-    )
-    .unwrap();
-    openpgp::Packet::from(sig).serialize(&mut w).unwrap();
-    w.finalize().unwrap();
+    std::fs::write(dir.join("release.tar.gz.asc"), armored_signature(sig)).unwrap();
     let certfile = dir.join("release.pgp");
     let mut f = std::fs::File::create(&certfile).unwrap();
     cert.serialize(&mut f).unwrap();
@@ -44,13 +38,7 @@ fn signed_with(hash: HashAlgorithm) -> (Env, std::path::PathBuf, std::path::Path
 
 fn stays_bad(hash: HashAlgorithm, as_of: &str) {
     let (env, cert, data) = signed_with(hash);
-    let sqv = sqv_at(NOW)
-        .arg("--keyring")
-        .arg(&cert)
-        .arg(data.with_extension("gz.asc"))
-        .arg(&data)
-        .output()
-        .unwrap();
+    let sqv = sqv(NOW, &cert, &data.with_extension("gz.asc"), &data);
     assert!(
         !sqv.status.success(),
         "sqv rejects a {hash:?} data signature"

@@ -67,6 +67,13 @@ impl BobLeft {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Version 2 is in force, and a rewrap keeps Bob out.
+    fn assert_version_2_stays_in_force(&self) {
+        let status = self.policy_status();
+        assert!(status.contains("in force: policy version 2"), "{status}");
+        assert!(!self.bob_opens_after_rewrap(), "version 1 came back");
+    }
+
     fn file(&self, rel: &str) -> PathBuf {
         self.k.env.vault.join(rel)
     }
@@ -111,12 +118,7 @@ fn a_deleted_version_is_a_rollback_and_refused() {
 fn deleted_signatures_leave_an_accepted_version_in_force() {
     let b = bob_left();
     std::fs::remove_dir_all(b.file("policy/v2.sig")).unwrap();
-    assert!(
-        b.policy_status().contains("in force: policy version 2"),
-        "{}",
-        b.policy_status()
-    );
-    assert!(!b.bob_opens_after_rewrap(), "version 1 came back");
+    b.assert_version_2_stays_in_force();
 }
 
 /// Attack 9c: Ada's public hard revocation (as she would publish it after
@@ -144,12 +146,7 @@ fn a_roots_later_hard_revocation_does_not_undo_what_she_signed() {
         colons.starts_with("pub:r:"),
         "gpg sees it revoked: {colons}"
     );
-    assert!(
-        b.policy_status().contains("in force: policy version 2"),
-        "{}",
-        b.policy_status()
-    );
-    assert!(!b.bob_opens_after_rewrap(), "version 1 came back");
+    b.assert_version_2_stays_in_force();
 }
 
 /// Attack 9d: `policy/v2.toml` re-encoded LF → CRLF (the signatures no
@@ -192,10 +189,7 @@ fn a_new_version_needs_its_own_roots_to_co_sign() {
         "{status}"
     );
     let rewrap = || {
-        env.cmd_at(AFTER)
-            .args(["escrow", "rewrap", "--identity", &k.id()])
-            .assert()
-            .success();
+        k.rewrap(AFTER);
     };
     let primary = env.key_dir().join("primary.age");
     rewrap();
@@ -364,10 +358,7 @@ fn a_truncated_or_rewritten_audit_log_is_reported() {
     // Version 2 records the head at proposal; entries follow it.
     renew(env, LATER, "2027-06-01");
     ada.sign_policy(env, LATER);
-    env.cmd_at(AFTER)
-        .args(["escrow", "rewrap", "--identity", &k.id()])
-        .assert()
-        .success();
+    k.rewrap(AFTER);
     let here = trust_home();
     assert!(audit_verify(env, here).status.success());
     let log = std::fs::read_to_string(&log_path).unwrap();

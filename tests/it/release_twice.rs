@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command as Std;
 
 use sequoia_openpgp::parse::Parse;
 use sequoia_openpgp::serialize::SerializeInto;
@@ -100,15 +99,7 @@ fn ci_node(k: &Keyed, commands: &[String]) {
 fn run(env: &Env, cmd: &str) -> (bool, String, String) {
     let rest = cmd.strip_prefix("keycycle ").unwrap();
     let line = format!("\"$KEYCYCLE\" --batch --vault vault --time {SIGN_AT} {rest}");
-    let out = Std::new("sh")
-        .arg("-c")
-        .arg(&line)
-        .env("KEYCYCLE", BIN)
-        .env("KEYCYCLE_HOME", trust_home())
-        .env_remove("KEYCYCLE_VAULT")
-        .current_dir(env.dir.path())
-        .output()
-        .unwrap();
+    let out = env.sh(&line);
     (
         out.status.success(),
         String::from_utf8(out.stdout).unwrap(),
@@ -145,13 +136,7 @@ fn check_dist(env: &Env, artifacts: &[String], cert: &Path) {
     for a in artifacts {
         let file = env.path(a);
         let sig = PathBuf::from(format!("{}.asc", file.display()));
-        let sqv = sqv_at(SIGN_AT)
-            .arg("--keyring")
-            .arg(cert)
-            .arg(&sig)
-            .arg(&file)
-            .output()
-            .unwrap();
+        let sqv = sqv(SIGN_AT, cert, &sig, &file);
         assert!(
             sqv.status.success(),
             "sqv {a}: {}",

@@ -29,22 +29,13 @@ pub(crate) fn shares_of(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-pub(crate) fn run(env: &Env, at: &str, args: &[&str], ids: &[&PathBuf]) -> std::process::Output {
-    let mut c = env.cmd_at(at);
-    c.args(args);
-    for id in ids {
-        c.arg("--identity").arg(id);
-    }
-    c.output().unwrap()
-}
-
 /// A release signed at 2026-10-02 with the subkey (opened by two roots).
 pub(crate) fn signed_file(env: &Env, ids: &[PathBuf]) -> PathBuf {
     let sub = env.path("sub.asc");
     let export = ["export", "signing-subkey", "2027.1", "-o"];
     let mut args = export.to_vec();
     args.push(sub.to_str().unwrap());
-    let out = run(env, "2026-10-01", &args, &[&ids[0], &ids[1]]);
+    let out = env.run_with_ids("2026-10-01", &args, &[&ids[0], &ids[1]]);
     assert_ok(&out);
     let f = env.path("release.tar.gz");
     std::fs::write(&f, b"release").unwrap();
@@ -79,7 +70,7 @@ fn one_root_revokes(junk: bool) {
         }
     } else {
         // The drill of one root: its share, and the revocations apart.
-        let out = run(&env, "2026-10-05", &["escrow", "verify"], &[&ids[0]]);
+        let out = env.run_with_ids("2026-10-05", &["escrow", "verify"], &[&ids[0]]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert_ok(&out);
         assert!(
@@ -91,7 +82,7 @@ fn one_root_revokes(junk: bool) {
     }
     // One root alone does not open the primary.
     let extend = ["extend", "2027.1", "--until", "2027-08-01"];
-    let out = run(&env, "2026-10-05", &extend, &[&ids[0]]);
+    let out = env.run_with_ids("2026-10-05", &extend, &[&ids[0]]);
     assert!(!out.status.success());
     if !junk {
         let e = String::from_utf8_lossy(&out.stderr);
@@ -99,7 +90,7 @@ fn one_root_revokes(junk: bool) {
     }
     // One root alone revokes with the escrowed certificate.
     let revoke = REVOKE_ESCROWED;
-    let out = run(&env, "2026-11-01", &revoke, &[&ids[2]]);
+    let out = env.run_with_ids("2026-11-01", &revoke, &[&ids[2]]);
     assert_ok(&out);
     assert_hard_revoked(&dir, &release);
 }
@@ -132,12 +123,14 @@ fn a_lost_primary_age_does_not_take_the_revocation_with_it() {
     std::fs::write(dir.join("primary.age"), b"junk, not an age file\n").unwrap();
     let ssh = k.roster.ssh_id.clone();
     // The drill names the primary, and says the revocations still work.
-    let out = run(&k.env, "2026-10-20", &["escrow", "verify"], &[&ssh]);
+    let out = k
+        .env
+        .run_with_ids("2026-10-20", &["escrow", "verify"], &[&ssh]);
     assert!(!out.status.success());
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("primary.age: the primary does not open"), "{e}");
     assert!(e.contains("any one root can still revoke"), "{e}");
-    let out = run(&k.env, "2026-11-01", &REVOKE_ESCROWED, &[&ssh]);
+    let out = k.env.run_with_ids("2026-11-01", &REVOKE_ESCROWED, &[&ssh]);
     assert_ok(&out);
     assert_hard_revoked(&dir, &release);
 }
@@ -174,23 +167,18 @@ fn an_old_threshold_vault_keeps_working_and_rewrap_seals_the_revocations_apart()
     let dir = env.key_dir();
     // Before: the drill says the revocations are inside the shares, and
     // one root alone cannot revoke.
-    let out = run(&env, "2026-10-05", &["escrow", "verify"], &[&ids[0]]);
+    let out = env.run_with_ids("2026-10-05", &["escrow", "verify"], &[&ids[0]]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("inside the shares"), "{text}");
     let revoke = REVOKE_ESCROWED;
-    let out = run(&env, "2026-11-01", &revoke, &[&ids[0]]);
+    let out = env.run_with_ids("2026-11-01", &revoke, &[&ids[0]]);
     assert!(!out.status.success());
     // Two roots re-wrap: the revocations are sealed apart.
-    let out = run(
-        &env,
-        "2026-10-06",
-        &["escrow", "rewrap"],
-        &[&ids[0], &ids[1]],
-    );
+    let out = env.run_with_ids("2026-10-06", &["escrow", "rewrap"], &[&ids[0], &ids[1]]);
     assert_ok(&out);
     for id in &ids {
         assert!(age_opens(id, &dir.join("revocation.age")));
     }
-    let out = run(&env, "2026-11-01", &revoke, &[&ids[1]]);
+    let out = env.run_with_ids("2026-11-01", &revoke, &[&ids[1]]);
     assert_ok(&out);
 }

@@ -6,7 +6,7 @@
 //! show` names, after which `escrow rewrap` splits the revocations.
 
 use crate::common::*;
-use crate::revocation_escrow::{run, signed_file};
+use crate::revocation_escrow::signed_file;
 use std::path::{Path, PathBuf};
 
 const GEN: &str = "2026-08-01T12:00:00Z";
@@ -66,10 +66,10 @@ fn stderr(out: &std::process::Output) -> String {
 fn one_refused_two_revoke(env: &Env, ids: &[PathBuf], release: &Path) {
     let dir = env.key_dir();
     let before = std::fs::read(dir.join("cert.asc")).unwrap();
-    let err = one_refusal(&run(env, "2026-11-01", &REVOKE_ESCROWED, &[&ids[2]]));
+    let err = one_refusal(&env.run_with_ids("2026-11-01", &REVOKE_ESCROWED, &[&ids[2]]));
     assert!(err.contains("needs 2 of 3 shares; 1 given"), "{err}");
     assert_eq!(std::fs::read(dir.join("cert.asc")).unwrap(), before);
-    let out = run(env, "2026-11-01", &REVOKE_ESCROWED, &[&ids[0], &ids[2]]);
+    let out = env.run_with_ids("2026-11-01", &REVOKE_ESCROWED, &[&ids[0], &ids[2]]);
     assert!(out.status.success(), "{}", stderr(&out));
     let cert = dir.join("cert.asc");
     assert_gpg_revoked("2026-11-02", &cert);
@@ -119,7 +119,7 @@ fn with_revocation_threshold_two_one_root_is_refused_and_two_revoke() {
     let show = env.ok(&["policy", "show"]);
     assert!(show.contains("revocations: 2 of 3 roots"), "{show}");
     // The drill of one root: its shares, nothing reconstructed.
-    let out = run(&env, "2026-10-05", &["escrow", "verify"], &[&ids[0]]);
+    let out = env.run_with_ids("2026-10-05", &["escrow", "verify"], &[&ids[0]]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -127,12 +127,7 @@ fn with_revocation_threshold_two_one_root_is_refused_and_two_revoke() {
         "{text}"
     );
     // Two roots: the revocations reconstructed and checked.
-    let out = run(
-        &env,
-        "2026-10-05",
-        &["escrow", "verify"],
-        &[&ids[0], &ids[1]],
-    );
+    let out = env.run_with_ids("2026-10-05", &["escrow", "verify"], &[&ids[0], &ids[1]]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -175,7 +170,7 @@ fn a_policy_without_the_field_means_any_one_root_and_keeps_its_digest() {
     let show = k.env.ok(&["policy", "show"]);
     assert!(show.contains("revocations: any one root"), "{show}");
     let ssh = k.roster.ssh_id.clone();
-    let out = run(&k.env, "2026-11-01", &REVOKE_ESCROWED, &[&ssh]);
+    let out = k.env.run_with_ids("2026-11-01", &REVOKE_ESCROWED, &[&ssh]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -212,7 +207,7 @@ fn raising_the_revocation_threshold_is_a_signed_change_then_a_rewrap() {
         "{text}"
     );
     let rewrap = ["escrow", "rewrap"];
-    let out = run(&env, "2026-10-04", &rewrap, &[&ids[0], &ids[1]]);
+    let out = env.run_with_ids("2026-10-04", &rewrap, &[&ids[0], &ids[1]]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!dir.join("revocation.age").exists());
     assert!(!dir.join("revocation-retired.age").exists());

@@ -180,44 +180,12 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
         ],
         true,
     );
-    r.kc(
-        T1,
+    // The subkey, exported three ways.
+    let subkey = ["export", "signing-subkey", &fpr, "--identity", &id];
+    for how in [
+        &["--passphrase-file", &pw, "-o", &o("sub-pw.asc")][..],
+        &["--age-recipient", &carol_r, "-o", &o("sub.age")],
         &[
-            "export",
-            "signing-subkey",
-            &fpr,
-            "--identity",
-            &id,
-            "--passphrase-file",
-            &pw,
-            "-o",
-            &o("sub-pw.asc"),
-        ],
-        true,
-    );
-    r.kc(
-        T1,
-        &[
-            "export",
-            "signing-subkey",
-            &fpr,
-            "--identity",
-            &id,
-            "--age-recipient",
-            &carol_r,
-            "-o",
-            &o("sub.age"),
-        ],
-        true,
-    );
-    r.kc(
-        T1,
-        &[
-            "export",
-            "signing-subkey",
-            &fpr,
-            "--identity",
-            &id,
             "--format",
             "hiera",
             "--passphrase-file",
@@ -225,8 +193,9 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
             "-o",
             &o("sub.yaml"),
         ],
-        true,
-    );
+    ] {
+        r.kc(T1, &[&subkey[..], how].concat(), true);
+    }
     std::fs::write(out.join("artifact.tar.gz"), b"release\n").unwrap();
     r.kc(
         T1,
@@ -262,16 +231,10 @@ fn no_secret_outside_the_subkey_export_and_none_in_any_output() {
     r.kc(
         T1,
         &[
-            "--json",
-            "rotate-subkey",
-            &fpr,
-            "--reason",
-            "compromised",
-            "--message",
-            "drill",
-            "--identity",
-            &id,
-        ],
+            &["--json"][..],
+            &rotate_subkey_args(&fpr, "compromised", "drill", &id),
+        ]
+        .concat(),
         true,
     );
     r.kc(T1, &["--json", "escrow", "verify", "--identity", &id], true);

@@ -282,34 +282,22 @@ fn sign_refuses_unusable_keys_and_warns_near_expiry() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("expired on 2027-05-28"), "{e}");
     // No secret: the public cert.
-    let out = n
-        .env
-        .cmd_at(SIGN)
-        .args(["sign", "--key"])
-        .arg(&n.cert)
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("public keys only"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let sign_says = |key: &Path, what: &str| {
+        let out = n
+            .env
+            .cmd_at(SIGN)
+            .args(["sign", "--key"])
+            .arg(key)
+            .arg(&f)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(what), "{err}");
+    };
+    sign_says(&n.cert, "public keys only");
     // Revoked: the subkey file with the escrowed hard revocation merged.
     let revoked = revoke_with(&n, &n.subkey, "revocation.age", None, "revoked-subkey.asc");
-    let out = n
-        .env
-        .cmd_at(SIGN)
-        .args(["sign", "--key"])
-        .arg(&revoked)
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("revoked (compromised)"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sign_says(&revoked, "revoked (compromised)");
     assert!(!n.env.path("y.tar.gz.asc").exists());
     // Near expiry: signs, and warns.
     let out = n.env.run_at("2027-05-10", &["sign", "--key", &key, &fs]);
@@ -372,11 +360,7 @@ fn raw_signature(key_file: &Path, data: &[u8], at: &str) -> Vec<u8> {
         .unwrap()
         .sign_message(&mut kp, data)
         .unwrap();
-    let mut out = Vec::new();
-    let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature).unwrap();
-    Packet::from(sig).serialize(&mut w).unwrap();
-    w.finalize().unwrap();
-    out
+    armored_signature(sig)
 }
 
 #[test]
@@ -564,20 +548,24 @@ fn policy_as_of_accepts_sha1_self_signatures_but_not_sha1_data_signatures() {
         .contains("digest algo 2"));
     let data = env.path("old.tar.gz");
     write(&data, b"old artifact");
-    gpg.ok(
-        &[
-            "--faked-system-time",
-            "20170601T000000!",
-            "--digest-algo",
-            "SHA256",
-            "-u",
-            "old@example.org",
-            "--armor",
-            "--detach-sign",
-            data.to_str().unwrap(),
-        ],
-        None,
-    );
+    // gpg signs the artifact in 2017 with `digest`.
+    let sign_2017 = |digest: &str| {
+        gpg.ok(
+            &[
+                "--faked-system-time",
+                "20170601T000000!",
+                "--digest-algo",
+                digest,
+                "-u",
+                "old@example.org",
+                "--armor",
+                "--detach-sign",
+                data.to_str().unwrap(),
+            ],
+            None,
+        );
+    };
+    sign_2017("SHA256");
     let run = |extra: &[&str]| {
         let out = env
             .cmd()
@@ -599,20 +587,7 @@ fn policy_as_of_accepts_sha1_self_signatures_but_not_sha1_data_signatures() {
     assert!(ok, "{report}");
     // A SHA-1 *data* signature stays rejected under --policy-as-of.
     std::fs::remove_file(format!("{}.asc", data.display())).unwrap();
-    gpg.ok(
-        &[
-            "--faked-system-time",
-            "20170601T000000!",
-            "--digest-algo",
-            "SHA1",
-            "-u",
-            "old@example.org",
-            "--armor",
-            "--detach-sign",
-            data.to_str().unwrap(),
-        ],
-        None,
-    );
+    sign_2017("SHA1");
     let (ok, report) = run(&["--policy-as-of", "2017-06-01"]);
     assert!(!ok, "{report}");
 }
@@ -682,20 +657,18 @@ fn export_formats_and_protections() {
     let pw = n.env.path("pw");
     write(&pw, b"correct horse battery staple\n");
     let protected = n.env.path("protected.asc");
-    n.env
-        .cmd_at(EXPORT)
-        .args([
-            "export",
-            "signing-subkey",
-            "--identity",
-            &id,
-            "--passphrase-file",
-        ])
-        .arg(&pw)
-        .arg("-o")
-        .arg(&protected)
-        .assert()
-        .success();
+    // `export signing-subkey --identity ID HOW -o TO` succeeds.
+    let export = |how: &[&str], to: &Path| {
+        n.env
+            .cmd_at(EXPORT)
+            .args(["export", "signing-subkey", "--identity", &id])
+            .args(how)
+            .arg("-o")
+            .arg(to)
+            .assert()
+            .success();
+    };
+    export(&["--passphrase-file", pw.to_str().unwrap()], &protected);
     let f = n.env.path("p.tar.gz");
     write(&f, b"p");
     let out = n
@@ -731,20 +704,7 @@ fn export_formats_and_protections() {
     // age: the output is encrypted to the recipient and opens with age.
     let (node_id, node_r) = n.env.age_identity("ci-node");
     let sealed = n.env.path("subkey.age");
-    n.env
-        .cmd_at(EXPORT)
-        .args([
-            "export",
-            "signing-subkey",
-            "--identity",
-            &id,
-            "--age-recipient",
-            &node_r,
-            "-o",
-        ])
-        .arg(&sealed)
-        .assert()
-        .success();
+    export(&["--age-recipient", &node_r], &sealed);
     let text = std::fs::read_to_string(&sealed).unwrap();
     assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
     let plain = age_decrypt(&node_id, &sealed);

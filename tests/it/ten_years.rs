@@ -126,6 +126,21 @@ impl World {
 
 use openpgp::parse::Parse;
 
+/// When the exported subkey file `sub` (its primary) expires, as seen on
+/// `day`.
+fn expiry(sub: &Cert, day: Time) -> Time {
+    clock::from_system(
+        sub.with_policy(
+            &openpgp::policy::StandardPolicy::new(),
+            clock::to_system(day),
+        )
+        .unwrap()
+        .primary_key()
+        .key_expiration_time()
+        .unwrap(),
+    )
+}
+
 #[test]
 fn ten_years_of_cycles() {
     let started = std::time::Instant::now();
@@ -213,16 +228,7 @@ fn ten_years_of_cycles() {
         if let Some(fpr) = made.get(&cur.id) {
             if active.get(&cur.id).map(|a| &a.0) != Some(fpr) && gap.is_none() {
                 let sub = w.export(day, fpr);
-                let exp = keycycle::base::clock::from_system(
-                    sub.with_policy(
-                        &openpgp::policy::StandardPolicy::new(),
-                        clock::to_system(day),
-                    )
-                    .unwrap()
-                    .primary_key()
-                    .key_expiration_time()
-                    .unwrap(),
-                );
+                let exp = expiry(&sub, day);
                 exported.push((fpr.clone(), sub, exp));
                 active.insert(cur.id.clone(), (fpr.clone(), exported.len() - 1));
                 cycle_no += 1;
@@ -257,16 +263,7 @@ fn ten_years_of_cycles() {
                 (6, 40) => {
                     w.at(
                         day,
-                        &[
-                            "rotate-subkey",
-                            &fpr,
-                            "--reason",
-                            "superseded",
-                            "--message",
-                            "rotation drill",
-                            "--identity",
-                            &w.id(),
-                        ],
+                        &rotate_subkey_args(&fpr, "superseded", "rotation drill", &w.id()),
                     );
                     let sub = w.export(day, &fpr);
                     let exp = exported.iter().rev().find(|e| e.0 == fpr).unwrap().2;
@@ -313,16 +310,7 @@ fn ten_years_of_cycles() {
                 let fpr = w.ceremony(day, &cur.id, prev.as_deref(), true);
                 made.insert(cur.id.clone(), fpr.clone());
                 let sub = w.export(day, &fpr);
-                let exp = keycycle::base::clock::from_system(
-                    sub.with_policy(
-                        &openpgp::policy::StandardPolicy::new(),
-                        clock::to_system(day),
-                    )
-                    .unwrap()
-                    .primary_key()
-                    .key_expiration_time()
-                    .unwrap(),
-                );
+                let exp = expiry(&sub, day);
                 exported.push((fpr.clone(), sub, exp));
                 active.insert(cur.id.clone(), (fpr, exported.len() - 1));
                 gap = None;
