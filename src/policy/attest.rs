@@ -108,6 +108,31 @@ pub fn policy_roots(
     Ok(out)
 }
 
+/// The roots on the draft roster only (an OpenPGP fingerprint, not in the
+/// signed policy in force): (fingerprint, name, their certificate there).
+pub fn draft_roots(
+    vault: &Vault,
+    signed: Option<&crate::policy::State>,
+) -> Result<Vec<(String, String, Option<Cert>)>> {
+    let in_force = |fpr: &str| {
+        signed.is_some_and(|s| {
+            s.policy
+                .roots
+                .iter()
+                .any(|r| r.fingerprint.as_deref() == Some(fpr))
+        })
+    };
+    let mut out = Vec::new();
+    for m in crate::policy::roster::load(vault)?.members {
+        let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
+            continue;
+        };
+        let cert = crate::policy::roster::cert(vault, &fpr)?;
+        out.push((fpr, m.name, cert));
+    }
+    Ok(out)
+}
+
 impl Issuers {
     /// The vault's cycle `keys` and the certificates of the roots of the
     /// policy in force (`signed`) are trusted; `extra` are only known.
@@ -130,23 +155,12 @@ impl Issuers {
         for c in extra {
             others.add(c);
         }
-        let in_force = |fpr: &str| {
-            signed.is_some_and(|s| {
-                s.policy
-                    .roots
-                    .iter()
-                    .any(|r| r.fingerprint.as_deref() == Some(fpr))
-            })
-        };
         let mut draft = Vec::new();
-        for m in crate::policy::roster::load(vault)?.members {
-            let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
-                continue;
-            };
-            if let Some(c) = crate::policy::roster::cert(vault, &fpr)? {
+        for (fpr, name, cert) in draft_roots(vault, signed)? {
+            if let Some(c) = cert {
                 others.add(&c);
             }
-            draft.push((fpr, m.name));
+            draft.push((fpr, name));
         }
         Ok(Issuers {
             trusted,

@@ -36,21 +36,10 @@ pub(super) fn attestations(
             missing.push(name);
         }
     }
-    let in_force = |fpr: &str| {
-        signed.is_some_and(|s| {
-            s.policy
-                .roots
-                .iter()
-                .any(|r| r.fingerprint.as_deref() == Some(fpr))
-        })
-    };
     let mut draft = Vec::new();
-    for m in crate::policy::roster::load(vault)?.members {
-        let Some(fpr) = m.fingerprint.filter(|f| !in_force(f)) else {
-            continue;
-        };
-        if crate::policy::roster::cert(vault, &fpr)?.is_some_and(|r| certified_by(cert, &r, at)) {
-            draft.push(m.name);
+    for (_, name, root) in crate::policy::attest::draft_roots(vault, signed)? {
+        if root.is_some_and(|r| certified_by(cert, &r, at)) {
+            draft.push(name);
         }
     }
     Ok(Attestations {
