@@ -14,6 +14,41 @@ use sequoia_openpgp as openpgp;
 use crate::base::clock::{self, Time};
 use crate::cert::keyring::Keyring;
 use crate::verify::report::{first_line, Helper, SigReport};
+use crate::verify::verdict::{finish, Options, Verdict};
+
+/// Verify the cleartext-signed `file` in place; its verified text goes to
+/// `output` only when it passes.
+pub fn verify(ring: &Keyring, file: &Path, output: Option<&Path>, opts: &Options) -> Verdict {
+    let mut v = Verdict::new(
+        file.display().to_string(),
+        file.display().to_string(),
+        opts.signers,
+    );
+    v.cleartext = true;
+    let mut out = match output.map(Output::create).transpose() {
+        Ok(o) => o,
+        Err(e) => {
+            v.fault.reason = e;
+            return v;
+        }
+    };
+    let first = run(ring, file, opts.at, opts.as_of, out.as_mut());
+    let mut once = Some(first);
+    finish(&mut v, opts, |as_of| match once.take() {
+        Some(r) => r,
+        None => run(ring, file, opts.at, as_of, None),
+    });
+    if let (true, Some(o)) = (v.good, out) {
+        match o.persist() {
+            Ok(p) => v.output = Some(p.display().to_string()),
+            Err(e) => {
+                v.good = false;
+                v.fault.reason = e;
+            }
+        }
+    }
+    v
+}
 
 /// Where the verified text goes: a temporary file until `persist`.
 pub struct Output {
