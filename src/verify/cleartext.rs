@@ -18,7 +18,12 @@ use crate::verify::verdict::{finish, Options, Verdict};
 
 /// Verify the cleartext-signed `file` in place; its verified text goes to
 /// `output` only when it passes.
-pub fn verify(ring: &Keyring, file: &Path, output: Option<&Path>, opts: &Options) -> Verdict {
+pub fn verify_in_place(
+    ring: &Keyring,
+    file: &Path,
+    output: Option<&Path>,
+    opts: &Options,
+) -> Verdict {
     let mut v = Verdict::new(
         file.display().to_string(),
         file.display().to_string(),
@@ -32,12 +37,10 @@ pub fn verify(ring: &Keyring, file: &Path, output: Option<&Path>, opts: &Options
             return v;
         }
     };
-    let first = run(ring, file, opts.at, opts.as_of, out.as_mut());
-    let mut once = Some(first);
-    finish(&mut v, opts, |as_of| match once.take() {
-        Some(r) => r,
-        None => run(ring, file, opts.at, as_of, None),
-    });
+    // The first run (under `opts.as_of`) writes the text; a retry does not.
+    let mut first = out.as_mut();
+    let run = |as_of| run(ring, file, opts.at, as_of, first.take());
+    finish(&mut v, opts, run);
     if let (true, Some(o)) = (v.good, out) {
         match o.persist() {
             Ok(p) => v.output = Some(p.display().to_string()),

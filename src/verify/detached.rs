@@ -14,8 +14,8 @@ use crate::verify::files;
 use crate::verify::report::{self, first_line, Helper, SigReport};
 use crate::verify::verdict::{finish, Options, Verdict};
 
-/// Verify `file` against its detached `signature`.
-pub fn verify(ring: &Keyring, file: &Path, signature: &Path, opts: &Options) -> Verdict {
+/// Verify one file against its detached signature.
+pub fn verify_file(ring: &Keyring, file: &Path, signature: &Path, opts: &Options) -> Verdict {
     let mut v = Verdict::new(
         file.display().to_string(),
         signature.display().to_string(),
@@ -108,9 +108,4 @@ fn run(
     };
     done.map_err(|e| format!("verification failed: {}", first_line(&e)))?;
     Ok(verifier.into_helper().reports)
-}
-
-/// Verify one file against its detached signature.
-pub fn verify_file(ring: &Keyring, file: &Path, signature: &Path, opts: &Options) -> Verdict {
-    verify(ring, file, signature, opts)
 }

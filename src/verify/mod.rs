@@ -29,8 +29,10 @@ pub use crate::verify::verdict::{Options, Verdict};
 /// Verify one job.
 pub fn verify_job(ring: &Keyring, job: &Job, opts: &Options) -> Verdict {
     match job {
-        Job::Detached { file, signature } => detached::verify(ring, file, signature, opts),
-        Job::Cleartext { file, output } => cleartext::verify(ring, file, output.as_deref(), opts),
+        Job::Detached { file, signature } => detached::verify_file(ring, file, signature, opts),
+        Job::Cleartext { file, output } => {
+            cleartext::verify_in_place(ring, file, output.as_deref(), opts)
+        }
     }
 }
 
@@ -79,9 +81,10 @@ pub fn explain_unlisted(v: &mut Verdict, unlisted: &[Unlisted]) {
 
 /// Verify many jobs in parallel.
 pub fn verify_all(ring: &Keyring, jobs: &[Job], opts: &Options) -> Vec<Verdict> {
+    let one = |job: &Job| verify_job(ring, job, opts);
     if let [job] = jobs {
         // One file (a CI upload gate): no thread pool to start.
-        return vec![verify_job(ring, job, opts)];
+        return vec![one(job)];
     }
-    jobs.par_iter().map(|j| verify_job(ring, j, opts)).collect()
+    jobs.par_iter().map(one).collect()
 }
