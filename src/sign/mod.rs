@@ -35,6 +35,8 @@ pub const DIGEST: HashAlgorithm = HashAlgorithm::SHA256;
 const CHUNK: usize = 256 * 1024;
 
 pub use crate::custody::signing_subkey::{is_stub, SigningKey};
+/// The files given, sorted into artifacts and signatures: one collector
+/// for `sign` and `verify` ([`crate::verify::files`]).
 pub use crate::verify::files::{collect, Collected};
 
 fn not_usable(msg: String) -> Error {
