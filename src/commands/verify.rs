@@ -2,7 +2,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use keycycle::base::text::{self, shown};
-use keycycle::sign;
 use keycycle::verify::{self, Job, Keyring, Options, Verdict, SHA1_RISK};
 use keycycle::{base::clock, policy, Error};
 
@@ -183,7 +182,7 @@ fn cert_ring(ctx: &Ctx, args: &VerifyArgs) -> keycycle::Result<Keyring> {
 /// given whose file was not (`verify dist/*.asc`) with that file. A
 /// signature is never checked as a file of its own.
 fn jobs(ctx: &Ctx, args: &VerifyArgs) -> keycycle::Result<Vec<Job>> {
-    let found = sign::collect(&args.files, args.recursive, "verify")?;
+    let found = verify::files::collect(&args.files, args.recursive, "verify")?;
     let several = found.artifacts.len() + found.signatures.len() > 1;
     if several && (args.signature.is_some() || args.output.is_some()) {
         return Err(Error::input(
@@ -194,18 +193,18 @@ fn jobs(ctx: &Ctx, args: &VerifyArgs) -> keycycle::Result<Vec<Job>> {
     if let Some(sig) = &args.signature {
         let file = found.artifacts.iter().chain(&found.signatures).next();
         return Ok(file
-            .map(|f| verify::job_for(f, Some(sig), args.output.as_deref()))
+            .map(|f| verify::files::job_for(f, Some(sig), args.output.as_deref()))
             .into_iter()
             .collect());
     }
     let mut jobs: Vec<Job> = found
         .artifacts
         .iter()
-        .map(|f| verify::job_for(f, None, args.output.as_deref()))
+        .map(|f| verify::files::job_for(f, None, args.output.as_deref()))
         .collect();
     let mut unpaired = Vec::new();
     for s in &found.signatures {
-        match verify::signed_file(s) {
+        match verify::files::signed_file(s) {
             Some(f) if found.artifacts.contains(&f) => {}
             Some(f) => jobs.push(Job::Detached {
                 file: f,

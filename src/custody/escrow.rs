@@ -19,8 +19,13 @@ use openpgp::{Cert, Packet};
 use sequoia_openpgp as openpgp;
 use zeroize::Zeroizing;
 
-use super::age::{self, Identities, Recipient};
+use super::age::{Identities, Recipient};
 use super::revocation_shares;
+pub use super::revocation_shares::revocations_apart;
+pub use super::sealed::{
+    is_threshold, Sealed, LADDER_FILE, PRIMARY_FILE, REVOCATION_FILE, SHARES_DIR,
+};
+use super::sealed::{sealed_file, slug};
 use super::shares::{self, Share};
 use super::Roots;
 use crate::base::error::{Error, Result};
@@ -31,23 +36,11 @@ use crate::vault::{KeyChange, NewFile, StoredKey, Vault};
 mod backend;
 pub use backend::{store_ladder, EscrowedKey};
 
-/// The sealed transferable secret key.
-pub const PRIMARY_FILE: &str = "primary.age";
-/// The sealed hard revocation certificate (reason: compromised).
-pub const REVOCATION_FILE: &str = "revocation.age";
-/// The sealed ladder of dated soft revocations (reason: retired).
-pub const LADDER_FILE: &str = "revocation-retired.age";
-/// Threshold escrow: one sealed share per root.
-pub const SHARES_DIR: &str = "shares";
-
 /// The comment on the armored ladder.
 pub const LADDER_COMMENT: &str =
     "Dated soft revocations (reason: retired); publish the latest one not after now";
 /// The comment on the armored hard revocation.
 const REVOCATION_COMMENT: &str = "This is a revocation certificate (reason: key compromised)";
-
-/// One opened escrow file, in zeroising memory.
-pub type Sealed = Zeroizing<Vec<u8>>;
 
 /// Everything escrowed for one key (armored, in zeroising memory).
 pub struct Bundle {
@@ -149,21 +142,6 @@ pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>> {
         .collect())
 }
 
-/// A file-name-safe form of a holder's name.
-pub(super) fn slug(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    s.trim_matches('-').to_string()
-}
-
 /// A name per recipient, from the policy's roots (for share file names).
 pub fn holder_names(policy: &dyn Roots, recipients: &[Recipient]) -> Vec<String> {
     recipients
@@ -225,22 +203,6 @@ pub fn seal(
     Ok(files)
 }
 
-pub(super) fn sealed_file(name: String, plain: &[u8], recipients: &[Recipient]) -> Result<NewFile> {
-    let bytes = age::seal(recipients, plain)?;
-    age::check_recipients(&bytes, recipients)?;
-    Ok(NewFile {
-        name,
-        bytes,
-        secret: true,
-    })
-}
-
-/// Whether `key` is escrowed in shares (`shares/`, a directory — a link
-/// there is an error).
-pub fn is_threshold(key: &StoredKey) -> Result<bool> {
-    fsx::check_dir(&key.dir.join(SHARES_DIR))
-}
-
 /// The sealed share files of `key`, in name order (regular files only:
 /// anything else in `shares/` is an error naming it).
 pub fn share_files(key: &StoredKey) -> Result<Vec<std::path::PathBuf>> {
@@ -257,12 +219,6 @@ pub fn open_shares(key: &StoredKey, ids: &Identities) -> Result<Vec<(std::path::
         }
     }
     Ok(found)
-}
-
-/// Whether `key`'s revocations are sealed on their own (every key but
-/// those split into shares before revocations were sealed apart).
-pub fn revocations_apart(key: &StoredKey) -> Result<bool> {
-    Ok(!is_threshold(key)? || revocation_shares::apart(key)?)
 }
 
 /// The escrowed revocations of `key` (hard, ladder), opened with `ids`

@@ -38,6 +38,7 @@ pub mod plugin;
 mod revocation_check;
 pub mod revocation_shares;
 mod roots;
+mod sealed;
 pub mod shares;
 pub mod signing_subkey;
 pub mod subkey_export;

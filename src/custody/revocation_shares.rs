@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use super::age::{self, Identities, Recipient};
-use super::escrow::{self, Sealed, LADDER_FILE, REVOCATION_FILE};
+use super::sealed::{self, is_threshold, Sealed, LADDER_FILE, PRIMARY_FILE, REVOCATION_FILE};
 use super::shares::{self, Share};
 use super::Roots;
 use crate::base::error::{Error, Result};
@@ -44,7 +44,7 @@ pub fn seal(
     threshold: u8,
 ) -> Result<Vec<NewFile>> {
     if threshold <= 1 {
-        return Ok(vec![escrow::sealed_file(name.into(), plain, recipients)?]);
+        return Ok(vec![sealed::sealed_file(name.into(), plain, recipients)?]);
     }
     let split = shares::split_of(fpr, Some(name), plain, threshold, names)?;
     split
@@ -56,9 +56,9 @@ pub fn seal(
                 "{}/{:02}-{}.age",
                 shares_dir(name),
                 i + 1,
-                escrow::slug(&share.holder)
+                sealed::slug(&share.holder)
             );
-            escrow::sealed_file(file, share.to_text().as_bytes(), std::slice::from_ref(r))
+            sealed::sealed_file(file, share.to_text().as_bytes(), std::slice::from_ref(r))
         })
         .collect()
 }
@@ -73,6 +73,12 @@ pub fn is_split(key: &StoredKey, name: &str) -> Result<bool> {
 /// primary's shares).
 pub fn apart(key: &StoredKey) -> Result<bool> {
     Ok(fsx::kind(&key.dir.join(REVOCATION_FILE))?.is_some() || is_split(key, REVOCATION_FILE)?)
+}
+
+/// Whether `key`'s revocations are sealed on their own (every key but
+/// those split into shares before revocations were sealed apart).
+pub fn revocations_apart(key: &StoredKey) -> Result<bool> {
+    Ok(!is_threshold(key)? || apart(key)?)
 }
 
 /// The sealed `.age` files in `dir` of `key`, in name order (regular
@@ -191,7 +197,7 @@ pub fn sealed_to(
 /// secret) to exactly the roots of `policy` (the ladder may not go to other
 /// roots than the key and its hard revocation).
 pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &dyn Roots) -> Result<()> {
-    if !escrow::revocations_apart(key)? {
+    if !revocations_apart(key)? {
         return Err(Error::input(
             format!(
                 "the escrow of {} is split into shares, which hold the revocation ladder together with the secret: extending re-makes the ladder, so the shares must be opened even with the primary on a card",
@@ -205,14 +211,10 @@ pub fn ladder_alone(vault: &Vault, key: &StoredKey, policy: &dyn Roots) -> Resul
     let mut stale = None;
     if !sealed_to(vault, key, REVOCATION_FILE, &recipients, r)? {
         stale = Some(REVOCATION_FILE);
-    } else if !escrow::is_threshold(key)?
-        && age::check_recipients(
-            &vault.read_key_file(key, escrow::PRIMARY_FILE)?,
-            &recipients,
-        )
-        .is_err()
+    } else if !is_threshold(key)?
+        && age::check_recipients(&vault.read_key_file(key, PRIMARY_FILE)?, &recipients).is_err()
     {
-        stale = Some(escrow::PRIMARY_FILE);
+        stale = Some(PRIMARY_FILE);
     }
     match stale {
         None => Ok(()),

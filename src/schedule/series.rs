@@ -6,7 +6,6 @@ use chrono::Duration;
 use serde::Deserialize;
 
 use super::calendar::monday_after;
-use super::source::unsafe_id;
 use super::{Cycle, Schedule};
 use crate::base::clock;
 use crate::base::error::{Error, Result};
@@ -48,6 +47,18 @@ struct Series {
 struct SeriesSchedule {
     #[serde(rename = "start-week")]
     start_week: Option<String>,
+}
+
+/// The error for a cycle id (or series name) that is not one safe file
+/// name: see [`fsx::is_safe_component`].
+pub(super) fn unsafe_id(what: &str, id: &str) -> Error {
+    Error::input(
+        format!(
+            "{what} \"{}\" is not one file name (it names files in the vault)",
+            crate::base::text::shown_short(id)
+        ),
+        "use letters, digits, '.', '_', '-' or '+', not starting with '.'",
+    )
 }
 
 /// `indri` → `Indri`.

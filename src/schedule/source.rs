@@ -2,24 +2,12 @@
 //! checkout the configuration names, or `[[schedule.cycles]]`; and reading
 //! the files it names.
 
-use super::series::{EMBEDDED_SCHEDULES, EMBEDDED_SERIES};
+use super::series::{unsafe_id, EMBEDDED_SCHEDULES, EMBEDDED_SERIES};
 use super::{Cycle, Schedule};
 use crate::base::clock;
 use crate::base::error::{Error, IoContext, Result};
 use crate::base::fs::fsx;
 use crate::config::{Config, ScheduleSource};
-
-/// The error for a cycle id (or series name) that is not one safe file
-/// name: see [`fsx::is_safe_component`].
-pub(super) fn unsafe_id(what: &str, id: &str) -> Error {
-    Error::input(
-        format!(
-            "{what} \"{}\" is not one file name (it names files in the vault)",
-            crate::base::text::shown_short(id)
-        ),
-        "use letters, digits, '.', '_', '-' or '+', not starting with '.'",
-    )
-}
 
 /// A file the configuration names: its text, read through links (it may
 /// be an openstack/releases checkout outside the vault) but only from a

@@ -35,6 +35,9 @@ pub const DIGEST: HashAlgorithm = HashAlgorithm::SHA256;
 const CHUNK: usize = 256 * 1024;
 
 pub use crate::custody::signing_subkey::{is_stub, SigningKey};
+/// The files given, sorted into artifacts and signatures: one collector
+/// for `sign` and `verify` ([`crate::verify::files`]).
+pub use crate::verify::files::{collect, Collected};
 
 fn not_usable(msg: String) -> Error {
     Error::input(
@@ -305,73 +308,6 @@ fn sign_one(
         e => e,
     })?;
     Ok((signed, Some(sig)))
-}
-
-/// The files named on a command line, sorted into artifacts and the
-/// files that are OpenPGP signatures (never artifacts).
-#[derive(Debug, Default)]
-pub struct Collected {
-    pub artifacts: Vec<PathBuf>,
-    /// Files that hold only signature packets (whatever their names), and
-    /// `FILE.asc` / `FILE.sig` when `FILE` exists: its signature's place,
-    /// whatever it holds — unless it is a cleartext-signed document.
-    pub signatures: Vec<PathBuf>,
-}
-
-/// Expand directories (with `recursive`; `verb` names the command in the
-/// hint) into files, each once, and sort out the signatures.
-pub fn collect(paths: &[PathBuf], recursive: bool, verb: &str) -> Result<Collected> {
-    let mut files = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).with_path(p)?;
-        if meta.is_dir() {
-            if !recursive {
-                return Err(Error::input(
-                    format!("{} is a directory", crate::base::text::path(p)),
-                    format!("pass --recursive to {verb} every file under it"),
-                ));
-            }
-            walk(p, &mut files)?;
-        } else {
-            files.push(p.clone());
-        }
-    }
-    let mut named = std::collections::HashSet::new();
-    files.retain(|p| named.insert(p.clone()));
-    let slot_of_another = |p: &Path| {
-        p.extension().is_some_and(|e| e == "asc" || e == "sig")
-            && crate::verify::sigfile::signed_file(p)
-                .is_some_and(|f| named.contains(&f) || f.is_file())
-    };
-    let (signatures, artifacts) = files.into_iter().partition(|p| {
-        // A cleartext-signed document (`announce.txt.asc`) is one.
-        !crate::verify::is_cleartext(p)
-            && (slot_of_another(p) || crate::verify::sigfile::is_signature(p))
-    });
-    Ok(Collected {
-        artifacts,
-        signatures,
-    })
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .with_path(dir)?
-        .collect::<std::io::Result<Vec<_>>>()
-        .with_path(dir)?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let p = e.path();
-        if e.file_name().to_string_lossy().starts_with(".tmp-") {
-            continue;
-        }
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else {
-            out.push(p);
-        }
-    }
-    Ok(())
 }
 
 /// Read a key file for signing (an exported signing subkey).

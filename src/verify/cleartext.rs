@@ -14,6 +14,44 @@ use sequoia_openpgp as openpgp;
 use crate::base::clock::{self, Time};
 use crate::cert::keyring::Keyring;
 use crate::verify::report::{first_line, Helper, SigReport};
+use crate::verify::verdict::{finish, Options, Verdict};
+
+/// Verify the cleartext-signed `file` in place; its verified text goes to
+/// `output` only when it passes.
+pub fn verify_in_place(
+    ring: &Keyring,
+    file: &Path,
+    output: Option<&Path>,
+    opts: &Options,
+) -> Verdict {
+    let mut v = Verdict::new(
+        file.display().to_string(),
+        file.display().to_string(),
+        opts.signers,
+    );
+    v.cleartext = true;
+    let mut out = match output.map(Output::create).transpose() {
+        Ok(o) => o,
+        Err(e) => {
+            v.fault.reason = e;
+            return v;
+        }
+    };
+    // The first run (under `opts.as_of`) writes the text; a retry does not.
+    let mut first = out.as_mut();
+    let run = |as_of| run(ring, file, opts.at, as_of, first.take());
+    finish(&mut v, opts, run);
+    if let (true, Some(o)) = (v.good, out) {
+        match o.persist() {
+            Ok(p) => v.output = Some(p.display().to_string()),
+            Err(e) => {
+                v.good = false;
+                v.fault.reason = e;
+            }
+        }
+    }
+    v
+}
 
 /// Where the verified text goes: a temporary file until `persist`.
 pub struct Output {

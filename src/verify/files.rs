@@ -1,6 +1,8 @@
-//! What a file of detached signatures holds, and telling one from a
-//! release file by its content: a signature is never an artifact, whatever
-//! its name (`sign` skips it, `verify` checks it with the file it signs).
+//! The files given to `sign` and `verify`, and what each is: a signature
+//! is told from a release file by its content, never an artifact whatever
+//! its name (`sign` skips it, `verify` checks it with the file it signs);
+//! a cleartext-signed file is checked in place; a release file is paired
+//! with its `FILE.asc`, `.sig` or `.gpg` ([`job_for`]).
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +10,133 @@ use openpgp::parse::{PacketParser, PacketParserResult, Parse};
 use openpgp::Packet;
 use sequoia_openpgp as openpgp;
 
+use crate::base::error::{Error, IoContext, Result};
 use crate::verify::report::first_line;
+
+/// The files named on a command line, sorted into artifacts and the
+/// files that are OpenPGP signatures (never artifacts).
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub artifacts: Vec<PathBuf>,
+    /// Files that hold only signature packets (whatever their names), and
+    /// `FILE.asc` / `FILE.sig` when `FILE` exists: its signature's place,
+    /// whatever it holds — unless it is a cleartext-signed document.
+    pub signatures: Vec<PathBuf>,
+}
+
+/// Expand directories (with `recursive`; `verb` names the command in the
+/// hint) into files, each once, and sort out the signatures.
+pub fn collect(paths: &[PathBuf], recursive: bool, verb: &str) -> Result<Collected> {
+    let mut files = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).with_path(p)?;
+        if meta.is_dir() {
+            if !recursive {
+                return Err(Error::input(
+                    format!("{} is a directory", crate::base::text::path(p)),
+                    format!("pass --recursive to {verb} every file under it"),
+                ));
+            }
+            walk(p, &mut files)?;
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut named = std::collections::HashSet::new();
+    files.retain(|p| named.insert(p.clone()));
+    let slot_of_another = |p: &Path| {
+        p.extension().is_some_and(|e| e == "asc" || e == "sig")
+            && signed_file(p).is_some_and(|f| named.contains(&f) || f.is_file())
+    };
+    let (signatures, artifacts) = files.into_iter().partition(|p| {
+        // A cleartext-signed document (`announce.txt.asc`) is one.
+        !is_cleartext(p) && (slot_of_another(p) || is_signature(p))
+    });
+    Ok(Collected {
+        artifacts,
+        signatures,
+    })
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_path(dir)?
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_path(dir)?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        if e.file_name().to_string_lossy().starts_with(".tmp-") {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// A file and its detached signature.
+    Detached { file: PathBuf, signature: PathBuf },
+    /// A cleartext-signed file, checked in place; the verified text goes
+    /// to `output` only when the file passes.
+    Cleartext {
+        file: PathBuf,
+        output: Option<PathBuf>,
+    },
+}
+
+/// The job for `file`: its detached `signature` when given; the file
+/// itself when it is cleartext-signed; else the first of `FILE.asc`,
+/// `FILE.sig`, `FILE.gpg` that exists (`FILE.asc` when none does).
+pub fn job_for(file: &Path, signature: Option<&Path>, output: Option<&Path>) -> Job {
+    if let Some(s) = signature {
+        return Job::Detached {
+            file: file.to_path_buf(),
+            signature: s.to_path_buf(),
+        };
+    }
+    if is_cleartext(file) {
+        return Job::Cleartext {
+            file: file.to_path_buf(),
+            output: output.map(Path::to_path_buf),
+        };
+    }
+    let with = |ext: &str| {
+        let mut s = file.to_path_buf().into_os_string();
+        s.push(ext);
+        PathBuf::from(s)
+    };
+    let signature = [".asc", ".sig", ".gpg"]
+        .iter()
+        .map(|e| with(e))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| with(".asc"));
+    Job::Detached {
+        file: file.to_path_buf(),
+        signature,
+    }
+}
+
+/// Does the file use the cleartext signature framework?
+pub fn is_cleartext(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let text = &head[..n];
+    let skip = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(n);
+    text[skip..].starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----")
+}
 
 /// The most a file may hold to be taken for a detached signature: a
 /// signature is a few hundred bytes, a file of many a few KiB; anything
