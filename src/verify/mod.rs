@@ -7,6 +7,7 @@
 //! cleartext-signed files (`InRelease`, `.dsc`) are both read as streams.
 
 pub mod cleartext;
+pub mod manifest;
 pub mod report;
 pub mod sigfile;
 
