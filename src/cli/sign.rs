@@ -27,4 +27,10 @@ pub struct SignArgs {
     /// Sign every file under the given directories
     #[arg(short, long)]
     pub recursive: bool,
+    /// Instead of one signature per file: write this checksum manifest of the files (coreutils format, `sha256sum -c` reads it; names relative to its directory; directories given are listed whole) and one signature over it, MANIFEST.asc
+    #[arg(long, value_name = "MANIFEST", conflicts_with = "output")]
+    pub manifest: Option<PathBuf>,
+    /// With --manifest: cleartext-sign the manifest in place instead of writing MANIFEST.asc
+    #[arg(long, requires = "manifest")]
+    pub clearsign: bool,
 }

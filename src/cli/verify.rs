@@ -24,4 +24,7 @@ pub struct VerifyArgs {
     /// Write the verified text of a cleartext-signed FILE here, only when it passes (one input file only)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Check this signed checksum manifest (SHA256SUMS with SHA256SUMS.asc, .sig or .gpg beside it, or cleartext-signed), then every file it lists; every file given, or under a directory given, must be listed
+    #[arg(long, value_name = "MANIFEST", conflicts_with_all = ["signature", "output", "policy_as_of"])]
+    pub manifest: Option<PathBuf>,
 }

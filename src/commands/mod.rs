@@ -28,6 +28,7 @@ mod generate;
 mod init;
 mod inspect;
 mod man;
+mod manifest;
 mod party;
 mod policy;
 mod publish;

@@ -30,6 +30,9 @@ pub fn run(ctx: &Ctx, args: &SignArgs) -> Outcome {
             ));
         }
     }
+    if let Some(m) = &args.manifest {
+        return super::manifest::sign(ctx, args, &key, m);
+    }
     let (jobs, skipped) = jobs(ctx, args)?;
     let total: u64 = jobs
         .iter()

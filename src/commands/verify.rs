@@ -20,6 +20,9 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Outcome {
         .as_deref()
         .map(clock::parse_time)
         .transpose()?;
+    if let Some(m) = &args.manifest {
+        return super::manifest::verify(ctx, args, &ring, &unlisted, m);
+    }
     let jobs = jobs(ctx, args)?;
     if let (Some(out), [Job::Detached { file, .. }]) = (&args.output, &jobs[..]) {
         return Err(Error::input(
@@ -229,7 +232,7 @@ fn jobs(ctx: &Ctx, args: &VerifyArgs) -> keycycle::Result<Vec<Job>> {
 
 /// One line per file; one more per signature when a file holds several;
 /// the hint (and, with `-v`, the detail) under a failure.
-fn render(out: &mut String, args: &VerifyArgs, v: &Verdict, verbose: bool) {
+pub(super) fn render(out: &mut String, args: &VerifyArgs, v: &Verdict, verbose: bool) {
     let signed = |t: Option<clock::Time>, who: Option<&str>| {
         format!(
             "signed {} by {}",

@@ -3,6 +3,7 @@
 //! same digest before it is written, files signed in parallel.
 
 pub mod handoff;
+pub mod manifest;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

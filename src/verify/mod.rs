@@ -13,6 +13,7 @@
 pub mod cleartext;
 pub mod detached;
 pub mod files;
+pub mod manifest;
 pub mod report;
 pub mod verdict;
 

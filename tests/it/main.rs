@@ -29,6 +29,7 @@ mod interop;
 mod keyserver_faults;
 mod ladder_after_extend;
 mod maintain;
+mod manifest;
 mod page;
 mod paths;
 mod policy;
