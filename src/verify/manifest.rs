@@ -346,12 +346,28 @@ pub fn verify(
         .iter()
         .map(|(name, expected)| check(&dir, name, expected, shown(name)))
         .collect();
+    files.extend(unlisted(manifest, &dir, &listed, given));
+    Ok(Report {
+        manifest: verdict,
+        files,
+    })
+}
+
+/// A BAD line for each file in `given` that the manifest does not list
+/// (the manifest and its signatures aside), each once.
+fn unlisted(
+    manifest: &Path,
+    dir: &Path,
+    listed: &std::collections::BTreeMap<String, String>,
+    given: &[PathBuf],
+) -> Vec<Checked> {
+    let mut files = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for f in given {
         if is_manifest_or_signature(manifest, f) {
             continue;
         }
-        let name = relative_name(&dir, f);
+        let name = relative_name(dir, f);
         if name.as_ref().is_some_and(|n| listed.contains_key(n)) || !seen.insert(f.clone()) {
             continue;
         }
@@ -362,7 +378,7 @@ pub fn verify(
                 "a file the signed manifest does not list: remove it, or sign a new manifest that lists it",
             ),
             None => (
-                format!("unlisted: not under {}, the directory of {base}", text::path(&dir)),
+                format!("unlisted: not under {}, the directory of {base}", text::path(dir)),
                 "give the files of the manifest's directory",
             ),
         };
@@ -378,10 +394,7 @@ pub fn verify(
             },
         });
     }
-    Ok(Report {
-        manifest: verdict,
-        files,
-    })
+    files
 }
 
 fn check(dir: &Path, name: &str, expected: &str, file: String) -> Checked {
