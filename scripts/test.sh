@@ -45,8 +45,9 @@ missing_for() {
 mapfile -t missing_build < <(missing_for "${build_packages[@]}")
 mapfile -t missing < <(missing_for "${packages[@]}")
 # Command-line tools the runbook and example tests drive: installed only
-# when the command is missing (python3 may come from elsewhere).
-for pair in openssl:openssl curl:curl git:git flock:util-linux python3:python3; do
+# when the command is missing (python3 may come from elsewhere; promtool,
+# which judges the monitoring metrics and alert rules, comes with prometheus).
+for pair in openssl:openssl curl:curl git:git flock:util-linux python3:python3 promtool:prometheus; do
     command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
 sudo=""
@@ -111,7 +112,7 @@ cargo test --locked --features card --no-run > "$build_log" 2>&1 &
 build_pid=$!
 
 apt_install "${missing[@]}"
-for tool in gpg gpgv sqv sq age age-keygen ssh-keygen sks chromium python3 openssl curl git flock /usr/bin/time pcscd /usr/lib/gnupg/scdaemon faketime; do
+for tool in gpg gpgv sqv sq age age-keygen ssh-keygen sks chromium python3 openssl curl git flock /usr/bin/time pcscd /usr/lib/gnupg/scdaemon faketime promtool; do
     command -v "$tool" >/dev/null || { echo "missing $tool after install" >&2; exit 1; }
 done
 

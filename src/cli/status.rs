@@ -1,4 +1,4 @@
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -7,4 +7,16 @@ pub struct StatusArgs {
     /// Monitoring mode: exit 0 ok, 1 warning, 2 critical (3 when it cannot tell)
     #[arg(long)]
     pub check: bool,
+    /// Output: text (default), json (as --json), or openmetrics (Prometheus'
+    /// exposition format, for node_exporter's textfile collector)
+    #[arg(long, value_enum)]
+    pub format: Option<StatusFormat>,
+}
+
+/// What `status` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+    Openmetrics,
 }

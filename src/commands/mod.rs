@@ -94,6 +94,25 @@ impl Ctx {
         crate::ui::show(self.json, self.verbose, value)
     }
 
+    /// [`Ctx::show`], as JSON also when the command's own `--format json`
+    /// asks for it.
+    pub fn show_as(&self, json: bool, value: &impl crate::ui::Show) -> keycycle::Result<()> {
+        crate::ui::show(self.json || json, self.verbose, value)
+    }
+
+    /// Print `text`, a machine format the command's own `--format FORMAT`
+    /// chose; refused under `--json`.
+    pub fn show_format(&self, format: &str, text: &str) -> keycycle::Result<()> {
+        if self.json {
+            return Err(keycycle::Error::input(
+                format!("--json and --format {format} exclude each other"),
+                "drop one of them",
+            ));
+        }
+        crate::ui::emit(text);
+        Ok(())
+    }
+
     /// `--publish` after a change: send the key as it now is; a failure is
     /// the command's error (the change itself stands).
     pub fn publish_after(

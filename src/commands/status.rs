@@ -6,8 +6,10 @@ use keycycle::schedule::Schedule;
 use keycycle::status::{self, Level};
 
 use super::{Ctx, Outcome};
-use crate::cli::StatusArgs;
+use crate::cli::{StatusArgs, StatusFormat};
 use crate::ui;
+
+mod metrics;
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
     let vault = ctx.open_vault()?;
@@ -18,9 +20,21 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Outcome {
         .map(|k| keycycle::policy::find_trusted(&vault, Some(k), &schedule, ctx.at))
         .transpose()?;
     let report = status::report(&vault, &schedule, only.as_ref(), ctx.at)?;
-    ctx.show(&ui::Reply::new(&report, |verbose| {
-        Ok(render(&report, &report.current_cycle, verbose, args.check))
-    }))?;
+    match args.format {
+        Some(StatusFormat::Openmetrics) => {
+            let figures = status::vault_figures(&vault, &schedule, ctx.at)?;
+            ctx.show_format("openmetrics", &metrics::render(&report, &figures))?;
+        }
+        format => {
+            let json = format == Some(StatusFormat::Json);
+            ctx.show_as(
+                json,
+                &ui::Reply::new(&report, |verbose| {
+                    Ok(render(&report, &report.current_cycle, verbose, args.check))
+                }),
+            )?;
+        }
+    }
     Ok(if args.check {
         ExitCode::from(report.level.exit_code())
     } else {

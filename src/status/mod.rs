@@ -13,8 +13,10 @@ use crate::vault::{StoredKey, Vault};
 mod attestations;
 mod in_sight;
 mod key;
+mod metrics;
 mod unpublished;
 pub use key::key_status;
+pub use metrics::{attestations_needed, vault_figures, NextCycle, VaultFigures};
 pub use unpublished::Unpublished;
 
 use in_sight::{not_in_policy, policy_findings, unpublished_finding};

@@ -30,6 +30,7 @@ mod keyserver_faults;
 mod ladder_after_extend;
 mod maintain;
 mod manifest;
+mod monitoring;
 mod page;
 mod paths;
 mod policy;
