@@ -172,3 +172,35 @@ fn the_alert_rules_read_metrics_keycycle_writes() {
     }
     assert!(named >= 5, "{rules}");
 }
+
+#[test]
+fn the_service_and_timer_pass_systemd_analyze_verify() {
+    let found = Command::new("sh")
+        .args(["-c", "command -v systemd-analyze"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        eprintln!("systemd-analyze is not installed (it comes with systemd): not checked");
+        return;
+    }
+    let out = Command::new("systemd-analyze")
+        .args([
+            "verify",
+            "./keycycle-metrics.service",
+            "./keycycle-metrics.timer",
+        ])
+        .current_dir(examples())
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.trim().is_empty(), "{said}");
+    // Written atomically: into a temporary file, then renamed.
+    let unit = std::fs::read_to_string(examples().join("keycycle-metrics.service")).unwrap();
+    assert!(
+        unit.contains("status --format openmetrics > \"$$tmp\""),
+        "{unit}"
+    );
+    assert!(unit.contains("mv \"$$tmp\""), "{unit}");
+}
