@@ -82,6 +82,8 @@ fn promtool_accepts_the_metrics_and_they_match_the_json() {
         assert_eq!(get("key_creation_timestamp_seconds"), ts(&k["created"]));
         assert_eq!(get("key_expiry_timestamp_seconds"), ts(&k["expires"]));
         assert_eq!(get("key_revoked"), i64::from(k.get("revocation").is_some()));
+        let current = i64::from(k["cycle"] == json["current_cycle"]);
+        assert_eq!(get("key_current_cycle"), current);
         let by = k["attestations"]["by"].as_array().unwrap().len() as i64;
         assert_eq!(get("key_root_attestations"), by);
         let changes = k["unpublished"]["changes"].as_array().unwrap().len() as i64;

@@ -82,6 +82,12 @@ fn key_families(report: &Report) -> Vec<Family> {
         ),
         per_key(
             report,
+            "keycycle_key_current_cycle",
+            "Whether the key belongs to the current cycle (1) or not (0).",
+            |k| i64::from(k.cycle == report.current_cycle),
+        ),
+        per_key(
+            report,
             "keycycle_key_root_attestations",
             "Roots of the signed policy whose certification of the key verifies.",
             |k| k.attestations.by.len() as i64,
