@@ -527,6 +527,26 @@ pub struct Keyed {
 }
 
 impl Keyed {
+    /// `export signing-subkey 2027.1` at `at` with the roster's identity,
+    /// written to `name` in the test directory.
+    pub fn export_subkey(&self, at: &str, name: &str) -> PathBuf {
+        let out = self.env.path(name);
+        self.env
+            .cmd_at(at)
+            .args([
+                "export",
+                "signing-subkey",
+                "2027.1",
+                "--identity",
+                &self.id(),
+                "-o",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    }
+
     /// The key for `next` generated in `env`'s vault with `roster`.
     pub fn generated(env: Env, roster: Roster) -> Keyed {
         let json = env.generate("next");
@@ -573,19 +593,7 @@ pub fn vault_with_signed_key(time: &str) -> (Keyed, GpgRoot, GpgRoot) {
 /// and the cert.asc of that day (what git history keeps).
 pub fn signed_release(k: &Keyed) -> (PathBuf, Vec<u8>) {
     let env = &k.env;
-    let sub = env.path("sub.asc");
-    env.cmd_at("2026-10-01")
-        .args([
-            "export",
-            "signing-subkey",
-            "2027.1",
-            "--identity",
-            &k.id(),
-            "-o",
-        ])
-        .arg(&sub)
-        .assert()
-        .success();
+    let sub = k.export_subkey("2026-10-01", "sub.asc");
     let file = env.path("release.tar.gz");
     std::fs::write(&file, b"release").unwrap();
     env.cmd_at("2026-10-02")

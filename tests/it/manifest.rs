@@ -21,21 +21,9 @@ struct Node {
 
 /// A node with the exported subkey and a dist/ with a subfolder.
 fn node() -> Node {
-    let Keyed { env, roster, .. } = vault_with_key(GEN);
-    let subkey = env.path("signing-subkey.asc");
-    let id = roster.age_id.display().to_string();
-    env.cmd_at(EXPORT)
-        .args([
-            "export",
-            "signing-subkey",
-            "2027.1",
-            "--identity",
-            &id,
-            "-o",
-        ])
-        .arg(&subkey)
-        .assert()
-        .success();
+    let k = vault_with_key(GEN);
+    let subkey = k.export_subkey(EXPORT, "signing-subkey.asc");
+    let Keyed { env, .. } = k;
     let cert = env.key_dir().join("cert.asc");
     let dist = env.path("dist");
     std::fs::create_dir_all(dist.join("sub")).unwrap();

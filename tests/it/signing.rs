@@ -27,26 +27,14 @@ struct Node {
 }
 
 fn node() -> Node {
+    let k = vault_with_key(GEN);
+    let subkey = k.export_subkey(EXPORT, "signing-subkey.asc");
     let Keyed {
         env,
         roster,
         sub_fpr,
         ..
-    } = vault_with_key(GEN);
-    let subkey = env.path("signing-subkey.asc");
-    let id = roster.age_id.display().to_string();
-    env.cmd_at(EXPORT)
-        .args([
-            "export",
-            "signing-subkey",
-            "2027.1",
-            "--identity",
-            &id,
-            "-o",
-        ])
-        .arg(&subkey)
-        .assert()
-        .success();
+    } = k;
     let cert = env.key_dir().join("cert.asc");
     Node {
         sub_fpr,
