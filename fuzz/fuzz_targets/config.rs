@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| keycycle::fuzzing::fuzz_config(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keycycle_fuzz::fuzz_config(data));

@@ -6,6 +6,7 @@
 //! [`Answers`], and without a terminal a missing answer is an error
 //! naming that flag.
 
+pub mod generate;
 mod local;
 pub mod policy_next;
 mod record;
@@ -18,11 +19,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::clock::{self, Time};
 use crate::base::error::{Error, Result};
-use crate::config::Config;
+use crate::vault::config::Config;
 use crate::custody::token::TokenUi;
 use crate::custody::Identities;
 use crate::policy;
-use crate::schedule::{Cycle, Schedule};
+use crate::vault::schedule::{Cycle, Schedule};
 use crate::vault::{StoredKey, Vault};
 
 pub use record::Record;

@@ -357,7 +357,7 @@ pub fn listed_keys(vault: &Vault, at: Time) -> Result<Vec<StoredKey>> {
 pub fn find_trusted(
     vault: &Vault,
     spec: Option<&str>,
-    schedule: &crate::schedule::Schedule,
+    schedule: &crate::vault::schedule::Schedule,
     at: Time,
 ) -> Result<StoredKey> {
     let state = load(vault, at)?;

@@ -8,7 +8,7 @@
 use super::{digest, load};
 use crate::base::clock::Time;
 use crate::base::error::{Error, Result};
-use crate::config::Config;
+use crate::vault::config::Config;
 use crate::vault::Vault;
 
 /// keycycle's own default, used when neither the policy nor the draft

@@ -16,7 +16,9 @@ use crate::base::clock::Time;
 use crate::base::error::{Error, Result};
 use crate::vault::{PublishRecord, StoredKey, Vault};
 
+pub mod announce;
 mod client;
+pub mod page;
 mod wkd;
 
 use client::Client;

@@ -12,7 +12,7 @@ use crate::base::clock::{self, Time};
 use crate::base::error::Result;
 use crate::cert::{self, Revocation};
 use crate::policy;
-use crate::schedule::{Cycle, Schedule};
+use crate::vault::schedule::{Cycle, Schedule};
 use crate::vault::{StoredKey, Vault};
 
 /// Status of one stored key.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::base::clock::{self, Time};
 use crate::base::error::Result;
 use crate::policy;
-use crate::schedule::Schedule;
+use crate::vault::schedule::Schedule;
 use crate::vault::{audit, Vault};
 
 /// The next cycle's key window and whether its key exists.

@@ -7,7 +7,7 @@ use crate::base::clock::{self, Time};
 use crate::base::error::Result;
 use crate::cert::Revocation;
 use crate::policy;
-use crate::schedule::{Cycle, Schedule};
+use crate::vault::schedule::{Cycle, Schedule};
 use crate::vault::{StoredKey, Vault};
 
 mod attestations;

@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::base::error::{Error, Result};
 use crate::base::fs::fsx;
-use crate::config::CONFIG_FILE;
+use crate::vault::config::CONFIG_FILE;
 
 /// The vault directory a command uses. `given`: `--vault` or
 /// `$KEYCYCLE_VAULT`; `cwd`: the working directory; `creating`: the

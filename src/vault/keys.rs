@@ -14,7 +14,7 @@ use crate::base::fs::{atomic, fsx};
 use super::{Vault, TMP_PREFIX};
 use crate::base::clock::{self, Time};
 use crate::base::error::{Error, IoContext, Result};
-use crate::schedule::Schedule;
+use crate::vault::schedule::Schedule;
 
 pub const CERT_FILE: &str = "cert.asc";
 pub const STATE_FILE: &str = "state.toml";

@@ -11,9 +11,11 @@
 //! ```
 
 pub mod audit;
+pub mod config;
 pub mod discover;
 mod keys;
 mod lock;
+pub mod schedule;
 pub mod trust;
 
 pub use keys::{
@@ -26,7 +28,7 @@ use std::path::{Path, PathBuf};
 use crate::base::clock::Time;
 use crate::base::error::{Error, Result};
 use crate::base::fs::{atomic, fsx};
-use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
+use crate::vault::config::{Config, CONFIG_FILE, DEFAULT_CONFIG};
 use trust::TrustStore;
 
 /// A vault on disk.

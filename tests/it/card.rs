@@ -20,7 +20,7 @@ use keycycle::base::clock::{self, Time};
 use keycycle::custody::card::{self, CardSigner, Slot};
 use keycycle::custody::token::BatchUi;
 use keycycle::custody::{self as custody_mod, Backend, Identities};
-use keycycle::schedule::Schedule;
+use keycycle::vault::schedule::Schedule;
 use keycycle::vault::{StoredKey, Vault};
 use keycycle::{cert::change, policy::attest};
 use sequoia_openpgp as openpgp;

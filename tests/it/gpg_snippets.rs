@@ -2,7 +2,7 @@
 //! 21, item 6). gpg exits 0 and prints `VALIDSIG` for a signature by a
 //! revoked or expired key, so a check that greps `VALIDSIG … FPR` passes a
 //! release signed with a compromised key. Every gpg check keycycle ships —
-//! the key page's (`keycycle::page::gpg_check`) and each runbook line with
+//! the key page's (`keycycle::publish::page::gpg_check`) and each runbook line with
 //! `--status-fd 1 --verify` — is run here as written against a good
 //! signature, a revoked key's, an expired key's and a modified file: only
 //! the first passes.
@@ -117,7 +117,7 @@ fn every_shipped_gpg_check_passes_only_a_good_signature() {
     // The lines: the key page's, and every runbook's.
     let mut lines: Vec<(String, String)> = vec![(
         "key page".into(),
-        keycycle::page::gpg_check("\"$ARTIFACT.asc\"", "\"$ARTIFACT\"", "\"$FPR\""),
+        keycycle::publish::page::gpg_check("\"$ARTIFACT.asc\"", "\"$ARTIFACT\"", "\"$FPR\""),
     )];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
     for e in std::fs::read_dir(&dir).unwrap() {

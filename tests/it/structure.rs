@@ -51,7 +51,7 @@ fn offenders(tree: &[(String, String)], needle: &str, home: &str) -> Vec<String>
 
 /// What may appear only in one part of the tree: secrets are opened,
 /// used and stored back only in `src/custody/` (cards in its `card/`);
-/// terminal output, prompts and progress bars only in `src/ui/` — the
+/// terminal output, prompts and progress bars only in `src/bin/keycycle/ui/` — the
 /// commands and the library never print.
 const ONLY_IN: &[(&str, &str)] = &[
     ("age::Decryptor", "src/custody/"),
@@ -59,10 +59,10 @@ const ONLY_IN: &[(&str, &str)] = &[
     ("blahaj", "src/custody/"),
     ("openpgp_card", "src/custody/card/"),
     ("card_backend_pcsc", "src/custody/card/"),
-    ("println!", "src/ui/"),
-    ("print!(", "src/ui/"),
-    ("dialoguer", "src/ui/"),
-    ("indicatif", "src/ui/"),
+    ("println!", "src/bin/keycycle/ui/"),
+    ("print!(", "src/bin/keycycle/ui/"),
+    ("dialoguer", "src/bin/keycycle/ui/"),
+    ("indicatif", "src/bin/keycycle/ui/"),
 ];
 
 /// What opens, uses or seals a secret key, allowed outside `src/custody/`
@@ -115,13 +115,13 @@ fn no_source_file_over_500_lines_and_every_cli_file_has_its_command_twin() {
     for (p, text) in tree() {
         let n = text.lines().count();
         assert!(n <= 500, "{p}: {n} lines (issue 23: at most 500)");
-        if let Some(name) = p.strip_prefix("src/cli/") {
+        if let Some(name) = p.strip_prefix("src/bin/keycycle/cli/") {
             if ["mod.rs", "args.rs"].contains(&name) {
                 continue;
             }
             assert!(
-                root.join("src/commands").join(name).exists(),
-                "{p} has no src/commands/{name}"
+                root.join("src/bin/keycycle/commands").join(name).exists(),
+                "{p} has no src/bin/keycycle/commands/{name}"
             );
         }
     }
@@ -233,9 +233,10 @@ fn outside_verifiers_start_only_through_the_timed_helpers() {
     }
 }
 
-/// The binary's edge (`main.rs`, `cli/`, `commands/`, `ui/`): it imports
-/// the library as `keycycle::`, and its own `crate::` is another crate.
-const BINARY: &[&str] = &["main", "cli", "commands", "ui"];
+/// The binary (`src/bin/keycycle/`: `main.rs`, `cli/`, `commands/`,
+/// `ui/`): it imports the library as `keycycle::`, and its own `crate::`
+/// is another crate.
+const BINARY: &[&str] = &["bin"];
 
 /// The top-level module a file under `src/` belongs to: `src/vault/keys.rs`
 /// → `vault`, `src/base/clock.rs` → `base`.
@@ -323,6 +324,25 @@ fn no_import_cycle_between_top_level_modules() {
     }
 }
 
+/// Issue 23: a short root — the library's entry, the binary's folder and
+/// the domain's folders, at most 12 entries directly in `src/`, no loose
+/// module files beside `lib.rs`.
+#[test]
+fn the_source_root_is_short() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut entries: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert!(entries.len() <= 12, "src/ holds {entries:?}");
+    let loose: Vec<&String> = entries
+        .iter()
+        .filter(|e| e.ends_with(".rs") && *e != "lib.rs")
+        .collect();
+    assert!(loose.is_empty(), "module files beside lib.rs: {loose:?}");
+}
+
 /// Issue 23: the ground floor, `src/base/`, imports nothing of the domain.
 #[test]
 fn the_ground_floor_imports_nothing_of_the_domain() {
@@ -345,13 +365,13 @@ fn the_openpgp_policy_is_built_in_one_place() {
     );
 }
 
-/// Time is explicit: only `src/main.rs` reads the clock.
+/// Time is explicit: only the binary's `main.rs` reads the clock.
 #[test]
 fn only_main_reads_the_clock() {
     let tree = tree();
     for needle in ["Utc::now", "SystemTime::now", "Local::now"] {
         assert_eq!(
-            offenders(&tree, needle, "src/main.rs"),
+            offenders(&tree, needle, "src/bin/keycycle/main.rs"),
             Vec::<String>::new(),
             "{needle}: take the time as an argument (main.rs resolves --time)"
         );
@@ -363,9 +383,16 @@ fn only_main_reads_the_clock() {
 /// itself: there it prints the facts instead of signing them.
 #[test]
 fn commands_do_not_choose_between_json_and_text() {
-    let exempt = ["src/commands/mod.rs", "src/commands/announce.rs"];
+    let exempt = [
+        "src/bin/keycycle/commands/mod.rs",
+        "src/bin/keycycle/commands/announce.rs",
+    ];
     for needle in ["ctx.json", "emit_json("] {
-        let found: Vec<String> = offenders(&tree_of("src/commands"), needle, "src/ui/")
+        let found: Vec<String> = offenders(
+            &tree_of("src/bin/keycycle/commands"),
+            needle,
+            "src/bin/keycycle/ui/",
+        )
             .into_iter()
             .filter(|p| !exempt.contains(&p.as_str()))
             .collect();

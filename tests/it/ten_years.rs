@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use chrono::Duration;
 use keycycle::base::clock::{self, Time};
-use keycycle::schedule::Schedule;
+use keycycle::vault::schedule::Schedule;
 
 use openpgp::serialize::Serialize;
 use openpgp::Cert;

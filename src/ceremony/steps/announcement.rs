@@ -3,7 +3,7 @@
 //! published.
 
 use super::super::{Cx, Outcome, Step};
-use crate::announce;
+use crate::publish::announce;
 use crate::base::error::Result;
 use crate::base::fs::atomic;
 

@@ -3,7 +3,7 @@
 
 use super::super::{Cx, Outcome};
 use crate::base::error::{Error, Result};
-use crate::generate::{self, GenerateRequest};
+use crate::ceremony::generate::{self, GenerateRequest};
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let signed = crate::policy::load(cx.vault, cx.at)?;

@@ -2,7 +2,7 @@
 //! `cert::cycle_from_uid`).
 
 use super::Cycle;
-use crate::config::Config;
+use crate::vault::config::Config;
 
 /// The user ID of `cycle`'s key, from the configured template.
 pub fn user_id(config: &Config, cycle: &Cycle) -> String {

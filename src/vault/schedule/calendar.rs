@@ -7,7 +7,7 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use super::{Cycle, CyclePlan, Schedule};
 use crate::base::clock::{self, Time};
 use crate::base::error::{Error, Result};
-use crate::config::ExpiryPolicy;
+use crate::vault::config::ExpiryPolicy;
 
 /// The first Monday strictly after `d`: OpenStack's cycles start the
 /// Monday after the previous release.

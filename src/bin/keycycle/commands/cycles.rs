@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use keycycle::config::{Config, ScheduleSource};
-use keycycle::schedule::Schedule;
+use keycycle::vault::config::{Config, ScheduleSource};
+use keycycle::vault::schedule::Schedule;
 
 use super::{Ctx, Outcome};
 use crate::cli::CyclesArgs;
@@ -13,7 +13,7 @@ fn config_or_default(ctx: &Ctx) -> keycycle::Result<Config> {
     // to plan with the defaults.
     if ctx
         .vault_dir()?
-        .join(keycycle::config::CONFIG_FILE)
+        .join(keycycle::vault::config::CONFIG_FILE)
         .is_file()
     {
         return ctx.open_vault()?.config();

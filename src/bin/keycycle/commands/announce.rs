@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use keycycle::announce;
+use keycycle::publish::announce;
 use keycycle::base::fs::atomic;
-use keycycle::schedule::Schedule;
+use keycycle::vault::schedule::Schedule;
 
 use super::{Ctx, Outcome};
 use crate::cli::AnnounceArgs;

@@ -12,7 +12,7 @@ pub const CONFIG_FILE: &str = "keycycle.toml";
 
 /// The file `keycycle init` writes: the defaults, with comments
 /// (`data/keycycle.toml`).
-pub const DEFAULT_CONFIG: &str = include_str!("../data/keycycle.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../data/keycycle.toml");
 
 /// The largest `[expiry]` value in days (about 100 years).
 pub const MAX_DAYS: u32 = 36_500;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use keycycle::ceremony::{self, Answers, Summary};
-use keycycle::schedule::{Cycle, Schedule};
+use keycycle::vault::schedule::{Cycle, Schedule};
 use keycycle::vault::Vault;
 
 use super::{Ctx, Outcome};

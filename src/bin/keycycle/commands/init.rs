@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keycycle::config::DEFAULT_CONFIG;
+use keycycle::vault::config::DEFAULT_CONFIG;
 use keycycle::vault::Vault;
 
 use super::{Ctx, Outcome};

@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::base::clock::Time;
-use crate::config::ExpiryPolicy;
+use crate::vault::config::ExpiryPolicy;
 
 mod calendar;
 mod series;
@@ -81,7 +81,7 @@ pub struct Schedule {
 mod tests {
     use super::*;
     use crate::base::clock;
-    use crate::config::Config;
+    use crate::vault::config::Config;
     use chrono::Duration;
     use proptest::prelude::*;
 

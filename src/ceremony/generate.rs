@@ -11,10 +11,10 @@ use crate::base::clock::{self, Time};
 use crate::base::error::{Error, Result};
 use crate::cert;
 use crate::cert::make::{KeySpec, Suite};
-use crate::config::Config;
+use crate::vault::config::Config;
 use crate::custody::{self, Recipient};
 use crate::policy;
-use crate::schedule::{self, Cycle, Schedule};
+use crate::vault::schedule::{self, Cycle, Schedule};
 use crate::vault::{self, KeyState, NewFile, StoredKey, Vault};
 
 /// What `generate` needs beyond the vault.

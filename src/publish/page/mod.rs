@@ -15,7 +15,7 @@ use sequoia_openpgp as openpgp;
 
 use crate::base::clock::{self, Time};
 use crate::cert::{self, CertInfo, Known};
-use crate::schedule::{Cycle, Schedule};
+use crate::vault::schedule::{Cycle, Schedule};
 use crate::status::Attestations;
 
 mod html;

@@ -3,10 +3,10 @@ use std::process::ExitCode;
 
 use keycycle::base::fs::atomic;
 use keycycle::cert::{self, Known};
-use keycycle::config::Config;
+use keycycle::vault::config::Config;
 use keycycle::custody::{self, Recipient};
-use keycycle::page::{self, Input};
-use keycycle::schedule::Schedule;
+use keycycle::publish::page::{self, Input};
+use keycycle::vault::schedule::Schedule;
 use keycycle::sign::handoff::{self, Format, Protection};
 use keycycle::status;
 use keycycle::Error;

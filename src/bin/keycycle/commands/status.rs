@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use keycycle::base::clock;
 use keycycle::custody::Recipient;
-use keycycle::schedule::Schedule;
+use keycycle::vault::schedule::Schedule;
 use keycycle::status::{self, Level};
 
 use super::{Ctx, Outcome};

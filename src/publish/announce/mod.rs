@@ -21,9 +21,9 @@ use sequoia_openpgp as openpgp;
 use crate::base::clock::{self, Time};
 use crate::base::error::{Error, Result};
 use crate::cert;
-use crate::config::Config;
+use crate::vault::config::Config;
 use crate::custody::{self, Identities};
-use crate::schedule::{Cycle, Schedule};
+use crate::vault::schedule::{Cycle, Schedule};
 use crate::status::{self, Attestations};
 use crate::vault::{StoredKey, Vault};
 

@@ -7,7 +7,7 @@ use super::{Cycle, Schedule};
 use crate::base::clock;
 use crate::base::error::{Error, IoContext, Result};
 use crate::base::fs::fsx;
-use crate::config::{Config, ScheduleSource};
+use crate::vault::config::{Config, ScheduleSource};
 
 /// A file the configuration names: its text, read through links (it may
 /// be an openstack/releases checkout outside the vault) but only from a

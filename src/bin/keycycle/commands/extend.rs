@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use keycycle::custody::{self, KeyHome, Location};
-use keycycle::schedule::Schedule;
+use keycycle::vault::schedule::Schedule;
 use keycycle::{base::clock, cert::change, Error};
 
 use super::{Ctx, Outcome};

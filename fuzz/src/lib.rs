@@ -21,64 +21,64 @@ use openpgp::parse::Parse;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 
-use crate::base::clock::{self, Time};
-use crate::cert::{self, Known};
-use crate::config::{Config, ScheduleSource};
-use crate::custody::escrow::{self, Bundle};
-use crate::custody::shares::{self, Share};
-use crate::custody::{age, Identities, Recipient};
-use crate::policy::{attest, roster};
-use crate::schedule::Schedule;
-use crate::vault::audit;
-use crate::vault::Vault;
-use crate::verify::{self, Keyring};
+use keycycle::base::clock::{self, Time};
+use keycycle::cert::{self, Known};
+use keycycle::vault::config::{Config, ScheduleSource};
+use keycycle::custody::escrow::{self, Bundle};
+use keycycle::custody::shares::{self, Share};
+use keycycle::custody::{age, Identities, Recipient};
+use keycycle::policy::{attest, roster};
+use keycycle::vault::schedule::Schedule;
+use keycycle::vault::audit;
+use keycycle::vault::Vault;
+use keycycle::verify::{self, Keyring};
 
 /// "Now" for every target: the fixture keys are live, the roster cert too.
 pub const FUZZ_TIME: &str = "2026-11-26";
 
 /// The data every detached signature of the `verify_signature` target is
 /// checked over.
-pub const SIGNED_DATA: &[u8] = include_bytes!("../fuzz/fixtures/data.txt");
+pub const SIGNED_DATA: &[u8] = include_bytes!("../fixtures/data.txt");
 
 /// The age identity of Alice, a root the fixture escrow is encrypted to.
-const IDENTITY: &[u8] = include_bytes!("../fuzz/fixtures/identity.agekey");
+const IDENTITY: &[u8] = include_bytes!("../fixtures/identity.agekey");
 
 /// The fixture vault (public files only): path relative to the vault, bytes.
 const VAULT: &[(&str, &[u8])] = &[
     (
         "keycycle.toml",
-        include_bytes!("../fuzz/fixtures/vault/keycycle.toml"),
+        include_bytes!("../fixtures/vault/keycycle.toml"),
     ),
     (
         "roster/roster.toml",
-        include_bytes!("../fuzz/fixtures/vault/roster/roster.toml"),
+        include_bytes!("../fixtures/vault/roster/roster.toml"),
     ),
     (
         "roster/7E463CCC0E1E62CA4D18F684843102A7AE896EB9.asc",
         include_bytes!(
-            "../fuzz/fixtures/vault/roster/7E463CCC0E1E62CA4D18F684843102A7AE896EB9.asc"
+            "../fixtures/vault/roster/7E463CCC0E1E62CA4D18F684843102A7AE896EB9.asc"
         ),
     ),
     (
         "keys/2026.2-3B511B65D6903975/state.toml",
-        include_bytes!("../fuzz/fixtures/vault/keys/2026.2-3B511B65D6903975/state.toml"),
+        include_bytes!("../fixtures/vault/keys/2026.2-3B511B65D6903975/state.toml"),
     ),
     (
         "keys/2026.2-3B511B65D6903975/cert.asc",
-        include_bytes!("../fuzz/fixtures/vault/keys/2026.2-3B511B65D6903975/cert.asc"),
+        include_bytes!("../fixtures/vault/keys/2026.2-3B511B65D6903975/cert.asc"),
     ),
     (
         "keys/2027.1-86726A0C966324C3/state.toml",
-        include_bytes!("../fuzz/fixtures/vault/keys/2027.1-86726A0C966324C3/state.toml"),
+        include_bytes!("../fixtures/vault/keys/2027.1-86726A0C966324C3/state.toml"),
     ),
     (
         "keys/2027.1-86726A0C966324C3/cert.asc",
-        include_bytes!("../fuzz/fixtures/vault/keys/2027.1-86726A0C966324C3/cert.asc"),
+        include_bytes!("../fixtures/vault/keys/2027.1-86726A0C966324C3/cert.asc"),
     ),
 ];
 
 /// Carol, the root with an OpenPGP certificate on the roster.
-const CAROL: &[u8] = include_bytes!("../fuzz/fixtures/carol.asc");
+const CAROL: &[u8] = include_bytes!("../fixtures/carol.asc");
 
 fn at() -> Time {
     clock::parse_time(FUZZ_TIME).expect("FUZZ_TIME parses")
@@ -189,11 +189,11 @@ pub fn fuzz_cert_import(data: &[u8]) {
     if certs.len() > 1 {
         let _ = serde_json::to_string(&cert::certification_chain(
             &certs,
-            crate::base::clock::from_system(std::time::UNIX_EPOCH),
+            keycycle::base::clock::from_system(std::time::UNIX_EPOCH),
         ));
         let _ = serde_json::to_string(&cert::custody(
             &certs,
-            crate::base::clock::from_system(std::time::UNIX_EPOCH),
+            keycycle::base::clock::from_system(std::time::UNIX_EPOCH),
         ));
     }
     // roster add --cert: exactly one cert, stored without secrets.
@@ -258,7 +258,7 @@ fn exercise_schedule(config: &Config) {
     };
     let at = at();
     for c in schedule.cycles() {
-        let _ = crate::schedule::user_id(config, c);
+        let _ = keycycle::vault::schedule::user_id(config, c);
         let _ = schedule.plan(c);
     }
     for spec in ["current", "next", "previous", "2027.1", "indri"] {
@@ -273,7 +273,7 @@ pub fn fuzz_roster(data: &[u8]) {
         let root = s.path("roster-vault");
         std::fs::write(root.join("roster/roster.toml"), data).expect("write roster");
         let vault = Vault::open(&root).expect("the fixture vault opens");
-        let Ok(mut roster) = crate::policy::roster::load(&vault) else {
+        let Ok(mut roster) = keycycle::policy::roster::load(&vault) else {
             return;
         };
         let _ = roster.recipients();

@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use keycycle::custody::{escrow, Recipient};
-use keycycle::generate::{self, GenerateRequest};
-use keycycle::schedule::Schedule;
+use keycycle::ceremony::generate::{self, GenerateRequest};
+use keycycle::vault::schedule::Schedule;
 
 use super::{Ctx, Outcome};
 use crate::cli::GenerateArgs;

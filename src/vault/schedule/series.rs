@@ -12,26 +12,26 @@ use crate::base::error::{Error, Result};
 use crate::base::fs::fsx;
 
 /// The openstack/releases data shipped with keycycle.
-pub(super) const EMBEDDED_SERIES: &str = include_str!("../../data/series_status.yaml");
+pub(super) const EMBEDDED_SERIES: &str = include_str!("../../../data/series_status.yaml");
 pub(super) const EMBEDDED_SCHEDULES: &[(&str, &str)] = &[
     (
         "dalmatian",
-        include_str!("../../data/schedules/dalmatian.yaml"),
+        include_str!("../../../data/schedules/dalmatian.yaml"),
     ),
-    ("epoxy", include_str!("../../data/schedules/epoxy.yaml")),
+    ("epoxy", include_str!("../../../data/schedules/epoxy.yaml")),
     (
         "flamingo",
-        include_str!("../../data/schedules/flamingo.yaml"),
+        include_str!("../../../data/schedules/flamingo.yaml"),
     ),
     (
         "gazpacho",
-        include_str!("../../data/schedules/gazpacho.yaml"),
+        include_str!("../../../data/schedules/gazpacho.yaml"),
     ),
     (
         "hibiscus",
-        include_str!("../../data/schedules/hibiscus.yaml"),
+        include_str!("../../../data/schedules/hibiscus.yaml"),
     ),
-    ("indri", include_str!("../../data/schedules/indri.yaml")),
+    ("indri", include_str!("../../../data/schedules/indri.yaml")),
 ];
 
 #[derive(Deserialize)]

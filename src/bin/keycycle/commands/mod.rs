@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keycycle::base::clock::Time;
-use keycycle::schedule::Schedule;
+use keycycle::vault::schedule::Schedule;
 use keycycle::vault::{StoredKey, Vault};
 
 use crate::cli::Command;
